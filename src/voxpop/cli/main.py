@@ -1,0 +1,23 @@
+"""The `voxpop` command: one CLI for every role. Each group lives in its own module."""
+
+from __future__ import annotations
+
+import typer
+
+from voxpop.cli.keys import keys_app
+
+app = typer.Typer(
+    name="voxpop",
+    help="voxpop: a decentralized backend for open voice assistants.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(keys_app, name="keys", help="Manage keys: mnemonics, encrypted keyring.")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
