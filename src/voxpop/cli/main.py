@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import typer
 
+from voxpop.cli.devnet import devnet_app
 from voxpop.cli.keys import keys_app
+from voxpop.cli.node import node_app
 
 app = typer.Typer(
     name="voxpop",
@@ -13,6 +15,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(keys_app, name="keys", help="Manage keys: mnemonics, encrypted keyring.")
+app.add_typer(node_app, name="node")
+app.add_typer(devnet_app, name="devnet")
 
 
 def main() -> None:

@@ -1,0 +1,49 @@
+# voxpop: two commands on a fresh machine.
+#   make run    set everything up, start the devnet (solo node + API) in the foreground
+#   make test   set everything up (incl. CometBFT), run lint, types and the whole test suite
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+GOBIN  := $(shell go env GOPATH 2>/dev/null)/bin
+export PATH := $(GOBIN):$(PATH)
+
+.PHONY: run test install cometbft proto lint typecheck pytest bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+cometbft:
+	bash scripts/install_cometbft.sh
+
+proto: install cometbft
+	PYTHON=$(abspath $(BIN)/python) bash scripts/gen_proto.sh
+
+run: install
+	$(BIN)/voxpop devnet up
+
+lint: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: install
+	$(BIN)/mypy
+
+# pytest exits 5 when it collects nothing; that is a broken suite, so it fails too.
+pytest: install proto
+	$(BIN)/pytest -q
+
+test: lint typecheck pytest
+
+bench: install
+	$(BIN)/python bench/solo_throughput.py
+	$(BIN)/python bench/state_commit.py
+	$(BIN)/python bench/proofs.py
+
+clean:
+	rm -rf $(VENV) src/voxpop/abci/gen .pytest_cache .mypy_cache .ruff_cache

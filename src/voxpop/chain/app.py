@@ -1,0 +1,404 @@
+"""The voxpop state machine behind the ABCI-mirrored `Application` interface.
+
+One ordered pipeline per block, in one place (`finalize_block`): begin-block hooks of every module in
+order, then each tx (ante: authenticate and charge; then its messages, atomically), then end-block
+hooks. The app does no I/O of its own besides the store it is handed; block height and time come
+from the request.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from voxpop import __version__
+from voxpop.chain.abci import (
+    Event,
+    EventAttribute,
+    ExecTxResult,
+    ProposalStatus,
+    RequestCheckTx,
+    RequestFinalizeBlock,
+    RequestInfo,
+    RequestInitChain,
+    RequestPrepareProposal,
+    RequestProcessProposal,
+    RequestQuery,
+    ResponseCheckTx,
+    ResponseCommit,
+    ResponseFinalizeBlock,
+    ResponseInfo,
+    ResponseInitChain,
+    ResponsePrepareProposal,
+    ResponseProcessProposal,
+    ResponseQuery,
+    ValidatorUpdate,
+)
+from voxpop.chain.context import BlockInfo, Context
+from voxpop.chain.encoding import decode_uint, encode_uint
+from voxpop.chain.errors import (
+    CODESPACE,
+    ChainError,
+    HeightNotAvailableError,
+    InvalidGenesisError,
+    InvalidQueryError,
+    UnauthorizedError,
+    UnknownMessageError,
+    UnknownQueryError,
+)
+from voxpop.chain.gas import GasMeter, InfiniteGasMeter
+from voxpop.chain.kv import Branch, CommittedView, KVReader
+from voxpop.chain.module import Module, Msg, MsgRoute
+from voxpop.chain.modules.auth.ante import process_ante
+from voxpop.chain.modules.auth.module import AuthModule
+from voxpop.chain.modules.auth.state import AuthParams, read_params
+from voxpop.chain.modules.bank.module import BankModule
+from voxpop.chain.modules.codec import addr_text
+from voxpop.chain.modules.grant.messages import MsgClaimGrant
+from voxpop.chain.modules.grant.module import GrantModule
+from voxpop.chain.tx import Tx, decode_tx
+from voxpop.crypto.keys import address_from_pubkey
+from voxpop.store import MerkleStore, StoreError, VersionError
+
+APP_VERSION = 1
+CHAIN_ID_KEY = b"app/chain_id"
+META_DB = "meta"
+LAST_BLOCK_TIME_KEY = b"last_block_time"
+SIG_CACHE_SIZE = 200_000
+
+
+def default_modules() -> list[Module]:
+    """Every module, in the order their genesis and block hooks run."""
+    return [AuthModule(), BankModule(), GrantModule()]
+
+
+@dataclass(slots=True)
+class _PendingBlock:
+    height: int
+    time_unix: int
+    app_hash: bytes
+
+
+class VoxApp:
+    """The application. Not thread-safe: the node calls it from one thread, in ABCI order."""
+
+    def __init__(self, store: MerkleStore, modules: Sequence[Module] | None = None) -> None:
+        self.store = store
+        self.modules = list(modules) if modules is not None else default_modules()
+        self.routes: dict[str, MsgRoute] = {}
+        for module in self.modules:
+            self.routes.update(module.msg_routes())
+        self.committed = CommittedView(store.get, store.iterate)
+        self._check = Branch(self.committed)
+        self._genesis: Branch | None = None
+        self._block: Branch | None = None
+        self._pending: _PendingBlock | None = None
+        self._aux: list[tuple[str, bytes, bytes | None]] = []
+        self._verified: dict[bytes, None] = {}  # tx hashes whose signature verified (insertion-ordered)
+
+    # --- facts about the committed chain --------------------------------------------------------
+
+    @property
+    def chain_id(self) -> str:
+        raw = self.committed.get(CHAIN_ID_KEY)
+        if raw is None and self._genesis is not None:
+            raw = self._genesis.get(CHAIN_ID_KEY)
+        return raw.decode() if raw else ""
+
+    @property
+    def last_height(self) -> int:
+        return self.store.version
+
+    @property
+    def last_app_hash(self) -> bytes:
+        return self.store.root_hash() if self.store.version else b""
+
+    @property
+    def last_block_time(self) -> int:
+        raw = self.store.get_aux(META_DB, LAST_BLOCK_TIME_KEY)
+        return decode_uint(raw) if raw else 0
+
+    # --- Info / InitChain -----------------------------------------------------------------------
+
+    def info(self, req: RequestInfo) -> ResponseInfo:
+        return ResponseInfo(
+            data="voxpop",
+            version=__version__,
+            app_version=APP_VERSION,
+            last_block_height=self.last_height,
+            last_block_app_hash=self.last_app_hash,
+        )
+
+    def init_chain(self, req: RequestInitChain) -> ResponseInitChain:
+        """Load genesis into a branch that the first block builds on.
+
+        Genesis is committed together with the first block, so a crash before that leaves the app at
+        height 0 and the block producer simply calls init_chain again. The app hash returned is empty
+        (CometBFT then keeps the genesis file's); the first block's app hash covers genesis state.
+        """
+        # Verify the chain has not started
+        if self.store.version != 0:
+            raise InvalidGenesisError("init_chain on a chain that already has blocks")
+        try:
+            app_state = json.loads(req.app_state_bytes or b"{}")
+        except ValueError as exc:
+            raise InvalidGenesisError(f"app_state is not JSON: {exc}") from None
+        if not isinstance(app_state, dict):
+            raise InvalidGenesisError("app_state must be a JSON object")
+        names = {m.name for m in self.modules}
+        unknown = set(app_state) - names
+        if unknown:
+            raise InvalidGenesisError(f"app_state has unknown modules {sorted(unknown)}")
+        branch = Branch(self.committed)
+        block = BlockInfo(req.chain_id, req.initial_height, req.time_unix)
+        ctx = Context(block, branch, InfiniteGasMeter(), AuthParams().gas)
+        ctx.set(CHAIN_ID_KEY, req.chain_id.encode())
+        for module in self.modules:
+            data = app_state.get(module.name, module.default_genesis())
+            if not isinstance(data, dict):
+                raise InvalidGenesisError(f"app_state.{module.name} must be an object")
+            module.init_genesis(ctx, data)
+        self._genesis = branch
+        self._check = Branch(branch)
+        return ResponseInitChain(validators=req.validators, app_hash=b"")
+
+    def export_genesis(self) -> dict[str, Any]:
+        return {m.name: m.export_genesis(self.committed) for m in self.modules}
+
+    # --- Mempool --------------------------------------------------------------------------------
+
+    def check_tx(self, req: RequestCheckTx) -> ResponseCheckTx:
+        """Run the tx against the mempool's state; keep its effects there only if it passes."""
+        block = BlockInfo(self.chain_id, self.last_height + 1, self.last_block_time)
+        branch = Branch(self._check)
+        try:
+            tx = decode_tx(req.tx, read_params(self._check).max_tx_bytes)
+            result = self._run_tx(branch, tx, block, is_check=True)
+        except ChainError as exc:
+            return ResponseCheckTx(code=exc.code, log=exc.message, codespace=CODESPACE)
+        branch.write()
+        return ResponseCheckTx(
+            code=0,
+            gas_wanted=result.gas_wanted,
+            gas_used=result.gas_used,
+            sender=addr_text(address_from_pubkey(tx.body.pub_key)),
+            priority=tx.body.fee * 1_000_000 // max(tx.body.gas_limit, 1),
+        )
+
+    # --- Block production -----------------------------------------------------------------------
+
+    def prepare_proposal(self, req: RequestPrepareProposal) -> ResponsePrepareProposal:
+        """Take mempool txs in order while they fit the block's byte and gas limits."""
+        params = self._params()
+        max_bytes = min(req.max_tx_bytes, params.max_block_bytes) if req.max_tx_bytes > 0 else params.max_block_bytes
+        chosen: list[bytes] = []
+        size = gas = 0
+        for raw in req.txs:
+            try:
+                tx = decode_tx(raw, params.max_tx_bytes)
+            except ChainError:
+                continue
+            if size + len(raw) > max_bytes or gas + tx.body.gas_limit > params.max_block_gas:
+                continue
+            chosen.append(raw)
+            size += len(raw)
+            gas += tx.body.gas_limit
+        return ResponsePrepareProposal(tuple(chosen))
+
+    def process_proposal(self, req: RequestProcessProposal) -> ResponseProcessProposal:
+        """Accept a proposal only if every tx decodes and the block fits the limits."""
+        params = self._params()
+        size = gas = 0
+        for raw in req.txs:
+            try:
+                tx = decode_tx(raw, params.max_tx_bytes)
+            except ChainError:
+                return ResponseProcessProposal(ProposalStatus.REJECT)
+            size += len(raw)
+            gas += tx.body.gas_limit
+        if size > params.max_block_bytes or gas > params.max_block_gas:
+            return ResponseProcessProposal(ProposalStatus.REJECT)
+        return ResponseProcessProposal(ProposalStatus.ACCEPT)
+
+    def finalize_block(self, req: RequestFinalizeBlock) -> ResponseFinalizeBlock:
+        # Verify blocks come in order
+        expected = self.last_height + 1
+        if req.height != expected:
+            raise RuntimeError(f"finalize_block for height {req.height}, expected {expected}")
+        parent: KVReader = self._genesis if self._genesis is not None else self.committed
+        block_branch = Branch(parent)
+        block = BlockInfo(self.chain_id, req.height, req.time_unix, req.proposer_address)
+        schedule = read_params(block_branch).gas
+        hooks = Context(block, block_branch, InfiniteGasMeter(), schedule)
+        for module in self.modules:
+            module.begin_block(hooks)
+        results = tuple(self._deliver_tx(block_branch, raw, block) for raw in req.txs)
+        updates: list[ValidatorUpdate] = []
+        for module in self.modules:
+            updates.extend(module.end_block(hooks))
+        changes = dict(block_branch.writes)
+        if self._genesis is not None:
+            changes = {**self._genesis.writes, **changes}
+        app_hash = self.store.stage(req.height, changes)
+        self._block = block_branch
+        self._pending = _PendingBlock(req.height, req.time_unix, app_hash)
+        return ResponseFinalizeBlock(
+            events=tuple(hooks.events),
+            tx_results=results,
+            validator_updates=tuple(updates),
+            app_hash=app_hash,
+        )
+
+    def stage_aux(self, rows: Sequence[tuple[str, bytes, bytes | None]]) -> None:
+        """Rows (db, key, value) the block producer wants written atomically with the next commit."""
+        self._aux.extend(rows)
+
+    def commit(self) -> ResponseCommit:
+        pending = self._pending
+        # Verify a block was finalized
+        if pending is None:
+            raise RuntimeError("commit without finalize_block")
+        aux = [*self._aux, (META_DB, LAST_BLOCK_TIME_KEY, encode_uint(pending.time_unix))]
+        self.store.commit_staged(aux)
+        self._pending = None
+        self._block = None
+        self._genesis = None
+        self._aux = []
+        self._check = Branch(self.committed)
+        return ResponseCommit(retain_height=0)
+
+    # --- Query ----------------------------------------------------------------------------------
+
+    def query(self, req: RequestQuery) -> ResponseQuery:
+        """Every query reads one state key, so any answer can come with a Merkle proof.
+
+        Paths: `/store` (data = raw key) or `/<module>/<name>` (e.g. `/bank/balance`, data = address).
+        """
+        height = req.height or self.last_height
+        try:
+            key = self._query_key(req.path, req.data)
+            # Verify the height is committed and retained
+            if height > self.last_height or height < 1:
+                raise HeightNotAvailableError(f"height {height} is not committed")
+            if req.prove:
+                value, proof = self.store.get_with_proof(key, height)
+                proof_bytes = proof.encode()
+            else:
+                value, proof_bytes = self.store.get(key, height), b""
+        except VersionError:
+            err = HeightNotAvailableError(f"height {height} is pruned")
+            return ResponseQuery(code=err.code, log=err.message, codespace=CODESPACE, height=height)
+        except ChainError as exc:
+            return ResponseQuery(code=exc.code, log=exc.message, codespace=CODESPACE, height=height)
+        return ResponseQuery(
+            code=0, key=key, value=value or b"", proof=proof_bytes, height=height
+        )
+
+    def _query_key(self, path: str, data: bytes) -> bytes:
+        if path == "/store":
+            if not 0 < len(data) <= 256:
+                raise InvalidQueryError("store query data must be a key of 1 to 256 bytes")
+            return data
+        parts = path.strip("/").split("/")
+        if len(parts) == 2:
+            for module in self.modules:
+                if module.name == parts[0] and parts[1] in module.query_routes():
+                    return module.query_routes()[parts[1]](data)
+        raise UnknownQueryError(f"unknown query path {path!r}")
+
+    # --- the tx pipeline ------------------------------------------------------------------------
+
+    def _params(self) -> AuthParams:
+        return read_params(self.committed if self._genesis is None else self._genesis)
+
+    def _decode_msgs(self, tx: Tx) -> list[tuple[Msg, MsgRoute]]:
+        out = []
+        for raw in tx.body.msgs:
+            route = self.routes.get(raw.type)
+            # Verify the message type is known
+            if route is None:
+                raise UnknownMessageError(f"unknown message type {raw.type!r}")
+            out.append((route.msg_cls.from_value(raw.value), route))
+        return out
+
+    def _run_tx(self, parent: Branch, tx: Tx, block: BlockInfo, *, is_check: bool) -> ExecTxResult:
+        """Authenticate, charge, run messages. In check mode any failure raises; in a block, a
+        message failure keeps the fee and sequence (written to `parent`) and drops the messages."""
+        params = read_params(parent)
+        msgs = self._decode_msgs(tx)
+        signer = address_from_pubkey(tx.body.pub_key)
+        # Verify every message is authorized by the tx's signer
+        for msg, _ in msgs:
+            if msg.signers() != (signer,):
+                raise UnauthorizedError(f"{msg.TYPE} must be signed by its own account")
+        fee_exempt = len(msgs) == 1 and isinstance(msgs[0][0], MsgClaimGrant)
+        gas = GasMeter(tx.body.gas_limit)
+        ante = Context(block, Branch(parent), gas, params.gas, is_check=is_check)
+        tx_hash = tx.hash
+        verified = tx_hash in self._verified
+        process_ante(ante, tx, params, signature_verified=verified, fee_exempt=fee_exempt)
+        if not verified:
+            self._remember_verified(tx_hash)
+        ante.emit(
+            "tx",
+            hash=tx_hash.hex(),
+            signer=addr_text(signer),
+            fee=str(tx.body.fee),
+            sequence=str(tx.body.sequence),
+        )
+        run = ante.branch()
+        try:
+            for msg, route in msgs:
+                route.handler(run, msg)
+        except ChainError as exc:
+            if is_check:
+                raise
+            ante.store.write()
+            return ExecTxResult(
+                code=exc.code,
+                log=exc.message,
+                codespace=CODESPACE,
+                gas_wanted=tx.body.gas_limit,
+                gas_used=gas.consumed,
+                events=tuple(ante.events),
+            )
+        ante.write(run)
+        ante.store.write()
+        return ExecTxResult(
+            code=0, gas_wanted=tx.body.gas_limit, gas_used=gas.consumed, events=tuple(ante.events)
+        )
+
+    def _deliver_tx(self, block_branch: Branch, raw: bytes, block: BlockInfo) -> ExecTxResult:
+        """Apply one tx of a block. A tx that fails before its fee is charged changes nothing."""
+        try:
+            tx = decode_tx(raw, read_params(block_branch).max_tx_bytes)
+            return self._run_tx(block_branch, tx, block, is_check=False)
+        except ChainError as exc:
+            return ExecTxResult(code=exc.code, log=exc.message, codespace=CODESPACE)
+
+    def _remember_verified(self, tx_hash: bytes) -> None:
+        # A signature's validity never changes, so caching it across check_tx and the block is safe
+        self._verified[tx_hash] = None
+        if len(self._verified) > SIG_CACHE_SIZE:
+            del self._verified[next(iter(self._verified))]
+
+
+def check_invariants(app: VoxApp, reader: KVReader | None = None) -> list[str]:
+    """Run every module's invariants over committed state (or `reader`); return the breaches."""
+    view = reader if reader is not None else app.committed
+    breaches = []
+    for module in app.modules:
+        for invariant in module.invariants():
+            problem = invariant.check(view)
+            if problem is not None:
+                breaches.append(f"{invariant.name}: {problem}")
+    return breaches
+
+
+def event_attrs(event: Event) -> dict[str, str]:
+    return {a.key: a.value for a in event.attributes}
+
+
+__all__ = ["EventAttribute", "VoxApp", "check_invariants", "default_modules"]

@@ -1,0 +1,338 @@
+"""Typed errors of the state machine. Each has a stable numeric code and name.
+
+Codes are part of the protocol (docs/protocol/errors.md): clients match on them, so never renumber.
+Code 0 means success. A tx rejected at check_tx changes nothing; one that fails in a block still pays
+its fee and uses its sequence, and its messages change nothing.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, TypeVar
+
+CODESPACE = "voxpop"
+
+
+class ChainError(Exception):
+    """An unexpected internal error."""
+
+    code: ClassVar[int] = 1
+    name: ClassVar[str] = "internal"
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message or self.name)
+        self.message = message or self.name
+
+
+_E = TypeVar("_E", bound=type["ChainError"])
+
+
+def _register(cls: _E) -> _E:
+    if cls.code in ERRORS:
+        raise RuntimeError(f"duplicate error code {cls.code}")
+    ERRORS[cls.code] = cls
+    return cls
+
+
+ERRORS: dict[int, type[ChainError]] = {}
+_register(ChainError)
+
+
+# Decoding and format (2-19)
+
+
+@_register
+class TxDecodeError(ChainError):
+    """The tx bytes are not a valid canonical voxpop tx."""
+
+    code = 2
+    name = "tx_decode"
+
+
+@_register
+class TxTooLargeError(ChainError):
+    """The tx exceeds the maximum size."""
+
+    code = 3
+    name = "tx_too_large"
+
+
+@_register
+class UnknownMessageError(ChainError):
+    """A message type is not known to this chain."""
+
+    code = 4
+    name = "unknown_message"
+
+
+@_register
+class InvalidMessageError(ChainError):
+    """A message field is missing or malformed."""
+
+    code = 5
+    name = "invalid_message"
+
+
+@_register
+class InvalidAddressError(ChainError):
+    """An address is malformed."""
+
+    code = 6
+    name = "invalid_address"
+
+
+@_register
+class InvalidAmountError(ChainError):
+    """An amount is zero, negative or too large."""
+
+    code = 7
+    name = "invalid_amount"
+
+
+@_register
+class TooManyMessagesError(ChainError):
+    """The tx holds too many messages."""
+
+    code = 8
+    name = "too_many_messages"
+
+
+@_register
+class MemoTooLargeError(ChainError):
+    """The memo is too long."""
+
+    code = 9
+    name = "memo_too_large"
+
+
+# Authentication (20-39)
+
+
+@_register
+class WrongChainIdError(ChainError):
+    """The tx was signed for another chain."""
+
+    code = 20
+    name = "wrong_chain_id"
+
+
+@_register
+class InvalidSignatureError(ChainError):
+    """The signature does not verify."""
+
+    code = 21
+    name = "invalid_signature"
+
+
+@_register
+class WrongSequenceError(ChainError):
+    """The account sequence does not match."""
+
+    code = 22
+    name = "wrong_sequence"
+
+
+@_register
+class UnauthorizedError(ChainError):
+    """A message's signer is not the tx signer."""
+
+    code = 23
+    name = "unauthorized"
+
+
+@_register
+class TxTimeoutError(ChainError):
+    """The tx's timeout height has passed."""
+
+    code = 24
+    name = "tx_timeout"
+
+
+# Fees and gas (40-59)
+
+
+@_register
+class InsufficientFeeError(ChainError):
+    """The fee is below the minimum gas price."""
+
+    code = 40
+    name = "insufficient_fee"
+
+
+@_register
+class OutOfGasError(ChainError):
+    """The tx used more gas than its limit."""
+
+    code = 41
+    name = "out_of_gas"
+
+
+@_register
+class GasLimitTooHighError(ChainError):
+    """The gas limit exceeds the block's."""
+
+    code = 42
+    name = "gas_limit_too_high"
+
+
+# Bank (60-79)
+
+
+@_register
+class InsufficientFundsError(ChainError):
+    """The balance is too small."""
+
+    code = 60
+    name = "insufficient_funds"
+
+
+@_register
+class SupplyOverflowError(ChainError):
+    """The operation would exceed the maximum supply."""
+
+    code = 61
+    name = "supply_overflow"
+
+
+@_register
+class ModulePermissionError(ChainError):
+    """A module account lacks the permission."""
+
+    code = 62
+    name = "module_permission"
+
+
+@_register
+class BlockedRecipientError(ChainError):
+    """Funds cannot be sent to this account."""
+
+    code = 63
+    name = "blocked_recipient"
+
+
+# Grant (80-99)
+
+
+@_register
+class UnknownRegistrarError(ChainError):
+    """The attestation's registrar is not listed."""
+
+    code = 80
+    name = "unknown_registrar"
+
+
+@_register
+class InvalidAttestationError(ChainError):
+    """The attestation signature is invalid."""
+
+    code = 81
+    name = "invalid_attestation"
+
+
+@_register
+class AttestationExpiredError(ChainError):
+    """The attestation has expired."""
+
+    code = 82
+    name = "attestation_expired"
+
+
+@_register
+class IdentityClaimedError(ChainError):
+    """This identity has already claimed a grant."""
+
+    code = 83
+    name = "identity_claimed"
+
+
+@_register
+class AccountClaimedError(ChainError):
+    """This account has already claimed a grant."""
+
+    code = 84
+    name = "account_claimed"
+
+
+@_register
+class RegistrarQuotaError(ChainError):
+    """The registrar's quota for this epoch is spent."""
+
+    code = 85
+    name = "registrar_quota"
+
+
+@_register
+class GrantPoolEmptyError(ChainError):
+    """The grant pool cannot pay the grant."""
+
+    code = 86
+    name = "grant_pool_empty"
+
+
+# Queries (100-119)
+
+
+@_register
+class UnknownQueryError(ChainError):
+    """The query path is not known."""
+
+    code = 100
+    name = "unknown_query"
+
+
+@_register
+class InvalidQueryError(ChainError):
+    """The query data is malformed."""
+
+    code = 101
+    name = "invalid_query"
+
+
+@_register
+class HeightNotAvailableError(ChainError):
+    """The height is pruned or in the future."""
+
+    code = 102
+    name = "height_not_available"
+
+
+# Genesis (120-139)
+
+
+@_register
+class InvalidGenesisError(ChainError):
+    """The genesis state is invalid."""
+
+    code = 120
+    name = "invalid_genesis"
+
+
+# Node (140-159): raised by the node around the state machine, not by it
+
+
+@_register
+class MempoolFullError(ChainError):
+    """The mempool is full; retry later."""
+
+    code = 140
+    name = "mempool_full"
+
+
+@_register
+class TxInMempoolError(ChainError):
+    """The same tx is already in the mempool."""
+
+    code = 141
+    name = "tx_in_mempool"
+
+
+@_register
+class CommitTimeoutError(ChainError):
+    """The tx passed check_tx but was not committed in time; it may still be."""
+
+    code = 142
+    name = "commit_timeout"
+
+
+def error_name(code: int) -> str:
+    cls = ERRORS.get(code)
+    return cls.name if cls is not None else "unknown"

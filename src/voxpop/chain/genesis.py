@@ -1,0 +1,177 @@
+"""genesis.json: CometBFT's own genesis format, so the solo node and CometBFT read the same file.
+
+    {"genesis_time": RFC 3339, "chain_id": text, "initial_height": "1",
+     "consensus_params": {...}, "validators": [{"address", "pub_key": {"type", "value"}, "power",
+     "name"}], "app_hash": "", "app_state": {"auth": ..., "bank": ..., "grant": ...}}
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from voxpop.chain.abci import ValidatorUpdate
+from voxpop.chain.errors import InvalidGenesisError
+from voxpop.chain.module_accounts import GRANT_POOL, module_address
+from voxpop.chain.modules.auth.state import AuthParams
+from voxpop.chain.modules.bank.state import BankParams
+from voxpop.chain.modules.grant.state import GrantParams
+from voxpop.crypto.address import encode_address
+
+ED25519_TYPE = "tendermint/PubKeyEd25519"
+UVOX_PER_VOX = 1_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class GenesisValidator:
+    pub_key: bytes
+    power: int
+    name: str = ""
+
+    @property
+    def address(self) -> bytes:
+        # CometBFT's validator address: the first 20 bytes of sha256(pubkey)
+        return hashlib.sha256(self.pub_key).digest()[:20]
+
+
+@dataclass(frozen=True, slots=True)
+class Genesis:
+    chain_id: str
+    genesis_time_unix: int
+    initial_height: int
+    validators: tuple[GenesisValidator, ...]
+    app_state: dict[str, Any]
+    consensus_params: dict[str, Any]
+
+    def app_state_bytes(self) -> bytes:
+        return json.dumps(self.app_state, sort_keys=True, separators=(",", ":")).encode()
+
+    def validator_updates(self) -> tuple[ValidatorUpdate, ...]:
+        return tuple(ValidatorUpdate(v.pub_key, v.power) for v in self.validators)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "genesis_time": format_time(self.genesis_time_unix),
+            "chain_id": self.chain_id,
+            "initial_height": str(self.initial_height),
+            "consensus_params": self.consensus_params,
+            "validators": [
+                {
+                    "address": v.address.hex().upper(),
+                    "pub_key": {"type": ED25519_TYPE, "value": base64.b64encode(v.pub_key).decode()},
+                    "power": str(v.power),
+                    "name": v.name,
+                }
+                for v in self.validators
+            ],
+            "app_hash": "",
+            "app_state": self.app_state,
+        }
+
+    def save(self, path: Path) -> None:
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.to_json(), indent=2, sort_keys=True) + "\n")
+        tmp.replace(path)
+
+
+def format_time(unix: int) -> str:
+    return datetime.fromtimestamp(unix, UTC).strftime("%Y-%m-%dT%H:%M:%S.000000000Z")
+
+
+def parse_time(text: str) -> int:
+    """RFC 3339 (CometBFT writes nanoseconds, which datetime cannot parse) to unix seconds."""
+    try:
+        head = text.rstrip("Z").split(".")[0]
+        return int(datetime.strptime(head, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC).timestamp())
+    except ValueError:
+        raise InvalidGenesisError(f"genesis_time {text!r} is not RFC 3339") from None
+
+
+def default_consensus_params() -> dict[str, Any]:
+    return {
+        "block": {"max_bytes": str(8 * 1024 * 1024), "max_gas": "-1"},
+        "evidence": {
+            "max_age_num_blocks": "100000",
+            "max_age_duration": "172800000000000",
+            "max_bytes": "1048576",
+        },
+        "validator": {"pub_key_types": ["ed25519"]},
+        "version": {"app": "1"},
+        "abci": {"vote_extensions_enable_height": "0"},
+    }
+
+
+def default_app_state(
+    balances: list[tuple[bytes, int]],
+    *,
+    grant_pool: int = 1_000_000 * UVOX_PER_VOX,
+    registrars: list[tuple[bytes, str]] | None = None,
+) -> dict[str, Any]:
+    """App state with the given funded accounts, a funded grant pool and default parameters."""
+    entries = [(addr, amount) for addr, amount in balances if amount > 0]
+    if grant_pool:
+        entries.append((module_address(GRANT_POOL), grant_pool))
+    return {
+        "auth": {"params": AuthParams().to_value()},
+        "bank": {
+            "params": {"send_enabled": BankParams().send_enabled,
+                       "max_multisend_outputs": BankParams().max_multisend_outputs},
+            "balances": [{"address": encode_address(a), "amount": n} for a, n in sorted(entries)],
+        },
+        "grant": {
+            "params": {
+                "amount": GrantParams().amount,
+                "epoch_seconds": GrantParams().epoch_seconds,
+                "registrar_quota": GrantParams().registrar_quota,
+                "max_attestation_ttl": GrantParams().max_attestation_ttl,
+            },
+            "registrars": [{"pub_key": pk.hex(), "name": n} for pk, n in (registrars or [])],
+        },
+    }
+
+
+def load_genesis(path: Path) -> Genesis:
+    """Read and check genesis.json; raises InvalidGenesisError with the reason."""
+    try:
+        doc = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise InvalidGenesisError(f"cannot read {path}: {exc}") from None
+    return genesis_from_json(doc)
+
+
+def genesis_from_json(doc: Any) -> Genesis:
+    if not isinstance(doc, dict):
+        raise InvalidGenesisError("genesis must be a JSON object")
+    try:
+        chain_id = doc["chain_id"]
+        validators = []
+        for v in doc.get("validators", []):
+            if v["pub_key"]["type"] != ED25519_TYPE:
+                raise InvalidGenesisError("validators must have Ed25519 keys")
+            pub = base64.b64decode(v["pub_key"]["value"], validate=True)
+            if len(pub) != 32:
+                raise InvalidGenesisError("validator pub_key must be 32 bytes")
+            validators.append(GenesisValidator(pub, int(v["power"]), v.get("name", "")))
+        initial_height = int(doc.get("initial_height", "1"))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InvalidGenesisError(f"malformed genesis: {exc!r}") from None
+    if not isinstance(chain_id, str) or not 0 < len(chain_id) <= 50:
+        raise InvalidGenesisError("chain_id must be text of 1 to 50 characters")
+    if initial_height < 1:
+        raise InvalidGenesisError("initial_height must be at least 1")
+    app_state = doc.get("app_state", {})
+    if not isinstance(app_state, dict):
+        raise InvalidGenesisError("app_state must be an object")
+    return Genesis(
+        chain_id=chain_id,
+        genesis_time_unix=parse_time(doc.get("genesis_time", "1970-01-01T00:00:00Z")),
+        initial_height=initial_height,
+        validators=tuple(validators),
+        app_state=app_state,
+        consensus_params=doc.get("consensus_params") or default_consensus_params(),
+    )

@@ -1,0 +1,35 @@
+"""Module accounts: addresses owned by a module, not by a key. Only they may mint or burn.
+
+An address is sha256("voxpop/module/" + name)[:20], so no private key can control it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from enum import StrEnum
+
+
+class Permission(StrEnum):
+    MINTER = "minter"
+    BURNER = "burner"
+
+
+def module_address(name: str) -> bytes:
+    return hashlib.sha256(b"voxpop/module/" + name.encode()).digest()[:20]
+
+
+FEE_COLLECTOR = "fee_collector"
+GRANT_POOL = "grant_pool"
+MINT = "mint"
+
+# Which module accounts exist and what they may do. Later modules (staking, distribution) add theirs.
+MODULE_ACCOUNTS: dict[str, frozenset[Permission]] = {
+    FEE_COLLECTOR: frozenset({Permission.BURNER}),
+    GRANT_POOL: frozenset(),
+    MINT: frozenset({Permission.MINTER}),
+}
+MODULE_ADDRESSES: dict[bytes, str] = {module_address(n): n for n in MODULE_ACCOUNTS}
+
+
+def has_permission(name: str, permission: Permission) -> bool:
+    return permission in MODULE_ACCOUNTS.get(name, frozenset())

@@ -1,0 +1,71 @@
+"""The checks and charges every tx passes before its messages run (the "ante handler").
+
+Order matters: cheap stateless checks first, then the signature, then state. The fee and the
+sequence are written to a branch the caller keeps even when the messages later fail.
+"""
+
+from __future__ import annotations
+
+from voxpop.chain.context import Context
+from voxpop.chain.errors import (
+    GasLimitTooHighError,
+    InsufficientFeeError,
+    InvalidSignatureError,
+    MemoTooLargeError,
+    TooManyMessagesError,
+    TxTimeoutError,
+    WrongChainIdError,
+    WrongSequenceError,
+)
+from voxpop.chain.module_accounts import FEE_COLLECTOR, module_address
+from voxpop.chain.modules.auth.state import Account, AuthParams, get_account, set_account
+from voxpop.chain.modules.bank.state import send
+from voxpop.chain.tx import Tx
+from voxpop.crypto.keys import address_from_pubkey, verify_signature
+
+FEE_COLLECTOR_ADDRESS = module_address(FEE_COLLECTOR)
+
+
+def process_ante(
+    ctx: Context, tx: Tx, params: AuthParams, *, signature_verified: bool, fee_exempt: bool
+) -> bytes:
+    """Authenticate `tx` and charge its fee; return the signer's address.
+
+    Raises WrongChainIdError, TxTimeoutError, TooManyMessagesError, MemoTooLargeError,
+    GasLimitTooHighError, InsufficientFeeError, OutOfGasError, InvalidSignatureError,
+    WrongSequenceError, InsufficientFundsError.
+    """
+    body = tx.body
+    # Verify the tx was made for this chain
+    if body.chain_id != ctx.block.chain_id:
+        raise WrongChainIdError(f"tx is for chain {body.chain_id!r}, this is {ctx.block.chain_id!r}")
+    # Verify the tx has not timed out
+    if body.timeout_height and ctx.block.height > body.timeout_height:
+        raise TxTimeoutError(f"timeout height {body.timeout_height} < block {ctx.block.height}")
+    # Verify the chain's limits on messages and memo
+    if len(body.msgs) > params.max_msgs:
+        raise TooManyMessagesError(f"{len(body.msgs)} messages; at most {params.max_msgs}")
+    if len(body.memo.encode()) > params.max_memo_bytes:
+        raise MemoTooLargeError(f"memo exceeds {params.max_memo_bytes} bytes")
+    # Verify the gas limit is allowed and the fee pays for it at the minimum gas price
+    if body.gas_limit > params.max_gas_per_tx:
+        raise GasLimitTooHighError(f"gas limit {body.gas_limit} > {params.max_gas_per_tx}")
+    if not fee_exempt and body.fee < params.min_fee(body.gas_limit):
+        raise InsufficientFeeError(
+            f"fee {body.fee} uvox < {params.min_fee(body.gas_limit)} uvox for {body.gas_limit} gas"
+        )
+    schedule = params.gas
+    ctx.gas.consume(schedule.tx_base + schedule.tx_byte * len(tx.raw), "tx size")
+    ctx.gas.consume(schedule.sig_verify, "signature")
+    # Verify the signature (unless this exact tx's signature was already verified)
+    if not signature_verified and not verify_signature(body.pub_key, tx.sign_bytes, tx.signature):
+        raise InvalidSignatureError("signature does not verify against the tx's public key")
+    signer = address_from_pubkey(body.pub_key)
+    account = get_account(ctx, signer)
+    # Verify the sequence: exactly the account's next one, so every tx applies at most once
+    if body.sequence != account.sequence:
+        raise WrongSequenceError(f"account sequence is {account.sequence}, tx has {body.sequence}")
+    if body.fee:
+        send(ctx, signer, FEE_COLLECTOR_ADDRESS, body.fee)
+    set_account(ctx, signer, Account(account.sequence + 1, body.pub_key))
+    return signer

@@ -1,0 +1,92 @@
+"""Auth state: accounts (sequence and public key) and the chain-wide tx parameters.
+
+    auth/acc/<addr 20>  -> CBOR [sequence, pub_key]   (pub_key empty until the first signed tx)
+    auth/params         -> CBOR map of AuthParams
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from voxpop.chain.context import Context
+from voxpop.chain.encoding import decode_canonical, encode
+from voxpop.chain.errors import InvalidGenesisError
+from voxpop.chain.gas import GasSchedule
+from voxpop.chain.kv import KVReader
+
+PREFIX = b"auth/"
+ACCOUNT_PREFIX = b"auth/acc/"
+PARAMS_KEY = b"auth/params"
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    sequence: int = 0
+    pub_key: bytes = b""
+
+
+@dataclass(frozen=True, slots=True)
+class AuthParams:
+    max_tx_bytes: int = 32 * 1024
+    max_msgs: int = 64
+    max_memo_bytes: int = 256
+    # Minimum fee = ceil(gas_limit * num / den) uvox; the default is 1 uvox per 1,000 gas.
+    min_gas_price_num: int = 1
+    min_gas_price_den: int = 1000
+    max_gas_per_tx: int = 10_000_000
+    max_block_gas: int = 200_000_000
+    max_block_bytes: int = 8 * 1024 * 1024
+    gas: GasSchedule = field(default_factory=GasSchedule)
+
+    def min_fee(self, gas_limit: int) -> int:
+        return -(-gas_limit * self.min_gas_price_num // self.min_gas_price_den)
+
+    def to_value(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_value(cls, value: dict[str, Any]) -> AuthParams:
+        value = dict(value)
+        names = {f.name for f in fields(cls)}
+        if set(value) != names:
+            raise InvalidGenesisError(f"auth params need exactly {sorted(names)}")
+        gas = value.pop("gas")
+        try:
+            schedule = GasSchedule(**gas)
+        except TypeError as exc:
+            raise InvalidGenesisError(f"auth params gas: {exc}") from None
+        for name, n in list(value.items()) + list(asdict(schedule).items()):
+            if type(n) is not int or n < 0:
+                raise InvalidGenesisError(f"auth param {name} must be a non-negative integer")
+        params = cls(gas=schedule, **value)
+        if params.min_gas_price_den <= 0 or params.max_tx_bytes <= 0 or params.max_msgs <= 0:
+            raise InvalidGenesisError("auth params: den, max_tx_bytes and max_msgs must be positive")
+        return params
+
+
+def account_key(address: bytes) -> bytes:
+    return ACCOUNT_PREFIX + address
+
+
+def decode_account(raw: bytes) -> Account:
+    sequence, pub_key = decode_canonical(raw)
+    return Account(sequence, pub_key)
+
+
+def get_account(ctx: Context, address: bytes) -> Account:
+    raw = ctx.get(account_key(address))
+    return decode_account(raw) if raw else Account()
+
+
+def set_account(ctx: Context, address: bytes, account: Account) -> None:
+    ctx.set(account_key(address), encode([account.sequence, account.pub_key]))
+
+
+def read_params(reader: KVReader) -> AuthParams:
+    raw = reader.get(PARAMS_KEY)
+    return AuthParams.from_value(decode_canonical(raw)) if raw else AuthParams()
+
+
+def set_params(ctx: Context, params: AuthParams) -> None:
+    ctx.set(PARAMS_KEY, encode(params.to_value()))

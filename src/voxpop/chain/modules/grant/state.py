@@ -1,0 +1,99 @@
+"""Sign-up grant state.
+
+    grant/params                          -> CBOR map of GrantParams
+    grant/reg/<registrar pub_key 32>      -> CBOR {"name": text}
+    grant/id/<identity_hash 32>           -> address 20 (who claimed with this identity)
+    grant/acc/<address 20>                -> identity_hash 32 (this account has claimed)
+    grant/quota/<registrar 32><epoch u64> -> uint128 claims attested by the registrar in that epoch
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from voxpop.chain.context import Context
+from voxpop.chain.encoding import decode_canonical, decode_uint, encode, encode_uint
+from voxpop.chain.errors import InvalidGenesisError
+
+PREFIX = b"grant/"
+PARAMS_KEY = b"grant/params"
+REGISTRAR_PREFIX = b"grant/reg/"
+IDENTITY_PREFIX = b"grant/id/"
+ACCOUNT_PREFIX = b"grant/acc/"
+QUOTA_PREFIX = b"grant/quota/"
+ATTESTATION_DOMAIN = b"voxpop/grant-attestation/v1\n"
+
+
+@dataclass(frozen=True, slots=True)
+class GrantParams:
+    amount: int = 10_000_000  # 10 VOX: enough for thousands of paid calls
+    epoch_seconds: int = 86_400
+    registrar_quota: int = 1_000  # claims one registrar may attest per epoch
+    max_attestation_ttl: int = 30 * 86_400
+
+    @classmethod
+    def from_value(cls, value: dict[str, Any]) -> GrantParams:
+        names = {f.name for f in fields(cls)}
+        if set(value) != names:
+            raise InvalidGenesisError(f"grant params need exactly {sorted(names)}")
+        for name, n in value.items():
+            if type(n) is not int or n <= 0 or n >= 1 << 64:
+                raise InvalidGenesisError(f"grant param {name} must be a positive integer")
+        return cls(**value)
+
+
+def registrar_key(pub_key: bytes) -> bytes:
+    return REGISTRAR_PREFIX + pub_key
+
+
+def identity_key(identity_hash: bytes) -> bytes:
+    return IDENTITY_PREFIX + identity_hash
+
+
+def claimed_account_key(address: bytes) -> bytes:
+    return ACCOUNT_PREFIX + address
+
+
+def quota_key(registrar: bytes, epoch: int) -> bytes:
+    return QUOTA_PREFIX + registrar + epoch.to_bytes(8, "big")
+
+
+def get_params(ctx: Context) -> GrantParams:
+    raw = ctx.get(PARAMS_KEY)
+    return GrantParams.from_value(decode_canonical(raw)) if raw else GrantParams()
+
+
+def set_params(ctx: Context, params: GrantParams) -> None:
+    ctx.set(PARAMS_KEY, encode(asdict(params)))
+
+
+def is_registrar(ctx: Context, pub_key: bytes) -> bool:
+    return ctx.get(registrar_key(pub_key)) is not None
+
+
+def add_registrar(ctx: Context, pub_key: bytes, name: str) -> None:
+    ctx.set(registrar_key(pub_key), encode({"name": name}))
+
+
+def get_quota_used(ctx: Context, registrar: bytes, epoch: int) -> int:
+    raw = ctx.get(quota_key(registrar, epoch))
+    return decode_uint(raw) if raw else 0
+
+
+def set_quota_used(ctx: Context, registrar: bytes, epoch: int, used: int) -> None:
+    ctx.set(quota_key(registrar, epoch), encode_uint(used))
+
+
+def attestation_sign_bytes(
+    chain_id: str, address: bytes, identity_hash: bytes, expiry_unix: int
+) -> bytes:
+    """What a registrar signs: this chain, this new account, this identity, until this time."""
+    return ATTESTATION_DOMAIN + encode(
+        {
+            "chain_id": chain_id,
+            "address": address,
+            "identity_hash": identity_hash,
+            "expiry": expiry_unix,
+        }
+    )

@@ -1,0 +1,1062 @@
+"""Running a node under CometBFT: its home, the supervised process, and a NodeService over its RPC.
+
+    run_cometbft_node(home)          prepare HOME/cometbft, serve the app over ABCI, run and
+                                     supervise `cometbft start`; blocks; returns an exit code
+    prepare_cometbft_home(home, s)   `cometbft init` once, then (each start) genesis, key, config
+    CometNodeService                 the NodeService the HTTP API uses, relayed to CometBFT's RPC
+
+Layout (see docs/operations/cometbft.md):
+
+    HOME/config/config.toml              our settings: the [cometbft] and [consensus] tables
+    HOME/config/genesis.json             ours; HOME/cometbft/config/genesis.json is derived from it
+    HOME/config/priv_validator_key.json  copied to HOME/cometbft/config/ (CometBFT's own format)
+    HOME/cometbft/                       CometBFT's home: config/, data/, cometbft.log, cometbft.pid
+    HOME/cometbft/abci.sock              the ABCI socket (unless [cometbft] proxy_app is set)
+
+Either process ending stops the other: if CometBFT exits, the ABCI server is closed; if the ABCI
+server hits a fatal error or we get SIGINT/SIGTERM, CometBFT gets SIGTERM (then SIGKILL after a
+grace period). On Linux CometBFT also gets SIGTERM if this process dies without cleaning up
+(kill -9), and a CometBFT left over from such a run is stopped before the next start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import contextlib
+import ctypes
+import hashlib
+import importlib
+import json
+import logging
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import tomllib
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import tomli_w
+
+from voxpop.chain.abci import (
+    Application,
+    Event,
+    EventAttribute,
+    ExecTxResult,
+    RequestQuery,
+    ResponseQuery,
+)
+from voxpop.node.home import NodeHome
+from voxpop.node.service import (
+    BlockHeader,
+    BlockRecord,
+    BroadcastMode,
+    BroadcastResult,
+    NodeEvent,
+    NodeStatus,
+    TxRecord,
+)
+
+log = logging.getLogger("voxpop.node.cometbft")
+
+COMETBFT_VERSION = "0.38.25"
+SUPPORTED_VERSION_PREFIX = "0.38."
+COMETBFT_ENV = "VOXPOP_COMETBFT"
+STOP_GRACE_SECONDS = 15.0
+_MAX_UNIX_SOCKET_PATH = 100  # sun_path is 108 bytes on Linux, 104 on macOS
+
+ED25519_PUBKEY_TYPE = "tendermint/PubKeyEd25519"
+
+# CometBFT v0.38's defaults (as `cometbft init` writes them); used when our genesis has none.
+DEFAULT_CONSENSUS_PARAMS: dict[str, Any] = {
+    "block": {"max_bytes": "22020096", "max_gas": "-1"},
+    "evidence": {
+        "max_age_num_blocks": "100000",
+        "max_age_duration": "172800000000000",
+        "max_bytes": "1048576",
+    },
+    "validator": {"pub_key_types": ["ed25519"]},
+    "version": {"app": "0"},
+    "abci": {"vote_extensions_enable_height": "0"},
+}
+
+
+class CometBFTError(RuntimeError):
+    """CometBFT is missing, the wrong version, or failed a command."""
+
+
+class GenesisError(ValueError):
+    """Our genesis.json cannot be turned into CometBFT's."""
+
+
+class CometRPCError(RuntimeError):
+    """CometBFT's RPC answered with a JSON-RPC error, or could not be reached."""
+
+    def __init__(self, method: str, message: str, data: str = "") -> None:
+        super().__init__(f"{method}: {message}{': ' + data if data else ''}")
+        self.method = method
+        self.message = message
+        self.data = data
+
+
+# --- the binary -------------------------------------------------------------------------------
+
+
+def find_cometbft() -> Path:
+    """Locate the cometbft binary: $VOXPOP_COMETBFT, then PATH, then $GOBIN, $GOPATH/bin, ~/go/bin.
+
+    Raises CometBFTError if none exists.
+    """
+    explicit = os.environ.get(COMETBFT_ENV)
+    if explicit:
+        if not os.access(explicit, os.X_OK):
+            raise CometBFTError(f"${COMETBFT_ENV}={explicit} is not an executable file")
+        return Path(explicit)
+    on_path = shutil.which("cometbft")
+    if on_path:
+        return Path(on_path)
+    candidates = []
+    if os.environ.get("GOBIN"):
+        candidates.append(Path(os.environ["GOBIN"]) / "cometbft")
+    if os.environ.get("GOPATH"):
+        candidates.extend(Path(p) / "bin" / "cometbft" for p in os.environ["GOPATH"].split(":"))
+    candidates.append(Path.home() / "go" / "bin" / "cometbft")
+    for path in candidates:
+        if os.access(path, os.X_OK):
+            return path
+    raise CometBFTError(
+        f"cometbft not found (looked at ${COMETBFT_ENV}, PATH, {', '.join(map(str, candidates))}); "
+        "run scripts/install_cometbft.sh"
+    )
+
+
+def cometbft_version(binary: Path) -> str:
+    """What `cometbft version` prints. Raises CometBFTError if it fails."""
+    done = subprocess.run(
+        [str(binary), "version"], capture_output=True, text=True, timeout=30, check=False
+    )
+    if done.returncode != 0:
+        raise CometBFTError(f"{binary} version: exit {done.returncode}: {done.stderr.strip()}")
+    return done.stdout.strip()
+
+
+def check_cometbft_version(binary: Path) -> str:
+    """Raise CometBFTError unless `binary` is a v0.38.x CometBFT (ABCI 2.0 as we speak it)."""
+    version = cometbft_version(binary)
+    if not version.startswith(SUPPORTED_VERSION_PREFIX):
+        raise CometBFTError(
+            f"{binary} is CometBFT {version}; voxpop needs {SUPPORTED_VERSION_PREFIX}x "
+            f"(pinned {COMETBFT_VERSION}: run scripts/install_cometbft.sh)"
+        )
+    return version
+
+
+# --- settings ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CometSettings:
+    """What our config.toml says about running under CometBFT.
+
+    Read from HOME/config/config.toml:
+
+        [consensus]
+        timeout_commit = "1s"          # or an integer number of milliseconds
+        create_empty_blocks = true
+        create_empty_blocks_interval = "0s"
+
+        [cometbft]
+        moniker = "node0"
+        p2p_laddr = "tcp://0.0.0.0:26656"
+        rpc_laddr = "tcp://127.0.0.1:26657"
+        proxy_app = "unix:///abs/path/abci.sock"   # default: HOME/cometbft/abci.sock
+        persistent_peers = "id@host:port,..."
+        external_address = ""
+        log_level = "info"
+
+        [cometbft.config]              # merged verbatim into CometBFT's own config.toml
+        p2p = { addr_book_strict = false }
+    """
+
+    moniker: str
+    proxy_app: str
+    p2p_laddr: str = "tcp://0.0.0.0:26656"
+    rpc_laddr: str = "tcp://127.0.0.1:26657"
+    persistent_peers: str = ""
+    external_address: str = ""
+    log_level: str = "info"
+    timeout_commit: str = "1s"
+    create_empty_blocks: bool = True
+    create_empty_blocks_interval: str = "0s"
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def rpc_url(self) -> str:
+        """An http:// URL for the RPC listen address (a wildcard host becomes 127.0.0.1)."""
+        hostport = re.sub(r"^\w+://", "", self.rpc_laddr)
+        host, _, port = hostport.rpartition(":")
+        if host in ("", "0.0.0.0", "[::]", "::"):
+            host = "127.0.0.1"
+        return f"http://{host}:{port}"
+
+
+def default_proxy_app(home: NodeHome) -> str:
+    sock = home.cometbft_dir.resolve() / "abci.sock"
+    if len(str(sock)) <= _MAX_UNIX_SOCKET_PATH:
+        return f"unix://{sock}"
+    return "tcp://127.0.0.1:26658"
+
+
+def _duration(value: Any, name: str) -> str:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValueError(f"config: {name} must be a duration string or milliseconds, not {value!r}")
+    return f"{value}ms" if isinstance(value, int) else value
+
+
+def load_comet_settings(home: NodeHome) -> CometSettings:
+    """Read CometSettings from HOME/config/config.toml (all keys optional).
+
+    Raises ValueError if the file is not valid TOML or a value has the wrong type.
+    """
+    doc: dict[str, Any] = {}
+    if home.config_toml.exists():
+        try:
+            doc = tomllib.loads(home.config_toml.read_text())
+        except tomllib.TOMLDecodeError as exc:
+            raise ValueError(f"{home.config_toml}: {exc}") from exc
+    consensus = doc.get("consensus", {})
+    comet = dict(doc.get("cometbft", {}))
+    overrides = comet.pop("config", {})
+    defaults = CometSettings(moniker="", proxy_app="")
+    return CometSettings(
+        moniker=str(comet.get("moniker", home.root.resolve().name or "voxpop")),
+        proxy_app=str(comet.get("proxy_app") or default_proxy_app(home)),
+        p2p_laddr=str(comet.get("p2p_laddr", defaults.p2p_laddr)),
+        rpc_laddr=str(comet.get("rpc_laddr", defaults.rpc_laddr)),
+        persistent_peers=str(comet.get("persistent_peers", "")),
+        external_address=str(comet.get("external_address", "")),
+        log_level=str(comet.get("log_level", defaults.log_level)),
+        timeout_commit=_duration(
+            consensus.get("timeout_commit", defaults.timeout_commit), "timeout_commit"
+        ),
+        create_empty_blocks=bool(consensus.get("create_empty_blocks", True)),
+        create_empty_blocks_interval=_duration(
+            consensus.get("create_empty_blocks_interval", "0s"), "create_empty_blocks_interval"
+        ),
+        overrides=dict(overrides),
+    )
+
+
+# --- genesis and keys -------------------------------------------------------------------------
+
+
+def validator_address(pub_key: bytes) -> bytes:
+    """CometBFT's validator address: the first 20 bytes of sha256(Ed25519 public key)."""
+    return hashlib.sha256(pub_key).digest()[:20]
+
+
+def _pub_key_bytes(value: Any) -> bytes:
+    """An Ed25519 public key given as CometBFT's {"type", "value"} object, hex, or base64."""
+    if isinstance(value, dict):
+        if value.get("type", ED25519_PUBKEY_TYPE) != ED25519_PUBKEY_TYPE:
+            raise GenesisError(f"unsupported validator key type {value.get('type')!r}")
+        value = value.get("value")
+    if not isinstance(value, str):
+        raise GenesisError(f"validator pub_key must be a string or object, not {value!r}")
+    if re.fullmatch(r"[0-9a-fA-F]{64}", value):
+        raw = bytes.fromhex(value)
+    else:
+        try:
+            raw = base64.b64decode(value, validate=True)
+        except ValueError as exc:
+            raise GenesisError(f"validator pub_key is neither hex nor base64: {value!r}") from exc
+    if len(raw) != 32:
+        raise GenesisError(f"an Ed25519 public key has 32 bytes, got {len(raw)}")
+    return raw
+
+
+def _rfc3339(value: Any) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return datetime.fromtimestamp(value, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(value, str) and value:
+        return value
+    raise GenesisError(f"genesis_time must be an RFC 3339 string or Unix seconds, not {value!r}")
+
+
+def cometbft_genesis(ours: Mapping[str, Any]) -> dict[str, Any]:
+    """Derive CometBFT's genesis.json from ours.
+
+    Ours has `chain_id`, `genesis_time` (RFC 3339 or Unix seconds), `validators` (each with
+    `pub_key` as CometBFT's {"type","value"} object, hex or base64 (or `pub_key_ed25519`),
+    `power`, optional `name`), `app_state` (copied as-is), and optionally `initial_height` and
+    `consensus_params` (CometBFT's JSON form; default: CometBFT's own defaults).
+
+    Raises GenesisError if a field is missing or malformed.
+    """
+    try:
+        chain_id = ours["chain_id"]
+        validators_in = ours["validators"]
+    except KeyError as exc:
+        raise GenesisError(f"genesis.json has no {exc.args[0]!r}") from exc
+    if not isinstance(chain_id, str) or not chain_id:
+        raise GenesisError("genesis chain_id must be a non-empty string")
+    validators = []
+    for i, v in enumerate(validators_in):
+        key = _pub_key_bytes(v.get("pub_key", v.get("pub_key_ed25519")))
+        power = int(v.get("power", v.get("voting_power", 0)))
+        if power <= 0:
+            raise GenesisError(f"validator {i} has power {power}; it must be positive")
+        validators.append(
+            {
+                "address": validator_address(key).hex().upper(),
+                "pub_key": {"type": ED25519_PUBKEY_TYPE, "value": base64.b64encode(key).decode()},
+                "power": str(power),
+                "name": str(v.get("name", "")),
+            }
+        )
+    return {
+        "genesis_time": _rfc3339(ours.get("genesis_time")),
+        "chain_id": chain_id,
+        "initial_height": str(int(ours.get("initial_height", 1))),
+        "consensus_params": ours.get("consensus_params") or DEFAULT_CONSENSUS_PARAMS,
+        "validators": validators,
+        "app_hash": "",
+        "app_state": ours.get("app_state", {}),
+    }
+
+
+def _write_if_changed(path: Path, content: str, mode: int | None = None) -> bool:
+    if path.exists() and path.read_text() == content:
+        return False
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(content)
+    if mode is not None:
+        tmp.chmod(mode)
+    os.replace(tmp, path)
+    return True
+
+
+def _deep_merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(base.get(key), dict):
+            _deep_merge(base[key], value)
+        else:
+            base[key] = value
+    return base
+
+
+def cometbft_config(base: dict[str, Any], settings: CometSettings) -> dict[str, Any]:
+    """Apply our settings to CometBFT's config.toml (as parsed), returning it."""
+    cfg = base
+    cfg["proxy_app"] = settings.proxy_app
+    cfg["abci"] = "socket"
+    cfg["moniker"] = settings.moniker
+    cfg["log_level"] = settings.log_level
+    cfg.setdefault("rpc", {}).update(laddr=settings.rpc_laddr, pprof_laddr="")
+    cfg.setdefault("p2p", {}).update(
+        laddr=settings.p2p_laddr,
+        persistent_peers=settings.persistent_peers,
+        external_address=settings.external_address,
+    )
+    cfg.setdefault("consensus", {}).update(
+        timeout_commit=settings.timeout_commit,
+        create_empty_blocks=settings.create_empty_blocks,
+        create_empty_blocks_interval=settings.create_empty_blocks_interval,
+    )
+    # CometNodeService reads tx results (block_results) and finds txs by hash (tx_index).
+    cfg.setdefault("storage", {})["discard_abci_responses"] = False
+    cfg.setdefault("tx_index", {})["indexer"] = "kv"
+    cfg.setdefault("instrumentation", {})["prometheus"] = False
+    return _deep_merge(cfg, settings.overrides)
+
+
+def prepare_cometbft_home(
+    home: NodeHome, settings: CometSettings, binary: Path | None = None
+) -> Path:
+    """Create or refresh HOME/cometbft; return its path.
+
+    `cometbft init` runs once (it makes node_key.json and data/priv_validator_state.json; both
+    are kept across restarts). On every call the validator key is copied from HOME/config, the
+    genesis is derived from ours and CometBFT's config.toml is rewritten from our settings; files
+    are only rewritten when their content changes.
+
+    Raises CometBFTError if `cometbft init` fails, GenesisError for a bad genesis.
+    """
+    binary = binary or find_cometbft()
+    cdir = home.cometbft_dir
+    (cdir / "config").mkdir(parents=True, exist_ok=True)
+
+    # Verify our genesis converts before touching anything.
+    genesis = cometbft_genesis(json.loads(home.genesis_json.read_text()))
+
+    if home.priv_validator_key.exists():
+        _write_if_changed(
+            cdir / "config" / "priv_validator_key.json",
+            home.priv_validator_key.read_text(),
+            mode=0o600,
+        )
+
+    if not (cdir / "config" / "config.toml").exists():
+        done = subprocess.run(
+            [str(binary), "init", "--home", str(cdir)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise CometBFTError(
+                f"cometbft init --home {cdir}: exit {done.returncode}: {done.stderr.strip()}"
+            )
+
+    _write_if_changed(cdir / "config" / "genesis.json", json.dumps(genesis, indent=2) + "\n")
+    config_path = cdir / "config" / "config.toml"
+    config = cometbft_config(tomllib.loads(config_path.read_text()), settings)
+    _write_if_changed(config_path, tomli_w.dumps(config))
+    return cdir
+
+
+# --- supervising the process ------------------------------------------------------------------
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the forked child
+    """In the child before exec: get SIGTERM when the parent dies (Linux prctl PR_SET_PDEATHSIG)."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM, 0, 0, 0)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _is_our_cometbft(pid: int, cdir: Path) -> bool:
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return bool(cmdline) and cmdline[0].endswith(b"cometbft") and str(cdir).encode() in cmdline
+
+
+def stop_stale_cometbft(home: NodeHome, grace: float = STOP_GRACE_SECONDS) -> None:
+    """Stop a CometBFT that a previous run of this node started and left behind (its pid file
+    names it, and it is still `cometbft ... --home HOME/cometbft`)."""
+    pid_file = home.cometbft_dir / "cometbft.pid"
+    try:
+        pid = int(pid_file.read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return
+    cdir = home.cometbft_dir.resolve()
+    if _pid_alive(pid) and _is_our_cometbft(pid, cdir):
+        log.warning("stopping CometBFT left over from a previous run (pid %d)", pid)
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + grace
+        while _pid_alive(pid) and _is_our_cometbft(pid, cdir) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if _pid_alive(pid) and _is_our_cometbft(pid, cdir):
+            os.kill(pid, signal.SIGKILL)
+    pid_file.unlink(missing_ok=True)
+
+
+async def _stop_process(proc: asyncio.subprocess.Process, grace: float) -> int:
+    if proc.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            proc.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(proc.wait(), grace)
+        except TimeoutError:
+            log.warning("CometBFT did not stop within %.0fs; killing it", grace)
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            await proc.wait()
+    assert proc.returncode is not None
+    return proc.returncode
+
+
+ApiRunner = Callable[["CometNodeService"], Awaitable[None]]
+
+
+def _open_default_app(home: NodeHome) -> Application:
+    try:
+        factory = importlib.import_module("voxpop.node.app_factory")
+    except ImportError as exc:
+        raise CometBFTError(
+            "voxpop.node.app_factory is not available; pass app= or --app module:factory"
+        ) from exc
+    app: Application = factory.open_app(home)
+    return app
+
+
+async def run_cometbft_node_async(
+    home: NodeHome,
+    *,
+    app: Application | None = None,
+    api: ApiRunner | None = None,
+    binary: Path | None = None,
+    stop_grace: float = STOP_GRACE_SECONDS,
+) -> int:
+    """The async body of run_cometbft_node; see there."""
+    from voxpop.abci.server import AbciServer
+
+    binary = binary or find_cometbft()
+    check_cometbft_version(binary)
+    settings = load_comet_settings(home)
+    cdir = prepare_cometbft_home(home, settings, binary)
+    chain_id = json.loads(home.genesis_json.read_text())["chain_id"]
+    stop_stale_cometbft(home, stop_grace)
+    app = app if app is not None else _open_default_app(home)
+
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    reason: list[str] = []
+
+    def request_stop(why: str) -> None:
+        if not stop.is_set():
+            reason.append(why)
+            stop.set()
+
+    server = AbciServer(app, on_fatal=lambda exc: request_stop(f"fatal ABCI error: {exc}"))
+    await server.start(settings.proxy_app)
+    handled: list[signal.Signals] = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, request_stop, f"signal {sig.name}")
+            handled.append(sig)
+
+    pid_file = cdir / "cometbft.pid"
+    log_path = cdir / "cometbft.log"
+    service = CometNodeService(
+        settings.rpc_url, chain_id, lambda req: server.call_app(app.query, req)
+    )
+    proc: asyncio.subprocess.Process | None = None
+    api_task: asyncio.Task[None] | None = None
+    exit_code = 0
+    try:
+        with log_path.open("ab") as log_file:
+            proc = await asyncio.create_subprocess_exec(
+                str(binary),
+                "start",
+                "--home",
+                str(cdir.resolve()),
+                stdin=subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                preexec_fn=_die_with_parent,  # no app threads exist yet: safe to fork
+                start_new_session=True,  # the terminal's Ctrl-C reaches us, and we stop it
+            )
+        pid_file.write_text(f"{proc.pid}\n")
+        log.info("started CometBFT (pid %d), log %s", proc.pid, log_path)
+
+        waits: dict[asyncio.Future[Any], str] = {
+            asyncio.ensure_future(proc.wait()): "cometbft",
+            asyncio.ensure_future(stop.wait()): "stop",
+        }
+        if api is not None:
+            api_task = asyncio.ensure_future(api(service))
+            waits[api_task] = "api"
+        done, _ = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        first = waits[next(iter(done))]
+        for fut in waits:
+            if fut is not api_task and not fut.done():
+                fut.cancel()
+        if first == "cometbft":
+            exit_code = proc.returncode or 1
+            log.error("CometBFT exited with code %s; see %s", proc.returncode, log_path)
+        elif first == "api":
+            assert api_task is not None
+            exc = api_task.exception()
+            exit_code = 1 if exc is not None else 0
+            log.log(logging.ERROR if exc else logging.INFO, "API stopped: %r", exc)
+        else:
+            exit_code = 1 if reason and reason[0].startswith("fatal") else 0
+            log.info("stopping: %s", reason[0] if reason else "requested")
+    finally:
+        if api_task is not None and not api_task.done():
+            api_task.cancel()
+            with contextlib.suppress(BaseException):
+                await api_task
+        if proc is not None:
+            code = await _stop_process(proc, stop_grace)
+            log.info("CometBFT stopped (exit code %d)", code)
+            pid_file.unlink(missing_ok=True)
+        await service.aclose()
+        await server.close()
+        for sig in handled:
+            loop.remove_signal_handler(sig)
+    return exit_code
+
+
+def run_cometbft_node(
+    home: NodeHome,
+    *,
+    app: Application | None = None,
+    api: ApiRunner | None = None,
+    binary: Path | None = None,
+) -> int:
+    """Run a node under CometBFT until SIGINT/SIGTERM or either side stops; return an exit code.
+
+    Prepares HOME/cometbft, serves `app` (default: `voxpop.node.app_factory.open_app(home)`) on
+    the ABCI socket, starts `cometbft start --home HOME/cometbft` (output in
+    HOME/cometbft/cometbft.log), and, if given, runs `api(service)` alongside (e.g. uvicorn
+    serving the HTTP API over the CometNodeService). Exit code: 0 after a requested stop,
+    CometBFT's exit code (or 1) if it died, 1 after a fatal ABCI error or a failed `api`.
+
+    Raises CometBFTError (binary missing, wrong version, init failed), GenesisError, OSError
+    (ABCI address in use) before anything is started.
+    """
+    return asyncio.run(run_cometbft_node_async(home, app=app, api=api, binary=binary))
+
+
+# --- NodeService over CometBFT's RPC ----------------------------------------------------------
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def _unb64(value: str | None) -> bytes:
+    return base64.b64decode(value) if value else b""
+
+
+def _unhex(value: str | None) -> bytes:
+    return bytes.fromhex(value) if value else b""
+
+
+def parse_rfc3339_unix(value: str) -> int:
+    """Whole Unix seconds of CometBFT's RFC 3339 time (nanosecond precision, `Z` or offset)."""
+    m = re.fullmatch(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.\d+)?(Z|[+-]\d\d:\d\d)", value)
+    if m is None:
+        raise ValueError(f"not an RFC 3339 time: {value!r}")
+    zone = "+00:00" if m.group(2) == "Z" else m.group(2)
+    return int(datetime.fromisoformat(m.group(1) + zone).timestamp())
+
+
+def _events(items: list[dict[str, Any]] | None) -> tuple[Event, ...]:
+    return tuple(
+        Event(
+            type=e.get("type", ""),
+            attributes=tuple(
+                EventAttribute(
+                    key=a.get("key", ""), value=a.get("value", ""), index=bool(a.get("index"))
+                )
+                for a in e.get("attributes") or ()
+            ),
+        )
+        for e in items or ()
+    )
+
+
+def _exec_result(r: dict[str, Any]) -> ExecTxResult:
+    return ExecTxResult(
+        code=int(r.get("code", 0)),
+        log=r.get("log", ""),
+        codespace=r.get("codespace", ""),
+        gas_wanted=int(r.get("gas_wanted", 0)),
+        gas_used=int(r.get("gas_used", 0)),
+        events=_events(r.get("events")),
+    )
+
+
+def block_record_from_rpc(block: dict[str, Any], results: dict[str, Any]) -> BlockRecord:
+    """A BlockRecord from `/block` and `/block_results` of one height.
+
+    `header.app_hash` is the state root *after* this block (as in solo mode): that is
+    `block_results.app_hash`; CometBFT's own header at H carries the root after H-1.
+    """
+    header = block["block"]["header"]
+    txs = tuple(_unb64(t) for t in block["block"]["data"].get("txs") or ())
+    return BlockRecord(
+        header=BlockHeader(
+            chain_id=header["chain_id"],
+            height=int(header["height"]),
+            time_unix=parse_rfc3339_unix(header["time"]),
+            last_block_hash=_unhex(header["last_block_id"]["hash"]),
+            data_hash=_unhex(header["data_hash"]),
+            app_hash=_unb64(results.get("app_hash")),
+            proposer=_unhex(header["proposer_address"]),
+            num_txs=len(txs),
+        ),
+        hash=_unhex(block["block_id"]["hash"]),
+        txs=txs,
+        results=tuple(_exec_result(r) for r in results.get("txs_results") or ()),
+        events=_events(results.get("finalize_block_events")),
+    )
+
+
+def tx_record_from_rpc(result: dict[str, Any]) -> TxRecord:
+    return TxRecord(
+        hash=_unhex(result["hash"]),
+        height=int(result["height"]),
+        index=int(result["index"]),
+        tx=_unb64(result["tx"]),
+        result=_exec_result(result["tx_result"]),
+    )
+
+
+def _is_missing(err: CometRPCError) -> bool:
+    """JSON-RPC errors that mean "not there (yet)" rather than "something is wrong"."""
+    text = err.data.lower()
+    return any(
+        s in text for s in ("not found", "must be less than or equal", "could not find results")
+    )
+
+
+class _JsonRpc:
+    """JSON-RPC 2.0 over HTTP POST to CometBFT, sync and async, with batches."""
+
+    def __init__(self, url: str, timeout: float) -> None:
+        self.url = url
+        self._timeout = timeout
+        self._client: httpx.Client | None = None
+        self._aclient: httpx.AsyncClient | None = None
+        self._seq = 0
+
+    def _payload(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        self._seq += 1
+        return {"jsonrpc": "2.0", "id": self._seq, "method": method, "params": params}
+
+    @staticmethod
+    def _result(method: str, reply: dict[str, Any]) -> Any:
+        if reply.get("error"):
+            err = reply["error"]
+            raise CometRPCError(method, str(err.get("message", "")), str(err.get("data", "")))
+        return reply["result"]
+
+    def call(self, method: str, **params: Any) -> Any:
+        if self._client is None:
+            self._client = httpx.Client(timeout=self._timeout)
+        try:
+            reply = self._client.post(self.url, json=self._payload(method, params))
+            reply.raise_for_status()
+        except httpx.HTTPError as exc:
+            raise CometRPCError(method, f"RPC unreachable at {self.url}: {exc}") from exc
+        return self._result(method, reply.json())
+
+    async def acall(self, method: str, **params: Any) -> Any:
+        return (await self.abatch([(method, params)]))[0]
+
+    async def abatch(self, calls: list[tuple[str, dict[str, Any]]]) -> list[Any]:
+        """Send calls in one batch; results in order. Raises the first error, if any."""
+        results = await self.abatch_settled(calls)
+        for r in results:
+            if isinstance(r, CometRPCError):
+                raise r
+        return results
+
+    async def abatch_settled(
+        self, calls: list[tuple[str, dict[str, Any]]]
+    ) -> list[Any | CometRPCError]:
+        """Send calls in one batch; each result, or the CometRPCError for that call, in order."""
+        if self._aclient is None:
+            self._aclient = httpx.AsyncClient(timeout=self._timeout)
+        payloads = [self._payload(m, p) for m, p in calls]
+        body: Any = payloads if len(payloads) > 1 else payloads[0]
+        method_names = ",".join(m for m, _ in calls)
+        try:
+            reply = await self._aclient.post(self.url, json=body)
+            reply.raise_for_status()
+        except httpx.HTTPError as exc:
+            raise CometRPCError(method_names, f"RPC unreachable at {self.url}: {exc}") from exc
+        data = reply.json()
+        replies = data if isinstance(data, list) else [data]
+        by_id = {r.get("id"): r for r in replies}
+        out: list[Any | CometRPCError] = []
+        for (method, _), payload in zip(calls, payloads, strict=True):
+            r = by_id.get(payload["id"])
+            if r is None:
+                out.append(CometRPCError(method, "no reply in batch"))
+                continue
+            try:
+                out.append(self._result(method, r))
+            except CometRPCError as err:
+                out.append(err)
+        return out
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    async def aclose(self) -> None:
+        self.close()
+        if self._aclient is not None:
+            await self._aclient.aclose()
+            self._aclient = None
+
+
+class CometNodeService:
+    """NodeService for a node running under CometBFT.
+
+    Writes and chain data go through CometBFT's JSON-RPC (`broadcast_tx_sync`, `block`,
+    `block_results`, `tx`, `status`, `validators`, `num_unconfirmed_txs`); state queries go
+    straight to the local app (`query`, a function that holds the app lock).
+
+    COMMIT mode is `broadcast_tx_sync` and then polling `tx` by hash until the tx is indexed or
+    `commit_timeout` passes; unlike `broadcast_tx_commit` this has no cap on concurrent callers
+    (CometBFT allows 5 subscriptions per client). On timeout the result has the CheckTx code
+    (0) and height 0. `subscribe()` polls for new heights every `poll_interval` seconds.
+
+    The sync methods (`get_block`, `get_tx`, `status`) do blocking HTTP to the local RPC; call
+    them from a worker thread when on an event loop.
+    """
+
+    def __init__(
+        self,
+        rpc_url: str,
+        chain_id: str,
+        query: Callable[[RequestQuery], ResponseQuery],
+        *,
+        timeout: float = 10.0,
+        commit_timeout: float = 30.0,
+        poll_interval: float = 0.2,
+    ) -> None:
+        self._rpc = _JsonRpc(rpc_url, timeout)
+        self._chain_id = chain_id
+        self._query = query
+        self.commit_timeout = commit_timeout
+        self.poll_interval = poll_interval
+
+    @property
+    def chain_id(self) -> str:
+        return self._chain_id
+
+    @property
+    def rpc_url(self) -> str:
+        return self._rpc.url
+
+    async def aclose(self) -> None:
+        await self._rpc.aclose()
+
+    # --- writes -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _sync_result(tx: bytes, reply: Any) -> BroadcastResult:
+        tx_hash = hashlib.sha256(tx).digest()
+        if isinstance(reply, CometRPCError):
+            # Refused before CheckTx: already in the mempool cache, mempool full, tx too large.
+            return BroadcastResult(tx_hash=tx_hash, code=1, codespace="mempool", log=reply.data)
+        return BroadcastResult(
+            tx_hash=_unhex(reply.get("hash")) or tx_hash,
+            code=int(reply.get("code", 0)),
+            log=reply.get("log", ""),
+            codespace=reply.get("codespace", ""),
+        )
+
+    async def broadcast_tx(self, tx: bytes, mode: BroadcastMode) -> BroadcastResult:
+        """Raises CometRPCError if the RPC cannot be reached."""
+        (reply,) = await self._rpc.abatch_settled([("broadcast_tx_sync", {"tx": _b64(tx)})])
+        checked = self._sync_result(tx, reply)
+        if mode is BroadcastMode.SYNC or checked.code != 0:
+            return checked
+        deadline = time.monotonic() + self.commit_timeout
+        while time.monotonic() < deadline:
+            (found,) = await self._rpc.abatch_settled([("tx", {"hash": _b64(checked.tx_hash)})])
+            if isinstance(found, CometRPCError):
+                if not _is_missing(found):
+                    raise found
+                await asyncio.sleep(self.poll_interval)
+                continue
+            record = tx_record_from_rpc(found)
+            r = record.result
+            return BroadcastResult(
+                tx_hash=checked.tx_hash,
+                code=r.code,
+                log=r.log,
+                codespace=r.codespace,
+                height=record.height,
+                gas_wanted=r.gas_wanted,
+                gas_used=r.gas_used,
+                events=r.events,
+            )
+        return BroadcastResult(
+            tx_hash=checked.tx_hash,
+            code=checked.code,
+            log=f"not committed within {self.commit_timeout:g}s",
+        )
+
+    async def broadcast_txs(self, txs: list[bytes]) -> list[BroadcastResult]:
+        """CheckTx each tx, in order, in one JSON-RPC batch; return after CheckTx."""
+        if not txs:
+            return []
+        replies = await self._rpc.abatch_settled(
+            [("broadcast_tx_sync", {"tx": _b64(tx)}) for tx in txs]
+        )
+        return [self._sync_result(tx, r) for tx, r in zip(txs, replies, strict=True)]
+
+    # --- reads --------------------------------------------------------------------------------
+
+    def get_block(self, height: int) -> BlockRecord | None:
+        """The block at `height` with its results; None if it is not (yet) executed.
+
+        Raises CometRPCError for other RPC failures.
+        """
+        try:
+            block = self._rpc.call("block", height=str(height))
+            results = self._rpc.call("block_results", height=str(height))
+        except CometRPCError as err:
+            if _is_missing(err):
+                return None
+            raise
+        return block_record_from_rpc(block, results)
+
+    def get_tx(self, tx_hash: bytes) -> TxRecord | None:
+        try:
+            return tx_record_from_rpc(self._rpc.call("tx", hash=_b64(tx_hash)))
+        except CometRPCError as err:
+            if _is_missing(err):
+                return None
+            raise
+
+    def query(self, req: RequestQuery) -> ResponseQuery:
+        return self._query(req)
+
+    def _validators(self) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for page in range(1, 101):
+            res = self._rpc.call("validators", page=str(page), per_page="100")
+            out.extend(res["validators"])
+            if len(out) >= int(res["total"]) or not res["validators"]:
+                break
+        return out
+
+    def status(self) -> NodeStatus:
+        """The latest *executed* block (one whose results CometBFT has stored).
+
+        Raises CometRPCError if the RPC is unreachable.
+        """
+        st = self._rpc.call("status")
+        sync = st["sync_info"]
+        height = int(sync["latest_block_height"])
+        block = None
+        for h in (height, height - 1):
+            if h >= 1 and (block := self.get_block(h)) is not None:
+                break
+        mempool = self._rpc.call("num_unconfirmed_txs")
+        validators = self._validators()
+        return NodeStatus(
+            chain_id=st["node_info"]["network"],
+            node_mode="cometbft",
+            latest_height=block.header.height if block else 0,
+            latest_block_hash=block.hash if block else b"",
+            latest_app_hash=block.header.app_hash if block else b"",
+            latest_block_time_unix=block.header.time_unix if block else 0,
+            mempool_size=int(mempool["n_txs"]),
+            validator_pub_keys=tuple(_unb64(v["pub_key"]["value"]) for v in validators),
+            extra={
+                "node_id": st["node_info"]["id"],
+                "moniker": st["node_info"]["moniker"],
+                "cometbft_version": st["node_info"]["version"],
+                "catching_up": bool(sync["catching_up"]),
+                "voting_power": int(st["validator_info"]["voting_power"]),
+                "validator_address": st["validator_info"]["address"],
+            },
+        )
+
+    async def _aget_block(self, height: int) -> BlockRecord | None:
+        block, results = await self._rpc.abatch_settled(
+            [("block", {"height": str(height)}), ("block_results", {"height": str(height)})]
+        )
+        for r in (block, results):
+            if isinstance(r, CometRPCError):
+                if _is_missing(r):
+                    return None
+                raise r
+        assert isinstance(block, dict) and isinstance(results, dict)
+        return block_record_from_rpc(block, results)
+
+    async def subscribe(self) -> AsyncIterator[NodeEvent]:
+        """New blocks from now on, each followed by its txs. Polls; never ends by itself."""
+        status = await self._rpc.acall("status")
+        next_height = int(status["sync_info"]["latest_block_height"]) + 1
+        while True:
+            record = await self._aget_block(next_height)
+            if record is None:
+                await asyncio.sleep(self.poll_interval)
+                continue
+            yield NodeEvent(kind="block", height=next_height, block=record)
+            for index, (tx, result) in enumerate(zip(record.txs, record.results, strict=False)):
+                tx_record = TxRecord(
+                    hash=hashlib.sha256(tx).digest(),
+                    height=next_height,
+                    index=index,
+                    tx=tx,
+                    result=result,
+                )
+                yield NodeEvent(kind="tx", height=next_height, tx=tx_record)
+            next_height += 1
+
+    async def wait_for_height(self, height: int, timeout: float) -> int:
+        """Wait until a block at `height` or above is executed; return the latest height.
+
+        Raises TimeoutError after `timeout` seconds (RPC errors count as "not yet").
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                status = await self._rpc.acall("status")
+                latest = int(status["sync_info"]["latest_block_height"])
+                if latest >= height:
+                    return latest
+            except CometRPCError:
+                pass
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"height {height} not reached within {timeout:g}s")
+            await asyncio.sleep(self.poll_interval)
+
+
+# --- `python -m voxpop.node.cometbft` ---------------------------------------------------------
+
+
+def load_app_factory(spec: str) -> Callable[[NodeHome], Application]:
+    """Resolve `module:attribute` to an app factory taking a NodeHome.
+
+    Raises ValueError for a malformed spec, ImportError/AttributeError if it does not resolve.
+    """
+    module_name, sep, attr = spec.partition(":")
+    if not sep or not module_name or not attr:
+        raise ValueError(f"app factory must be module:attribute, not {spec!r}")
+    factory: Callable[[NodeHome], Application] = getattr(importlib.import_module(module_name), attr)
+    return factory
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one node in the foreground (what `testnet_up` starts for each node)."""
+    parser = argparse.ArgumentParser(prog="python -m voxpop.node.cometbft", description=__doc__)
+    parser.add_argument("--home", required=True, type=Path, help="the node home")
+    parser.add_argument(
+        "--app",
+        default="voxpop.node.app_factory:open_app",
+        help="application factory, module:attribute taking a NodeHome",
+    )
+    parser.add_argument("--log-level", default="INFO")
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    home = NodeHome(args.home.resolve())
+    try:
+        app = load_app_factory(args.app)(home)
+        return run_cometbft_node(home, app=app)
+    except (CometBFTError, GenesisError, OSError, ValueError, ImportError) as exc:
+        log.error("%s", exc)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

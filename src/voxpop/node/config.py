@@ -1,0 +1,100 @@
+"""config.toml: the node's settings. Everything has a default, so a missing key is never an error."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+
+class ConfigError(Exception):
+    pass
+
+
+@dataclass(slots=True)
+class ApiConfig:
+    host: str = "127.0.0.1"  # localhost unless the operator says otherwise
+    port: int = 1317
+    max_body_bytes: int = 16 * 1024 * 1024
+
+
+@dataclass(slots=True)
+class SoloConfig:
+    block_interval_ms: int = 1000
+    create_empty_blocks: bool = False
+    commit_timeout_s: int = 30
+
+
+@dataclass(slots=True)
+class MempoolConfig:
+    max_txs: int = 100_000
+    max_bytes: int = 256 * 1024 * 1024
+
+
+@dataclass(slots=True)
+class StoreConfig:
+    keep_versions: int = 10_000
+
+
+@dataclass(slots=True)
+class CometConfig:
+    """Ports and timing when the node runs under CometBFT (see docs/operations/cometbft.md)."""
+
+    p2p_port: int = 26656
+    rpc_port: int = 26657
+    abci_port: int = 26658
+    timeout_commit_ms: int = 1000
+    create_empty_blocks: bool = True
+    persistent_peers: str = ""
+
+
+@dataclass(slots=True)
+class NodeConfig:
+    moniker: str = "voxpop-node"
+    api: ApiConfig = field(default_factory=ApiConfig)
+    solo: SoloConfig = field(default_factory=SoloConfig)
+    mempool: MempoolConfig = field(default_factory=MempoolConfig)
+    store: StoreConfig = field(default_factory=StoreConfig)
+    cometbft: CometConfig = field(default_factory=CometConfig)
+
+    def save(self, path: Path) -> None:
+        path.write_text(tomli_w.dumps(asdict(self)))
+
+
+def _section(cls: type[Any], data: Any, name: str) -> Any:
+    if not isinstance(data, dict):
+        raise ConfigError(f"[{name}] must be a table")
+    known = {f.name: f for f in fields(cls)}
+    unknown = set(data) - set(known)
+    if unknown:
+        raise ConfigError(f"[{name}] has unknown keys {sorted(unknown)}")
+    default = cls()
+    for key, value in data.items():
+        expected = type(getattr(default, key))
+        if type(value) is not expected:
+            raise ConfigError(f"{name}.{key} must be {expected.__name__}")
+    return cls(**data)
+
+
+def load_config(path: Path) -> NodeConfig:
+    if not path.exists():
+        return NodeConfig()
+    try:
+        doc = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}") from None
+    config = NodeConfig()
+    for key, value in doc.items():
+        if key == "moniker":
+            if not isinstance(value, str):
+                raise ConfigError("moniker must be text")
+            config.moniker = value
+        elif key in ("api", "solo", "mempool", "store", "cometbft"):
+            current = getattr(config, key)
+            setattr(config, key, _section(type(current), value, key))
+        else:
+            raise ConfigError(f"unknown config section {key!r}")
+    return config

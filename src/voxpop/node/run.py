@@ -1,0 +1,45 @@
+"""Run a solo node with its HTTP API until SIGINT or SIGTERM, then stop both cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Callable
+
+from voxpop.api.server import serve_api
+from voxpop.node.home import NodeHome
+from voxpop.node.solo import SoloNode
+
+
+async def run_solo(
+    home: NodeHome,
+    *,
+    api_host: str | None = None,
+    api_port: int | None = None,
+    on_ready: Callable[[SoloNode, str], None] | None = None,
+) -> None:
+    node = SoloNode(home)
+    host = api_host or node.config.api.host
+    port = api_port if api_port is not None else node.config.api.port
+    await node.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    api = asyncio.create_task(serve_api(node, host, port), name="voxpop-api")
+    try:
+        if on_ready is not None:
+            on_ready(node, f"http://{host}:{port}")
+        stopper = asyncio.create_task(stop.wait())
+        await asyncio.wait({api, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        stopper.cancel()
+        if api.done() and api.exception() is not None:
+            raise api.exception()  # type: ignore[misc]
+    finally:
+        api.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await api
+        await node.stop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
