@@ -1,0 +1,118 @@
+"""Account keys: Ed25519 signatures, bech32 addresses, BIP-39 mnemonics, the encrypted keyring.
+
+The protocol side (sign, verify, address) is in keys.py and address.py; the wallet side
+(mnemonics, SLIP-10 derivation, the keyring) is in mnemonic.py, slip10.py and keyring.py.
+"""
+
+from voxpop.crypto.address import (
+    ACCOUNT_HRP,
+    VALCONS_HRP,
+    VALOPER_HRP,
+    decode_address,
+    decode_bech32,
+    encode_address,
+    is_address,
+)
+from voxpop.crypto.errors import (
+    AddressError,
+    CorruptKeyFile,
+    CryptoError,
+    InvalidDerivationPath,
+    InvalidKey,
+    InvalidKeyName,
+    InvalidMnemonic,
+    KeyExists,
+    KeyNotFound,
+    KeyringError,
+    PassphraseRequired,
+    WeakPassphrase,
+    WrongPassphrase,
+)
+from voxpop.crypto.keyfile import (
+    DEFAULT_KDF,
+    MINIMAL_KDF,
+    KdfLimits,
+    KeyInfo,
+    KeyringBackend,
+    SecretKind,
+)
+from voxpop.crypto.keyring import (
+    MIN_PASSPHRASE_LENGTH,
+    ExportedKey,
+    Keyring,
+    NewKey,
+    validate_key_name,
+)
+from voxpop.crypto.keys import (
+    ADDRESS_SIZE,
+    PUBLIC_KEY_SIZE,
+    SEED_SIZE,
+    SIGNATURE_SIZE,
+    PrivateKey,
+    PublicKey,
+    address_from_pubkey,
+    verify_signature,
+)
+from voxpop.crypto.mnemonic import (
+    COIN_TYPE,
+    MNEMONIC_WORDS,
+    account_path,
+    derive_private_key,
+    generate_mnemonic,
+    mnemonic_to_seed,
+    normalize_mnemonic,
+    validate_mnemonic,
+)
+from voxpop.crypto.slip10 import ExtendedKey, derive_path
+
+__all__ = [
+    "ACCOUNT_HRP",
+    "ADDRESS_SIZE",
+    "COIN_TYPE",
+    "DEFAULT_KDF",
+    "MINIMAL_KDF",
+    "MIN_PASSPHRASE_LENGTH",
+    "MNEMONIC_WORDS",
+    "PUBLIC_KEY_SIZE",
+    "SEED_SIZE",
+    "SIGNATURE_SIZE",
+    "VALCONS_HRP",
+    "VALOPER_HRP",
+    "AddressError",
+    "CorruptKeyFile",
+    "CryptoError",
+    "ExportedKey",
+    "ExtendedKey",
+    "InvalidDerivationPath",
+    "InvalidKey",
+    "InvalidKeyName",
+    "InvalidMnemonic",
+    "KdfLimits",
+    "KeyExists",
+    "KeyInfo",
+    "KeyNotFound",
+    "Keyring",
+    "KeyringBackend",
+    "KeyringError",
+    "NewKey",
+    "PassphraseRequired",
+    "PrivateKey",
+    "PublicKey",
+    "SecretKind",
+    "WeakPassphrase",
+    "WrongPassphrase",
+    "account_path",
+    "address_from_pubkey",
+    "decode_address",
+    "decode_bech32",
+    "derive_path",
+    "derive_private_key",
+    "encode_address",
+    "generate_mnemonic",
+    "is_address",
+    "mnemonic_to_seed",
+    "normalize_mnemonic",
+    "validate_key_name",
+    "validate_mnemonic",
+    "verify_signature",
+]
