@@ -13,6 +13,17 @@ from bech32 import CHARSET, bech32_encode, bech32_verify_checksum, convertbits
 from voxpop.crypto.errors import AddressError
 from voxpop.crypto.keys import ADDRESS_SIZE
 
+__all__ = [
+    "ACCOUNT_HRP",
+    "VALCONS_HRP",
+    "VALOPER_HRP",
+    "AddressError",  # re-exported: callers catch it where they decode
+    "decode_address",
+    "decode_bech32",
+    "encode_address",
+    "is_address",
+]
+
 ACCOUNT_HRP = "vox"
 VALOPER_HRP = "voxvaloper"  # validator operator addresses (staking)
 VALCONS_HRP = "voxvalcons"  # validator consensus addresses (CometBFT key)
