@@ -1,4 +1,8 @@
-"""`voxpop keys` through Typer's runner, and once through the installed console script."""
+"""`voxpop keys`: the sub-app through Typer's runner, and the installed console script end to end.
+
+The runner drives `keys_app` itself so these tests do not depend on every other command group
+importing cleanly; the subprocess test covers the real `voxpop keys` mounting.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +17,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from voxpop.cli.keys import BACKEND_ENV, PASSPHRASE_ENV
-from voxpop.cli.main import app
+from voxpop.cli.keys import BACKEND_ENV, PASSPHRASE_ENV, keys_app
 from voxpop.crypto import decode_address, derive_private_key, validate_mnemonic
 
 MNEMONIC = " ".join(["abandon"] * 23 + ["art"])
@@ -43,10 +46,10 @@ def run(
         "VOXPOP_HOME": None,
         "COLUMNS": "200",
     }
-    argv = ["keys", *args, "--home", str(home)]
+    argv = [*args, "--home", str(home)]
     if json_out:
         argv += ["--output", "json"]
-    result = CliRunner().invoke(app, argv, input=input, env=env, catch_exceptions=False)
+    result = CliRunner().invoke(keys_app, argv, input=input, env=env, catch_exceptions=False)
     out: Any = json.loads(result.stdout) if json_out and result.stdout.strip() else result.stdout
     return result.exit_code, out, result.stderr
 
@@ -155,8 +158,8 @@ def test_show_address_only(home: Path) -> None:
 
 def test_backend_from_environment(home: Path) -> None:
     result = CliRunner().invoke(
-        app,
-        ["keys", "import", "bob", "--home", str(home), "-o", "json"],
+        keys_app,
+        ["import", "bob", "--home", str(home), "-o", "json"],
         input=MNEMONIC,
         env={BACKEND_ENV: "test", PASSPHRASE_ENV: None},
     )
@@ -204,38 +207,27 @@ def test_invalid_error_text_goes_to_stderr(home: Path) -> None:
     assert "ghost" in err
 
 
-@pytest.mark.slow
-def test_console_script_json(home: Path) -> None:
+def voxpop(*args: str) -> subprocess.CompletedProcess[str]:
+    """The installed console script, in a child process, without our keyring variables."""
     script = Path(sys.executable).parent / "voxpop"
     env = {k: v for k, v in os.environ.items() if k not in (PASSPHRASE_ENV, BACKEND_ENV)}
-    common = ["--home", str(home), "--keyring-backend", "test", "--output", "json"]
-    added = subprocess.run(
-        [str(script), "keys", "add", "alice", *common],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=True,
+    return subprocess.run(
+        [str(script), *args], capture_output=True, text=True, env=env, timeout=60, check=False
     )
+
+
+@pytest.mark.slow
+def test_console_script_json(home: Path) -> None:
+    common = ["--home", str(home), "--keyring-backend", "test", "--output", "json"]
+    added = voxpop("keys", "add", "alice", *common)
+    assert added.returncode == 0, added.stderr
     new = json.loads(added.stdout)
     assert validate_mnemonic(new["mnemonic"]) == new["mnemonic"]
 
-    listed = subprocess.run(
-        [str(script), "keys", "list", *common],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=True,
-    )
+    listed = voxpop("keys", "list", *common)
+    assert listed.returncode == 0, listed.stderr
     assert json.loads(listed.stdout) == [{k: v for k, v in new.items() if k != "mnemonic"}]
 
-    missing = subprocess.run(
-        [str(script), "keys", "show", "ghost", *common],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
-    assert missing.returncode == 1
+    missing = voxpop("keys", "show", "ghost", *common)
+    assert missing.returncode == 1, missing.stderr
     assert json.loads(missing.stdout)["error"]["code"] == "key_not_found"
