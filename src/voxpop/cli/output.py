@@ -10,6 +10,7 @@ from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 console = Console()
@@ -53,7 +54,7 @@ def emit(data: Any, fmt: OutputFormat, render: Callable[[Any], None] | None = No
 def kv_table(data: Mapping[str, Any], title: str | None = None) -> None:
     table = Table(show_header=False, title=title)
     table.add_column(style="bold cyan")
-    table.add_column()
+    table.add_column(overflow="fold")
     for key, value in data.items():
         table.add_row(str(key), value if isinstance(value, str) else json.dumps(value))
     console.print(table)
@@ -62,7 +63,7 @@ def kv_table(data: Mapping[str, Any], title: str | None = None) -> None:
 def rows_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], title: str | None = None) -> None:
     table = Table(title=title)
     for col in columns:
-        table.add_column(col)
+        table.add_column(col, overflow="fold")
     for row in rows:
         table.add_row(*(str(to_jsonable(row.get(c, ""))) for c in columns))
     console.print(table)
@@ -73,5 +74,5 @@ def fail(code: str, message: str, fmt: OutputFormat = OutputFormat.TEXT, exit_co
     if fmt == OutputFormat.JSON:
         sys.stdout.write(json.dumps({"error": {"code": code, "message": message}}) + "\n")
     else:
-        err_console.print(f"[bold red]error[/] [{code}] {message}")
+        err_console.print(f"[bold red]error[/] \\[{code}] {escape(message)}")
     raise typer.Exit(exit_code)
