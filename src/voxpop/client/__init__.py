@@ -1,0 +1,67 @@
+"""The voxpop client SDK: talk to a node's HTTP API, build and sign txs, verify proofs.
+
+    from voxpop.client import VoxClient, parse_amount
+    with VoxClient("http://127.0.0.1:1317") as client:
+        result = client.send(key, "vox1...", parse_amount("1.5vox"))
+        account = client.account("vox1...", prove=True)   # verified against the signed header
+
+See docs/client.md.
+"""
+
+from voxpop.client.aio import AsyncVoxClient
+from voxpop.client.amount import UVOX_PER_VOX, format_vox, parse_amount
+from voxpop.client.errors import (
+    AmountError,
+    ApiError,
+    NodeUnreachableError,
+    NotFoundError,
+    ProofVerificationError,
+    ProtocolError,
+    ServerError,
+    TxRejectedError,
+    TxWaitTimeoutError,
+    VoxClientError,
+)
+from voxpop.client.sync import DEFAULT_URL, VoxClient
+from voxpop.client.tx import (
+    DEFAULT_SEND_GAS,
+    build_tx,
+    compute_min_fee,
+    msg_multi_send,
+    msg_send,
+    sign_tx,
+)
+from voxpop.client.types import AccountInfo, ProvenEntry, QueryResult, StreamEvent
+from voxpop.client.verify import expected_query_key, verify_block, verify_entry
+
+__all__ = [
+    "DEFAULT_SEND_GAS",
+    "DEFAULT_URL",
+    "UVOX_PER_VOX",
+    "AccountInfo",
+    "AmountError",
+    "ApiError",
+    "AsyncVoxClient",
+    "NodeUnreachableError",
+    "NotFoundError",
+    "ProofVerificationError",
+    "ProtocolError",
+    "ProvenEntry",
+    "QueryResult",
+    "ServerError",
+    "StreamEvent",
+    "TxRejectedError",
+    "TxWaitTimeoutError",
+    "VoxClient",
+    "VoxClientError",
+    "build_tx",
+    "compute_min_fee",
+    "expected_query_key",
+    "format_vox",
+    "msg_multi_send",
+    "msg_send",
+    "parse_amount",
+    "sign_tx",
+    "verify_block",
+    "verify_entry",
+]

@@ -1,0 +1,176 @@
+"""VoxClient: the blocking client. Every method runs a flow of voxpop.client._core over httpx."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from types import TracebackType
+from typing import Any, TypeVar
+
+import httpx
+
+from voxpop.chain.modules.auth.state import AuthParams
+from voxpop.client import _core as core
+from voxpop.client.errors import NodeUnreachableError
+from voxpop.client.types import AccountInfo, QueryResult, StreamEvent
+from voxpop.crypto.keys import PrivateKey
+from voxpop.node.service import BlockRecord, BroadcastResult, NodeStatus, TxRecord
+
+T = TypeVar("T")
+DEFAULT_URL = "http://127.0.0.1:1317"
+DEFAULT_TIMEOUT = 45.0  # above the solo node's 30 s commit timeout
+
+
+class VoxClient:
+    """A client of one node's HTTP API.
+
+    `trusted_validator_keys` are the Ed25519 keys whose header signatures make proofs acceptable;
+    left None they are learned from the node's status on first use. `chain_id` likewise.
+    Use as a context manager, or call close().
+    """
+
+    def __init__(
+        self,
+        base_url: str = DEFAULT_URL,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        chain_id: str | None = None,
+        trusted_validator_keys: Iterable[bytes] | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        keys = frozenset(trusted_validator_keys) if trusted_validator_keys is not None else None
+        self.trust = core.Trust(chain_id, keys)
+        self._http = httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport)
+
+    # --- lifecycle ------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> VoxClient:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # --- the driver -----------------------------------------------------------------------------
+
+    def _run(self, flow: core.Flow[T]) -> T:
+        answer: Any = None
+        try:
+            while True:
+                effect = flow.send(answer)
+                if isinstance(effect, core.HttpRequest):
+                    answer = self._send(effect)
+                else:
+                    time.sleep(effect.seconds)
+                    answer = time.monotonic()
+        except StopIteration as done:
+            result: T = done.value
+            return result
+
+    def _send(self, req: core.HttpRequest) -> core.HttpResponse:
+        try:
+            resp = self._http.request(req.method, req.path, params=req.params, json=req.json)
+        except httpx.HTTPError as exc:
+            raise NodeUnreachableError(f"{self.base_url}: {exc!r}") from exc
+        return core.HttpResponse(resp.status_code, resp.content)
+
+    # --- the API --------------------------------------------------------------------------------
+
+    def status(self) -> NodeStatus:
+        return self._run(core.status_flow())
+
+    def block(self, height: int | None = None) -> BlockRecord:
+        """The block at `height`, or the latest. Raises NotFoundError (block_not_found)."""
+        return self._run(core.block_flow(height))
+
+    def tx(self, tx_hash: bytes | str) -> TxRecord:
+        """A committed tx and its result. Raises NotFoundError (tx_not_found)."""
+        return self._run(core.tx_flow(tx_hash))
+
+    def broadcast(self, tx: bytes, mode: core.Mode = "sync") -> BroadcastResult:
+        """Raises TxRejectedError if check_tx refuses the tx."""
+        return self._run(core.broadcast_flow(tx, mode))
+
+    def broadcast_batch(self, txs: Sequence[bytes]) -> list[BroadcastResult]:
+        """One result per tx, in order, rejections included (as non-zero codes)."""
+        return self._run(core.broadcast_batch_flow(txs))
+
+    def query(
+        self, path: str, data: bytes = b"", height: int | None = None, prove: bool = False
+    ) -> QueryResult:
+        """The generic ABCI query; with prove, verified or ProofVerificationError."""
+        return self._run(core.query_flow(self.trust, path, data, height, prove))
+
+    def account(
+        self, address: str | bytes, height: int | None = None, prove: bool = False
+    ) -> AccountInfo:
+        """Balance, sequence, public key; with prove, verified or ProofVerificationError."""
+        return self._run(core.account_flow(self.trust, address, height, prove))
+
+    def balance(self, address: str | bytes, height: int | None = None, prove: bool = False) -> int:
+        """The balance in uvox."""
+        return self.account(address, height, prove).balance
+
+    def auth_params(self) -> AuthParams:
+        return self._run(core.auth_params_flow(self.trust))
+
+    def send(
+        self,
+        key: PrivateKey,
+        to: str | bytes,
+        amount: int,
+        fee: int | None = None,
+        gas_limit: int | None = None,
+        mode: core.Mode = "commit",
+        *,
+        memo: str = "",
+        sequence: int | None = None,
+    ) -> BroadcastResult:
+        """Send `amount` uvox from `key`'s account to `to` (bech32 text or 20 raw bytes).
+
+        Raises TxRejectedError, AddressError, ValueError.
+        """
+        return self._run(
+            core.send_flow(
+                self.trust,
+                key,
+                to,
+                amount,
+                fee=fee,
+                gas_limit=gas_limit,
+                mode=mode,
+                memo=memo,
+                sequence=sequence,
+            )
+        )
+
+    def wait_for_tx(
+        self, tx_hash: bytes | str, timeout: float = 30.0, interval: float = 0.25
+    ) -> TxRecord:
+        """Raises TxWaitTimeoutError if the tx is not committed within `timeout` seconds."""
+        return self._run(core.wait_for_tx_flow(tx_hash, timeout, interval))
+
+    def stream(self, kinds: Collection[str] = core.STREAM_KINDS) -> Iterator[StreamEvent]:
+        """Blocks and committed txs as they come (Server-Sent Events), until closed."""
+        req = core.stream_request(kinds)
+        timeout = httpx.Timeout(self._http.timeout.connect, read=None)
+        try:
+            with self._http.stream("GET", req.path, params=req.params, timeout=timeout) as resp:
+                if resp.status_code != 200:
+                    resp.read()
+                    raise core.api_error(core.HttpResponse(resp.status_code, resp.content))
+                decoder = core.SSEDecoder()
+                for line in resp.iter_lines():
+                    event = decoder.feed(line)
+                    if event is not None:
+                        yield event
+        except httpx.HTTPError as exc:
+            raise NodeUnreachableError(f"{self.base_url}: {exc!r}") from exc
