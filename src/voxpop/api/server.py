@@ -15,7 +15,12 @@ from collections.abc import Callable, Generator
 
 import uvicorn
 
-from voxpop.api.app import create_api, request_shutdown
+from voxpop.api.app import (
+    MAX_BATCH_BODY_BYTES,
+    MAX_BODY_BYTES,
+    create_api,
+    request_shutdown,
+)
 from voxpop.node.service import NodeService
 
 log = logging.getLogger("voxpop.api")
@@ -60,13 +65,16 @@ async def serve_api(
     *,
     log_level: str = "warning",
     on_listening: Callable[[str, int], None] | None = None,
+    max_body_bytes: int = MAX_BODY_BYTES,
+    max_batch_body_bytes: int = MAX_BATCH_BODY_BYTES,
 ) -> None:
     """Serve the API for `node` until cancelled; then stop cleanly and re-raise the cancellation.
 
-    `on_listening(host, port)` is called once the socket is bound (useful with port 0).
+    `on_listening(host, port)` is called once the socket is bound (useful with port 0). The body
+    limits apply to every route and to /v1/txs/batch respectively.
     Raises OSError if the address cannot be bound.
     """
-    app = create_api(node)
+    app = create_api(node, max_body_bytes=max_body_bytes, max_batch_body_bytes=max_batch_body_bytes)
     sock = bind_socket(host, port)
     bound_host, bound_port = sock.getsockname()[:2]
     config = uvicorn.Config(

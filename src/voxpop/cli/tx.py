@@ -66,7 +66,9 @@ def result_dict(result: BroadcastResult, extra: dict[str, Any]) -> dict[str, Any
 def send(
     from_key: str = typer.Argument(..., metavar="FROM", help="name of the sending key"),
     to: str = typer.Argument(..., metavar="TO", help="vox1 address or key name"),
-    amount: str = typer.Argument(..., help="e.g. 1.5vox, 1500000uvox, or 1500000 (uvox)"),
+    amount: str = typer.Argument(
+        ..., metavar="AMOUNT", help="e.g. 1.5vox, 1500000uvox, or 1500000 (uvox)"
+    ),
     fee: str | None = typer.Option(None, "--fee", help="fee (default: the minimum for --gas)"),
     gas: int = typer.Option(DEFAULT_SEND_GAS, "--gas", min=1, help="gas limit"),
     memo: str = typer.Option("", "--memo", help="a note stored with the tx"),
