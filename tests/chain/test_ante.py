@@ -35,7 +35,7 @@ def test_invalid_future_sequence(chain: Chain) -> None:
 
 def test_invalid_signature(chain: Chain) -> None:
     tx = bytearray(chain.tx(ALICE, [send_msg(ALICE, BOB, 1)]))
-    tx[-5] ^= 0x01  # inside the signature, which is the last field
+    tx[12] ^= 0x01  # inside the signature: canonical order puts "sig" before "body"
     before = chain.snapshot()
     assert chain.check(bytes(tx)).code == errors.InvalidSignatureError.code
     assert chain.block([bytes(tx)])[0].code == errors.InvalidSignatureError.code
@@ -66,14 +66,17 @@ def test_invalid_fee_unaffordable(chain: Chain) -> None:
 
 
 def test_invalid_out_of_gas_keeps_fee(chain: Chain) -> None:
-    # Enough gas for the ante checks, not for the transfer's writes
-    tx = chain.tx(ALICE, [send_msg(ALICE, CAROL, 1)], gas_limit=3_000, fee=3)
+    used = chain.deliver(chain.tx(ALICE, [send_msg(ALICE, BOB, 1)])).gas_used
+    pool = chain.fee_pool()
+    # Enough gas for the ante checks, not for the transfer's last write
+    limit = used - 50
+    tx = chain.tx(ALICE, [send_msg(ALICE, CAROL, 1)], gas_limit=limit, fee=limit)
     assert chain.check(tx).code == errors.OutOfGasError.code
     result = chain.deliver(tx)
-    assert result.code == errors.OutOfGasError.code
+    assert result.code == errors.OutOfGasError.code, result.log
     assert chain.balance(CAROL) == 0
-    assert chain.fee_pool() == 3
-    assert chain.sequence(ALICE) == 1
+    assert chain.fee_pool() == pool + limit
+    assert chain.sequence(ALICE) == 2
 
 
 def test_invalid_gas_limit_above_max(chain: Chain) -> None:

@@ -58,7 +58,7 @@ def test_invalid_non_canonical_encoding() -> None:
     doc = cbor2.loads(vector_tx())
     # Same value, but with the map keys in another order: must be refused
     reordered = b"\xa3" + b"".join(
-        cbor2.dumps(k) + cbor2.dumps(doc[k], canonical=True) for k in ["v", "sig", "body"]
+        cbor2.dumps(k) + cbor2.dumps(doc[k], canonical=True) for k in ["body", "sig", "v"]
     )
     assert cbor2.loads(reordered) == doc
     with pytest.raises(errors.TxDecodeError):
