@@ -7,16 +7,16 @@
 
 Layout (see docs/operations/cometbft.md):
 
-    HOME/config/config.toml              our settings: the [cometbft] and [consensus] tables
+    HOME/config/config.toml              our settings: moniker, [api], [cometbft] (ports, timing)
     HOME/config/genesis.json             ours; HOME/cometbft/config/genesis.json is derived from it
     HOME/config/priv_validator_key.json  copied to HOME/cometbft/config/ (CometBFT's own format)
     HOME/cometbft/                       CometBFT's home: config/, data/, cometbft.log, cometbft.pid
-    HOME/cometbft/abci.sock              the ABCI socket (unless [cometbft] proxy_app is set)
+    HOME/cometbft/overrides.toml         optional, merged last into CometBFT's config.toml
 
 Either process ending stops the other: if CometBFT exits, the ABCI server is closed; if the ABCI
 server hits a fatal error or we get SIGINT/SIGTERM, CometBFT gets SIGTERM (then SIGKILL after a
-grace period). On Linux CometBFT also gets SIGTERM if this process dies without cleaning up
-(kill -9), and a CometBFT left over from such a run is stopped before the next start.
+grace period). On Linux CometBFT is killed if this process dies without cleaning up (kill -9);
+elsewhere a CometBFT left over from such a run is stopped before the next start.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ import subprocess
 import sys
 import time
 import tomllib
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -54,6 +54,13 @@ from voxpop.chain.abci import (
     ExecTxResult,
     RequestQuery,
     ResponseQuery,
+)
+from voxpop.chain.errors import (
+    CODESPACE,
+    ChainError,
+    CommitTimeoutError,
+    MempoolFullError,
+    TxInMempoolError,
 )
 from voxpop.node.home import NodeHome
 from voxpop.node.service import (
@@ -72,22 +79,9 @@ COMETBFT_VERSION = "0.38.25"
 SUPPORTED_VERSION_PREFIX = "0.38."
 COMETBFT_ENV = "VOXPOP_COMETBFT"
 STOP_GRACE_SECONDS = 15.0
-_MAX_UNIX_SOCKET_PATH = 100  # sun_path is 108 bytes on Linux, 104 on macOS
+OVERRIDES_FILE = "overrides.toml"
 
 ED25519_PUBKEY_TYPE = "tendermint/PubKeyEd25519"
-
-# CometBFT v0.38's defaults (as `cometbft init` writes them); used when our genesis has none.
-DEFAULT_CONSENSUS_PARAMS: dict[str, Any] = {
-    "block": {"max_bytes": "22020096", "max_gas": "-1"},
-    "evidence": {
-        "max_age_num_blocks": "100000",
-        "max_age_duration": "172800000000000",
-        "max_bytes": "1048576",
-    },
-    "validator": {"pub_key_types": ["ed25519"]},
-    "version": {"app": "0"},
-    "abci": {"vote_extensions_enable_height": "0"},
-}
 
 
 class CometBFTError(RuntimeError):
@@ -165,95 +159,68 @@ def check_cometbft_version(binary: Path) -> str:
 
 @dataclass(frozen=True, slots=True)
 class CometSettings:
-    """What our config.toml says about running under CometBFT.
+    """How this node's CometBFT is configured.
 
-    Read from HOME/config/config.toml:
+    From our HOME/config/config.toml (`voxpop.node.config`): `moniker`, `[api] host/port` and
+    `[cometbft] p2p_port, rpc_port, abci_port, timeout_commit_ms, create_empty_blocks,
+    persistent_peers`. P2P listens on all interfaces (peers must reach it), RPC and ABCI on
+    127.0.0.1 only (the HTTP API is the public face).
 
-        [consensus]
-        timeout_commit = "1s"          # or an integer number of milliseconds
-        create_empty_blocks = true
-        create_empty_blocks_interval = "0s"
-
-        [cometbft]
-        moniker = "node0"
-        p2p_laddr = "tcp://0.0.0.0:26656"
-        rpc_laddr = "tcp://127.0.0.1:26657"
-        proxy_app = "unix:///abs/path/abci.sock"   # default: HOME/cometbft/abci.sock
-        persistent_peers = "id@host:port,..."
-        external_address = ""
-        log_level = "info"
-
-        [cometbft.config]              # merged verbatim into CometBFT's own config.toml
-        p2p = { addr_book_strict = false }
+    Anything else goes in HOME/cometbft/overrides.toml, which is merged verbatim into CometBFT's
+    config.toml at every start, after the settings above (so it wins), e.g.
+    `log_level = "debug"` or `[p2p] laddr = "tcp://127.0.0.1:26656"`.
     """
 
-    moniker: str
-    proxy_app: str
-    p2p_laddr: str = "tcp://0.0.0.0:26656"
-    rpc_laddr: str = "tcp://127.0.0.1:26657"
-    persistent_peers: str = ""
-    external_address: str = ""
-    log_level: str = "info"
-    timeout_commit: str = "1s"
+    moniker: str = "voxpop-node"
+    p2p_port: int = 26656
+    rpc_port: int = 26657
+    abci_port: int = 26658
+    timeout_commit_ms: int = 1000
     create_empty_blocks: bool = True
-    create_empty_blocks_interval: str = "0s"
+    persistent_peers: str = ""
+    api_host: str = "127.0.0.1"
+    api_port: int = 1317
     overrides: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def rpc_url(self) -> str:
-        """An http:// URL for the RPC listen address (a wildcard host becomes 127.0.0.1)."""
-        hostport = re.sub(r"^\w+://", "", self.rpc_laddr)
-        host, _, port = hostport.rpartition(":")
-        if host in ("", "0.0.0.0", "[::]", "::"):
-            host = "127.0.0.1"
-        return f"http://{host}:{port}"
-
-
-def default_proxy_app(home: NodeHome) -> str:
-    sock = home.cometbft_dir.resolve() / "abci.sock"
-    if len(str(sock)) <= _MAX_UNIX_SOCKET_PATH:
-        return f"unix://{sock}"
-    return "tcp://127.0.0.1:26658"
-
-
-def _duration(value: Any, name: str) -> str:
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise ValueError(f"config: {name} must be a duration string or milliseconds, not {value!r}")
-    return f"{value}ms" if isinstance(value, int) else value
 
 
 def load_comet_settings(home: NodeHome) -> CometSettings:
-    """Read CometSettings from HOME/config/config.toml (all keys optional).
+    """Read CometSettings from HOME/config/config.toml and HOME/cometbft/overrides.toml.
 
-    Raises ValueError if the file is not valid TOML or a value has the wrong type.
+    Raises voxpop.node.config.ConfigError for a bad config.toml, ValueError for a bad
+    overrides.toml.
     """
-    doc: dict[str, Any] = {}
-    if home.config_toml.exists():
+    from voxpop.node.config import load_config
+
+    config = load_config(home.config_toml)
+    overrides: dict[str, Any] = {}
+    overrides_path = home.cometbft_dir / OVERRIDES_FILE
+    if overrides_path.exists():
         try:
-            doc = tomllib.loads(home.config_toml.read_text())
+            overrides = tomllib.loads(overrides_path.read_text())
         except tomllib.TOMLDecodeError as exc:
-            raise ValueError(f"{home.config_toml}: {exc}") from exc
-    consensus = doc.get("consensus", {})
-    comet = dict(doc.get("cometbft", {}))
-    overrides = comet.pop("config", {})
-    defaults = CometSettings(moniker="", proxy_app="")
+            raise ValueError(f"{overrides_path}: {exc}") from exc
+    c = config.cometbft
     return CometSettings(
-        moniker=str(comet.get("moniker", home.root.resolve().name or "voxpop")),
-        proxy_app=str(comet.get("proxy_app") or default_proxy_app(home)),
-        p2p_laddr=str(comet.get("p2p_laddr", defaults.p2p_laddr)),
-        rpc_laddr=str(comet.get("rpc_laddr", defaults.rpc_laddr)),
-        persistent_peers=str(comet.get("persistent_peers", "")),
-        external_address=str(comet.get("external_address", "")),
-        log_level=str(comet.get("log_level", defaults.log_level)),
-        timeout_commit=_duration(
-            consensus.get("timeout_commit", defaults.timeout_commit), "timeout_commit"
-        ),
-        create_empty_blocks=bool(consensus.get("create_empty_blocks", True)),
-        create_empty_blocks_interval=_duration(
-            consensus.get("create_empty_blocks_interval", "0s"), "create_empty_blocks_interval"
-        ),
-        overrides=dict(overrides),
+        moniker=config.moniker,
+        p2p_port=c.p2p_port,
+        rpc_port=c.rpc_port,
+        abci_port=c.abci_port,
+        timeout_commit_ms=c.timeout_commit_ms,
+        create_empty_blocks=c.create_empty_blocks,
+        persistent_peers=c.persistent_peers,
+        api_host=config.api.host,
+        api_port=config.api.port,
+        overrides=overrides,
     )
+
+
+def rpc_url_from_laddr(laddr: str) -> str:
+    """An http:// URL for CometBFT's `rpc.laddr` (a wildcard host becomes 127.0.0.1)."""
+    hostport = re.sub(r"^\w+://", "", laddr)
+    host, _, port = hostport.rpartition(":")
+    if host in ("", "0.0.0.0", "[::]", "::"):
+        host = "127.0.0.1"
+    return f"http://{host}:{port}"
 
 
 # --- genesis and keys -------------------------------------------------------------------------
@@ -293,12 +260,13 @@ def _rfc3339(value: Any) -> str:
 
 
 def cometbft_genesis(ours: Mapping[str, Any]) -> dict[str, Any]:
-    """Derive CometBFT's genesis.json from ours.
+    """Derive CometBFT's genesis.json from ours (`voxpop.chain.genesis`).
 
-    Ours has `chain_id`, `genesis_time` (RFC 3339 or Unix seconds), `validators` (each with
-    `pub_key` as CometBFT's {"type","value"} object, hex or base64 (or `pub_key_ed25519`),
-    `power`, optional `name`), `app_state` (copied as-is), and optionally `initial_height` and
-    `consensus_params` (CometBFT's JSON form; default: CometBFT's own defaults).
+    Ours is already in CometBFT's format; this normalises it so CometBFT accepts exactly what the
+    solo node would run: the validator address is recomputed from the key, power written as a
+    string, `app_hash` empty, `app_state` copied as-is, and missing `consensus_params` filled with
+    `voxpop.chain.genesis.default_consensus_params()`. A validator `pub_key` may also be given as
+    hex or base64 text.
 
     Raises GenesisError if a field is missing or malformed.
     """
@@ -311,8 +279,11 @@ def cometbft_genesis(ours: Mapping[str, Any]) -> dict[str, Any]:
         raise GenesisError("genesis chain_id must be a non-empty string")
     validators = []
     for i, v in enumerate(validators_in):
-        key = _pub_key_bytes(v.get("pub_key", v.get("pub_key_ed25519")))
-        power = int(v.get("power", v.get("voting_power", 0)))
+        key = _pub_key_bytes(v.get("pub_key"))
+        try:
+            power = int(v.get("power", 0))
+        except (TypeError, ValueError) as exc:
+            raise GenesisError(f"validator {i} power {v.get('power')!r} is not an integer") from exc
         if power <= 0:
             raise GenesisError(f"validator {i} has power {power}; it must be positive")
         validators.append(
@@ -323,11 +294,16 @@ def cometbft_genesis(ours: Mapping[str, Any]) -> dict[str, Any]:
                 "name": str(v.get("name", "")),
             }
         )
+    consensus_params = ours.get("consensus_params")
+    if not consensus_params:
+        from voxpop.chain.genesis import default_consensus_params
+
+        consensus_params = default_consensus_params()
     return {
         "genesis_time": _rfc3339(ours.get("genesis_time")),
         "chain_id": chain_id,
         "initial_height": str(int(ours.get("initial_height", 1))),
-        "consensus_params": ours.get("consensus_params") or DEFAULT_CONSENSUS_PARAMS,
+        "consensus_params": consensus_params,
         "validators": validators,
         "app_hash": "",
         "app_state": ours.get("app_state", {}),
@@ -355,22 +331,18 @@ def _deep_merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any
 
 
 def cometbft_config(base: dict[str, Any], settings: CometSettings) -> dict[str, Any]:
-    """Apply our settings to CometBFT's config.toml (as parsed), returning it."""
+    """Apply our settings, then the overrides, to CometBFT's config.toml (as parsed)."""
     cfg = base
-    cfg["proxy_app"] = settings.proxy_app
+    cfg["proxy_app"] = f"tcp://127.0.0.1:{settings.abci_port}"
     cfg["abci"] = "socket"
     cfg["moniker"] = settings.moniker
-    cfg["log_level"] = settings.log_level
-    cfg.setdefault("rpc", {}).update(laddr=settings.rpc_laddr, pprof_laddr="")
+    cfg.setdefault("rpc", {}).update(laddr=f"tcp://127.0.0.1:{settings.rpc_port}", pprof_laddr="")
     cfg.setdefault("p2p", {}).update(
-        laddr=settings.p2p_laddr,
-        persistent_peers=settings.persistent_peers,
-        external_address=settings.external_address,
+        laddr=f"tcp://0.0.0.0:{settings.p2p_port}", persistent_peers=settings.persistent_peers
     )
     cfg.setdefault("consensus", {}).update(
-        timeout_commit=settings.timeout_commit,
+        timeout_commit=f"{settings.timeout_commit_ms}ms",
         create_empty_blocks=settings.create_empty_blocks,
-        create_empty_blocks_interval=settings.create_empty_blocks_interval,
     )
     # CometNodeService reads tx results (block_results) and finds txs by hash (tx_index).
     cfg.setdefault("storage", {})["discard_abci_responses"] = False
@@ -379,15 +351,26 @@ def cometbft_config(base: dict[str, Any], settings: CometSettings) -> dict[str, 
     return _deep_merge(cfg, settings.overrides)
 
 
+@dataclass(frozen=True, slots=True)
+class PreparedHome:
+    """HOME/cometbft, ready to start, and what the node needs to know about it."""
+
+    path: Path
+    chain_id: str
+    proxy_app: str  # where our ABCI server must listen
+    rpc_url: str  # CometBFT's JSON-RPC, for CometNodeService
+
+
 def prepare_cometbft_home(
     home: NodeHome, settings: CometSettings, binary: Path | None = None
-) -> Path:
-    """Create or refresh HOME/cometbft; return its path.
+) -> PreparedHome:
+    """Create or refresh HOME/cometbft.
 
-    `cometbft init` runs once (it makes node_key.json and data/priv_validator_state.json; both
-    are kept across restarts). On every call the validator key is copied from HOME/config, the
-    genesis is derived from ours and CometBFT's config.toml is rewritten from our settings; files
-    are only rewritten when their content changes.
+    `cometbft init` runs once (it makes node_key.json unless one exists, and
+    data/priv_validator_state.json, CometBFT's double-sign guard; both are kept across restarts).
+    On every call the validator key is copied from HOME/config, the genesis is derived from ours
+    and CometBFT's config.toml is rewritten from our settings; a file is only rewritten when its
+    content changes.
 
     Raises CometBFTError if `cometbft init` fails, GenesisError for a bad genesis.
     """
@@ -398,13 +381,6 @@ def prepare_cometbft_home(
     # Verify our genesis converts before touching anything.
     genesis = cometbft_genesis(json.loads(home.genesis_json.read_text()))
 
-    if home.priv_validator_key.exists():
-        _write_if_changed(
-            cdir / "config" / "priv_validator_key.json",
-            home.priv_validator_key.read_text(),
-            mode=0o600,
-        )
-
     if not (cdir / "config" / "config.toml").exists():
         done = subprocess.run(
             [str(binary), "init", "--home", str(cdir)],
@@ -414,25 +390,52 @@ def prepare_cometbft_home(
             check=False,
         )
         if done.returncode != 0:
+            output = (done.stderr.strip() or done.stdout.strip()).splitlines()
             raise CometBFTError(
-                f"cometbft init --home {cdir}: exit {done.returncode}: {done.stderr.strip()}"
+                f"cometbft init --home {cdir}: exit {done.returncode}: "
+                + (output[-1] if output else "(no output)")
             )
+
+    # After init, which writes a throwaway key (and the signing state file, kept from now on).
+    if home.priv_validator_key.exists():
+        _write_if_changed(
+            cdir / "config" / "priv_validator_key.json",
+            home.priv_validator_key.read_text(),
+            mode=0o600,
+        )
 
     _write_if_changed(cdir / "config" / "genesis.json", json.dumps(genesis, indent=2) + "\n")
     config_path = cdir / "config" / "config.toml"
     config = cometbft_config(tomllib.loads(config_path.read_text()), settings)
     _write_if_changed(config_path, tomli_w.dumps(config))
-    return cdir
+    return PreparedHome(
+        path=cdir,
+        chain_id=genesis["chain_id"],
+        proxy_app=str(config["proxy_app"]),
+        rpc_url=rpc_url_from_laddr(str(config["rpc"]["laddr"])),
+    )
 
 
 # --- supervising the process ------------------------------------------------------------------
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the forked child
-    """In the child before exec: get SIGTERM when the parent dies (Linux prctl PR_SET_PDEATHSIG)."""
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGTERM, 0, 0, 0)
+def _parent_death_signal() -> Callable[[], None] | None:
+    """A preexec_fn for the CometBFT child: be killed when the parent dies, even by kill -9
+    (Linux `prctl(PR_SET_PDEATHSIG, SIGKILL)`). None elsewhere.
+
+    SIGKILL, not SIGTERM: without its app CometBFT cannot progress, and a graceful stop can hang
+    on a consensus call the dead app will never answer. Its stores are crash-safe; the next
+    start's handshake replays whatever the app lacks. libc is resolved here, in the parent, so
+    the forked child only makes the call."""
+    if not sys.platform.startswith("linux"):
+        return None
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    pr_set_pdeathsig = 1
+
+    def preexec() -> None:  # pragma: no cover - runs in the forked child
+        prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+
+    return preexec
 
 
 def _pid_alive(pid: int) -> bool:
@@ -502,11 +505,26 @@ def _open_default_app(home: NodeHome) -> Application:
     return app
 
 
+def http_api_runner(host: str, port: int) -> ApiRunner:
+    """Serve voxpop's HTTP API (`voxpop.api.server.serve_api`) over the CometNodeService."""
+
+    async def run(service: CometNodeService) -> None:
+        from voxpop.api.server import serve_api
+
+        log.info("HTTP API on http://%s:%d", host, port)
+        await serve_api(service, host, port)
+
+    return run
+
+
 async def run_cometbft_node_async(
     home: NodeHome,
     *,
     app: Application | None = None,
     api: ApiRunner | None = None,
+    serve_http_api: bool = True,
+    api_host: str | None = None,
+    api_port: int | None = None,
     binary: Path | None = None,
     stop_grace: float = STOP_GRACE_SECONDS,
 ) -> int:
@@ -516,9 +534,14 @@ async def run_cometbft_node_async(
     binary = binary or find_cometbft()
     check_cometbft_version(binary)
     settings = load_comet_settings(home)
-    cdir = prepare_cometbft_home(home, settings, binary)
-    chain_id = json.loads(home.genesis_json.read_text())["chain_id"]
+    prepared = prepare_cometbft_home(home, settings, binary)
+    cdir = prepared.path
     stop_stale_cometbft(home, stop_grace)
+    if api is None and serve_http_api:
+        api = http_api_runner(
+            api_host or settings.api_host, api_port if api_port is not None else settings.api_port
+        )
+    opened_here = app is None
     app = app if app is not None else _open_default_app(home)
 
     loop = asyncio.get_running_loop()
@@ -531,7 +554,7 @@ async def run_cometbft_node_async(
             stop.set()
 
     server = AbciServer(app, on_fatal=lambda exc: request_stop(f"fatal ABCI error: {exc}"))
-    await server.start(settings.proxy_app)
+    await server.start(prepared.proxy_app)
     handled: list[signal.Signals] = []
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
@@ -541,7 +564,7 @@ async def run_cometbft_node_async(
     pid_file = cdir / "cometbft.pid"
     log_path = cdir / "cometbft.log"
     service = CometNodeService(
-        settings.rpc_url, chain_id, lambda req: server.call_app(app.query, req)
+        prepared.rpc_url, prepared.chain_id, lambda req: server.call_app(app.query, req)
     )
     proc: asyncio.subprocess.Process | None = None
     api_task: asyncio.Task[None] | None = None
@@ -556,7 +579,7 @@ async def run_cometbft_node_async(
                 stdin=subprocess.DEVNULL,
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
-                preexec_fn=_die_with_parent,  # no app threads exist yet: safe to fork
+                preexec_fn=_parent_death_signal(),  # before any app call: no app threads yet
                 start_new_session=True,  # the terminal's Ctrl-C reaches us, and we stop it
             )
         pid_file.write_text(f"{proc.pid}\n")
@@ -598,6 +621,9 @@ async def run_cometbft_node_async(
         await server.close()
         for sig in handled:
             loop.remove_signal_handler(sig)
+        close = getattr(app, "close", None)
+        if opened_here and callable(close):
+            close()
     return exit_code
 
 
@@ -606,20 +632,36 @@ def run_cometbft_node(
     *,
     app: Application | None = None,
     api: ApiRunner | None = None,
+    serve_http_api: bool = True,
+    api_host: str | None = None,
+    api_port: int | None = None,
     binary: Path | None = None,
 ) -> int:
     """Run a node under CometBFT until SIGINT/SIGTERM or either side stops; return an exit code.
 
-    Prepares HOME/cometbft, serves `app` (default: `voxpop.node.app_factory.open_app(home)`) on
-    the ABCI socket, starts `cometbft start --home HOME/cometbft` (output in
-    HOME/cometbft/cometbft.log), and, if given, runs `api(service)` alongside (e.g. uvicorn
-    serving the HTTP API over the CometNodeService). Exit code: 0 after a requested stop,
-    CometBFT's exit code (or 1) if it died, 1 after a fatal ABCI error or a failed `api`.
+    Prepares HOME/cometbft, serves `app` (default: `voxpop.node.app_factory.open_app(home)`,
+    closed on exit) on the ABCI socket, starts `cometbft start --home HOME/cometbft` (output in
+    HOME/cometbft/cometbft.log), and runs the HTTP API alongside over a CometNodeService: by
+    default `voxpop.api.server.serve_api` on `api_host`/`api_port` (default: [api] in
+    config.toml), or `api(service)` if given, or none with `serve_http_api=False`.
 
-    Raises CometBFTError (binary missing, wrong version, init failed), GenesisError, OSError
-    (ABCI address in use) before anything is started.
+    Exit code: 0 after a requested stop, CometBFT's exit code (or 1) if it died, 1 after a fatal
+    ABCI error or if the API failed (e.g. its port is taken).
+
+    Raises CometBFTError (binary missing, wrong version, init failed), GenesisError, ConfigError,
+    OSError (ABCI port in use) before anything is started.
     """
-    return asyncio.run(run_cometbft_node_async(home, app=app, api=api, binary=binary))
+    return asyncio.run(
+        run_cometbft_node_async(
+            home,
+            app=app,
+            api=api,
+            serve_http_api=serve_http_api,
+            api_host=api_host,
+            api_port=api_port,
+            binary=binary,
+        )
+    )
 
 
 # --- NodeService over CometBFT's RPC ----------------------------------------------------------
@@ -708,6 +750,16 @@ def tx_record_from_rpc(result: dict[str, Any]) -> TxRecord:
     )
 
 
+def mempool_refusal(err: CometRPCError) -> ChainError:
+    """The chain error for CometBFT refusing a tx before CheckTx (`broadcast_tx_sync` error)."""
+    text = err.data or err.message
+    if text.startswith("mempool is full"):
+        return MempoolFullError(text)
+    if "already exists in cache" in text:
+        return TxInMempoolError(f"tx is already in the mempool or was committed recently ({text})")
+    return ChainError(f"refused by CometBFT: {text}")
+
+
 def _is_missing(err: CometRPCError) -> bool:
     """JSON-RPC errors that mean "not there (yet)" rather than "something is wrong"."""
     text = err.data.lower()
@@ -722,7 +774,7 @@ class _JsonRpc:
     def __init__(self, url: str, timeout: float) -> None:
         self.url = url
         self._timeout = timeout
-        self._client: httpx.Client | None = None
+        self._client = httpx.Client(timeout=timeout)  # thread-safe; used from worker threads
         self._aclient: httpx.AsyncClient | None = None
         self._seq = 0
 
@@ -738,8 +790,6 @@ class _JsonRpc:
         return reply["result"]
 
     def call(self, method: str, **params: Any) -> Any:
-        if self._client is None:
-            self._client = httpx.Client(timeout=self._timeout)
         try:
             reply = self._client.post(self.url, json=self._payload(method, params))
             reply.raise_for_status()
@@ -788,9 +838,7 @@ class _JsonRpc:
         return out
 
     def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+        self._client.close()
 
     async def aclose(self) -> None:
         self.close()
@@ -808,8 +856,10 @@ class CometNodeService:
 
     COMMIT mode is `broadcast_tx_sync` and then polling `tx` by hash until the tx is indexed or
     `commit_timeout` passes; unlike `broadcast_tx_commit` this has no cap on concurrent callers
-    (CometBFT allows 5 subscriptions per client). On timeout the result has the CheckTx code
-    (0) and height 0. `subscribe()` polls for new heights every `poll_interval` seconds.
+    (CometBFT allows 5 subscriptions per client). As in solo mode, a timeout gives
+    CommitTimeoutError's code with height 0, and CometBFT's own refusals (mempool full, tx
+    already in its cache, tx too large) give MempoolFullError, TxInMempoolError or ChainError.
+    `subscribe()` polls for new heights every `poll_interval` seconds.
 
     The sync methods (`get_block`, `get_tx`, `status`) do blocking HTTP to the local RPC; call
     them from a worker thread when on an event loop.
@@ -848,8 +898,11 @@ class CometNodeService:
     def _sync_result(tx: bytes, reply: Any) -> BroadcastResult:
         tx_hash = hashlib.sha256(tx).digest()
         if isinstance(reply, CometRPCError):
-            # Refused before CheckTx: already in the mempool cache, mempool full, tx too large.
-            return BroadcastResult(tx_hash=tx_hash, code=1, codespace="mempool", log=reply.data)
+            # Refused by CometBFT's mempool before CheckTx, in the chain's error vocabulary.
+            err = mempool_refusal(reply)
+            return BroadcastResult(
+                tx_hash=tx_hash, code=err.code, log=err.message, codespace=CODESPACE
+            )
         return BroadcastResult(
             tx_hash=_unhex(reply.get("hash")) or tx_hash,
             code=int(reply.get("code", 0)),
@@ -883,10 +936,9 @@ class CometNodeService:
                 gas_used=r.gas_used,
                 events=r.events,
             )
+        err = CommitTimeoutError(f"not committed within {self.commit_timeout:g} s; it may still be")
         return BroadcastResult(
-            tx_hash=checked.tx_hash,
-            code=checked.code,
-            log=f"not committed within {self.commit_timeout:g}s",
+            tx_hash=checked.tx_hash, code=err.code, log=err.message, codespace=CODESPACE
         )
 
     async def broadcast_txs(self, txs: list[bytes]) -> list[BroadcastResult]:
@@ -979,7 +1031,7 @@ class CometNodeService:
         assert isinstance(block, dict) and isinstance(results, dict)
         return block_record_from_rpc(block, results)
 
-    async def subscribe(self) -> AsyncIterator[NodeEvent]:
+    async def subscribe(self) -> AsyncGenerator[NodeEvent, None]:
         """New blocks from now on, each followed by its txs. Polls; never ends by itself."""
         status = await self._rpc.acall("status")
         next_height = int(status["sync_info"]["latest_block_height"]) + 1
@@ -1043,17 +1095,20 @@ def main(argv: list[str] | None = None) -> int:
         default="voxpop.node.app_factory:open_app",
         help="application factory, module:attribute taking a NodeHome",
     )
+    parser.add_argument("--no-api", action="store_true", help="do not serve the HTTP API")
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=args.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    from voxpop.node.config import ConfigError
+
     home = NodeHome(args.home.resolve())
     try:
         app = load_app_factory(args.app)(home)
-        return run_cometbft_node(home, app=app)
-    except (CometBFTError, GenesisError, OSError, ValueError, ImportError) as exc:
+        return run_cometbft_node(home, app=app, serve_http_api=not args.no_api)
+    except (CometBFTError, GenesisError, ConfigError, OSError, ValueError, ImportError) as exc:
         log.error("%s", exc)
         return 2
 

@@ -1,18 +1,22 @@
 """A local multi-validator network on loopback: n node homes, one genesis, distinct ports.
 
-    init_testnet(n, dir, app_state=...)   write DIR/node0..node{n-1} and DIR/testnet.json
-    testnet_up(dir)                       start every node in the background (pid in HOME/node.pid)
-    testnet_down(dir)                     SIGTERM every node, SIGKILL after a grace period
+    init_testnet(n, dir)   write DIR/node0..node{n-1} and DIR/testnet.json
+    start_testnet(dir)     start every node in the background (pid in HOME/node.pid)
+    stop_testnet(dir)      SIGTERM every node, SIGKILL after a grace period
+
+(Not `testnet_up`/`testnet_down`: pytest would collect any `test*` function a test imports.)
 
 Ports of node i (base_port B, default 27000): p2p B+10i, CometBFT RPC B+10i+1, ABCI B+10i+2,
 our HTTP API B+10i+3; pprof and Prometheus are off. Each node lists every other one in
-`persistent_peers`; `addr_book_strict = false` and `allow_duplicate_ip = true` let them meet on
-127.0.0.1. Node keys are generated here, so node ids are known before anything starts.
+`persistent_peers`. HOME/cometbft/overrides.toml binds p2p to 127.0.0.1 and sets
+`addr_book_strict = false`, `allow_duplicate_ip = true` so the nodes accept each other on one IP.
+Node keys are generated here, so node ids are known before anything starts.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import os
@@ -28,33 +32,37 @@ from typing import Any
 import tomli_w
 from nacl.signing import SigningKey
 
+from voxpop.chain.genesis import (
+    Genesis,
+    GenesisValidator,
+    default_app_state,
+    default_consensus_params,
+)
+from voxpop.crypto.keys import PrivateKey
+from voxpop.node.config import ApiConfig, CometConfig, NodeConfig
 from voxpop.node.home import NodeHome
+from voxpop.node.validator_key import save_validator_key
 
 MANIFEST = "testnet.json"
 NODE_PID = "node.pid"
 NODE_LOG = "node.log"
+OVERRIDES_FILE = "overrides.toml"  # the same file voxpop.node.cometbft reads
 DEFAULT_BASE_PORT = 27000
 DEFAULT_POWER = 10
 DEFAULT_APP_FACTORY = "voxpop.node.app_factory:open_app"
 DOWN_GRACE_SECONDS = 20.0  # above the node's own grace for stopping CometBFT (15 s)
 
+# Nodes started by this process, kept so they can be reaped (and are not reported as leaked
+# while still running by design).
+_started: dict[int, subprocess.Popen[bytes]] = {}
 
-class TestnetError(RuntimeError):
+
+class LocalNetError(RuntimeError):
     """The testnet directory is missing, incomplete, or already initialised."""
 
 
 @dataclass(frozen=True, slots=True)
-class GenesisValidator:
-    """One generated validator, as handed to an app_state function."""
-
-    name: str
-    pub_key_ed25519: bytes
-    address: bytes  # sha256(pub_key)[:20]
-    power: int
-
-
-@dataclass(frozen=True, slots=True)
-class TestnetNode:
+class LocalNode:
     name: str
     home: str
     node_id: str
@@ -77,22 +85,12 @@ class TestnetNode:
 
 
 @dataclass(frozen=True, slots=True)
-class Testnet:
+class LocalNet:
     chain_id: str
-    nodes: tuple[TestnetNode, ...]
+    nodes: tuple[LocalNode, ...]
 
 
 AppState = Mapping[str, Any] | Callable[[Sequence[GenesisValidator]], Mapping[str, Any]]
-
-
-def _ed25519_key_json(key: SigningKey) -> dict[str, Any]:
-    """CometBFT's JSON for an Ed25519 private key: base64 of seed || public key (64 bytes)."""
-    raw = bytes(key) + bytes(key.verify_key)
-    return {"type": "tendermint/PrivKeyEd25519", "value": base64.b64encode(raw).decode()}
-
-
-def _pub_key_json(pub: bytes) -> dict[str, str]:
-    return {"type": "tendermint/PubKeyEd25519", "value": base64.b64encode(pub).decode()}
 
 
 def compute_node_id(node_key: SigningKey) -> str:
@@ -100,11 +98,12 @@ def compute_node_id(node_key: SigningKey) -> str:
     return hashlib.sha256(bytes(node_key.verify_key)).digest()[:20].hex()
 
 
-def _write_json(path: Path, doc: Any, mode: int | None = None) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(doc, indent=2) + "\n")
-    if mode is not None:
-        path.chmod(mode)
+def _node_key_json(key: SigningKey) -> dict[str, Any]:
+    """CometBFT's node_key.json: the Ed25519 key as base64 of seed || public key."""
+    raw = bytes(key) + bytes(key.verify_key)
+    return {
+        "priv_key": {"type": "tendermint/PrivKeyEd25519", "value": base64.b64encode(raw).decode()}
+    }
 
 
 def init_testnet(
@@ -114,37 +113,33 @@ def init_testnet(
     app_state: AppState | None = None,
     chain_id: str = "voxpop-testnet",
     base_port: int = DEFAULT_BASE_PORT,
-    timeout_commit: str = "1s",
+    timeout_commit_ms: int = 1000,
     create_empty_blocks: bool = True,
     power: int = DEFAULT_POWER,
     genesis_time_unix: int | None = None,
     log_level: str = "info",
-) -> Testnet:
+) -> LocalNet:
     """Write `n` validator homes under `dir` sharing one genesis; return the layout.
 
-    `app_state` is written verbatim into genesis.json; it may instead be a function of the
-    generated validators (for staking state that must name them). Raises TestnetError if `dir`
-    already holds a testnet, ValueError if `n < 1`.
+    `app_state` is written verbatim into genesis.json (default:
+    `voxpop.chain.genesis.default_app_state([])`); it may instead be a function of the generated
+    validators, for state that must name them. Raises LocalNetError if `dir` already holds a
+    testnet, ValueError if `n < 1`.
     """
     if n < 1:
         raise ValueError(f"a testnet needs at least one node, not {n}")
     dir = dir.resolve()
     if (dir / MANIFEST).exists():
-        raise TestnetError(f"{dir} already holds a testnet ({MANIFEST}); remove it first")
+        raise LocalNetError(f"{dir} already holds a testnet ({MANIFEST}); remove it first")
 
-    validator_keys = [SigningKey.generate() for _ in range(n)]
+    validator_keys = [PrivateKey.generate() for _ in range(n)]
     node_keys = [SigningKey.generate() for _ in range(n)]
-    validators = [
-        GenesisValidator(
-            name=f"node{i}",
-            pub_key_ed25519=bytes(k.verify_key),
-            address=hashlib.sha256(bytes(k.verify_key)).digest()[:20],
-            power=power,
-        )
-        for i, k in enumerate(validator_keys)
-    ]
+    validators = tuple(
+        GenesisValidator(key.public_key.raw, power, f"node{i}")
+        for i, key in enumerate(validator_keys)
+    )
     nodes = tuple(
-        TestnetNode(
+        LocalNode(
             name=f"node{i}",
             home=str(dir / f"node{i}"),
             node_id=compute_node_id(node_keys[i]),
@@ -155,80 +150,68 @@ def init_testnet(
         )
         for i in range(n)
     )
-    state = app_state(validators) if callable(app_state) else (app_state or {})
-    genesis = {
-        "chain_id": chain_id,
-        "genesis_time": _rfc3339(
-            genesis_time_unix if genesis_time_unix is not None else int(time.time())
-        ),
-        "initial_height": 1,
-        "validators": [
-            {"name": v.name, "pub_key": _pub_key_json(v.pub_key_ed25519), "power": v.power}
-            for v in validators
-        ],
-        "app_state": dict(state),
-    }
+    if app_state is None:
+        state: Mapping[str, Any] = default_app_state([])
+    elif callable(app_state):
+        state = app_state(validators)
+    else:
+        state = app_state
+    genesis = Genesis(
+        chain_id=chain_id,
+        genesis_time_unix=genesis_time_unix if genesis_time_unix is not None else int(time.time()),
+        initial_height=1,
+        validators=validators,
+        app_state=dict(state),
+        consensus_params=default_consensus_params(),
+    )
 
     for i, node in enumerate(nodes):
         home = node.node_home
-        _write_json(home.genesis_json, genesis)
-        _write_json(
-            home.priv_validator_key,
-            {
-                "address": validators[i].address.hex().upper(),
-                "pub_key": _pub_key_json(validators[i].pub_key_ed25519),
-                "priv_key": _ed25519_key_json(validator_keys[i]),
-            },
-            mode=0o600,
-        )
-        _write_json(
-            home.cometbft_dir / "config" / "node_key.json",
-            {"priv_key": _ed25519_key_json(node_keys[i])},
-            mode=0o600,
-        )
+        for d in (home.root, home.config_dir, home.data_dir, home.cometbft_dir / "config"):
+            d.mkdir(parents=True, exist_ok=True)
+        os.chmod(home.root, 0o700)
+        genesis.save(home.genesis_json)
+        save_validator_key(home.priv_validator_key, validator_keys[i])
+        node_key_path = home.cometbft_dir / "config" / "node_key.json"
+        node_key_path.write_text(json.dumps(_node_key_json(node_keys[i]), indent=2) + "\n")
+        node_key_path.chmod(0o600)
         peers = ",".join(f"{p.node_id}@127.0.0.1:{p.p2p_port}" for p in nodes if p is not node)
-        config = {
-            "api": {"laddr": f"127.0.0.1:{node.api_port}"},
-            "consensus": {
-                "timeout_commit": timeout_commit,
-                "create_empty_blocks": create_empty_blocks,
-            },
-            "cometbft": {
-                "moniker": node.name,
-                "p2p_laddr": f"tcp://127.0.0.1:{node.p2p_port}",
-                "rpc_laddr": f"tcp://127.0.0.1:{node.rpc_port}",
-                "proxy_app": f"tcp://127.0.0.1:{node.abci_port}",
-                "persistent_peers": peers,
-                "log_level": log_level,
-                "config": {
-                    "p2p": {"addr_book_strict": False, "allow_duplicate_ip": True},
-                    "rpc": {"pprof_laddr": ""},
-                    "instrumentation": {"prometheus": False},
-                },
+        NodeConfig(
+            moniker=node.name,
+            api=ApiConfig(host="127.0.0.1", port=node.api_port),
+            cometbft=CometConfig(
+                p2p_port=node.p2p_port,
+                rpc_port=node.rpc_port,
+                abci_port=node.abci_port,
+                timeout_commit_ms=timeout_commit_ms,
+                create_empty_blocks=create_empty_blocks,
+                persistent_peers=peers,
+            ),
+        ).save(home.config_toml)
+        overrides = {
+            "log_level": log_level,
+            "p2p": {
+                "laddr": f"tcp://127.0.0.1:{node.p2p_port}",
+                "addr_book_strict": False,
+                "allow_duplicate_ip": True,
             },
         }
-        home.config_toml.write_text(tomli_w.dumps(config))
-        home.state_dir.mkdir(parents=True, exist_ok=True)
+        (home.cometbft_dir / OVERRIDES_FILE).write_text(tomli_w.dumps(overrides))
 
-    testnet = Testnet(chain_id=chain_id, nodes=nodes)
-    _write_json(
-        dir / MANIFEST, {"chain_id": chain_id, "nodes": [asdict(node) for node in nodes]}
-    )
+    testnet = LocalNet(chain_id=chain_id, nodes=nodes)
+    manifest = {"chain_id": chain_id, "nodes": [asdict(node) for node in nodes]}
+    (dir / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
     return testnet
 
 
-def _rfc3339(unix: int) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(unix))
-
-
-def load_testnet(dir: Path) -> Testnet:
-    """Read DIR/testnet.json. Raises TestnetError if it is missing."""
+def load_testnet(dir: Path) -> LocalNet:
+    """Read DIR/testnet.json. Raises LocalNetError if it is missing."""
     path = dir.resolve() / MANIFEST
     if not path.exists():
-        raise TestnetError(f"{path} not found; run init_testnet first")
+        raise LocalNetError(f"{path} not found; run init_testnet first")
     doc = json.loads(path.read_text())
-    return Testnet(
-        chain_id=doc["chain_id"], nodes=tuple(TestnetNode(**node) for node in doc["nodes"])
+    return LocalNet(
+        chain_id=doc["chain_id"], nodes=tuple(LocalNode(**node) for node in doc["nodes"])
     )
 
 
@@ -241,6 +224,9 @@ def _read_pid(home: Path) -> int | None:
 
 def _is_running_node(pid: int, home: Path) -> bool:
     """True if `pid` is alive and is the node process for `home` (its command line names it)."""
+    started = _started.get(pid)
+    if started is not None:  # ours: right after fork its command line is still our own
+        return started.poll() is None
     try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
     except FileNotFoundError:
@@ -254,23 +240,33 @@ def _is_running_node(pid: int, home: Path) -> bool:
     return str(home).encode() in cmdline.split(b"\0")
 
 
-def node_command(home: NodeHome, app_factory: str, python: str = sys.executable) -> list[str]:
-    """The command that runs one node in the foreground."""
-    return [python, "-m", "voxpop.node.cometbft", "--home", str(home.root), "--app", app_factory]
+def node_command(
+    home: NodeHome, app_factory: str = DEFAULT_APP_FACTORY, *, serve_api: bool = True
+) -> list[str]:
+    """The command that runs one node in the foreground (this Python, `-m voxpop.node.cometbft`)."""
+    argv = [sys.executable, "-m", "voxpop.node.cometbft", "--home", str(home.root)]
+    argv += ["--app", app_factory]
+    return argv if serve_api else [*argv, "--no-api"]
 
 
-def testnet_up(
+def start_testnet(
     dir: Path,
     *,
     app_factory: str = DEFAULT_APP_FACTORY,
+    serve_api: bool = True,
     command: Callable[[NodeHome], list[str]] | None = None,
     env: Mapping[str, str] | None = None,
+    settle_seconds: float = 1.0,
 ) -> list[int]:
     """Start every node not already running, in the background; return their pids.
 
-    Each node runs `command(home)` (default `python -m voxpop.node.cometbft --home HOME --app
-    APP_FACTORY`) in its own session, with output in HOME/node.log and its pid in HOME/node.pid.
-    Raises TestnetError if `dir` holds no testnet.
+    Each node runs `command(home)` (default: `node_command`, i.e. `python -m voxpop.node.cometbft
+    --home HOME --app APP_FACTORY`) in its own session, with output in HOME/node.log and its pid
+    in HOME/node.pid. A custom command must pass the home path as one argument of its own (that
+    is how `stop_testnet` recognises the process).
+
+    Raises LocalNetError if `dir` holds no testnet, or if a node exits within `settle_seconds`
+    of starting (the message names its log and quotes its last error line).
     """
     testnet = load_testnet(dir)
     pids: list[int] = []
@@ -280,7 +276,11 @@ def testnet_up(
         if pid is not None and _is_running_node(pid, home):
             pids.append(pid)
             continue
-        argv = command(node.node_home) if command else node_command(node.node_home, app_factory)
+        argv = (
+            command(node.node_home)
+            if command
+            else node_command(node.node_home, app_factory, serve_api=serve_api)
+        )
         with (home / NODE_LOG).open("ab") as log_file:
             proc = subprocess.Popen(
                 argv,
@@ -291,15 +291,36 @@ def testnet_up(
                 env=dict(env) if env is not None else None,
                 cwd=home,
             )
+        _started[proc.pid] = proc
         (home / NODE_PID).write_text(f"{proc.pid}\n")
         pids.append(proc.pid)
+    _check_started(testnet, settle_seconds)
     return pids
 
 
-def testnet_down(dir: Path, *, grace: float = DOWN_GRACE_SECONDS) -> None:
+def _check_started(testnet: LocalNet, settle_seconds: float) -> None:
+    deadline = time.monotonic() + settle_seconds
+    while True:
+        for node in testnet.nodes:
+            home = Path(node.home)
+            pid = _read_pid(home)
+            proc = _started.get(pid) if pid is not None else None
+            if proc is not None and proc.poll() is not None:
+                lines = (home / NODE_LOG).read_text(errors="replace").strip().splitlines()
+                errors = [line for line in lines if " ERROR " in line]
+                last = (errors or lines or ["(empty log)"])[-1]
+                raise LocalNetError(
+                    f"{node.name} exited with code {proc.returncode}; see {home / NODE_LOG}: {last}"
+                )
+        if time.monotonic() >= deadline:
+            return
+        time.sleep(0.1)
+
+
+def stop_testnet(dir: Path, *, grace: float = DOWN_GRACE_SECONDS) -> None:
     """Stop every running node: SIGTERM, then SIGKILL whatever is left after `grace` seconds.
 
-    Raises TestnetError if `dir` holds no testnet.
+    Raises LocalNetError if `dir` holds no testnet.
     """
     testnet = load_testnet(dir)
     running: list[tuple[int, Path]] = []
@@ -332,19 +353,17 @@ def testnet_down(dir: Path, *, grace: float = DOWN_GRACE_SECONDS) -> None:
         pid = _read_pid(home)
         if pid is not None and not _is_running_node(pid, home):
             (home / NODE_PID).unlink(missing_ok=True)
+    _reap(list(_started))
 
 
 def _signal(pid: int, sig: signal.Signals) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.kill(pid, sig)
-    except ProcessLookupError:
-        pass
 
 
 def _reap(pids: Iterable[int]) -> None:
     """Collect exit statuses of nodes this process started (so they do not linger as zombies)."""
     for pid in pids:
-        try:
-            os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            pass
+        proc = _started.get(pid)
+        if proc is not None and proc.poll() is not None:
+            del _started[pid]
