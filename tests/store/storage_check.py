@@ -98,3 +98,13 @@ def check_storage(store: MerkleStore) -> None:
         f"{len(stored - walker.reached)} unreachable records, "
         f"{len(walker.reached - stored)} missing"
     )
+
+
+def collect_record_keys(store: MerkleStore, version: int) -> set[bytes]:
+    """The keys of every record `version`'s tree reaches."""
+    internals: Any = store
+    with internals._env.begin() as txn:
+        record = txn.get(version.to_bytes(8, "big"), db=internals._versions)
+        walker = _Walker(txn, internals._nodes)
+        walker.subtree(decode_root(record), 0, 0)
+    return walker.reached

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
 
 from tests.store.conftest import OpenStore
 from tests.store.reference import reference_root
-from tests.store.storage_check import check_storage
+from tests.store.storage_check import check_storage, collect_record_keys
 from voxpop.store import (
     EMPTY_ROOT,
     MAX_KEY_SIZE,
@@ -189,6 +190,9 @@ def test_failed_commit_writes_nothing(
     assert store.get_aux("blocks", b"2") is None
     check_storage(store)
     assert store.commit(2, {b"b": b"2"}) == reference_root({b"a": b"1", b"b": b"2"})
+    # Nothing of the failed attempt at version 2 lingers (in caches either).
+    expected = {b"a": b"1", b"b": b"2", b"c": b"3"}
+    assert store.commit(3, {b"c": b"3"}) == reference_root(expected)
 
 
 def test_reopen(tmp_path: Path) -> None:
@@ -251,3 +255,21 @@ def test_stage_replaces_and_commit_discards(store: MerkleStore) -> None:
     with pytest.raises(StoreError):
         store.commit_staged()
     assert store.get(b"a") == b"committed"
+
+
+def test_chunk_cache_holds_only_current_records(open_store: OpenStore) -> None:
+    store = open_store(keep_versions=2)
+    rng = random.Random(9)
+    store.commit(1, {b"k%d" % i: b"0" for i in range(3000)})
+    for version in range(2, 12):
+        store.commit(version, {b"k%d" % rng.randrange(4000): b"%d" % version for _ in range(300)})
+    store.wait_for_pruning()
+    internals = store
+    cached = internals._chunk_cache._records
+    assert cached
+    with internals._env.begin() as txn:
+        for key, record in cached.items():
+            assert txn.get(key, db=internals._nodes) == record
+    # Every cached chunk belongs to the latest version's tree.
+    latest = set(collect_record_keys(store, store.version))
+    assert set(cached) <= latest

@@ -10,7 +10,8 @@ One LMDB environment holds these named databases:
     aux.NAME  the caller's rows           block store, tx index, ... (aux_dbs)
 
 A commit is one write transaction over all of them (pruning aside), so a process killed at any
-moment reopens at exactly the last committed version.
+moment reopens at exactly the last committed version. The tree's layout and the commit algorithm
+are in nodes.py and tree.py; the spec is docs/protocol/state-tree.md.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any
 import lmdb
 
 from voxpop.store.changes import check_aux_row, check_key, prepare_changes
+from voxpop.store.chunk_cache import UpperChunkCache
 from voxpop.store.errors import StoreError, VersionError
 from voxpop.store.nodes import EMPTY_REF, Ref, decode_root, encode_root
 from voxpop.store.proof import Proof, ProofLeaf
@@ -40,6 +42,8 @@ from voxpop.store.walk import walk_path
 FORMAT_TAG = b"voxpop-merkle-store/1"
 _CORE_DBS = 5
 _AUX_PREFIX = "aux."
+# Commits writing more records than this (genesis) leave the chunk cache to fill on reads.
+_CACHE_WRITES = 100_000
 
 # Writes the tree records of a new version in the commit's transaction: (root, stale keys).
 TreeWriter = Callable[[Any], tuple[Ref, list[bytes]]]
@@ -88,6 +92,7 @@ class MerkleStore:
         self._keep_versions = keep_versions
         self._closed = False
         self._staged: _StagedVersion | None = None
+        self._chunk_cache = UpperChunkCache()
         self._pruner: BackgroundPruner | None = None
         try:
             os.makedirs(path, exist_ok=True)
@@ -259,12 +264,21 @@ class MerkleStore:
         aux_rows = self._check_aux(aux)
         self._staged = None
 
+        written: list[tuple[bytes, bytes]] = []
+
         def write_tree(txn: Any) -> tuple[Ref, list[bytes]]:
             cursor = txn.cursor(db=self._nodes)
-            batch = TreeBatch(version, cursor.get, cursor.putmulti)
+
+            def write_records(records: list[tuple[bytes, bytes]]) -> None:
+                cursor.putmulti(records)
+                # Remembered for the chunk cache, except the bulk of a genesis-sized commit.
+                if len(written) < _CACHE_WRITES:
+                    written.extend(records)
+
+            batch = TreeBatch(version, self._chunk_cache.reader(cursor.get), write_records)
             return batch.apply(self._root, paths, entries), batch.stale
 
-        return self._write_version(version, changes, aux_rows, write_tree)
+        return self._write_version(version, changes, aux_rows, write_tree, written)
 
     def stage(self, version: int, changes: Mapping[bytes, bytes | None]) -> bytes:
         """Compute the root that committing `changes` as `version` gives, without writing;
@@ -279,7 +293,8 @@ class MerkleStore:
         paths, entries = prepare_changes(changes)
         records: list[tuple[bytes, bytes]] = []
         with self._env.begin() as txn:
-            batch = TreeBatch(version, txn.cursor(db=self._nodes).get, records.extend)
+            read = self._chunk_cache.reader(txn.cursor(db=self._nodes).get)
+            batch = TreeBatch(version, read, records.extend)
             root = batch.apply(self._root, paths, entries)
         self._staged = _StagedVersion(version, dict(changes), records, batch.stale, root)
         return root[0]
@@ -299,7 +314,9 @@ class MerkleStore:
             txn.cursor(db=self._nodes).putmulti(staged.records)
             return staged.root, staged.stale
 
-        root = self._write_version(staged.version, staged.changes, aux_rows, write_tree)
+        root = self._write_version(
+            staged.version, staged.changes, aux_rows, write_tree, staged.records
+        )
         self._staged = None
         return root
 
@@ -311,6 +328,7 @@ class MerkleStore:
         changes: Mapping[bytes, bytes | None],
         aux_rows: list[tuple[Any, bytes, bytes | None]],
         write_tree: TreeWriter,
+        written: list[tuple[bytes, bytes]],
     ) -> bytes:
         """The commit's write transaction: tree records, latest values, stale index, root
         record, aux rows, and (unless in the background) pruning."""
@@ -349,6 +367,7 @@ class MerkleStore:
                 pruner.release()
         self._version = version
         self._root = root
+        self._chunk_cache.update(written, stale)
         if pruner is not None:
             pruner.request(earliest)
         return root[0]

@@ -46,7 +46,7 @@ CHUNK_LEVELS = 4
 LEAF_TAG = 0x00
 CHUNK_TAG = 0x02
 ENTRY_SIZE = 1 + 2 * HASH_SIZE + 16
-_CHUNK_HEADER = 3
+CHUNK_HEADER_SIZE = 3
 _LEAF_HEADER = 1 + 2 * HASH_SIZE + 2
 _ROOT_SIZE = 1 + HASH_SIZE + 8
 
@@ -119,7 +119,7 @@ def merge_chunk(old: OldChunk, new: NewChunk) -> bytes:
         for index, entry in new.items():
             if not bitmap >> index & 1:
                 break
-            offset = _CHUNK_HEADER + ENTRY_SIZE * (bitmap & ((1 << index) - 1)).bit_count()
+            offset = CHUNK_HEADER_SIZE + ENTRY_SIZE * (bitmap & ((1 << index) - 1)).bit_count()
             if merged[offset] != entry[0]:
                 break
             merged[offset : offset + ENTRY_SIZE] = entry
@@ -142,14 +142,14 @@ def merge_chunk(old: OldChunk, new: NewChunk) -> bytes:
 
 def check_chunk(record: bytes) -> int:
     """The bitmap of a chunk record. Raises StoreError if the record is not a valid chunk."""
-    if len(record) < _CHUNK_HEADER or record[0] != CHUNK_TAG:
+    if len(record) < CHUNK_HEADER_SIZE or record[0] != CHUNK_TAG:
         raise StoreError("corrupt store: expected a chunk record")
     bitmap = int.from_bytes(record[1:3], "big")
     # Verify index 1 (the chunk root) is present and the entries fill the record exactly.
     if (
         not bitmap & 2
         or bitmap & 1
-        or len(record) != _CHUNK_HEADER + ENTRY_SIZE * bitmap.bit_count()
+        or len(record) != CHUNK_HEADER_SIZE + ENTRY_SIZE * bitmap.bit_count()
     ):
         raise StoreError("corrupt store: malformed chunk record")
     return bitmap
@@ -159,7 +159,7 @@ def get_chunk_entry(record: bytes, bitmap: int, index: int) -> bytes:
     """Entry `index` of a chunk. Raises StoreError if the chunk does not hold it."""
     if not bitmap >> index & 1:
         raise StoreError(f"corrupt store: chunk lacks node {index}")
-    start = _CHUNK_HEADER + ENTRY_SIZE * (bitmap & ((1 << index) - 1)).bit_count()
+    start = CHUNK_HEADER_SIZE + ENTRY_SIZE * (bitmap & ((1 << index) - 1)).bit_count()
     return record[start : start + ENTRY_SIZE]
 
 

@@ -86,15 +86,15 @@ class BackgroundPruner:
         self._thread.start()
 
     def request(self, earliest: int) -> None:
-        """Prune up to `earliest`. Raises StoreError if an earlier background prune failed."""
+        """Prune up to `earliest`. (A failure is reported by the next hold or wait.)"""
         with self._cond:
-            self._raise_error()
             if earliest > self._requested:
                 self._requested = earliest
                 self._cond.notify_all()
 
     def hold(self) -> None:
-        """A commit is about to start: let it have the write lock after the current batch."""
+        """A commit is about to start: let it have the write lock after the current batch.
+        Raises StoreError if background pruning failed."""
         with self._cond:
             self._raise_error()
             self._commits_waiting += 1

@@ -31,7 +31,9 @@ from hashlib import sha256
 from voxpop.store.errors import StoreError
 from voxpop.store.hashing import MAX_DEPTH
 from voxpop.store.nodes import (
+    CHUNK_HEADER_SIZE,
     EMPTY_REF,
+    ENTRY_SIZE,
     KIND_EMPTY,
     KIND_INTERNAL,
     KIND_LEAF,
@@ -156,9 +158,14 @@ class TreeBatch:
                 chunk_key = encode_node_key(node_version, depth, path)
                 old = self._read_chunk(chunk_key)
                 new = {}
-                entry = get_chunk_entry(old[0], old[1], 1)
+                index = 1
             else:
-                entry = get_chunk_entry(old[0], old[1], (1 << rel) | (path & ((1 << rel) - 1)))
+                index = (1 << rel) | (path & ((1 << rel) - 1))
+            record, bitmap = old
+            if not bitmap >> index & 1:
+                raise StoreError(f"corrupt store: chunk lacks node {index}")
+            offset = CHUNK_HEADER_SIZE + ENTRY_SIZE * (bitmap & ((1 << index) - 1)).bit_count()
+            entry = record[offset : offset + ENTRY_SIZE]
             went_right = target >> (255 - depth) & 1
             trail.append((depth, path, entry, went_right, old, new, chunk_key))
             depth += 1
@@ -247,6 +254,12 @@ class TreeBatch:
         old_path = int.from_bytes(record[1:33], "big")
         paths = self._paths
         entries = self._entries
+        if hi - lo == 1 and paths[lo] == old_path and entries[lo][0]:
+            # The common case, a new value for this very key.
+            if entries[lo][0] == ref[0]:
+                return ref
+            self.stale.append(key)
+            return (entries[lo][0], 0, KIND_PENDING, entries[lo][1])
         at = bisect_left(paths, old_path, lo, hi)
         replaced = at < hi and paths[at] == old_path
         merged_paths: list[int] = []
