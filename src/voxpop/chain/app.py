@@ -44,6 +44,7 @@ from voxpop.chain.errors import (
     HeightNotAvailableError,
     InvalidGenesisError,
     InvalidQueryError,
+    TxTooLargeError,
     UnauthorizedError,
     UnknownMessageError,
     UnknownQueryError,
@@ -58,15 +59,15 @@ from voxpop.chain.modules.bank.module import BankModule
 from voxpop.chain.modules.codec import addr_text
 from voxpop.chain.modules.grant.messages import MsgClaimGrant
 from voxpop.chain.modules.grant.module import GrantModule
-from voxpop.chain.tx import Tx, decode_tx
-from voxpop.crypto.keys import address_from_pubkey
+from voxpop.chain.tx import Tx, decode_tx, tx_hash
+from voxpop.chain.txcache import TxCache
+from voxpop.crypto.keys import address_from_pubkey, verify_signature
 from voxpop.store import MerkleStore, StoreError, VersionError
 
 APP_VERSION = 1
 CHAIN_ID_KEY = b"app/chain_id"
 META_DB = "meta"
 LAST_BLOCK_TIME_KEY = b"last_block_time"
-SIG_CACHE_SIZE = 200_000
 
 
 def default_modules() -> list[Module]:
@@ -96,7 +97,7 @@ class VoxApp:
         self._block: Branch | None = None
         self._pending: _PendingBlock | None = None
         self._aux: list[tuple[str, bytes, bytes | None]] = []
-        self._verified: dict[bytes, None] = {}  # tx hashes whose signature verified (insertion-ordered)
+        self.tx_cache = TxCache()
 
     # --- facts about the committed chain --------------------------------------------------------
 
@@ -174,8 +175,8 @@ class VoxApp:
         block = BlockInfo(self.chain_id, self.last_height + 1, self.last_block_time)
         branch = Branch(self._check)
         try:
-            tx = decode_tx(req.tx, read_params(self._check).max_tx_bytes)
-            result = self._run_tx(branch, tx, block, is_check=True)
+            tx, verified = self._decode(req.tx, read_params(self._check).max_tx_bytes)
+            result = self._run_tx(branch, tx, verified, block, is_check=True)
         except ChainError as exc:
             return ResponseCheckTx(code=exc.code, log=exc.message, codespace=CODESPACE)
         branch.write()
@@ -187,6 +188,20 @@ class VoxApp:
             priority=tx.body.fee * 1_000_000 // max(tx.body.gas_limit, 1),
         )
 
+    def preverify(self, txs: Sequence[bytes]) -> None:
+        """Decode txs and verify their signatures ahead of check_tx, into the tx cache.
+
+        Reads no state, so a node may call it from another thread while the app works: PyNaCl
+        releases the GIL while it verifies, so this uses a second core.
+        """
+        for raw in txs:
+            try:
+                tx = decode_tx(raw)
+            except ChainError:
+                continue
+            if self.tx_cache.get(tx.hash) is None:
+                self.tx_cache.put(tx, verify_signature(tx.body.pub_key, tx.sign_bytes, tx.signature))
+
     # --- Block production -----------------------------------------------------------------------
 
     def prepare_proposal(self, req: RequestPrepareProposal) -> ResponsePrepareProposal:
@@ -197,7 +212,7 @@ class VoxApp:
         size = gas = 0
         for raw in req.txs:
             try:
-                tx = decode_tx(raw, params.max_tx_bytes)
+                tx, _ = self._decode(raw, params.max_tx_bytes)
             except ChainError:
                 continue
             if size + len(raw) > max_bytes or gas + tx.body.gas_limit > params.max_block_gas:
@@ -213,7 +228,7 @@ class VoxApp:
         size = gas = 0
         for raw in req.txs:
             try:
-                tx = decode_tx(raw, params.max_tx_bytes)
+                tx, _ = self._decode(raw, params.max_tx_bytes)
             except ChainError:
                 return ResponseProcessProposal(ProposalStatus.REJECT)
             size += len(raw)
@@ -323,7 +338,19 @@ class VoxApp:
             out.append((route.msg_cls.from_value(raw.value), route))
         return out
 
-    def _run_tx(self, parent: Branch, tx: Tx, block: BlockInfo, *, is_check: bool) -> ExecTxResult:
+    def _decode(self, raw: bytes, max_bytes: int) -> tuple[Tx, bool]:
+        """The decoded tx and whether its signature is known to verify."""
+        # Verify the size against the chain's limit (the cache may hold txs decoded before it)
+        if len(raw) > max_bytes:
+            raise TxTooLargeError(f"tx is {len(raw)} bytes; the limit is {max_bytes}")
+        hit = self.tx_cache.get(tx_hash(raw))
+        if hit is not None:
+            return hit
+        return decode_tx(raw, max_bytes), False
+
+    def _run_tx(
+        self, parent: Branch, tx: Tx, verified: bool, block: BlockInfo, *, is_check: bool
+    ) -> ExecTxResult:
         """Authenticate, charge, run messages. In check mode any failure raises; in a block, a
         message failure keeps the fee and sequence (written to `parent`) and drops the messages."""
         params = read_params(parent)
@@ -336,14 +363,12 @@ class VoxApp:
         fee_exempt = len(msgs) == 1 and isinstance(msgs[0][0], MsgClaimGrant)
         gas = GasMeter(tx.body.gas_limit)
         ante = Context(block, Branch(parent), gas, params.gas, is_check=is_check)
-        tx_hash = tx.hash
-        verified = tx_hash in self._verified
         process_ante(ante, tx, params, signature_verified=verified, fee_exempt=fee_exempt)
         if not verified:
-            self._remember_verified(tx_hash)
+            self.tx_cache.put(tx, True)
         ante.emit(
             "tx",
-            hash=tx_hash.hex(),
+            hash=tx.hash.hex(),
             signer=addr_text(signer),
             fee=str(tx.body.fee),
             sequence=str(tx.body.sequence),
@@ -373,16 +398,10 @@ class VoxApp:
     def _deliver_tx(self, block_branch: Branch, raw: bytes, block: BlockInfo) -> ExecTxResult:
         """Apply one tx of a block. A tx that fails before its fee is charged changes nothing."""
         try:
-            tx = decode_tx(raw, read_params(block_branch).max_tx_bytes)
-            return self._run_tx(block_branch, tx, block, is_check=False)
+            tx, verified = self._decode(raw, read_params(block_branch).max_tx_bytes)
+            return self._run_tx(block_branch, tx, verified, block, is_check=False)
         except ChainError as exc:
             return ExecTxResult(code=exc.code, log=exc.message, codespace=CODESPACE)
-
-    def _remember_verified(self, tx_hash: bytes) -> None:
-        # A signature's validity never changes, so caching it across check_tx and the block is safe
-        self._verified[tx_hash] = None
-        if len(self._verified) > SIG_CACHE_SIZE:
-            del self._verified[next(iter(self._verified))]
 
 
 def check_invariants(app: VoxApp, reader: KVReader | None = None) -> list[str]:

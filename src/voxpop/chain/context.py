@@ -50,6 +50,8 @@ class Context:
             yield item
 
     def emit(self, type_: str, **attributes: str) -> None:
+        if self.is_check:
+            return  # check_tx results carry no events; building them would only cost time
         self.events.append(
             Event(type_, tuple(EventAttribute(k, v) for k, v in attributes.items()))
         )

@@ -34,6 +34,11 @@ def decode_canonical(data: bytes) -> Any:
     return value
 
 
+def decode_state(data: bytes) -> Any:
+    """Decode a value this chain wrote to its own state: already canonical, so no round trip."""
+    return cbor2.loads(data)
+
+
 def encode_uint(value: int) -> bytes:
     """Fixed 16-byte big-endian encoding for amounts kept in state (sortable, constant size)."""
     return value.to_bytes(16, "big")

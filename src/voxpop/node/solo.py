@@ -60,6 +60,7 @@ log = logging.getLogger(__name__)
 P = ParamSpec("P")
 T = TypeVar("T")
 SUBSCRIBER_QUEUE = 20_000
+PREVERIFY_CHUNK = 100
 
 
 class SoloNodeError(Exception):
@@ -86,6 +87,8 @@ class SoloNode:
         self._clock = clock
         self.mempool = Mempool(self.config.mempool.max_txs, self.config.mempool.max_bytes)
         self._exec = ThreadPoolExecutor(max_workers=1, thread_name_prefix="voxpop-app")
+        # Signatures are checked ahead of check_tx on a second thread (PyNaCl releases the GIL)
+        self._verifier = ThreadPoolExecutor(max_workers=1, thread_name_prefix="voxpop-verify")
         self._lock = threading.Lock()  # held by every app call, whichever thread makes it
         self._app: VoxApp | None = None
         self._latest: BlockRecord | None = None
@@ -129,6 +132,7 @@ class SoloNode:
             await self._call(self._app.store.close)
             self._app = None
         self._exec.shutdown(wait=True)
+        self._verifier.shutdown(wait=True)
 
     async def _call(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         loop = asyncio.get_running_loop()
@@ -172,10 +176,12 @@ class SoloNode:
             waiter = asyncio.get_running_loop().create_future()
             self._waiters.setdefault(h, []).append(waiter)
         try:
+            await self._preverify([tx])
             result = await self._call(self._check, tx)
+            if result.code == 0:
+                self._new_tx.set()
             if result.code != 0 or waiter is None:
                 return result
-            self._new_tx.set()
             timeout = self.config.solo.commit_timeout_s
             try:
                 record = await asyncio.wait_for(asyncio.shield(waiter), timeout)
@@ -191,10 +197,20 @@ class SoloNode:
                 self._drop_waiter(h, waiter)
 
     async def broadcast_txs(self, txs: list[bytes]) -> list[BroadcastResult]:
-        results = await self._call(lambda: [self._check(tx) for tx in txs])
-        if any(r.code == 0 for r in results):
-            self._new_tx.set()
+        # Pipeline: the verifier works on chunk i+1 while the app thread checks chunk i
+        chunks = [txs[i : i + PREVERIFY_CHUNK] for i in range(0, len(txs), PREVERIFY_CHUNK)]
+        verified = [asyncio.ensure_future(self._preverify(chunk)) for chunk in chunks]
+        results: list[BroadcastResult] = []
+        for chunk, ready in zip(chunks, verified, strict=True):
+            await ready
+            results.extend(await self._call(lambda c=chunk: [self._check(tx) for tx in c]))  # type: ignore[misc]
+            if any(r.code == 0 for r in results[-len(chunk) :]):
+                self._new_tx.set()
         return results
+
+    async def _preverify(self, txs: list[bytes]) -> None:
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._verifier, self.app.preverify, txs)
 
     def _drop_waiter(self, h: bytes, waiter: asyncio.Future[TxRecord]) -> None:
         waiters = self._waiters.get(h)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from voxpop.chain.errors import InvalidGenesisError
 from voxpop.crypto.address import AddressError, decode_address, encode_address
 
 
+@lru_cache(maxsize=1 << 16)
 def addr_text(raw: bytes) -> str:
+    # bech32 in pure Python costs ~100 us; events name the same accounts again and again
     return encode_address(raw)
 
 

@@ -7,10 +7,11 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
+from functools import lru_cache
 from typing import Any
 
 from voxpop.chain.context import Context
-from voxpop.chain.encoding import decode_canonical, encode
+from voxpop.chain.encoding import decode_state, encode
 from voxpop.chain.errors import InvalidGenesisError
 from voxpop.chain.gas import GasSchedule
 from voxpop.chain.kv import KVReader
@@ -70,7 +71,7 @@ def account_key(address: bytes) -> bytes:
 
 
 def decode_account(raw: bytes) -> Account:
-    sequence, pub_key = decode_canonical(raw)
+    sequence, pub_key = decode_state(raw)
     return Account(sequence, pub_key)
 
 
@@ -83,9 +84,15 @@ def set_account(ctx: Context, address: bytes, account: Account) -> None:
     ctx.set(account_key(address), encode([account.sequence, account.pub_key]))
 
 
+@lru_cache(maxsize=16)
+def decode_params(raw: bytes) -> AuthParams:
+    # Params are read by every tx and change rarely; the result is immutable, so share it
+    return AuthParams.from_value(decode_state(raw))
+
+
 def read_params(reader: KVReader) -> AuthParams:
     raw = reader.get(PARAMS_KEY)
-    return AuthParams.from_value(decode_canonical(raw)) if raw else AuthParams()
+    return decode_params(raw) if raw else AuthParams()
 
 
 def set_params(ctx: Context, params: AuthParams) -> None:

@@ -7,7 +7,7 @@ from dataclasses import asdict
 from typing import Any
 
 from voxpop.chain.context import Context
-from voxpop.chain.encoding import decode_uint, encode_uint
+from voxpop.chain.encoding import decode_state, decode_uint, encode_uint
 from voxpop.chain.errors import InvalidGenesisError, InvalidQueryError
 from voxpop.chain.kv import KVReader
 from voxpop.chain.module import ADDRESS_LEN, Invariant, Module, MsgRoute
@@ -64,10 +64,8 @@ class BankModule(Module):
         ctx.set(state.SUPPLY_KEY, encode_uint(supply))
 
     def export_genesis(self, reader: KVReader) -> dict[str, Any]:
-        from voxpop.chain.encoding import decode_canonical
-
         raw = reader.get(state.PARAMS_KEY)
-        params = decode_canonical(raw) if raw else asdict(state.BankParams())
+        params = decode_state(raw) if raw else asdict(state.BankParams())
         return {
             "params": params,
             "balances": [

@@ -8,10 +8,11 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from typing import Any
 
 from voxpop.chain.context import Context
-from voxpop.chain.encoding import decode_canonical, decode_uint, encode, encode_uint
+from voxpop.chain.encoding import decode_state, decode_uint, encode, encode_uint
 from voxpop.chain.errors import (
     BlockedRecipientError,
     InsufficientFundsError,
@@ -52,9 +53,14 @@ def balance_key(address: bytes) -> bytes:
     return BALANCE_PREFIX + address
 
 
+@lru_cache(maxsize=16)
+def decode_params(raw: bytes) -> BankParams:
+    return BankParams.from_value(decode_state(raw))
+
+
 def get_params(ctx: Context) -> BankParams:
     raw = ctx.get(PARAMS_KEY)
-    return BankParams.from_value(decode_canonical(raw)) if raw else BankParams()
+    return decode_params(raw) if raw else BankParams()
 
 
 def set_params(ctx: Context, params: BankParams) -> None:

@@ -10,10 +10,11 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
+from functools import lru_cache
 from typing import Any
 
 from voxpop.chain.context import Context
-from voxpop.chain.encoding import decode_canonical, decode_uint, encode, encode_uint
+from voxpop.chain.encoding import decode_state, decode_uint, encode, encode_uint
 from voxpop.chain.errors import InvalidGenesisError
 
 PREFIX = b"grant/"
@@ -59,9 +60,14 @@ def quota_key(registrar: bytes, epoch: int) -> bytes:
     return QUOTA_PREFIX + registrar + epoch.to_bytes(8, "big")
 
 
+@lru_cache(maxsize=16)
+def decode_params(raw: bytes) -> GrantParams:
+    return GrantParams.from_value(decode_state(raw))
+
+
 def get_params(ctx: Context) -> GrantParams:
     raw = ctx.get(PARAMS_KEY)
-    return GrantParams.from_value(decode_canonical(raw)) if raw else GrantParams()
+    return decode_params(raw) if raw else GrantParams()
 
 
 def set_params(ctx: Context, params: GrantParams) -> None:
