@@ -62,7 +62,10 @@ def sign_transfers(keys: list[PrivateKey], per_key: int, chain_id: str) -> list[
         for i, key in enumerate(keys):
             to = keys[(i + 1) % len(keys)].public_key.address
             body = make_body(
-                chain_id=chain_id, pub_key=key.public_key.raw, sequence=seq, fee=fee,
+                chain_id=chain_id,
+                pub_key=key.public_key.raw,
+                sequence=seq,
+                fee=fee,
                 gas_limit=GAS,
                 msgs=[("bank/Send", {"from": key.public_key.address, "to": to, "amount": 1})],
             )
@@ -110,7 +113,9 @@ def main() -> None:
     config.solo.block_interval_ms = args.block_interval_ms
     config.solo.commit_timeout_s = 120
     genesis = init_home(
-        home, chain_id="voxpop-bench", config=config,
+        home,
+        chain_id="voxpop-bench",
+        config=config,
         balances=[(k.public_key.address, 1_000 * UVOX_PER_VOX) for k in keys],
     )
     url = f"http://127.0.0.1:{config.api.port}"
@@ -118,8 +123,18 @@ def main() -> None:
     txs = sign_transfers(keys, per_key, genesis.chain_id)
     log = open(workdir / "node.log", "wb")  # noqa: SIM115
     proc = subprocess.Popen(
-        [sys.executable, "-m", "voxpop.cli.main", "node", "start", "--solo", "--home", str(home.root)],
-        stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "voxpop.cli.main",
+            "node",
+            "start",
+            "--solo",
+            "--home",
+            str(home.root),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     try:
         wait_ready(url, proc)
@@ -142,8 +157,10 @@ def main() -> None:
                 time.sleep(0.05)
             elapsed = time.perf_counter() - start
             committed, height = committed_count(client, url, start_height)
-        print(f"accepted {accepted}/{len(txs)} in {submitted:.2f} s; committed {committed} "
-              f"in {elapsed:.2f} s over {height - start_height + 1} blocks")
+        print(
+            f"accepted {accepted}/{len(txs)} in {submitted:.2f} s; committed {committed} "
+            f"in {elapsed:.2f} s over {height - start_height + 1} blocks"
+        )
         tps = committed / elapsed
         print(f"ratio solo_tps / sig_verify_per_s = {tps / sig_per_s:.2f}")
         print(f"solo_tps={tps:.0f} sig_verify_per_s={sig_per_s}")

@@ -147,7 +147,9 @@ class Chain:
         return dict(self.app.committed.iterate(b""))
 
 
-def send_msg(sender: PrivateKey | bytes, recipient: PrivateKey | bytes, amount: Any) -> tuple[str, dict[str, Any]]:
+def send_msg(
+    sender: PrivateKey | bytes, recipient: PrivateKey | bytes, amount: Any
+) -> tuple[str, dict[str, Any]]:
     s = sender.public_key.address if isinstance(sender, PrivateKey) else sender
     r = recipient.public_key.address if isinstance(recipient, PrivateKey) else recipient
     return "bank/Send", {"from": s, "to": r, "amount": amount}

@@ -35,8 +35,13 @@ def test_send_whole_balance_deletes_entry(chain: Chain) -> None:
 
 
 def test_multi_send(chain: Chain) -> None:
-    msg = ("bank/MultiSend", {"from": ALICE.public_key.address,
-                              "outputs": [[BOB.public_key.address, 10], [CAROL.public_key.address, 20]]})
+    msg = (
+        "bank/MultiSend",
+        {
+            "from": ALICE.public_key.address,
+            "outputs": [[BOB.public_key.address, 10], [CAROL.public_key.address, 20]],
+        },
+    )
     assert chain.deliver(chain.tx(ALICE, [msg])).code == 0
     assert chain.balance(BOB) == 5_000_010
     assert chain.balance(CAROL) == 20
@@ -63,7 +68,9 @@ def test_invalid_send_insufficient_funds_rejected_at_check(chain: Chain) -> None
 @pytest.mark.parametrize("amount", [0, -1, 1 << 64, "10", 1.5, True])
 def test_invalid_send_amount(chain: Chain, amount: object) -> None:
     res = chain.check(chain.tx(ALICE, [send_msg(ALICE, BOB, amount)]))
-    expected = errors.TxDecodeError.code if isinstance(amount, float) else errors.InvalidAmountError.code
+    expected = (
+        errors.TxDecodeError.code if isinstance(amount, float) else errors.InvalidAmountError.code
+    )
     assert res.code in (expected, errors.InvalidAmountError.code)
     assert chain.balance(BOB) == 5_000_000
 
@@ -100,4 +107,6 @@ def test_invalid_message_extra_field(chain: Chain) -> None:
 
 
 def test_invalid_unknown_message(chain: Chain) -> None:
-    assert chain.check(chain.tx(ALICE, [("bank/Steal", {})])).code == errors.UnknownMessageError.code
+    assert (
+        chain.check(chain.tx(ALICE, [("bank/Steal", {})])).code == errors.UnknownMessageError.code
+    )

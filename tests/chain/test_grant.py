@@ -22,7 +22,9 @@ GRANT = GrantParams().amount
 
 @pytest.fixture
 def gchain(tmp_path: Path) -> Iterator[Chain]:
-    c = Chain.start(tmp_path / "g", [(key(1), 1_000_000)], registrars=[(REGISTRAR.public_key.raw, "reg")])
+    c = Chain.start(
+        tmp_path / "g", [(key(1), 1_000_000)], registrars=[(REGISTRAR.public_key.raw, "reg")]
+    )
     yield c
     c.app.store.close()
 
@@ -92,13 +94,18 @@ def test_invalid_claim_attestation_for_other_account(gchain: Chain) -> None:
 
 def test_invalid_claim_expired(gchain: Chain) -> None:
     a = key(500)
-    res = gchain.check(gchain.tx(a, [claim(gchain, a, identity("x"), expiry=gchain.time - 1)], fee=0))
+    res = gchain.check(
+        gchain.tx(a, [claim(gchain, a, identity("x"), expiry=gchain.time - 1)], fee=0)
+    )
     assert res.code == errors.AttestationExpiredError.code
 
 
 def test_invalid_zero_fee_for_other_messages(gchain: Chain) -> None:
     payer = key(1)
-    msg = ("bank/Send", {"from": payer.public_key.address, "to": key(2).public_key.address, "amount": 1})
+    msg = (
+        "bank/Send",
+        {"from": payer.public_key.address, "to": key(2).public_key.address, "amount": 1},
+    )
     assert gchain.check(gchain.tx(payer, [msg], fee=0)).code == errors.InsufficientFeeError.code
 
 
@@ -107,7 +114,9 @@ def test_registrar_quota_per_epoch(tmp_path: Path) -> None:
     state["grant"]["params"]["registrar_quota"] = 2
     chain = Chain.start(tmp_path / "q", app_state=state)
     claimants = [key(600 + i) for i in range(3)]
-    txs = [chain.tx(k, [claim(chain, k, identity(f"p{i}"))], fee=0) for i, k in enumerate(claimants)]
+    txs = [
+        chain.tx(k, [claim(chain, k, identity(f"p{i}"))], fee=0) for i, k in enumerate(claimants)
+    ]
     results = chain.block(txs)
     assert [r.code for r in results] == [0, 0, errors.RegistrarQuotaError.code]
     assert chain.balance(claimants[2]) == 0
@@ -119,7 +128,9 @@ def test_registrar_quota_per_epoch(tmp_path: Path) -> None:
 
 
 def test_invalid_claim_pool_empty(tmp_path: Path) -> None:
-    state = default_app_state([], grant_pool=GRANT - 1, registrars=[(REGISTRAR.public_key.raw, "r")])
+    state = default_app_state(
+        [], grant_pool=GRANT - 1, registrars=[(REGISTRAR.public_key.raw, "r")]
+    )
     chain = Chain.start(tmp_path / "e", app_state=state)
     a = key(500)
     res = chain.check(chain.tx(a, [claim(chain, a, identity("x"))], fee=0))

@@ -28,7 +28,8 @@ class ChainMachine(RuleBasedStateMachine):
         super().__init__()
         self.dir = Path(tempfile.mkdtemp(prefix="voxpop-stateful-"))
         self.chain = Chain.start(
-            self.dir / "s", [(k, START) for k in KEYS[:3]],
+            self.dir / "s",
+            [(k, START) for k in KEYS[:3]],
             registrars=[(REGISTRAR.public_key.raw, "r")],
         )
         self.model = {k.public_key.address: (START if i < 3 else 0) for i, k in enumerate(KEYS)}
@@ -55,20 +56,26 @@ class ChainMachine(RuleBasedStateMachine):
     def send(self, s: int, r: int, amount: int) -> None:
         sender, recipient = KEYS[s], KEYS[r]
         sa, ra = sender.public_key.address, recipient.public_key.address
-        ok = 0 < amount and self.model[sa] >= amount + FEE
+        ok = amount > 0 and self.model[sa] >= amount + FEE
         tx = self.chain.tx(sender, [send_msg(sender, recipient, amount)], gas_limit=GAS)
         effect = {sa: -(amount + FEE)} if ok else {sa: 0}
         if ok:
             effect[ra] = effect.get(ra, 0) + amount
         self._stage(tx, effect, ok)
 
-    @rule(s=st.integers(0, 4), outs=st.lists(st.tuples(st.integers(0, 4), st.integers(1, START)), min_size=1, max_size=4))
+    @rule(
+        s=st.integers(0, 4),
+        outs=st.lists(st.tuples(st.integers(0, 4), st.integers(1, START)), min_size=1, max_size=4),
+    )
     def multi_send(self, s: int, outs: list[tuple[int, int]]) -> None:
         sender = KEYS[s]
         sa = sender.public_key.address
         total = sum(n for _, n in outs)
         ok = self.model[sa] >= total + FEE
-        msg = ("bank/MultiSend", {"from": sa, "outputs": [[KEYS[i].public_key.address, n] for i, n in outs]})
+        msg = (
+            "bank/MultiSend",
+            {"from": sa, "outputs": [[KEYS[i].public_key.address, n] for i, n in outs]},
+        )
         tx = self.chain.tx(sender, [msg], gas_limit=GAS)
         effect: dict[bytes, int] = {sa: -(total + FEE)} if ok else {sa: 0}
         if ok:
@@ -84,8 +91,16 @@ class ChainMachine(RuleBasedStateMachine):
         identity = hashlib.sha256(b"id%d" % ident).digest()
         exp = self.chain.time + 3600
         sig = REGISTRAR.sign(attestation_sign_bytes(CHAIN_ID, a, identity, exp))
-        msg = ("grant/Claim", {"claimant": a, "registrar": REGISTRAR.public_key.raw,
-                               "identity_hash": identity, "expiry": exp, "signature": sig})
+        msg = (
+            "grant/Claim",
+            {
+                "claimant": a,
+                "registrar": REGISTRAR.public_key.raw,
+                "identity_hash": identity,
+                "expiry": exp,
+                "signature": sig,
+            },
+        )
         ok = a not in self.claimed and identity not in self.claimed
         tx = self.chain.tx(k, [msg], fee=0, gas_limit=GAS)
         self._stage(tx, {a: GrantParams().amount} if ok else {a: 0}, ok)

@@ -27,10 +27,21 @@ def transfers(chain_id: str, start_seq: int, count: int) -> list[bytes]:
     for seq in range(start_seq, start_seq + count):
         for i, k in enumerate(KEYS):
             body = make_body(
-                chain_id=chain_id, pub_key=k.public_key.raw, sequence=seq,
-                fee=AuthParams().min_fee(GAS), gas_limit=GAS,
-                msgs=[("bank/Send", {"from": k.public_key.address,
-                                     "to": KEYS[(i + 1) % len(KEYS)].public_key.address, "amount": 1})],
+                chain_id=chain_id,
+                pub_key=k.public_key.raw,
+                sequence=seq,
+                fee=AuthParams().min_fee(GAS),
+                gas_limit=GAS,
+                msgs=[
+                    (
+                        "bank/Send",
+                        {
+                            "from": k.public_key.address,
+                            "to": KEYS[(i + 1) % len(KEYS)].public_key.address,
+                            "amount": 1,
+                        },
+                    )
+                ],
             )
             out.append(encode_tx(body, k.sign(body.sign_bytes())))
     return out
@@ -64,8 +75,10 @@ def test_kill_9_under_load_loses_nothing(node: NodeProcess, round_: int) -> None
                 if stop.is_set():
                     return
                 try:
-                    c.post(f"{node.url}/v1/txs/batch",
-                           json={"txs": [base64.b64encode(t).decode() for t in txs[i : i + 40]]})
+                    c.post(
+                        f"{node.url}/v1/txs/batch",
+                        json={"txs": [base64.b64encode(t).decode() for t in txs[i : i + 40]]},
+                    )
                 except httpx.HTTPError:
                     return
                 time.sleep(0.01)
@@ -93,7 +106,9 @@ def test_kill_9_under_load_loses_nothing(node: NodeProcess, round_: int) -> None
                 assert c.get(f"{node.url}/v1/txs/{h}").status_code == 200
         # The node keeps making blocks on top of the recovered state
         more = transfers(node.chain_id, 1000, 1)[:1]  # wrong sequence on purpose: rejected cleanly
-        r = c.post(f"{node.url}/v1/txs", json={"tx": base64.b64encode(more[0]).decode(), "mode": "sync"})
+        r = c.post(
+            f"{node.url}/v1/txs", json={"tx": base64.b64encode(more[0]).decode(), "mode": "sync"}
+        )
         assert r.status_code == 400
         assert r.json()["error"]["code"] == "wrong_sequence"
         # ...and one with the account's recovered sequence is committed
@@ -101,10 +116,21 @@ def test_kill_9_under_load_loses_nothing(node: NodeProcess, round_: int) -> None
 
         acct = c.get(f"{node.url}/v1/accounts/{encode_address(KEYS[0].public_key.address)}").json()
         body = make_body(
-            chain_id=node.chain_id, pub_key=KEYS[0].public_key.raw, sequence=acct["sequence"],
-            fee=AuthParams().min_fee(GAS), gas_limit=GAS,
-            msgs=[("bank/Send", {"from": KEYS[0].public_key.address,
-                                 "to": KEYS[1].public_key.address, "amount": 5})],
+            chain_id=node.chain_id,
+            pub_key=KEYS[0].public_key.raw,
+            sequence=acct["sequence"],
+            fee=AuthParams().min_fee(GAS),
+            gas_limit=GAS,
+            msgs=[
+                (
+                    "bank/Send",
+                    {
+                        "from": KEYS[0].public_key.address,
+                        "to": KEYS[1].public_key.address,
+                        "amount": 5,
+                    },
+                )
+            ],
         )
         tx = base64.b64encode(encode_tx(body, KEYS[0].sign(body.sign_bytes()))).decode()
         r = c.post(f"{node.url}/v1/txs", json={"tx": tx, "mode": "commit"})

@@ -48,7 +48,10 @@ class NodeProcess:
         config.api.port = free_port()
         config.solo.block_interval_ms = block_interval_ms
         init_home(
-            home, chain_id=chain_id, config=config, registrars=registrars,
+            home,
+            chain_id=chain_id,
+            config=config,
+            registrars=registrars,
             balances=[(k.public_key.address, n) for k, n in funded],
         )
         return cls(home, config.api.port, chain_id)
@@ -62,9 +65,18 @@ class NodeProcess:
         self.logs.append(log)
         with open(log, "wb") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "voxpop.cli.main", "node", "start", "--solo",
-                 "--home", str(self.home.root)],
-                stdout=out, stderr=subprocess.STDOUT,
+                [
+                    sys.executable,
+                    "-m",
+                    "voxpop.cli.main",
+                    "node",
+                    "start",
+                    "--solo",
+                    "--home",
+                    str(self.home.root),
+                ],
+                stdout=out,
+                stderr=subprocess.STDOUT,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -1,6 +1,7 @@
 """The voxpop state machine behind the ABCI-mirrored `Application` interface.
 
-One ordered pipeline per block, in one place (`finalize_block`): begin-block hooks of every module in
+One ordered pipeline per block, in one place (`finalize_block`): begin-block hooks of every module
+in
 order, then each tx (ante: authenticate and charge; then its messages, atomically), then end-block
 hooks. The app does no I/O of its own besides the store it is handed; block height and time come
 from the request.
@@ -43,36 +44,27 @@ from voxpop.chain.errors import (
     ChainError,
     HeightNotAvailableError,
     InvalidGenesisError,
-    InvalidQueryError,
     TxTooLargeError,
     UnauthorizedError,
     UnknownMessageError,
-    UnknownQueryError,
 )
 from voxpop.chain.gas import GasMeter, InfiniteGasMeter
 from voxpop.chain.kv import Branch, CommittedView, KVReader
 from voxpop.chain.module import Module, Msg, MsgRoute
 from voxpop.chain.modules.auth.ante import process_ante
-from voxpop.chain.modules.auth.module import AuthModule
 from voxpop.chain.modules.auth.state import AuthParams, read_params
-from voxpop.chain.modules.bank.module import BankModule
 from voxpop.chain.modules.codec import addr_text
 from voxpop.chain.modules.grant.messages import MsgClaimGrant
-from voxpop.chain.modules.grant.module import GrantModule
+from voxpop.chain.registry import default_modules, query_key
 from voxpop.chain.tx import Tx, decode_tx, tx_hash
 from voxpop.chain.txcache import TxCache
 from voxpop.crypto.keys import address_from_pubkey, verify_signature
-from voxpop.store import MerkleStore, StoreError, VersionError
+from voxpop.store import MerkleStore, VersionError
 
 APP_VERSION = 1
 CHAIN_ID_KEY = b"app/chain_id"
 META_DB = "meta"
 LAST_BLOCK_TIME_KEY = b"last_block_time"
-
-
-def default_modules() -> list[Module]:
-    """Every module, in the order their genesis and block hooks run."""
-    return [AuthModule(), BankModule(), GrantModule()]
 
 
 @dataclass(slots=True)
@@ -135,9 +127,9 @@ class VoxApp:
     def init_chain(self, req: RequestInitChain) -> ResponseInitChain:
         """Load genesis into a branch that the first block builds on.
 
-        Genesis is committed together with the first block, so a crash before that leaves the app at
-        height 0 and the block producer simply calls init_chain again. The app hash returned is empty
-        (CometBFT then keeps the genesis file's); the first block's app hash covers genesis state.
+        Genesis is committed together with the first block, so a crash before that leaves the app
+        at height 0 and the block producer simply calls init_chain again. The app hash returned is
+        empty (CometBFT then keeps the genesis file's); the first block's app hash covers genesis.
         """
         # Verify the chain has not started
         if self.store.version != 0:
@@ -200,14 +192,20 @@ class VoxApp:
             except ChainError:
                 continue
             if self.tx_cache.get(tx.hash) is None:
-                self.tx_cache.put(tx, verify_signature(tx.body.pub_key, tx.sign_bytes, tx.signature))
+                self.tx_cache.put(
+                    tx, verify_signature(tx.body.pub_key, tx.sign_bytes, tx.signature)
+                )
 
     # --- Block production -----------------------------------------------------------------------
 
     def prepare_proposal(self, req: RequestPrepareProposal) -> ResponsePrepareProposal:
         """Take mempool txs in order while they fit the block's byte and gas limits."""
         params = self._params()
-        max_bytes = min(req.max_tx_bytes, params.max_block_bytes) if req.max_tx_bytes > 0 else params.max_block_bytes
+        max_bytes = (
+            min(req.max_tx_bytes, params.max_block_bytes)
+            if req.max_tx_bytes > 0
+            else params.max_block_bytes
+        )
         chosen: list[bytes] = []
         size = gas = 0
         for raw in req.txs:
@@ -267,7 +265,8 @@ class VoxApp:
         )
 
     def stage_aux(self, rows: Sequence[tuple[str, bytes, bytes | None]]) -> None:
-        """Rows (db, key, value) the block producer wants written atomically with the next commit."""
+        """Rows (db, key, value) the block producer wants written atomically with the next
+        commit."""
         self._aux.extend(rows)
 
     def commit(self) -> ResponseCommit:
@@ -289,11 +288,12 @@ class VoxApp:
     def query(self, req: RequestQuery) -> ResponseQuery:
         """Every query reads one state key, so any answer can come with a Merkle proof.
 
-        Paths: `/store` (data = raw key) or `/<module>/<name>` (e.g. `/bank/balance`, data = address).
+        Paths: `/store` (data = raw key) or `/<module>/<name>` (e.g. `/bank/balance`, data =
+        address).
         """
         height = req.height or self.last_height
         try:
-            key = self._query_key(req.path, req.data)
+            key = query_key(self.modules, req.path, req.data)
             # Verify the height is committed and retained
             if height > self.last_height or height < 1:
                 raise HeightNotAvailableError(f"height {height} is not committed")
@@ -307,21 +307,7 @@ class VoxApp:
             return ResponseQuery(code=err.code, log=err.message, codespace=CODESPACE, height=height)
         except ChainError as exc:
             return ResponseQuery(code=exc.code, log=exc.message, codespace=CODESPACE, height=height)
-        return ResponseQuery(
-            code=0, key=key, value=value or b"", proof=proof_bytes, height=height
-        )
-
-    def _query_key(self, path: str, data: bytes) -> bytes:
-        if path == "/store":
-            if not 0 < len(data) <= 256:
-                raise InvalidQueryError("store query data must be a key of 1 to 256 bytes")
-            return data
-        parts = path.strip("/").split("/")
-        if len(parts) == 2:
-            for module in self.modules:
-                if module.name == parts[0] and parts[1] in module.query_routes():
-                    return module.query_routes()[parts[1]](data)
-        raise UnknownQueryError(f"unknown query path {path!r}")
+        return ResponseQuery(code=0, key=key, value=value or b"", proof=proof_bytes, height=height)
 
     # --- the tx pipeline ------------------------------------------------------------------------
 
@@ -366,9 +352,9 @@ class VoxApp:
         process_ante(ante, tx, params, signature_verified=verified, fee_exempt=fee_exempt)
         if not verified:
             self.tx_cache.put(tx, True)
+        # No "hash" attribute: CometBFT indexes the tx hash itself and reserves `tx.hash`
         ante.emit(
             "tx",
-            hash=tx.hash.hex(),
             signer=addr_text(signer),
             fee=str(tx.body.fee),
             sequence=str(tx.body.sequence),
@@ -420,4 +406,4 @@ def event_attrs(event: Event) -> dict[str, str]:
     return {a.key: a.value for a in event.attributes}
 
 
-__all__ = ["EventAttribute", "VoxApp", "check_invariants", "default_modules"]
+__all__ = ["EventAttribute", "VoxApp", "check_invariants", "default_modules", "query_key"]

@@ -52,9 +52,7 @@ class Context:
     def emit(self, type_: str, **attributes: str) -> None:
         if self.is_check:
             return  # check_tx results carry no events; building them would only cost time
-        self.events.append(
-            Event(type_, tuple(EventAttribute(k, v) for k, v in attributes.items()))
-        )
+        self.events.append(Event(type_, tuple(EventAttribute(k, v) for k, v in attributes.items())))
 
     def branch(self) -> Context:
         """A child context whose writes and events are kept only if it is written back."""

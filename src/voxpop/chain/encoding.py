@@ -1,7 +1,7 @@
 """Canonical CBOR (RFC 8949) encoding for everything that is hashed or signed.
 
-cbor2's canonical mode gives one byte string per value (shortest integers, definite lengths, map keys
-sorted length-first). Decoding re-encodes and compares, so every accepted input has exactly one
+cbor2's canonical mode gives one byte string per value (shortest integers, definite lengths, map
+keys sorted length-first). Decoding re-encodes and compares, so every accepted input has exactly one
 encoding: two different byte strings can never carry the same tx, and a tx hash names one tx.
 """
 

@@ -1,8 +1,8 @@
 """Typed errors of the state machine. Each has a stable numeric code and name.
 
 Codes are part of the protocol (docs/protocol/errors.md): clients match on them, so never renumber.
-Code 0 means success. A tx rejected at check_tx changes nothing; one that fails in a block still pays
-its fee and uses its sequence, and its messages change nothing.
+Code 0 means success. A tx rejected at check_tx changes nothing; one that fails in a block still
+pays its fee and uses its sequence, and its messages change nothing.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """genesis.json: CometBFT's own genesis format, so the solo node and CometBFT read the same file.
 
-    {"genesis_time": RFC 3339, "chain_id": text, "initial_height": "1",
-     "consensus_params": {...}, "validators": [{"address", "pub_key": {"type", "value"}, "power",
-     "name"}], "app_hash": "", "app_state": {"auth": ..., "bank": ..., "grant": ...}}
+{"genesis_time": RFC 3339, "chain_id": text, "initial_height": "1",
+ "consensus_params": {...}, "validators": [{"address", "pub_key": {"type", "value"}, "power",
+ "name"}], "app_hash": "", "app_state": {"auth": ..., "bank": ..., "grant": ...}}
 """
 
 from __future__ import annotations
@@ -63,7 +63,10 @@ class Genesis:
             "validators": [
                 {
                     "address": v.address.hex().upper(),
-                    "pub_key": {"type": ED25519_TYPE, "value": base64.b64encode(v.pub_key).decode()},
+                    "pub_key": {
+                        "type": ED25519_TYPE,
+                        "value": base64.b64encode(v.pub_key).decode(),
+                    },
                     "power": str(v.power),
                     "name": v.name,
                 }
@@ -119,8 +122,10 @@ def default_app_state(
     return {
         "auth": {"params": AuthParams().to_value()},
         "bank": {
-            "params": {"send_enabled": BankParams().send_enabled,
-                       "max_multisend_outputs": BankParams().max_multisend_outputs},
+            "params": {
+                "send_enabled": BankParams().send_enabled,
+                "max_multisend_outputs": BankParams().max_multisend_outputs,
+            },
             "balances": [{"address": encode_address(a), "amount": n} for a, n in sorted(entries)],
         },
         "grant": {

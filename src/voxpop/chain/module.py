@@ -61,7 +61,8 @@ class Module(ABC):
         return {}
 
     def query_routes(self) -> Mapping[str, Callable[[bytes], bytes]]:
-        """Query name -> function from query data to the one state key it reads (so it is provable)."""
+        """Query name -> function from query data to the one state key it reads (so every answer
+        is provable)."""
         return {}
 
     @abstractmethod

@@ -22,7 +22,7 @@ FEE_COLLECTOR = "fee_collector"
 GRANT_POOL = "grant_pool"
 MINT = "mint"
 
-# Which module accounts exist and what they may do. Later modules (staking, distribution) add theirs.
+# Which module accounts exist and what they may do. Later modules (staking, ...) add theirs.
 MODULE_ACCOUNTS: dict[str, frozenset[Permission]] = {
     FEE_COLLECTOR: frozenset({Permission.BURNER}),
     GRANT_POOL: frozenset(),

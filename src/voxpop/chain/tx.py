@@ -6,8 +6,8 @@
     Msg     = {"type": text, "value": {text: any}}
     sign bytes = b"voxpop/tx/v1\\n" || canonical_cbor(Body)
 
-The domain prefix keeps tx signatures from being valid for any other voxpop message; the chain id and
-the signer's sequence inside the body prevent replay across chains and within one. See
+The domain prefix keeps tx signatures from being valid for any other voxpop message; the chain id
+and the signer's sequence inside the body prevent replay across chains and within one. See
 docs/protocol/transactions.md for the full rules and test vectors.
 """
 

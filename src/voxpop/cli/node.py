@@ -11,7 +11,7 @@ from voxpop.chain.errors import InvalidGenesisError
 from voxpop.chain.genesis import load_genesis
 from voxpop.cli.output import OutputFormat, OutputOption, console, emit, fail
 from voxpop.crypto import AddressError, decode_address
-from voxpop.node.config import ConfigError
+from voxpop.node.config import ConfigError, NodeConfig
 from voxpop.node.home import default_home
 from voxpop.node.init import HomeExistsError, home_at, init_home
 from voxpop.node.solo import SoloNode, SoloNodeError
@@ -41,16 +41,22 @@ def init(
         except AddressError as exc:
             fail("invalid_address", f"--fund {item!r}: {exc}", output)
         if not amount.isdigit() or int(amount) <= 0:
-            fail("invalid_amount", f"--fund {item!r}: amount must be a positive integer of uvox", output)
+            fail(
+                "invalid_amount",
+                f"--fund {item!r}: amount must be a positive integer of uvox",
+                output,
+            )
         balances.append((raw, int(amount)))
-    from voxpop.node.config import NodeConfig
-
     config = NodeConfig()
     config.api.port = api_port
     try:
         genesis = init_home(
-            home_at(home), chain_id=chain_id, moniker=moniker, balances=balances,
-            config=config, overwrite=overwrite,
+            home_at(home),
+            chain_id=chain_id,
+            moniker=moniker,
+            balances=balances,
+            config=config,
+            overwrite=overwrite,
         )
     except HomeExistsError as exc:
         fail(exc.code, str(exc), output)
@@ -79,14 +85,20 @@ def start(
     if not h.exists():
         fail("home_missing", f"{h.root} has no genesis.json; run `voxpop node init --home {home}`")
     if not solo:
-        from voxpop.node.cometbft import run_cometbft_node
+        from voxpop.node.cometbft import CometBFTError, GenesisError, run_cometbft_node
 
-        raise typer.Exit(run_cometbft_node(h))
+        try:
+            code = run_cometbft_node(h, api_host=api_host, api_port=api_port)
+        except (CometBFTError, GenesisError, ConfigError, OSError) as exc:
+            fail("node_error", str(exc))
+        raise typer.Exit(code)
     from voxpop.node.run import run_solo
 
     def ready(node: SoloNode, url: str) -> None:
-        console.print(f"[green]solo node[/] chain [bold]{node.chain_id}[/] at height "
-                      f"{node.app.last_height}; API {url} (docs {url}/docs)")
+        console.print(
+            f"[green]solo node[/] chain [bold]{node.chain_id}[/] at height "
+            f"{node.app.last_height}; API {url} (docs {url}/docs)"
+        )
 
     try:
         asyncio.run(run_solo(h, api_host=api_host, api_port=api_port, on_ready=ready))
@@ -106,5 +118,11 @@ def show_genesis(
         g = load_genesis(home_at(home).genesis_json)
     except InvalidGenesisError as exc:
         fail("invalid_genesis", str(exc), output)
-    emit({"chain_id": g.chain_id, "genesis_time_unix": g.genesis_time_unix,
-          "validators": [v.pub_key.hex() for v in g.validators]}, output)
+    emit(
+        {
+            "chain_id": g.chain_id,
+            "genesis_time_unix": g.genesis_time_unix,
+            "validators": [v.pub_key.hex() for v in g.validators],
+        },
+        output,
+    )

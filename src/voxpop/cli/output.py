@@ -23,7 +23,11 @@ class OutputFormat(StrEnum):
 
 
 OutputOption = typer.Option(
-    OutputFormat.TEXT, "--output", "-o", help="text for people, json for scripts", case_sensitive=False
+    OutputFormat.TEXT,
+    "--output",
+    "-o",
+    help="text for people, json for scripts",
+    case_sensitive=False,
 )
 
 
@@ -60,7 +64,9 @@ def kv_table(data: Mapping[str, Any], title: str | None = None) -> None:
     console.print(table)
 
 
-def rows_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], title: str | None = None) -> None:
+def rows_table(
+    rows: Sequence[Mapping[str, Any]], columns: Sequence[str], title: str | None = None
+) -> None:
     table = Table(title=title)
     for col in columns:
         table.add_column(col, overflow="fold")
@@ -69,7 +75,9 @@ def rows_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], title:
     console.print(table)
 
 
-def fail(code: str, message: str, fmt: OutputFormat = OutputFormat.TEXT, exit_code: int = 1) -> NoReturn:
+def fail(
+    code: str, message: str, fmt: OutputFormat = OutputFormat.TEXT, exit_code: int = 1
+) -> NoReturn:
     """Report an error with a stable code and exit non-zero."""
     if fmt == OutputFormat.JSON:
         sys.stdout.write(json.dumps({"error": {"code": code, "message": message}}) + "\n")

@@ -1,7 +1,7 @@
 """Check what a node says instead of trusting it: block headers against a trusted validator key,
 state entries against the header's app hash.
 
-Solo mode: the one validator signs each header (voxpop.node.blockstore.header_sign_bytes) and
+Solo mode: the one validator signs each header (voxpop.node.header.header_sign_bytes) and
 `header.app_hash` is the state root after that block, so a query answered "at height H" is checked
 against block H. Every function raises ProofVerificationError on any mismatch.
 """
@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from voxpop.chain.app import default_modules
 from voxpop.chain.errors import ChainError
+from voxpop.chain.registry import default_modules, query_key
 from voxpop.client.errors import ProofVerificationError
 from voxpop.crypto.keys import verify_signature
-from voxpop.node.blockstore import block_hash, header_sign_bytes
+from voxpop.node.header import block_hash, header_sign_bytes
 from voxpop.node.service import BlockRecord
 from voxpop.store.errors import ProofError
 from voxpop.store.proof import Proof, verify_proof
@@ -74,15 +74,7 @@ def verify_entry(app_hash: bytes, key: bytes, value: bytes, proof_bytes: bytes) 
 def expected_query_key(path: str, data: bytes) -> bytes:
     """The state key a query reads, computed locally (as the app does) so a node cannot answer a
     query with a valid proof of some other key. Raises ProofVerificationError for unknown paths."""
-    if path == "/store":
-        return data
-    parts = path.strip("/").split("/")
-    if len(parts) == 2:
-        for module in default_modules():
-            routes = module.query_routes()
-            if module.name == parts[0] and parts[1] in routes:
-                try:
-                    return routes[parts[1]](data)
-                except ChainError as exc:
-                    raise ProofVerificationError(f"query {path}: {exc}") from None
-    raise ProofVerificationError(f"cannot verify query path {path!r}: no local route for it")
+    try:
+        return query_key(default_modules(), path, data)
+    except ChainError as exc:
+        raise ProofVerificationError(f"cannot verify query {path!r}: {exc}") from None

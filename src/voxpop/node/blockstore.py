@@ -8,47 +8,19 @@ block and the state it produced are committed in one transaction.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 import cbor2
 
 from voxpop.chain.abci import Event, EventAttribute, ExecTxResult
-from voxpop.chain.encoding import encode
+from voxpop.node.header import block_hash, header_sign_bytes, merkle_root
 from voxpop.node.service import BlockHeader, BlockRecord, TxRecord
-from voxpop.store import MerkleStore
+from voxpop.store.merkle_store import MerkleStore
 
 BLOCKS_DB = "blocks"
 BLOCK_HASHES_DB = "block_hashes"
 TXS_DB = "txs"
 AUX_DBS = ("meta", BLOCKS_DB, BLOCK_HASHES_DB, TXS_DB)
-HEADER_DOMAIN = b"voxpop/solo-header/v1\n"
-
-
-def header_sign_bytes(h: BlockHeader) -> bytes:
-    return HEADER_DOMAIN + encode(
-        [h.chain_id, h.height, h.time_unix, h.last_block_hash, h.data_hash, h.app_hash, h.proposer, h.num_txs]
-    )
-
-
-def block_hash(h: BlockHeader) -> bytes:
-    return hashlib.sha256(header_sign_bytes(h)).digest()
-
-
-def merkle_root(leaves: list[bytes]) -> bytes:
-    """RFC 6962 Merkle root over the tx hashes (the header's data_hash)."""
-    if not leaves:
-        return hashlib.sha256(b"").digest()
-    level = [hashlib.sha256(b"\x00" + leaf).digest() for leaf in leaves]
-    while len(level) > 1:
-        nxt = [
-            hashlib.sha256(b"\x01" + level[i] + level[i + 1]).digest()
-            for i in range(0, len(level) - 1, 2)
-        ]
-        if len(level) % 2:
-            nxt.append(level[-1])
-        level = nxt
-    return level[0]
 
 
 def _events(events: tuple[Event, ...]) -> list[Any]:
@@ -63,8 +35,16 @@ def encode_block(b: BlockRecord) -> bytes:
     h = b.header
     return cbor2.dumps(
         {
-            "header": [h.chain_id, h.height, h.time_unix, h.last_block_hash, h.data_hash,
-                       h.app_hash, h.proposer, h.num_txs],
+            "header": [
+                h.chain_id,
+                h.height,
+                h.time_unix,
+                h.last_block_hash,
+                h.data_hash,
+                h.app_hash,
+                h.proposer,
+                h.num_txs,
+            ],
             "hash": b.hash,
             "txs": list(b.txs),
             "results": [
@@ -85,7 +65,8 @@ def decode_block(raw: bytes) -> BlockRecord:
         hash=doc["hash"],
         txs=tuple(doc["txs"]),
         results=tuple(
-            ExecTxResult(c, lg, cs, gw, gu, _events_back(ev)) for c, lg, cs, gw, gu, ev in doc["results"]
+            ExecTxResult(c, lg, cs, gw, gu, _events_back(ev))
+            for c, lg, cs, gw, gu, ev in doc["results"]
         ),
         signature=doc["signature"],
         signer_pub_key=doc["signer"],
@@ -117,3 +98,6 @@ def load_tx(store: MerkleStore, tx_hash: bytes) -> TxRecord | None:
     if block is None:
         return None
     return TxRecord(tx_hash, height, index, block.txs[index], block.results[index])
+
+
+__all__ = ["block_hash", "header_sign_bytes", "merkle_root"]

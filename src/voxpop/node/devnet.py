@@ -47,7 +47,9 @@ def ensure_devnet(home: NodeHome, *, api_port: int | None = None) -> DevnetInfo:
         created = keyring.add(DEV_KEY)
         new_dev, mnemonic = created.info, created.mnemonic
     registrar = (
-        keyring.show(REGISTRAR_KEY) if keyring.has(REGISTRAR_KEY) else keyring.add(REGISTRAR_KEY).info
+        keyring.show(REGISTRAR_KEY)
+        if keyring.has(REGISTRAR_KEY)
+        else keyring.add(REGISTRAR_KEY).info
     )
     config = NodeConfig()
     if api_port is not None:

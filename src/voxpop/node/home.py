@@ -1,12 +1,12 @@
 """The layout of a node home directory. Every role finds its files through here.
 
-    HOME/
-      config/config.toml               node settings (API address, block interval, ...)
-      config/genesis.json              chain id, genesis time, validators, app_state
-      config/priv_validator_key.json   Ed25519 consensus key, in CometBFT's own format (mode 0600)
-      data/state/                      the LMDB environment: state tree, block store, tx index
-      keyring/                         account keys (encrypted unless --keyring-backend test)
-      cometbft/                        CometBFT's home when the node runs under CometBFT
+HOME/
+  config/config.toml               node settings (API address, block interval, ...)
+  config/genesis.json              chain id, genesis time, validators, app_state
+  config/priv_validator_key.json   Ed25519 consensus key, in CometBFT's own format (mode 0600)
+  data/state/                      the LMDB environment: state tree, block store, tx index
+  keyring/                         account keys (encrypted unless --keyring-backend test)
+  cometbft/                        CometBFT's home when the node runs under CometBFT
 """
 
 from __future__ import annotations

@@ -1,10 +1,8 @@
-"""The solo node's mempool: txs that passed check_tx, in arrival order, bounded in count and bytes."""
+"""The solo node's mempool: txs that passed check_tx, in arrival order, bounded in count, bytes."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-
-
 
 from voxpop.chain.errors import MempoolFullError, TxInMempoolError
 

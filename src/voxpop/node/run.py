@@ -27,7 +27,10 @@ async def run_solo(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    api = asyncio.create_task(serve_api(node, host, port), name="voxpop-api")
+    limit = node.config.api.max_body_bytes
+    api = asyncio.create_task(
+        serve_api(node, host, port, max_batch_body_bytes=limit), name="voxpop-api"
+    )
     try:
         if on_ready is not None:
             on_ready(node, f"http://{host}:{port}")

@@ -34,15 +34,9 @@ from voxpop.chain.genesis import load_genesis
 from voxpop.chain.modules.auth.state import read_params
 from voxpop.chain.tx import tx_hash
 from voxpop.node.app_factory import open_app
-from voxpop.node.blockstore import (
-    block_hash,
-    block_rows,
-    header_sign_bytes,
-    load_block,
-    load_tx,
-    merkle_root,
-)
+from voxpop.node.blockstore import block_rows, load_block, load_tx
 from voxpop.node.config import NodeConfig, load_config
+from voxpop.node.header import block_hash, header_sign_bytes, merkle_root
 from voxpop.node.home import NodeHome
 from voxpop.node.mempool import Mempool
 from voxpop.node.service import (
@@ -165,8 +159,9 @@ class SoloNode:
         res = self.app.check_tx(RequestCheckTx(tx))
         if res.ok:
             self.mempool.add(h, tx)
-        return BroadcastResult(h, res.code, res.log, res.codespace, gas_wanted=res.gas_wanted,
-                               gas_used=res.gas_used)
+        return BroadcastResult(
+            h, res.code, res.log, res.codespace, gas_wanted=res.gas_wanted, gas_used=res.gas_used
+        )
 
     async def broadcast_tx(self, tx: bytes, mode: BroadcastMode) -> BroadcastResult:
         h = tx_hash(tx)
@@ -244,7 +239,11 @@ class SoloNode:
     def _produce_block(self) -> BlockRecord:
         app = self.app
         height = app.last_height + 1
-        floor = app.last_block_time if height > self.genesis.initial_height else self.genesis.genesis_time_unix
+        floor = (
+            app.last_block_time
+            if height > self.genesis.initial_height
+            else self.genesis.genesis_time_unix
+        )
         now = max(int(self._clock()), floor)
         params = read_params(app.committed)
         candidates = tuple(self.mempool.reap(params.max_block_bytes))

@@ -38,7 +38,9 @@ def process_ante(
     body = tx.body
     # Verify the tx was made for this chain
     if body.chain_id != ctx.block.chain_id:
-        raise WrongChainIdError(f"tx is for chain {body.chain_id!r}, this is {ctx.block.chain_id!r}")
+        raise WrongChainIdError(
+            f"tx is for chain {body.chain_id!r}, this is {ctx.block.chain_id!r}"
+        )
     # Verify the tx has not timed out
     if body.timeout_height and ctx.block.height > body.timeout_height:
         raise TxTimeoutError(f"timeout height {body.timeout_height} < block {ctx.block.height}")

@@ -1,7 +1,7 @@
 """Auth state: accounts (sequence and public key) and the chain-wide tx parameters.
 
-    auth/acc/<addr 20>  -> CBOR [sequence, pub_key]   (pub_key empty until the first signed tx)
-    auth/params         -> CBOR map of AuthParams
+auth/acc/<addr 20>  -> CBOR [sequence, pub_key]   (pub_key empty until the first signed tx)
+auth/params         -> CBOR map of AuthParams
 """
 
 from __future__ import annotations
@@ -62,7 +62,9 @@ class AuthParams:
                 raise InvalidGenesisError(f"auth param {name} must be a non-negative integer")
         params = cls(gas=schedule, **value)
         if params.min_gas_price_den <= 0 or params.max_tx_bytes <= 0 or params.max_msgs <= 0:
-            raise InvalidGenesisError("auth params: den, max_tx_bytes and max_msgs must be positive")
+            raise InvalidGenesisError(
+                "auth params: den, max_tx_bytes and max_msgs must be positive"
+            )
         return params
 
 

@@ -22,7 +22,9 @@ class MsgSend(Msg):
     @classmethod
     def from_value(cls, value: Mapping[str, Any]) -> Self:
         require_fields(value, "from", "to", "amount")
-        return cls(field_address(value, "from"), field_address(value, "to"), field_amount(value, "amount"))
+        return cls(
+            field_address(value, "from"), field_address(value, "to"), field_amount(value, "amount")
+        )
 
     def to_value(self) -> dict[str, Any]:
         return {"from": self.sender, "to": self.recipient, "amount": self.amount}

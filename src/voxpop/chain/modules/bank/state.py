@@ -1,8 +1,8 @@
 """Bank state: balances in uvox (1 VOX = 1,000,000 uvox) and the total supply.
 
-    bank/bal/<addr 20>   -> uint128 big-endian; absent means zero (a zero balance is deleted)
-    bank/supply          -> uint128 big-endian
-    bank/params          -> canonical CBOR map
+bank/bal/<addr 20>   -> uint128 big-endian; absent means zero (a zero balance is deleted)
+bank/supply          -> uint128 big-endian
+bank/params          -> canonical CBOR map
 """
 
 from __future__ import annotations
@@ -42,7 +42,10 @@ class BankParams:
             params = cls(**value)
         except TypeError as exc:
             raise InvalidGenesisError(f"bank params: {exc}") from None
-        if not isinstance(params.send_enabled, bool) or type(params.max_multisend_outputs) is not int:
+        if (
+            not isinstance(params.send_enabled, bool)
+            or type(params.max_multisend_outputs) is not int
+        ):
             raise InvalidGenesisError("bank params have the wrong types")
         if not 1 <= params.max_multisend_outputs <= 10_000:
             raise InvalidGenesisError("bank max_multisend_outputs must be in 1..10000")

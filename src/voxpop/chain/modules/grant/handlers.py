@@ -50,7 +50,9 @@ def process_claim_grant(ctx: Context, msg: MsgClaimGrant) -> None:
     epoch = now // params.epoch_seconds
     used = state.get_quota_used(ctx, msg.registrar, epoch)
     if used >= params.registrar_quota:
-        raise RegistrarQuotaError(f"registrar quota of {params.registrar_quota} spent for epoch {epoch}")
+        raise RegistrarQuotaError(
+            f"registrar quota of {params.registrar_quota} spent for epoch {epoch}"
+        )
     try:
         send(ctx, GRANT_POOL_ADDRESS, msg.claimant, params.amount)
     except InsufficientFundsError:

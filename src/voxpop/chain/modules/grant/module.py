@@ -70,7 +70,10 @@ class GrantModule(Module):
         return {
             "params": decode_canonical(raw) if raw else asdict(state.GrantParams()),
             "registrars": [
-                {"pub_key": k[len(state.REGISTRAR_PREFIX) :].hex(), "name": decode_canonical(v)["name"]}
+                {
+                    "pub_key": k[len(state.REGISTRAR_PREFIX) :].hex(),
+                    "name": decode_canonical(v)["name"],
+                }
                 for k, v in reader.iterate(state.REGISTRAR_PREFIX)
             ],
         }

@@ -1,10 +1,10 @@
 """Sign-up grant state.
 
-    grant/params                          -> CBOR map of GrantParams
-    grant/reg/<registrar pub_key 32>      -> CBOR {"name": text}
-    grant/id/<identity_hash 32>           -> address 20 (who claimed with this identity)
-    grant/acc/<address 20>                -> identity_hash 32 (this account has claimed)
-    grant/quota/<registrar 32><epoch u64> -> uint128 claims attested by the registrar in that epoch
+grant/params                          -> CBOR map of GrantParams
+grant/reg/<registrar pub_key 32>      -> CBOR {"name": text}
+grant/id/<identity_hash 32>           -> address 20 (who claimed with this identity)
+grant/acc/<address 20>                -> identity_hash 32 (this account has claimed)
+grant/quota/<registrar 32><epoch u64> -> uint128 claims attested by the registrar in that epoch
 """
 
 from __future__ import annotations

@@ -1,0 +1,41 @@
+"""The modules of the chain, in order, and how a query path maps to the state key it reads.
+
+Free of the store, so the client SDK can compute the key a query must prove without LMDB.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from voxpop.chain.errors import InvalidQueryError, UnknownQueryError
+from voxpop.chain.module import Module
+from voxpop.chain.modules.auth.module import AuthModule
+from voxpop.chain.modules.bank.module import BankModule
+from voxpop.chain.modules.grant.module import GrantModule
+
+MAX_STORE_KEY = 256
+
+
+def default_modules() -> list[Module]:
+    """Every module, in the order their genesis and block hooks run."""
+    return [AuthModule(), BankModule(), GrantModule()]
+
+
+def query_key(modules: Sequence[Module], path: str, data: bytes) -> bytes:
+    """The one state key the query `path` with `data` reads.
+
+    `/store` reads the raw key `data`; `/<module>/<name>` asks the module. Raises
+    UnknownQueryError, InvalidQueryError.
+    """
+    if path == "/store":
+        # Verify a key the store can hold
+        if not 0 < len(data) <= MAX_STORE_KEY:
+            raise InvalidQueryError(f"store query data must be a key of 1 to {MAX_STORE_KEY} bytes")
+        return data
+    parts = path.strip("/").split("/")
+    if len(parts) == 2:
+        for module in modules:
+            routes = module.query_routes()
+            if module.name == parts[0] and parts[1] in routes:
+                return routes[parts[1]](data)
+    raise UnknownQueryError(f"unknown query path {path!r}")
