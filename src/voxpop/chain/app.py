@@ -242,7 +242,14 @@ class VoxApp:
             raise RuntimeError(f"finalize_block for height {req.height}, expected {expected}")
         parent: KVReader = self._genesis if self._genesis is not None else self.committed
         block_branch = Branch(parent)
-        block = BlockInfo(self.chain_id, req.height, req.time_unix, req.proposer_address)
+        block = BlockInfo(
+            self.chain_id,
+            req.height,
+            req.time_unix,
+            req.proposer_address,
+            req.decided_last_commit,
+            req.misbehavior,
+        )
         schedule = read_params(block_branch).gas
         hooks = Context(block, block_branch, InfiniteGasMeter(), schedule)
         for module in self.modules:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from voxpop.chain.abci import Event, EventAttribute
+from voxpop.chain.abci import CommitInfo, Event, EventAttribute, Misbehavior
 from voxpop.chain.gas import GasMeter, GasSchedule
 from voxpop.chain.kv import Branch
 
@@ -16,6 +16,9 @@ class BlockInfo:
     height: int
     time_unix: int  # the block's time from consensus, never the wall clock
     proposer: bytes = b""
+    # Who signed the previous block, and evidence of misbehavior: inputs to slashing
+    last_commit: CommitInfo = field(default_factory=CommitInfo)
+    misbehavior: tuple[Misbehavior, ...] = ()
 
 
 @dataclass(slots=True)

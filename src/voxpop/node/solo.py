@@ -18,7 +18,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
 
 from voxpop.chain.abci import (
+    BlockIDFlag,
     CheckTxType,
+    CommitInfo,
     ProposalStatus,
     RequestCheckTx,
     RequestFinalizeBlock,
@@ -27,6 +29,8 @@ from voxpop.chain.abci import (
     RequestProcessProposal,
     RequestQuery,
     ResponseQuery,
+    Validator,
+    VoteInfo,
 )
 from voxpop.chain.app import VoxApp
 from voxpop.chain.errors import CODESPACE, ChainError, CommitTimeoutError
@@ -75,6 +79,7 @@ class SoloNode:
         self.key = load_validator_key(home.priv_validator_key)
         self.pub_key = self.key.public_key.raw
         self.address = cometbft_address(self.pub_key)
+        self.power = self.genesis.validators[0].power if self.genesis.validators else 0
         # Verify this node's key is the chain's one validator
         if [v.pub_key for v in self.genesis.validators] != [self.pub_key]:
             raise SoloNodeError("solo mode needs a genesis whose only validator is this node's key")
@@ -254,7 +259,16 @@ class SoloNode:
         verdict = app.process_proposal(RequestProcessProposal(txs, height, now, self.address))
         if verdict.status != ProposalStatus.ACCEPT:
             raise SoloNodeError(f"own proposal at height {height} rejected")
-        result = app.finalize_block(RequestFinalizeBlock(txs, height, now, self.address))
+        # The one validator signed the previous block (it made it); slashing reads this
+        last_commit = CommitInfo(
+            0,
+            (VoteInfo(Validator(self.address, self.power), BlockIDFlag.COMMIT),)
+            if height > self.genesis.initial_height
+            else (),
+        )
+        result = app.finalize_block(
+            RequestFinalizeBlock(txs, height, now, self.address, decided_last_commit=last_commit)
+        )
         hashes = [tx_hash(tx) for tx in txs]
         last = self._latest
         header = BlockHeader(
