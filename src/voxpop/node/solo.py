@@ -225,6 +225,9 @@ class SoloNode:
         loop = asyncio.get_running_loop()
         interval = self.config.solo.block_interval_ms / 1000
         last = loop.time()
+        if self.app.last_height < self.genesis.initial_height:
+            # A new chain commits genesis at once, so its state is queryable from the start
+            self._publish(await self._call(self._produce_block))
         while True:
             if not self.config.solo.create_empty_blocks:
                 self._new_tx.clear()
