@@ -153,9 +153,14 @@ class VoxApp:
             if not isinstance(data, dict):
                 raise InvalidGenesisError(f"app_state.{module.name} must be an object")
             module.init_genesis(ctx, data)
+        initial = [u for module in self.modules for u in module.initial_validators(ctx)]
         self._genesis = branch
         self._check = Branch(branch)
-        return ResponseInitChain(validators=req.validators, app_hash=b"")
+        # A genesis with staking validators defines the set; CometBFT then uses it instead of
+        # genesis.json's list
+        return ResponseInitChain(
+            validators=tuple(initial) if initial else req.validators, app_hash=b""
+        )
 
     def export_genesis(self) -> dict[str, Any]:
         return {m.name: m.export_genesis(self.committed) for m in self.modules}

@@ -333,6 +333,119 @@ class CommitTimeoutError(ChainError):
     name = "commit_timeout"
 
 
+# Staking (160-199)
+
+
+@_register
+class ValidatorExistsError(ChainError):
+    """The operator already runs a validator, or the consensus key is taken."""
+
+    code = 160
+    name = "validator_exists"
+
+
+@_register
+class UnknownValidatorError(ChainError):
+    """No validator has this operator address."""
+
+    code = 161
+    name = "unknown_validator"
+
+
+@_register
+class InvalidCommissionError(ChainError):
+    """The commission rates are out of bounds or change too much or too often."""
+
+    code = 162
+    name = "invalid_commission"
+
+
+@_register
+class SelfBondTooLowError(ChainError):
+    """The self-bond is below the chain's minimum."""
+
+    code = 163
+    name = "self_bond_too_low"
+
+
+@_register
+class NoDelegationError(ChainError):
+    """The delegator has no (or too small a) delegation to this validator."""
+
+    code = 164
+    name = "no_delegation"
+
+
+@_register
+class InvalidExchangeRateError(ChainError):
+    """The validator has shares but no tokens (fully slashed); it cannot take delegations."""
+
+    code = 165
+    name = "invalid_exchange_rate"
+
+
+@_register
+class SelfRedelegationError(ChainError):
+    """Source and destination validators are the same."""
+
+    code = 166
+    name = "self_redelegation"
+
+
+@_register
+class TransitiveRedelegationError(ChainError):
+    """Tokens redelegated to the source validator are still maturing."""
+
+    code = 167
+    name = "transitive_redelegation"
+
+
+@_register
+class AmountTooSmallError(ChainError):
+    """The amount is worth no tokens or shares at the current exchange rate."""
+
+    code = 168
+    name = "amount_too_small"
+
+
+# Distribution (200-219)
+
+
+@_register
+class NoCommissionError(ChainError):
+    """The validator has no commission to claim."""
+
+    code = 200
+    name = "no_commission"
+
+
+# Slashing (220-239)
+
+
+@_register
+class ValidatorNotJailedError(ChainError):
+    """The validator is not jailed."""
+
+    code = 220
+    name = "validator_not_jailed"
+
+
+@_register
+class ValidatorTombstonedError(ChainError):
+    """The validator double-signed and can never be unjailed."""
+
+    code = 221
+    name = "validator_tombstoned"
+
+
+@_register
+class JailPeriodActiveError(ChainError):
+    """The validator's jail period has not ended."""
+
+    code = 222
+    name = "jail_period_active"
+
+
 def error_name(code: int) -> str:
     cls = ERRORS.get(code)
     return cls.name if cls is not None else "unknown"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,10 @@ from voxpop.chain.errors import InvalidGenesisError
 from voxpop.chain.module_accounts import GRANT_POOL, module_address
 from voxpop.chain.modules.auth.state import AuthParams
 from voxpop.chain.modules.bank.state import BankParams
+from voxpop.chain.modules.distribution.state import DistributionParams
 from voxpop.chain.modules.grant.state import GrantParams
+from voxpop.chain.modules.slashing.state import SlashingParams
+from voxpop.chain.modules.staking.state import POWER_REDUCTION, StakingParams
 from voxpop.crypto.address import encode_address
 
 ED25519_TYPE = "tendermint/PubKeyEd25519"
@@ -114,9 +117,32 @@ def default_app_state(
     *,
     grant_pool: int = 1_000_000 * UVOX_PER_VOX,
     registrars: list[tuple[bytes, str]] | None = None,
+    validators: list[tuple[bytes, bytes, int]] | None = None,
+    commission_rate_bps: int = 1_000,
+    staking: StakingParams | None = None,
+    distribution: DistributionParams | None = None,
+    slashing: SlashingParams | None = None,
 ) -> dict[str, Any]:
-    """App state with the given funded accounts, a funded grant pool and default parameters."""
+    """App state with the given funded accounts, a funded grant pool and default parameters.
+
+    `validators` are (operator address, Ed25519 consensus public key, self_bond uvox): each
+    operator bonds `self_bond` out of its genesis balance (so it must be funded in `balances`),
+    and becomes a bonded validator of power `self_bond // 1_000_000`.
+    """
     entries = [(addr, amount) for addr, amount in balances if amount > 0]
+    staking_validators = [
+        {
+            "operator": encode_address(operator),
+            "consensus_pub_key": pub_key.hex(),
+            "self_bond": self_bond,
+            "commission_rate_bps": commission_rate_bps,
+            "max_commission_rate_bps": max(2_000, commission_rate_bps),
+            "max_commission_change_bps": 100,
+            "moniker": f"validator{i}",
+            "details": "",
+        }
+        for i, (operator, pub_key, self_bond) in enumerate(validators or [])
+    ]
     if grant_pool:
         entries.append((module_address(GRANT_POOL), grant_pool))
     return {
@@ -137,7 +163,19 @@ def default_app_state(
             },
             "registrars": [{"pub_key": pk.hex(), "name": n} for pk, n in (registrars or [])],
         },
+        "staking": {
+            "params": asdict(staking or StakingParams()),
+            "validators": staking_validators,
+            "delegations": [],
+        },
+        "distribution": {"params": asdict(distribution or DistributionParams())},
+        "slashing": {"params": asdict(slashing or SlashingParams())},
     }
+
+
+def genesis_validator_power(self_bond: int) -> int:
+    """The CometBFT power of a validator with this stake."""
+    return self_bond // POWER_REDUCTION
 
 
 def load_genesis(path: Path) -> Genesis:

@@ -77,6 +77,10 @@ class Module(ABC):
     def invariants(self) -> list[Invariant]:
         return []
 
+    def initial_validators(self, ctx: Context) -> list[ValidatorUpdate]:
+        """The validator set this module's genesis defines (asked after every init_genesis)."""
+        return []
+
     def begin_block(self, ctx: Context) -> None:
         return None
 

@@ -21,12 +21,20 @@ def module_address(name: str) -> bytes:
 FEE_COLLECTOR = "fee_collector"
 GRANT_POOL = "grant_pool"
 MINT = "mint"
+BONDED_POOL = "bonded_pool"  # tokens of bonded validators
+NOT_BONDED_POOL = "not_bonded_pool"  # tokens of other validators and of maturing undelegations
+DISTRIBUTION = "distribution"  # rewards and commission not yet claimed
+COMMUNITY_POOL = "community_pool"  # the community tax, spent by governance
 
 # Which module accounts exist and what they may do. Later modules (staking, ...) add theirs.
 MODULE_ACCOUNTS: dict[str, frozenset[Permission]] = {
     FEE_COLLECTOR: frozenset({Permission.BURNER}),
     GRANT_POOL: frozenset(),
     MINT: frozenset({Permission.MINTER}),
+    BONDED_POOL: frozenset({Permission.BURNER}),
+    NOT_BONDED_POOL: frozenset({Permission.BURNER}),
+    DISTRIBUTION: frozenset(),
+    COMMUNITY_POOL: frozenset(),
 }
 MODULE_ADDRESSES: dict[bytes, str] = {module_address(n): n for n in MODULE_ACCOUNTS}
 

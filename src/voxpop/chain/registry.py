@@ -11,14 +11,28 @@ from voxpop.chain.errors import InvalidQueryError, UnknownQueryError
 from voxpop.chain.module import Module
 from voxpop.chain.modules.auth.module import AuthModule
 from voxpop.chain.modules.bank.module import BankModule
+from voxpop.chain.modules.distribution.module import DistributionModule
 from voxpop.chain.modules.grant.module import GrantModule
+from voxpop.chain.modules.slashing.module import SlashingModule
+from voxpop.chain.modules.staking.module import StakingModule
 
 MAX_STORE_KEY = 256
 
 
 def default_modules() -> list[Module]:
-    """Every module, in the order their genesis and block hooks run."""
-    return [AuthModule(), BankModule(), GrantModule()]
+    """Every module, in the order their genesis and block hooks run.
+
+    Begin-block: distribution pays for the previous block (before slashing changes stakes), then
+    slashing judges it. End-block: staking matures entries and updates the validator set.
+    """
+    return [
+        AuthModule(),
+        BankModule(),
+        GrantModule(),
+        StakingModule(),
+        DistributionModule(),
+        SlashingModule(),
+    ]
 
 
 def query_key(modules: Sequence[Module], path: str, data: bytes) -> bytes:

@@ -36,6 +36,8 @@ class BankModule(Module):
         return {
             "balance": _address_key,
             "supply": lambda _: state.SUPPLY_KEY,
+            "minted": lambda _: state.MINTED_KEY,
+            "burned": lambda _: state.BURNED_KEY,
             "params": lambda _: state.PARAMS_KEY,
         }
 
@@ -62,6 +64,7 @@ class BankModule(Module):
         if supply >= 1 << 64:
             raise InvalidGenesisError("genesis supply exceeds 64 bits")
         ctx.set(state.SUPPLY_KEY, encode_uint(supply))
+        ctx.set(state.GENESIS_SUPPLY_KEY, encode_uint(supply))
 
     def export_genesis(self, reader: KVReader) -> dict[str, Any]:
         raw = reader.get(state.PARAMS_KEY)
@@ -77,7 +80,19 @@ class BankModule(Module):
         return [
             Invariant("bank/total-supply", _total_supply),
             Invariant("bank/nonnegative-balances", _balances_well_formed),
+            Invariant("bank/supply-accounted", _supply_accounted),
         ]
+
+
+def _supply_accounted(reader: KVReader) -> str | None:
+    """Supply changes only by recorded minting and burning."""
+    genesis = state.read_uint(reader, state.GENESIS_SUPPLY_KEY)
+    minted = state.read_uint(reader, state.MINTED_KEY)
+    burned = state.read_uint(reader, state.BURNED_KEY)
+    supply = state.read_supply(reader)
+    if supply != genesis + minted - burned:
+        return f"supply {supply} != genesis {genesis} + minted {minted} - burned {burned}"
+    return None
 
 
 def _total_supply(reader: KVReader) -> str | None:

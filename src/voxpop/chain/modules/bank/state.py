@@ -2,6 +2,9 @@
 
 bank/bal/<addr 20>   -> uint128 big-endian; absent means zero (a zero balance is deleted)
 bank/supply          -> uint128 big-endian
+bank/genesis_supply  -> uint128: the supply genesis created
+bank/minted          -> uint128: every uvox minted since genesis
+bank/burned          -> uint128: every uvox burned since genesis
 bank/params          -> canonical CBOR map
 """
 
@@ -22,13 +25,27 @@ from voxpop.chain.errors import (
 )
 from voxpop.chain.kv import KVReader
 from voxpop.chain.module import MAX_AMOUNT
-from voxpop.chain.module_accounts import MINT, Permission, has_permission, module_address
+from voxpop.chain.module_accounts import (
+    BONDED_POOL,
+    DISTRIBUTION,
+    MINT,
+    NOT_BONDED_POOL,
+    Permission,
+    has_permission,
+    module_address,
+)
 
 PREFIX = b"bank/"
 BALANCE_PREFIX = b"bank/bal/"
 SUPPLY_KEY = b"bank/supply"
 PARAMS_KEY = b"bank/params"
-BLOCKED_RECIPIENTS = frozenset({module_address(MINT)})
+GENESIS_SUPPLY_KEY = b"bank/genesis_supply"
+MINTED_KEY = b"bank/minted"
+BURNED_KEY = b"bank/burned"
+# Accounts whose balance other modules account for exactly: only `move` by those modules pays them
+BLOCKED_RECIPIENTS = frozenset(
+    module_address(n) for n in (MINT, BONDED_POOL, NOT_BONDED_POOL, DISTRIBUTION)
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +121,20 @@ def send(ctx: Context, sender: bytes, recipient: bytes, amount: int) -> None:
     increase_balance(ctx, recipient, amount)
 
 
+def move(ctx: Context, sender: bytes, recipient: bytes, amount: int) -> None:
+    """Move `amount` uvox for a module's own accounting (into or out of its module accounts),
+    without the blocked-recipient check of `send`. Raises InsufficientFundsError."""
+    if amount == 0:
+        return
+    decrease_balance(ctx, sender, amount)
+    increase_balance(ctx, recipient, amount)
+
+
+def _add_counter(ctx: Context, key: bytes, amount: int) -> None:
+    raw = ctx.get(key)
+    ctx.set(key, encode_uint((decode_uint(raw) if raw else 0) + amount))
+
+
 def get_supply(ctx: Context) -> int:
     raw = ctx.get(SUPPLY_KEY)
     return decode_uint(raw) if raw else 0
@@ -119,6 +150,7 @@ def mint(ctx: Context, module: str, amount: int) -> None:
     if supply > MAX_AMOUNT:
         raise SupplyOverflowError(f"supply would reach {supply}")
     ctx.set(SUPPLY_KEY, encode_uint(supply))
+    _add_counter(ctx, MINTED_KEY, amount)
     increase_balance(ctx, module_address(module), amount)
     ctx.emit("mint", module=module, amount=str(amount))
 
@@ -130,6 +162,7 @@ def burn(ctx: Context, module: str, amount: int) -> None:
         raise ModulePermissionError(f"module account {module} may not burn")
     decrease_balance(ctx, module_address(module), amount)
     ctx.set(SUPPLY_KEY, encode_uint(get_supply(ctx) - amount))
+    _add_counter(ctx, BURNED_KEY, amount)
     ctx.emit("burn", module=module, amount=str(amount))
 
 
@@ -139,6 +172,15 @@ def burn(ctx: Context, module: str, amount: int) -> None:
 def read_supply(state: KVReader) -> int:
     raw = state.get(SUPPLY_KEY)
     return decode_uint(raw) if raw else 0
+
+
+def read_uint(state: KVReader, key: bytes) -> int:
+    raw = state.get(key)
+    return decode_uint(raw) if raw else 0
+
+
+def read_balance(state: KVReader, address: bytes) -> int:
+    return read_uint(state, balance_key(address))
 
 
 def iter_balances(state: KVReader) -> list[tuple[bytes, int]]:

@@ -1,0 +1,106 @@
+"""The distribution module: issuance, fees and rewards to validators, delegators and the
+community pool."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import asdict
+from typing import Any
+
+from voxpop.chain.context import Context
+from voxpop.chain.encoding import decode_state
+from voxpop.chain.errors import InvalidGenesisError, InvalidQueryError
+from voxpop.chain.kv import KVReader
+from voxpop.chain.module import ADDRESS_LEN, Invariant, Module, MsgRoute
+from voxpop.chain.modules.bank.state import read_balance
+from voxpop.chain.modules.codec import addr_text
+from voxpop.chain.modules.distribution import handlers, state
+from voxpop.chain.modules.distribution.messages import MsgClaimCommission, MsgClaimRewards
+from voxpop.chain.modules.staking import state as staking
+
+
+def _operator_query(prefix: bytes) -> Callable[[bytes], bytes]:
+    def key(data: bytes) -> bytes:
+        if len(data) != ADDRESS_LEN:
+            raise InvalidQueryError("query data must be a 20-byte validator operator address")
+        return prefix + data
+
+    return key
+
+
+class DistributionModule(Module):
+    name = "distribution"
+    prefix = state.PREFIX
+
+    def msg_routes(self) -> Mapping[str, MsgRoute]:
+        return {
+            MsgClaimRewards.TYPE: MsgRoute(MsgClaimRewards, handlers.process_claim_rewards),
+            MsgClaimCommission.TYPE: MsgRoute(
+                MsgClaimCommission, handlers.process_claim_commission
+            ),
+        }
+
+    def query_routes(self) -> Mapping[str, Callable[[bytes], bytes]]:
+        return {
+            "params": lambda _: state.PARAMS_KEY,
+            "issued": lambda _: state.ISSUED_KEY,
+            "fees": lambda _: state.FEES_KEY,
+            "commission": _operator_query(state.COMMISSION_PREFIX),
+            "outstanding": _operator_query(state.OUTSTANDING_PREFIX),
+            "accumulator": _operator_query(state.ACC_PREFIX),
+        }
+
+    def default_genesis(self) -> dict[str, Any]:
+        return {"params": asdict(state.DistributionParams())}
+
+    def init_genesis(self, ctx: Context, data: Mapping[str, Any]) -> None:
+        if set(data) != {"params"}:
+            raise InvalidGenesisError("distribution genesis needs exactly params")
+        state.set_params(ctx, state.DistributionParams.from_value(dict(data["params"])))
+        # Issuance starts at genesis time if genesis bonds stake
+        state.process_mint(ctx, state.get_params(ctx))
+
+    def export_genesis(self, reader: KVReader) -> dict[str, Any]:
+        """Params only: unclaimed rewards are not carried into a new chain (claim them first)."""
+        raw = reader.get(state.PARAMS_KEY)
+        return {"params": decode_state(raw) if raw else asdict(state.DistributionParams())}
+
+    def begin_block(self, ctx: Context) -> None:
+        params = state.get_params(ctx)
+        issued = state.process_mint(ctx, params)
+        state.allocate_rewards(ctx, params, issued)
+
+    def invariants(self) -> list[Invariant]:
+        return [
+            Invariant("distribution/account", _account),
+            Invariant("distribution/outstanding-covers-pending", _outstanding_covers_pending),
+        ]
+
+
+def _account(reader: KVReader) -> str | None:
+    """The distribution account holds exactly the unclaimed commission and delegator rewards
+    (rounding dust included)."""
+    owed = state.read_sum(reader, state.OUTSTANDING_PREFIX) + state.read_sum(
+        reader, state.COMMISSION_PREFIX
+    )
+    balance = read_balance(reader, state.DISTRIBUTION_ADDRESS)
+    if balance != owed:
+        return f"distribution account holds {balance}, owes {owed}"
+    return None
+
+
+def _outstanding_covers_pending(reader: KVReader) -> str | None:
+    """Every validator's outstanding rewards cover what its delegators can claim."""
+    acc = state.read_map(reader, state.ACC_PREFIX)
+    start = state.read_map(reader, state.START_PREFIX)
+    outstanding = state.read_map(reader, state.OUTSTANDING_PREFIX)
+    pending: dict[bytes, int] = {}
+    for op, delegator, shares in staking.read_delegations(reader):
+        gain = acc.get(op, 0) - start.get(op + delegator, 0)
+        if gain < 0:
+            return f"delegation {addr_text(delegator)} starts after its validator's accumulator"
+        pending[op] = pending.get(op, 0) + shares * gain // state.REWARD_SCALE
+    for op, owed in pending.items():
+        if owed > outstanding.get(op, 0):
+            return f"validator {addr_text(op)} owes {owed}, holds {outstanding.get(op, 0)}"
+    return None

@@ -1,0 +1,263 @@
+"""Distribution state: issuance, per-block reward allocation, commission and delegator rewards.
+
+distribution/params                        -> CBOR map of DistributionParams
+distribution/mint_time                     -> uint128: block time up to which issuance is paid
+distribution/mint_carry                    -> uint128: issuance numerator left over (< one uvox)
+distribution/issued                        -> uint128: every uvox issued by the mint step
+distribution/fees                          -> uint128: every uvox of fees distributed
+distribution/acc/<operator 20>             -> uint256: rewards per share of the validator, times
+                                              REWARD_SCALE, cumulative since it was created
+distribution/start/<operator 20><del 20>   -> uint256: the accumulator when the delegation's
+                                              rewards were last settled (absent = 0)
+distribution/out/<operator 20>             -> uint128: delegator rewards allocated to the validator
+                                              and not yet claimed (includes rounding dust)
+distribution/comm/<operator 20>            -> uint128: commission not yet claimed
+
+Rewards are pro rata to shares, so slashing (which lowers tokens, not shares) needs no special
+care: a delegation's pending reward is shares * (acc - start) // REWARD_SCALE.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from functools import lru_cache
+from typing import Any
+
+from voxpop.chain.abci import BlockIDFlag
+from voxpop.chain.context import Context
+from voxpop.chain.encoding import decode_state, decode_uint, encode
+from voxpop.chain.errors import InvalidGenesisError
+from voxpop.chain.kv import KVReader
+from voxpop.chain.module_accounts import (
+    BONDED_POOL,
+    COMMUNITY_POOL,
+    DISTRIBUTION,
+    FEE_COLLECTOR,
+    MINT,
+    module_address,
+)
+from voxpop.chain.modules.bank.state import get_balance, get_supply, mint, move
+from voxpop.chain.modules.codec import addr_text
+from voxpop.chain.modules.staking import state as staking
+
+PREFIX = b"distribution/"
+PARAMS_KEY = b"distribution/params"
+MINT_TIME_KEY = b"distribution/mint_time"
+MINT_CARRY_KEY = b"distribution/mint_carry"
+ISSUED_KEY = b"distribution/issued"
+FEES_KEY = b"distribution/fees"
+ACC_PREFIX = b"distribution/acc/"
+START_PREFIX = b"distribution/start/"
+OUTSTANDING_PREFIX = b"distribution/out/"
+COMMISSION_PREFIX = b"distribution/comm/"
+
+BPS = 10_000
+REWARD_SCALE = 10**18  # fixed-point scale of the rewards-per-share accumulator
+SECONDS_PER_YEAR = 31_557_600  # 365.25 days
+DISTRIBUTION_ADDRESS = module_address(DISTRIBUTION)
+COMMUNITY_POOL_ADDRESS = module_address(COMMUNITY_POOL)
+FEE_COLLECTOR_ADDRESS = module_address(FEE_COLLECTOR)
+MINT_ADDRESS = module_address(MINT)
+BONDED_POOL_ADDRESS = module_address(BONDED_POOL)
+
+
+@dataclass(frozen=True, slots=True)
+class DistributionParams:
+    annual_inflation_bps: int = 700  # 7 % of supply per year, paid per block by time elapsed
+    min_inflation_bps: int = 700
+    max_inflation_bps: int = 2_000
+    community_tax_bps: int = 200  # 2 %
+
+    @classmethod
+    def from_value(cls, value: dict[str, Any]) -> DistributionParams:
+        names = {f.name for f in fields(cls)}
+        if set(value) != names:
+            raise InvalidGenesisError(f"distribution params need exactly {sorted(names)}")
+        for name, n in value.items():
+            if type(n) is not int or not 0 <= n <= BPS:
+                raise InvalidGenesisError(f"distribution param {name} must be 0..{BPS} bps")
+        params = cls(**value)
+        if not params.min_inflation_bps <= params.annual_inflation_bps <= params.max_inflation_bps:
+            raise InvalidGenesisError("annual_inflation_bps must lie within min and max")
+        return params
+
+
+def _int(raw: bytes | None) -> int:
+    return decode_uint(raw) if raw else 0
+
+
+def _uint(n: int) -> bytes:
+    return n.to_bytes(32 if n >> 128 else 16, "big")
+
+
+@lru_cache(maxsize=16)
+def decode_params(raw: bytes) -> DistributionParams:
+    return DistributionParams.from_value(decode_state(raw))
+
+
+def get_params(ctx: Context) -> DistributionParams:
+    raw = ctx.get(PARAMS_KEY)
+    return decode_params(raw) if raw else DistributionParams()
+
+
+def set_params(ctx: Context, params: DistributionParams) -> None:
+    ctx.set(PARAMS_KEY, encode(asdict(params)))
+
+
+def _add(ctx: Context, key: bytes, delta: int) -> int:
+    value = _int(ctx.get(key)) + delta
+    if value:
+        ctx.set(key, _uint(value))
+    else:
+        ctx.delete(key)
+    return value
+
+
+def start_key(operator: bytes, delegator: bytes) -> bytes:
+    return START_PREFIX + operator + delegator
+
+
+# --- issuance ---------------------------------------------------------------------------------
+
+
+def compute_issuance(supply: int, inflation_bps: int, seconds: int, carry: int) -> tuple[int, int]:
+    """(uvox to issue, new carry) for `seconds` of `inflation_bps` a year on `supply`."""
+    numerator = supply * inflation_bps * seconds + carry
+    return divmod(numerator, BPS * SECONDS_PER_YEAR)
+
+
+def process_mint(ctx: Context, params: DistributionParams) -> int:
+    """Issue the inflation for the block time elapsed since the last block into the fee collector.
+
+    Nothing is issued while no stake is bonded: issuance pays for security, and there is none.
+    The clock (`mint_time`) runs only while stake is bonded, so a chain without validators (a test
+    chain) writes nothing here, and stake bonded later earns only from then on.
+    """
+    now = ctx.block.time_unix
+    last = ctx.get(MINT_TIME_KEY)
+    if get_balance(ctx, BONDED_POOL_ADDRESS) == 0:
+        if last is not None:
+            ctx.delete(MINT_TIME_KEY)
+        return 0
+    ctx.set(MINT_TIME_KEY, _uint(now))
+    elapsed = max(now - _int(last), 0) if last is not None else 0
+    if elapsed == 0:
+        return 0
+    amount, carry = compute_issuance(
+        get_supply(ctx), params.annual_inflation_bps, elapsed, _int(ctx.get(MINT_CARRY_KEY))
+    )
+    ctx.set(MINT_CARRY_KEY, _uint(carry))
+    if amount:
+        mint(ctx, MINT, amount)
+        move(ctx, MINT_ADDRESS, FEE_COLLECTOR_ADDRESS, amount)
+        _add(ctx, ISSUED_KEY, amount)
+    return amount
+
+
+# --- allocation -------------------------------------------------------------------------------
+
+
+def allocate_rewards(ctx: Context, params: DistributionParams, issued: int) -> None:
+    """Pay out the fee collector (last block's fees plus this block's issuance).
+
+    The community tax goes to the community pool; the rest to the validators that signed the
+    previous block, pro rata to their power there; each takes its commission and the remainder
+    accrues to its delegators pro rata to shares. Rounding remainders go to the community pool.
+    Nothing moves until a block carries last-commit votes (block 1 has none).
+    """
+    votes = ctx.block.last_commit.votes
+    total = get_balance(ctx, FEE_COLLECTOR_ADDRESS)
+    if not votes or total == 0:
+        return
+    _add(ctx, FEES_KEY, total - issued)
+    signers: list[tuple[staking.Validator, int]] = []
+    for vote in votes:
+        if vote.block_id_flag != BlockIDFlag.COMMIT or vote.validator.power <= 0:
+            continue
+        operator = staking.operator_of(ctx, vote.validator.address)
+        if operator is not None:
+            signers.append((staking.require_validator(ctx, operator), vote.validator.power))
+    signed_power = sum(power for _, power in signers)
+    to_validators = total - total * params.community_tax_bps // BPS if signed_power else 0
+    paid = 0
+    for val, power in signers:
+        reward = to_validators * power // signed_power
+        commission = reward * val.commission_rate_bps // BPS
+        to_delegators = reward - commission if val.shares else 0
+        if commission:
+            _add(ctx, COMMISSION_PREFIX + val.operator, commission)
+        if to_delegators:
+            _add(ctx, OUTSTANDING_PREFIX + val.operator, to_delegators)
+            _add(ctx, ACC_PREFIX + val.operator, to_delegators * REWARD_SCALE // val.shares)
+        paid += commission + to_delegators
+        ctx.emit(
+            "rewards",
+            validator=addr_text(val.operator),
+            commission=str(commission),
+            delegators=str(to_delegators),
+        )
+    move(ctx, FEE_COLLECTOR_ADDRESS, DISTRIBUTION_ADDRESS, paid)
+    move(ctx, FEE_COLLECTOR_ADDRESS, COMMUNITY_POOL_ADDRESS, total - paid)
+    ctx.emit("community_pool", amount=str(total - paid))
+
+
+# --- delegators and commission ----------------------------------------------------------------
+
+
+def get_acc(ctx: Context, operator: bytes) -> int:
+    return _int(ctx.get(ACC_PREFIX + operator))
+
+
+def pending_rewards(ctx: Context, delegator: bytes, operator: bytes) -> int:
+    shares = staking.get_shares(ctx, operator, delegator)
+    start = _int(ctx.get(start_key(operator, delegator)))
+    return shares * (get_acc(ctx, operator) - start) // REWARD_SCALE
+
+
+def settle(ctx: Context, delegator: bytes, operator: bytes) -> int:
+    """Pay the delegation's pending rewards to the delegator; call before its shares change
+    (and `track` after). Returns the uvox paid."""
+    reward = pending_rewards(ctx, delegator, operator)
+    if reward:
+        move(ctx, DISTRIBUTION_ADDRESS, delegator, reward)
+        _add(ctx, OUTSTANDING_PREFIX + operator, -reward)
+        ctx.emit(
+            "claim_rewards",
+            delegator=addr_text(delegator),
+            validator=addr_text(operator),
+            amount=str(reward),
+        )
+    track(ctx, delegator, operator)
+    return reward
+
+
+def track(ctx: Context, delegator: bytes, operator: bytes) -> None:
+    """Start the delegation's rewards from now (or forget it when it no longer exists)."""
+    key = start_key(operator, delegator)
+    if staking.get_shares(ctx, operator, delegator):
+        ctx.set(key, _uint(get_acc(ctx, operator)))
+    else:
+        ctx.delete(key)
+
+
+def get_commission(ctx: Context, operator: bytes) -> int:
+    return _int(ctx.get(COMMISSION_PREFIX + operator))
+
+
+def claim_commission(ctx: Context, operator: bytes) -> int:
+    amount = get_commission(ctx, operator)
+    if amount:
+        move(ctx, DISTRIBUTION_ADDRESS, operator, amount)
+        ctx.delete(COMMISSION_PREFIX + operator)
+    return amount
+
+
+# --- unmetered reads for queries and invariants -----------------------------------------------
+
+
+def read_sum(state: KVReader, prefix: bytes) -> int:
+    return sum(_int(v) for _, v in state.iterate(prefix))
+
+
+def read_map(state: KVReader, prefix: bytes) -> dict[bytes, int]:
+    return {k[len(prefix) :]: _int(v) for k, v in state.iterate(prefix)}
