@@ -4,7 +4,6 @@ for its API, and always kill it afterwards."""
 from __future__ import annotations
 
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,16 +12,11 @@ from pathlib import Path
 
 import httpx
 
+from voxpop.client.testing import free_port
 from voxpop.crypto.keys import PrivateKey
 from voxpop.node.config import NodeConfig
 from voxpop.node.home import NodeHome
 from voxpop.node.init import init_home
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -110,3 +104,6 @@ class NodeProcess:
 
     def log_text(self) -> str:
         return "\n".join(p.read_text(errors="replace")[-4000:] for p in self.logs if p.exists())
+
+
+__all__ = ["NodeProcess", "free_port"]

@@ -9,8 +9,7 @@ import typer
 
 from voxpop.chain.errors import InvalidGenesisError
 from voxpop.chain.genesis import load_genesis
-from voxpop.cli.output import OutputFormat, OutputOption, console, emit, fail
-from voxpop.crypto import AddressError, decode_address
+from voxpop.cli.output import OutputFormat, OutputOption, console, emit, fail, parse_funds
 from voxpop.node.config import ConfigError, NodeConfig
 from voxpop.node.home import default_home
 from voxpop.node.init import HomeExistsError, home_at, init_home
@@ -33,20 +32,7 @@ def init(
     output: OutputFormat = OutputOption,
 ) -> None:
     """Write config.toml, a validator key and a one-validator genesis.json."""
-    balances = []
-    for item in fund:
-        address, _, amount = item.partition("=")
-        try:
-            raw = decode_address(address)
-        except AddressError as exc:
-            fail("invalid_address", f"--fund {item!r}: {exc}", output)
-        if not amount.isdigit() or int(amount) <= 0:
-            fail(
-                "invalid_amount",
-                f"--fund {item!r}: amount must be a positive integer of uvox",
-                output,
-            )
-        balances.append((raw, int(amount)))
+    balances = parse_funds(fund, output)
     config = NodeConfig()
     config.api.port = api_port
     try:

@@ -84,3 +84,22 @@ def fail(
     else:
         err_console.print(f"[bold red]error[/] \\[{code}] {escape(message)}")
     raise typer.Exit(exit_code)
+
+
+def parse_funds(items: list[str], fmt: OutputFormat) -> list[tuple[bytes, int]]:
+    """`--fund ADDRESS=UVOX` options as (raw address, amount); fails with a clear code."""
+    from voxpop.crypto import AddressError, decode_address
+
+    out = []
+    for item in items:
+        address, _, amount = item.partition("=")
+        try:
+            raw = decode_address(address)
+        except AddressError as exc:
+            fail("invalid_address", f"--fund {item!r}: {exc}", fmt)
+        if not amount.isdigit() or int(amount) <= 0:
+            fail(
+                "invalid_amount", f"--fund {item!r}: amount must be a positive integer of uvox", fmt
+            )
+        out.append((raw, int(amount)))
+    return out

@@ -7,28 +7,12 @@ from pathlib import Path
 import typer
 
 from voxpop.chain.genesis import UVOX_PER_VOX, default_app_state
-from voxpop.cli.output import OutputFormat, OutputOption, console, emit, fail
-from voxpop.crypto import AddressError, Keyring, KeyringError, decode_address
+from voxpop.cli.output import OutputFormat, OutputOption, console, emit, fail, parse_funds
+from voxpop.crypto import Keyring, KeyringError, decode_address
 from voxpop.node.testnet import LocalNetError, init_testnet, start_testnet, stop_testnet
 
 testnet_app = typer.Typer(no_args_is_help=True, help="Run a local multi-validator network.")
 DEV_FUNDS = 1_000_000 * UVOX_PER_VOX
-
-
-def _parse_funds(items: list[str], fmt: OutputFormat) -> list[tuple[bytes, int]]:
-    out = []
-    for item in items:
-        address, _, amount = item.partition("=")
-        try:
-            raw = decode_address(address)
-        except AddressError as exc:
-            fail("invalid_address", f"--fund {item!r}: {exc}", fmt)
-        if not amount.isdigit() or int(amount) <= 0:
-            fail(
-                "invalid_amount", f"--fund {item!r}: amount must be a positive integer of uvox", fmt
-            )
-        out.append((raw, int(amount)))
-    return out
 
 
 @testnet_app.command("init")
@@ -43,7 +27,7 @@ def init(
 ) -> None:
     """Write N validator homes sharing one genesis. Without --fund, a `dev` key is created in
     DIR/keyring (test backend) and funded with 1,000,000 VOX."""
-    balances = _parse_funds(fund, output)
+    balances = parse_funds(fund, output)
     mnemonic = None
     if not balances:
         try:

@@ -13,7 +13,7 @@ from typing import Any
 import cbor2
 
 from voxpop.chain.abci import Event, EventAttribute, ExecTxResult
-from voxpop.node.header import block_hash, header_sign_bytes, merkle_root
+from voxpop.node.header import block_hash, header_fields, header_sign_bytes, merkle_root
 from voxpop.node.service import BlockHeader, BlockRecord, TxRecord
 from voxpop.store.merkle_store import MerkleStore
 
@@ -35,16 +35,7 @@ def encode_block(b: BlockRecord) -> bytes:
     h = b.header
     return cbor2.dumps(
         {
-            "header": [
-                h.chain_id,
-                h.height,
-                h.time_unix,
-                h.last_block_hash,
-                h.data_hash,
-                h.app_hash,
-                h.proposer,
-                h.num_txs,
-            ],
+            "header": header_fields(h),
             "hash": b.hash,
             "txs": list(b.txs),
             "results": [

@@ -13,19 +13,22 @@ from voxpop.node.service import BlockHeader
 HEADER_DOMAIN = b"voxpop/solo-header/v1\n"
 
 
+def header_fields(h: BlockHeader) -> list[object]:
+    """The header as a list in its fixed field order: what is signed, hashed and stored."""
+    return [
+        h.chain_id,
+        h.height,
+        h.time_unix,
+        h.last_block_hash,
+        h.data_hash,
+        h.app_hash,
+        h.proposer,
+        h.num_txs,
+    ]
+
+
 def header_sign_bytes(h: BlockHeader) -> bytes:
-    return HEADER_DOMAIN + encode(
-        [
-            h.chain_id,
-            h.height,
-            h.time_unix,
-            h.last_block_hash,
-            h.data_hash,
-            h.app_hash,
-            h.proposer,
-            h.num_txs,
-        ]
-    )
+    return HEADER_DOMAIN + encode(header_fields(h))
 
 
 def block_hash(h: BlockHeader) -> bytes:
