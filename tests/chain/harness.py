@@ -7,25 +7,32 @@ look at state through the same queries clients use.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from voxpop.chain.abci import (
+    BlockIDFlag,
+    CommitInfo,
+    Event,
     ExecTxResult,
+    Misbehavior,
     RequestCheckTx,
     RequestFinalizeBlock,
     RequestInitChain,
     RequestQuery,
     ResponseCheckTx,
+    Validator,
     ValidatorUpdate,
+    VoteInfo,
 )
 from voxpop.chain.app import VoxApp, check_invariants
 from voxpop.chain.encoding import decode_canonical, decode_uint
 from voxpop.chain.genesis import default_app_state
 from voxpop.chain.module_accounts import module_address
 from voxpop.chain.modules.auth.state import AuthParams
+from voxpop.chain.modules.staking.state import consensus_address
 from voxpop.chain.tx import encode_tx, make_body
 from voxpop.crypto.keys import PrivateKey
 from voxpop.node.blockstore import AUX_DBS
@@ -46,6 +53,11 @@ class Chain:
     app: VoxApp
     time: int = GENESIS_TIME
     sequences: dict[bytes, int] = field(default_factory=dict)
+    # CometBFT's validator set (pub key -> power) by height: updates returned by block H apply
+    # from H+2; the last commit of block H is signed by the set of H-1
+    valsets: dict[int, dict[bytes, int]] = field(default_factory=dict)
+    events: list[Event] = field(default_factory=list)  # begin/end-block events of the last block
+    updates: list[ValidatorUpdate] = field(default_factory=list)  # of the last block
 
     @classmethod
     def start(
@@ -60,7 +72,7 @@ class Chain:
         app = VoxApp(store)
         raw = [(k.public_key.address if isinstance(k, PrivateKey) else k, n) for k, n in balances]
         state = app_state or default_app_state(raw, registrars=registrars)
-        app.init_chain(
+        res = app.init_chain(
             RequestInitChain(
                 time_unix=GENESIS_TIME,
                 chain_id=CHAIN_ID,
@@ -68,14 +80,15 @@ class Chain:
                 validators=(ValidatorUpdate(VALIDATOR.public_key.raw, 10),),
             )
         )
-        chain = cls(path, app)
+        initial = {u.pub_key_ed25519: u.power for u in res.validators}
+        chain = cls(path, app, valsets={1: initial, 2: dict(initial)})
         chain.block([])  # commit genesis with the first block
         return chain
 
     def reopen(self) -> Chain:
         self.app.store.close()
         store = MerkleStore(self.path, aux_dbs=AUX_DBS, keep_versions=100)
-        return Chain(self.path, VoxApp(store), self.time, dict(self.sequences))
+        return Chain(self.path, VoxApp(store), self.time, dict(self.sequences), self.valsets)
 
     # --- txs -------------------------------------------------------------------------------------
 
@@ -110,11 +123,51 @@ class Chain:
     def check(self, tx: bytes) -> ResponseCheckTx:
         return self.app.check_tx(RequestCheckTx(tx))
 
-    def block(self, txs: Sequence[bytes], *, advance: int = 5) -> list[ExecTxResult]:
+    def votes(self, height: int, absent: Collection[bytes] = ()) -> CommitInfo:
+        """The last commit of block `height`: every validator of height-1 signs, except the
+        consensus addresses in `absent`."""
+        signers = self.valsets.get(height - 1, {})
+        return CommitInfo(
+            votes=tuple(
+                VoteInfo(
+                    Validator(consensus_address(pk), power),
+                    BlockIDFlag.ABSENT if consensus_address(pk) in absent else BlockIDFlag.COMMIT,
+                )
+                for pk, power in sorted(signers.items())
+            )
+        )
+
+    def block(
+        self,
+        txs: Sequence[bytes],
+        *,
+        advance: int = 5,
+        last_commit: CommitInfo | None = None,
+        absent: Collection[bytes] = (),
+        misbehavior: Sequence[Misbehavior] = (),
+    ) -> list[ExecTxResult]:
         self.time += advance
         height = self.app.last_height + 1
-        res = self.app.finalize_block(RequestFinalizeBlock(tuple(txs), height, self.time))
+        commit = last_commit if last_commit is not None else self.votes(height, absent)
+        res = self.app.finalize_block(
+            RequestFinalizeBlock(
+                tuple(txs),
+                height,
+                self.time,
+                decided_last_commit=commit,
+                misbehavior=tuple(misbehavior),
+            )
+        )
         self.app.commit()
+        self.events = list(res.events)
+        self.updates = list(res.validator_updates)
+        following = dict(self.valsets.get(height + 1, {}))
+        for update in res.validator_updates:
+            if update.power:
+                following[update.pub_key_ed25519] = update.power
+            else:
+                following.pop(update.pub_key_ed25519, None)
+        self.valsets[height + 2] = following
         assert check_invariants(self.app) == []
         return list(res.tx_results)
 

@@ -163,11 +163,12 @@ def allocate_rewards(ctx: Context, params: DistributionParams, issued: int) -> N
     The community tax goes to the community pool; the rest to the validators that signed the
     previous block, pro rata to their power there; each takes its commission and the remainder
     accrues to its delegators pro rata to shares. Rounding remainders go to the community pool.
-    Nothing moves until a block carries last-commit votes (block 1 has none).
+    Nothing moves until a block carries last-commit votes (block 1 has none), nor while no stake
+    is bonded (a chain without validators keeps its fees in the fee collector).
     """
     votes = ctx.block.last_commit.votes
     total = get_balance(ctx, FEE_COLLECTOR_ADDRESS)
-    if not votes or total == 0:
+    if not votes or total == 0 or get_balance(ctx, BONDED_POOL_ADDRESS) == 0:
         return
     _add(ctx, FEES_KEY, total - issued)
     signers: list[tuple[staking.Validator, int]] = []
