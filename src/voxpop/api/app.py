@@ -38,6 +38,7 @@ from voxpop.api.inputs import (
     parse_tx_hash,
 )
 from voxpop.api.limits import BodyLimitMiddleware
+from voxpop.api.ratelimit import RateLimitMiddleware
 from voxpop.api.models import (
     AccountModel,
     AccountProofModel,
@@ -70,6 +71,8 @@ MAX_BATCH_BODY_BYTES = 32 * 1024 * 1024
 MAX_QUERY_DATA_HEX = 2048
 
 BATCH_PATH = "/v1/txs/batch"
+DEFAULT_RATE_PER_S = 500.0  # requests per second per client address
+DEFAULT_RATE_BURST = 1_000
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": ErrorResponse, "description": "Bad input, or a tx rejected by check_tx"},
@@ -91,6 +94,8 @@ def create_api(
     max_body_bytes: int = MAX_BODY_BYTES,
     max_batch_body_bytes: int = MAX_BATCH_BODY_BYTES,
     max_batch_txs: int = MAX_BATCH_TXS,
+    rate_per_s: float = DEFAULT_RATE_PER_S,
+    rate_burst: int = DEFAULT_RATE_BURST,
 ) -> FastAPI:
     """The API application for `node`. Serve it with `serve_api`, or any ASGI server."""
     app = FastAPI(
@@ -108,6 +113,8 @@ def create_api(
         default_limit=max_body_bytes,
         path_limits={BATCH_PATH: max_batch_body_bytes},
     )
+    # Added last, so it runs first: a flood is refused before any body is read
+    app.add_middleware(RateLimitMiddleware, rate_per_s=rate_per_s, burst=rate_burst)
 
     # --- txs ------------------------------------------------------------------------------------
 

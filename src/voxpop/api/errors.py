@@ -37,6 +37,7 @@ INVALID_ADDRESS: Final = "invalid_address"  # 400
 INVALID_HASH: Final = "invalid_hash"  # 400
 INVALID_HEIGHT: Final = "invalid_height"  # 400
 REQUEST_TOO_LARGE: Final = "request_too_large"  # 413: body over the size limit
+RATE_LIMITED: Final = "rate_limited"  # 429: the client sent too many requests; see Retry-After
 BATCH_TOO_LARGE: Final = "batch_too_large"  # 413: more txs than a batch may hold
 NOT_FOUND: Final = "not_found"  # 404: no such route
 METHOD_NOT_ALLOWED: Final = "method_not_allowed"  # 405

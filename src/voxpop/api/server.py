@@ -16,6 +16,8 @@ from collections.abc import Callable, Generator
 import uvicorn
 
 from voxpop.api.app import (
+    DEFAULT_RATE_BURST,
+    DEFAULT_RATE_PER_S,
     MAX_BATCH_BODY_BYTES,
     MAX_BODY_BYTES,
     create_api,
@@ -67,6 +69,8 @@ async def serve_api(
     on_listening: Callable[[str, int], None] | None = None,
     max_body_bytes: int = MAX_BODY_BYTES,
     max_batch_body_bytes: int = MAX_BATCH_BODY_BYTES,
+    rate_per_s: float = DEFAULT_RATE_PER_S,
+    rate_burst: int = DEFAULT_RATE_BURST,
 ) -> None:
     """Serve the API for `node` until cancelled; then stop cleanly and re-raise the cancellation.
 
@@ -74,7 +78,13 @@ async def serve_api(
     limits apply to every route and to /v1/txs/batch respectively.
     Raises OSError if the address cannot be bound.
     """
-    app = create_api(node, max_body_bytes=max_body_bytes, max_batch_body_bytes=max_batch_body_bytes)
+    app = create_api(
+        node,
+        max_body_bytes=max_body_bytes,
+        max_batch_body_bytes=max_batch_body_bytes,
+        rate_per_s=rate_per_s,
+        rate_burst=rate_burst,
+    )
     sock = bind_socket(host, port)
     bound_host, bound_port = sock.getsockname()[:2]
     config = uvicorn.Config(

@@ -19,6 +19,8 @@ class ApiConfig:
     host: str = "127.0.0.1"  # localhost unless the operator says otherwise
     port: int = 1317
     max_body_bytes: int = 16 * 1024 * 1024
+    rate_limit_per_s: int = 500  # requests per second per client address (0: no limit)
+    rate_limit_burst: int = 1_000
 
 
 @dataclass(slots=True)

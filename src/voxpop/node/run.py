@@ -27,9 +27,17 @@ async def run_solo(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    limit = node.config.api.max_body_bytes
+    cfg = node.config.api
     api = asyncio.create_task(
-        serve_api(node, host, port, max_batch_body_bytes=limit), name="voxpop-api"
+        serve_api(
+            node,
+            host,
+            port,
+            max_batch_body_bytes=cfg.max_body_bytes,
+            rate_per_s=cfg.rate_limit_per_s,
+            rate_burst=cfg.rate_limit_burst,
+        ),
+        name="voxpop-api",
     )
     try:
         if on_ready is not None:
