@@ -22,19 +22,21 @@ def _slow_limit(config: NodeConfig) -> None:
 
 
 def test_rate_limited_then_served_again(tmp_path: Path) -> None:
-    with LocalNode.start(tmp_path / "node", configure=_slow_limit) as node:
-        with httpx.Client(base_url=node.url, timeout=10) as http:
-            codes = [http.get("/v1/status").status_code for _ in range(12)]
-            # A burst of 5 (the readiness probe took some) plus a little refill, then refusals
-            assert codes[0] == 200
-            assert 2 <= codes.count(200) <= 7
-            assert codes[-1] == 429
-            refused = http.get("/v1/status")
-            assert refused.status_code == 429
-            assert refused.json()["error"]["code"] == "rate_limited"
-            assert int(refused.headers["retry-after"]) >= 1
-            time.sleep(1.0)
-            assert http.get("/v1/status").status_code == 200
+    with (
+        LocalNode.start(tmp_path / "node", configure=_slow_limit) as node,
+        httpx.Client(base_url=node.url, timeout=10) as http,
+    ):
+        codes = [http.get("/v1/status").status_code for _ in range(12)]
+        # A burst of 5 (the readiness probe took some) plus a little refill, then refusals
+        assert codes[0] == 200
+        assert 2 <= codes.count(200) <= 7
+        assert codes[-1] == 429
+        refused = http.get("/v1/status")
+        assert refused.status_code == 429
+        assert refused.json()["error"]["code"] == "rate_limited"
+        assert int(refused.headers["retry-after"]) >= 1
+        time.sleep(1.0)
+        assert http.get("/v1/status").status_code == 200
 
 
 async def test_buckets_are_per_client_and_bounded() -> None:
