@@ -44,7 +44,7 @@ class DistributionModule(Module):
         return {
             "params": lambda _: state.PARAMS_KEY,
             "issued": lambda _: state.ISSUED_KEY,
-            "fees": lambda _: state.FEES_KEY,
+            "distributed": lambda _: state.DISTRIBUTED_KEY,
             "commission": _operator_query(state.COMMISSION_PREFIX),
             "outstanding": _operator_query(state.OUTSTANDING_PREFIX),
             "accumulator": _operator_query(state.ACC_PREFIX),
@@ -67,8 +67,8 @@ class DistributionModule(Module):
 
     def begin_block(self, ctx: Context) -> None:
         params = state.get_params(ctx)
-        issued = state.process_mint(ctx, params)
-        state.allocate_rewards(ctx, params, issued)
+        state.process_mint(ctx, params)
+        state.allocate_rewards(ctx, params)
 
     def invariants(self) -> list[Invariant]:
         return [

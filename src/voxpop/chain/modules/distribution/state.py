@@ -4,7 +4,7 @@ distribution/params                        -> CBOR map of DistributionParams
 distribution/mint_time                     -> uint128: block time up to which issuance is paid
 distribution/mint_carry                    -> uint128: issuance numerator left over (< one uvox)
 distribution/issued                        -> uint128: every uvox issued by the mint step
-distribution/fees                          -> uint128: every uvox of fees distributed
+distribution/distributed                   -> uint128: every uvox paid out of the fee collector
 distribution/acc/<operator 20>             -> uint256: rewards per share of the validator, times
                                               REWARD_SCALE, cumulative since it was created
 distribution/start/<operator 20><del 20>   -> uint256: the accumulator when the delegation's
@@ -45,7 +45,7 @@ PARAMS_KEY = b"distribution/params"
 MINT_TIME_KEY = b"distribution/mint_time"
 MINT_CARRY_KEY = b"distribution/mint_carry"
 ISSUED_KEY = b"distribution/issued"
-FEES_KEY = b"distribution/fees"
+DISTRIBUTED_KEY = b"distribution/distributed"
 ACC_PREFIX = b"distribution/acc/"
 START_PREFIX = b"distribution/start/"
 OUTSTANDING_PREFIX = b"distribution/out/"
@@ -157,7 +157,7 @@ def process_mint(ctx: Context, params: DistributionParams) -> int:
 # --- allocation -------------------------------------------------------------------------------
 
 
-def allocate_rewards(ctx: Context, params: DistributionParams, issued: int) -> None:
+def allocate_rewards(ctx: Context, params: DistributionParams) -> None:
     """Pay out the fee collector (last block's fees plus this block's issuance).
 
     The community tax goes to the community pool; the rest to the validators that signed the
@@ -170,7 +170,7 @@ def allocate_rewards(ctx: Context, params: DistributionParams, issued: int) -> N
     total = get_balance(ctx, FEE_COLLECTOR_ADDRESS)
     if not votes or total == 0 or get_balance(ctx, BONDED_POOL_ADDRESS) == 0:
         return
-    _add(ctx, FEES_KEY, total - issued)
+    _add(ctx, DISTRIBUTED_KEY, total)
     signers: list[tuple[staking.Validator, int]] = []
     for vote in votes:
         if vote.block_id_flag != BlockIDFlag.COMMIT or vote.validator.power <= 0:
