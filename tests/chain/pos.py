@@ -38,7 +38,13 @@ def cons(k: PrivateKey) -> bytes:
     return consensus_address(k.public_key.raw)
 
 
-def start(path: Path, *, distribution: DistributionParams | None = None, **extra: Any) -> Chain:
+def start(
+    path: Path,
+    *,
+    distribution: DistributionParams | None = None,
+    slashing: SlashingParams = SLASHING,
+    **extra: Any,
+) -> Chain:
     accounts = [OP1, OP2, OP3, DELEGATOR, DELEGATOR2]
     state = default_app_state(
         [(addr(k), FUNDS) for k in accounts],
@@ -47,7 +53,7 @@ def start(path: Path, *, distribution: DistributionParams | None = None, **extra
             (addr(OP2), CONS2.public_key.raw, SELF_BOND),
         ],
         staking=STAKING,
-        slashing=SLASHING,
+        slashing=slashing,
         distribution=distribution,
         **extra,
     )
