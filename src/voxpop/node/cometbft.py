@@ -82,6 +82,8 @@ STOP_GRACE_SECONDS = 15.0
 OVERRIDES_FILE = "overrides.toml"
 
 ED25519_PUBKEY_TYPE = "tendermint/PubKeyEd25519"
+# Above the HTTP API's batch body limit (32 MB of base64) once hex-free JSON-RPC framing is added.
+RPC_MAX_BODY_BYTES = 64 * 1024 * 1024
 
 
 class CometBFTError(RuntimeError):
@@ -336,7 +338,14 @@ def cometbft_config(base: dict[str, Any], settings: CometSettings) -> dict[str, 
     cfg["proxy_app"] = f"tcp://127.0.0.1:{settings.abci_port}"
     cfg["abci"] = "socket"
     cfg["moniker"] = settings.moniker
-    cfg.setdefault("rpc", {}).update(laddr=f"tcp://127.0.0.1:{settings.rpc_port}", pprof_laddr="")
+    # The RPC listens on loopback only, for our API: lift CometBFT's default limits of 10
+    # requests per JSON-RPC batch and 1 MB per body, which the batch broadcast path exceeds.
+    cfg.setdefault("rpc", {}).update(
+        laddr=f"tcp://127.0.0.1:{settings.rpc_port}",
+        pprof_laddr="",
+        max_request_batch_size=0,
+        max_body_bytes=RPC_MAX_BODY_BYTES,
+    )
     cfg.setdefault("p2p", {}).update(
         laddr=f"tcp://0.0.0.0:{settings.p2p_port}", persistent_peers=settings.persistent_peers
     )
@@ -694,7 +703,7 @@ def _events(items: list[dict[str, Any]] | None) -> tuple[Event, ...]:
             type=e.get("type", ""),
             attributes=tuple(
                 EventAttribute(
-                    key=a.get("key", ""), value=a.get("value", ""), index=bool(a.get("index"))
+                    key=a.get("key", ""), value=a.get("value", ""), indexed=bool(a.get("index"))
                 )
                 for a in e.get("attributes") or ()
             ),
