@@ -132,6 +132,9 @@ class AbciServer:
         self.lock = lock or AppLock()
         self._on_fatal = on_fatal
         self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="abci-app")
+        # The app's thread-safe signature pre-verification, e.g. VoxApp.preverify, if it has one
+        self._preverify: Callable[[list[bytes]], None] | None = getattr(app, "preverify", None)
+        self._verifier = ThreadPoolExecutor(max_workers=1, thread_name_prefix="abci-verify")
         self._server: asyncio.Server | None = None
         self._address: ListenAddress | None = None
         self._connections: set[asyncio.Task[None]] = set()
@@ -188,6 +191,7 @@ class AbciServer:
             await self._server.wait_closed()
             self._server = None
         await asyncio.get_running_loop().run_in_executor(None, self._executor.shutdown)
+        await asyncio.get_running_loop().run_in_executor(None, self._verifier.shutdown)
         if self._address is not None and self._address.unix_path is not None:
             with contextlib.suppress(FileNotFoundError):
                 self._address.unix_path.unlink()
@@ -230,32 +234,82 @@ class AbciServer:
     async def _serve_connection(
         self, conn: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
+        """Read requests and hand them to `_answer_connection` in bursts, in order.
+
+        Reading runs ahead of answering (up to `_MAX_BURSTS_AHEAD` bursts), so the signatures of
+        the CheckTx requests in the next burst are verified on the verifier thread (the app's
+        `preverify`, if it has one) while the app answers the current one."""
         decoder = FrameDecoder()
+        bursts: asyncio.Queue[_Burst | None] = asyncio.Queue(maxsize=_MAX_BURSTS_AHEAD)
+        answering = asyncio.ensure_future(self._answer_connection(conn, bursts, writer))
+        try:
+            while not answering.done():
+                data = await reader.read(_READ_CHUNK)
+                if not data:
+                    break
+                try:
+                    frames = decoder.feed(data)
+                except FramingError as exc:
+                    await bursts.put(_Burst([], None, exc))
+                    break
+                if frames:
+                    await bursts.put(_Burst(frames, self._start_preverify(frames), None))
+            if not answering.done():
+                await bursts.put(None)
+            await answering
+        finally:
+            if not answering.done():
+                answering.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await answering
+
+    async def _answer_connection(
+        self, conn: int, bursts: asyncio.Queue[_Burst | None], writer: asyncio.StreamWriter
+    ) -> None:
         loop = asyncio.get_running_loop()
-        while True:
-            data = await reader.read(_READ_CHUNK)
-            if not data:
+        while (burst := await bursts.get()) is not None:
+            if burst.framing_error is not None:
+                err = burst.framing_error
+                await self._fail(writer, conn, f"bad framing: {err}", err)
+                writer.close()  # ends the reader's wait too
                 return
-            try:
-                frames = decoder.feed(data)
-            except FramingError as exc:
-                await self._fail(writer, conn, f"bad framing: {exc}", exc)
-                return
-            if not frames:
-                continue
+            if burst.preverified is not None:
+                try:
+                    await burst.preverified
+                except Exception:  # only an optimisation: check_tx verifies what is missing
+                    log.exception("preverify failed; check_tx will verify")
             # Everything that arrived together is answered by one worker-thread job, so a burst
             # of pipelined CheckTx costs one thread hop, not one per tx.
-            if all(_is_cheap(payload) for payload in frames):
-                responses, fatal = self._answer_all(frames)
+            if all(_is_cheap(payload) for payload in burst.frames):
+                responses, fatal = self._answer_all(burst.frames)
             else:
                 responses, fatal = await loop.run_in_executor(
-                    self._executor, self._answer_all, frames
+                    self._executor, self._answer_all, burst.frames
                 )
             writer.write(b"".join(encode_frame(r) for r in responses))
             if fatal is not None:
                 await self._fail(writer, conn, str(fatal), fatal.__cause__ or fatal)
+                writer.close()  # ends the reader's wait too
                 return
             await writer.drain()
+
+    def _start_preverify(self, frames: list[bytes]) -> asyncio.Future[None] | None:
+        """Start verifying the new CheckTx txs among `frames` on the verifier thread."""
+        if self._preverify is None:
+            return None
+        txs = []
+        for payload in frames:
+            if payload and payload[0] == _CHECK_TX_TAG:
+                try:
+                    req = abci_pb2.Request.FromString(payload).check_tx
+                except DecodeError:
+                    continue  # answered (fatally) in order by _answer
+                if req.type == abci_pb2.NEW:
+                    txs.append(req.tx)
+        if not txs:
+            return None
+        loop = asyncio.get_running_loop()
+        return loop.run_in_executor(self._verifier, self._preverify, txs)
 
     async def _fail(
         self, writer: asyncio.StreamWriter, conn: int, message: str, cause: BaseException
@@ -364,6 +418,22 @@ class AbciServer:
 
 # Requests that wait behind consensus calls for the app lock.
 _NOT_URGENT = frozenset({"check_tx", "query", "info"})
+
+# How many bursts of requests a connection reads ahead of the one being answered.
+_MAX_BURSTS_AHEAD = 4
+
+# The tag byte of Request.check_tx (field 8, length-delimited).
+_CHECK_TX_TAG = 0x42
+
+
+@dataclass(slots=True)
+class _Burst:
+    """Requests that arrived together on one connection, and their pre-verification."""
+
+    frames: list[bytes]
+    preverified: asyncio.Future[None] | None
+    framing_error: FramingError | None
+
 
 # Request field numbers answered without the app: echo = 1, flush = 2 (tendermint.abci.Request).
 _CHEAP_TAGS = frozenset({0x0A, 0x12})
