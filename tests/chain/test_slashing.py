@@ -9,7 +9,6 @@ from pathlib import Path
 from tests.chain.harness import Chain
 from tests.chain.pos import (
     CONS1,
-    CONS2,
     DELEGATOR,
     JAIL,
     OP1,

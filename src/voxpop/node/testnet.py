@@ -33,14 +33,17 @@ import tomli_w
 from nacl.signing import SigningKey
 
 from voxpop.chain.genesis import (
+    UVOX_PER_VOX,
     Genesis,
     GenesisValidator,
     default_app_state,
     default_consensus_params,
 )
+from voxpop.crypto import Keyring
 from voxpop.crypto.keys import PrivateKey
 from voxpop.node.config import ApiConfig, CometConfig, NodeConfig
 from voxpop.node.home import NodeHome
+from voxpop.node.init import OPERATOR_SPARE, operator_address
 from voxpop.node.validator_key import save_validator_key
 
 MANIFEST = "testnet.json"
@@ -121,10 +124,12 @@ def init_testnet(
 ) -> LocalNet:
     """Write `n` validator homes under `dir` sharing one genesis; return the layout.
 
-    `app_state` is written verbatim into genesis.json (default:
-    `voxpop.chain.genesis.default_app_state([])`); it may instead be a function of the generated
-    validators, for state that must name them. Raises LocalNetError if `dir` already holds a
-    testnet, ValueError if `n < 1`.
+    Each node's home gets an operator account in its `test` keyring (name `validator`). By default
+    `app_state` is `default_app_state` with each operator funded and self-bonding
+    `power * 1_000_000` uvox, so the staking module's validator set equals genesis.json's.
+    Otherwise `app_state` is written verbatim into genesis.json; it may be a function of the
+    generated validators, for state that must name them. Raises LocalNetError if `dir` already
+    holds a testnet, ValueError if `n < 1`.
     """
     if n < 1:
         raise ValueError(f"a testnet needs at least one node, not {n}")
@@ -150,8 +155,20 @@ def init_testnet(
         )
         for i in range(n)
     )
+    operators = []
+    for node in nodes:
+        node.node_home.keyring_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(node.home, 0o700)
+        operators.append(operator_address(Keyring(node.node_home.keyring_dir, "test")))
     if app_state is None:
-        state: Mapping[str, Any] = default_app_state([])
+        self_bond = power * UVOX_PER_VOX
+        state: Mapping[str, Any] = default_app_state(
+            [(op, self_bond + OPERATOR_SPARE) for op in operators],
+            validators=[
+                (op, key.public_key.raw, self_bond)
+                for op, key in zip(operators, validator_keys, strict=True)
+            ],
+        )
     elif callable(app_state):
         state = app_state(validators)
     else:
