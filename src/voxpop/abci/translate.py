@@ -120,7 +120,7 @@ def events_to_pb(events: Iterable[Event]) -> list[Pb]:
         abci_pb2.Event(
             type=e.type,
             attributes=[
-                abci_pb2.EventAttribute(key=a.key, value=a.value, index=a.index)
+                abci_pb2.EventAttribute(key=a.key, value=a.value, index=a.indexed)
                 for a in e.attributes
             ],
         )
@@ -133,7 +133,7 @@ def events_from_pb(pbs: Iterable[Pb]) -> tuple[Event, ...]:
         Event(
             type=e.type,
             attributes=tuple(
-                EventAttribute(key=a.key, value=a.value, index=a.index) for a in e.attributes
+                EventAttribute(key=a.key, value=a.value, indexed=a.index) for a in e.attributes
             ),
         )
         for e in pbs

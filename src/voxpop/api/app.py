@@ -38,7 +38,6 @@ from voxpop.api.inputs import (
     parse_tx_hash,
 )
 from voxpop.api.limits import BodyLimitMiddleware
-from voxpop.api.ratelimit import RateLimitMiddleware
 from voxpop.api.models import (
     AccountModel,
     AccountProofModel,
@@ -57,6 +56,7 @@ from voxpop.api.models import (
     tx_record_model,
     tx_result_model,
 )
+from voxpop.api.ratelimit import RateLimitMiddleware
 from voxpop.api.stream import KINDS, node_events
 from voxpop.chain.abci import RequestQuery, ResponseQuery
 from voxpop.chain.encoding import decode_uint

@@ -175,7 +175,7 @@ def event_model(event: Event) -> EventModel:
     return EventModel(
         type=event.type,
         attributes=[
-            EventAttributeModel(key=a.key, value=a.value, index=a.index) for a in event.attributes
+            EventAttributeModel(key=a.key, value=a.value, index=a.indexed) for a in event.attributes
         ],
     )
 

@@ -9,18 +9,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 
-@dataclass(frozen=True, slots=True)
-class EventAttribute:
+class EventAttribute(NamedTuple):
+    # Named tuples, not dataclasses: blocks store thousands of events, and cbor2 encodes tuples
+    # natively in C
     key: str
     value: str
-    index: bool = True
+    indexed: bool = True
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
+class Event(NamedTuple):
     type: str
     attributes: tuple[EventAttribute, ...] = ()
 

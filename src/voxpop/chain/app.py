@@ -49,7 +49,7 @@ from voxpop.chain.errors import (
     UnknownMessageError,
 )
 from voxpop.chain.gas import GasMeter, InfiniteGasMeter
-from voxpop.chain.kv import Branch, CommittedView, KVReader
+from voxpop.chain.kv import Branch, CachedView, KVReader
 from voxpop.chain.module import Module, Msg, MsgRoute
 from voxpop.chain.modules.auth.ante import process_ante
 from voxpop.chain.modules.auth.state import AuthParams, read_params
@@ -72,6 +72,7 @@ class _PendingBlock:
     height: int
     time_unix: int
     app_hash: bytes
+    changes: dict[bytes, bytes | None]
 
 
 class VoxApp:
@@ -83,7 +84,7 @@ class VoxApp:
         self.routes: dict[str, MsgRoute] = {}
         for module in self.modules:
             self.routes.update(module.msg_routes())
-        self.committed = CommittedView(store.get, store.iterate)
+        self.committed = CachedView(store.get, store.iterate)
         self._check = Branch(self.committed)
         self._genesis: Branch | None = None
         self._block: Branch | None = None
@@ -268,7 +269,7 @@ class VoxApp:
             changes = {**self._genesis.writes, **changes}
         app_hash = self.store.stage(req.height, changes)
         self._block = block_branch
-        self._pending = _PendingBlock(req.height, req.time_unix, app_hash)
+        self._pending = _PendingBlock(req.height, req.time_unix, app_hash, changes)
         return ResponseFinalizeBlock(
             events=tuple(hooks.events),
             tx_results=results,
@@ -287,7 +288,12 @@ class VoxApp:
         if pending is None:
             raise RuntimeError("commit without finalize_block")
         aux = [*self._aux, (META_DB, LAST_BLOCK_TIME_KEY, encode_uint(pending.time_unix))]
-        self.store.commit_staged(aux)
+        try:
+            self.store.commit_staged(aux)
+        except BaseException:
+            self.committed.clear()  # whatever happened to the store, never serve a stale read
+            raise
+        self.committed.apply(pending.changes)
         self._pending = None
         self._block = None
         self._genesis = None

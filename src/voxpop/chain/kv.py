@@ -37,6 +37,45 @@ class CommittedView:
         return self._iterate(prefix)
 
 
+class CachedView(CommittedView):
+    """Committed state with a write-through read cache.
+
+    The owner applies exactly the changes it commits (`apply`), so the cache never holds a stale
+    value. Hot accounts then cost a dict lookup instead of an LMDB read transaction.
+    """
+
+    __slots__ = ("_cache", "_max")
+    _MISSING = object()
+
+    def __init__(
+        self,
+        get: Callable[[bytes], bytes | None],
+        iterate: Callable[[bytes], Iterator[tuple[bytes, bytes]]],
+        max_entries: int = 500_000,
+    ) -> None:
+        super().__init__(get, iterate)
+        self._cache: dict[bytes, bytes | None] = {}
+        self._max = max_entries
+
+    def get(self, key: bytes) -> bytes | None:
+        value = self._cache.get(key, self._MISSING)
+        if value is self._MISSING:
+            value = self._get(key)
+            if len(self._cache) >= self._max:
+                self._cache.clear()  # simple bound; refills with what is hot
+            self._cache[key] = value
+        return value  # type: ignore[return-value]
+
+    def apply(self, changes: dict[bytes, bytes | None]) -> None:
+        """Record committed changes (None = deleted)."""
+        if len(self._cache) + len(changes) >= self._max:
+            self._cache.clear()
+        self._cache.update(changes)
+
+    def clear(self) -> None:
+        self._cache.clear()
+
+
 class Branch:
     """Buffered writes over a parent view."""
 

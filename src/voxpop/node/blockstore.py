@@ -23,12 +23,8 @@ TXS_DB = "txs"
 AUX_DBS = ("meta", BLOCKS_DB, BLOCK_HASHES_DB, TXS_DB)
 
 
-def _events(events: tuple[Event, ...]) -> list[Any]:
-    return [[e.type, [[a.key, a.value] for a in e.attributes]] for e in events]
-
-
 def _events_back(raw: list[Any]) -> tuple[Event, ...]:
-    return tuple(Event(t, tuple(EventAttribute(k, v) for k, v in attrs)) for t, attrs in raw)
+    return tuple(Event(t, tuple(EventAttribute(*a) for a in attrs)) for t, attrs in raw)
 
 
 def encode_block(b: BlockRecord) -> bytes:
@@ -39,12 +35,12 @@ def encode_block(b: BlockRecord) -> bytes:
             "hash": b.hash,
             "txs": list(b.txs),
             "results": [
-                [r.code, r.log, r.codespace, r.gas_wanted, r.gas_used, _events(r.events)]
+                [r.code, r.log, r.codespace, r.gas_wanted, r.gas_used, list(r.events)]
                 for r in b.results
             ],
             "signature": b.signature,
             "signer": b.signer_pub_key,
-            "events": _events(b.events),
+            "events": list(b.events),
         }
     )
 
