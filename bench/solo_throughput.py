@@ -95,22 +95,20 @@ def committed_count(client: httpx.Client, url: str, from_height: int) -> tuple[i
     return total, height
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--txs", type=int, default=20_000)
-    parser.add_argument("--accounts", type=int, default=1_000)
-    parser.add_argument("--batch", type=int, default=1_000)
-    parser.add_argument("--block-interval-ms", type=int, default=500)
-    args = parser.parse_args()
-    per_key = max(1, args.txs // args.accounts)
-
-    sig_per_s = measure_sig_verify()
+def run_solo(
+    txs_total: int = 20_000,
+    accounts: int = 1_000,
+    batch: int = 1_000,
+    block_interval_ms: int = 500,
+) -> float:
+    """Start a solo node on a fresh home, submit pre-signed transfers, return committed tx/s."""
+    per_key = max(1, txs_total // accounts)
     workdir = Path(tempfile.mkdtemp(prefix="voxpop-bench-"))
     home = home_at(workdir / "node")
-    keys = [PrivateKey(os.urandom(32)) for _ in range(args.accounts)]
+    keys = [PrivateKey(os.urandom(32)) for _ in range(accounts)]
     config = NodeConfig()
     config.api.port = free_port()
-    config.solo.block_interval_ms = args.block_interval_ms
+    config.solo.block_interval_ms = block_interval_ms
     config.solo.commit_timeout_s = 120
     genesis = init_home(
         home,
@@ -142,8 +140,8 @@ def main() -> None:
             start_height = client.get(f"{url}/v1/status").json()["latest_height"] + 1
             start = time.perf_counter()
             accepted = 0
-            for i in range(0, len(txs), args.batch):
-                chunk = txs[i : i + args.batch]
+            for i in range(0, len(txs), batch):
+                chunk = txs[i : i + batch]
                 body = {"txs": [base64.b64encode(t).decode() for t in chunk]}
                 results = client.post(f"{url}/v1/txs/batch", json=body).json()["results"]
                 accepted += sum(1 for r in results if r["code"] == 0)
@@ -161,9 +159,7 @@ def main() -> None:
             f"accepted {accepted}/{len(txs)} in {submitted:.2f} s; committed {committed} "
             f"in {elapsed:.2f} s over {height - start_height + 1} blocks"
         )
-        tps = committed / elapsed
-        print(f"ratio solo_tps / sig_verify_per_s = {tps / sig_per_s:.2f}")
-        print(f"solo_tps={tps:.0f} sig_verify_per_s={sig_per_s}")
+        return committed / elapsed
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -172,6 +168,19 @@ def main() -> None:
             proc.kill()
         log.close()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--txs", type=int, default=20_000)
+    parser.add_argument("--accounts", type=int, default=1_000)
+    parser.add_argument("--batch", type=int, default=1_000)
+    parser.add_argument("--block-interval-ms", type=int, default=500)
+    args = parser.parse_args()
+    sig_per_s = measure_sig_verify()
+    tps = run_solo(args.txs, args.accounts, args.batch, args.block_interval_ms)
+    print(f"ratio solo_tps / sig_verify_per_s = {tps / sig_per_s:.2f}")
+    print(f"solo_tps={tps:.0f} sig_verify_per_s={sig_per_s}")
 
 
 if __name__ == "__main__":
