@@ -13,6 +13,7 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,11 +21,14 @@ from typing import Any
 import httpx
 
 from tests.abci.comet_testing import Rpc, free_base_port, pid_alive, wait_until
-from voxpop.chain.genesis import default_app_state
+from voxpop.chain.genesis import UVOX_PER_VOX, GenesisValidator, default_app_state
 from voxpop.chain.modules.auth.state import AuthParams
+from voxpop.chain.modules.slashing.state import SlashingParams
 from voxpop.chain.tx import encode_tx, make_body, tx_hash
+from voxpop.crypto import Keyring
 from voxpop.crypto.address import encode_address
 from voxpop.crypto.keys import PrivateKey
+from voxpop.node.init import OPERATOR_KEY, OPERATOR_SPARE, operator_address
 from voxpop.node.testnet import (
     NODE_PID,
     LocalNet,
@@ -37,6 +41,7 @@ from voxpop.node.testnet import (
 GAS = 100_000
 FUNDS = 10**12
 TIMEOUT_COMMIT_MS = 300
+POWER = 10  # each validator self-bonds 10 VOX: voting power 10
 
 
 def funded_keys(count: int, seed: int = 1) -> list[PrivateKey]:
@@ -81,16 +86,44 @@ class Network:
         n: int = 4,
         keys: int = 20,
         timeout_commit_ms: int = TIMEOUT_COMMIT_MS,
+        slashing: SlashingParams | None = None,
     ) -> Network:
+        """Init (not start) a testnet as `voxpop testnet init` does (each validator a staking
+        validator whose operator key, `validator`, is in its home's test keyring, self-bonding
+        POWER VOX), plus `keys` funded accounts."""
         funded = funded_keys(keys)
+        root = dir.resolve()
+
+        def app_state(validators: Sequence[GenesisValidator]) -> dict[str, Any]:
+            # init_testnet creates each operator key before it asks for the app state
+            operators = [
+                operator_address(Keyring(root / f"node{i}" / "keyring", "test"))
+                for i in range(len(validators))
+            ]
+            self_bond = POWER * UVOX_PER_VOX
+            return default_app_state(
+                [(k.public_key.address, FUNDS) for k in funded]
+                + [(op, self_bond + OPERATOR_SPARE) for op in operators],
+                validators=[
+                    (op, v.pub_key, self_bond) for op, v in zip(operators, validators, strict=True)
+                ],
+                slashing=slashing,
+            )
+
         net = init_testnet(
             n,
             dir,
-            app_state=default_app_state([(k.public_key.address, FUNDS) for k in funded]),
+            app_state=app_state,
             base_port=free_base_port(n),
             timeout_commit_ms=timeout_commit_ms,
+            power=POWER,
         )
         return cls(dir, net, funded)
+
+    def operator_key(self, i: int) -> PrivateKey:
+        """Node i's operator account key (`validator` in its home's test keyring)."""
+        keyring = Keyring(self.net.nodes[i].node_home.keyring_dir, "test")
+        return keyring.load_private_key(OPERATOR_KEY)
 
     @classmethod
     def load(cls, dir: Path, keys: list[PrivateKey] | None = None) -> Network:
