@@ -252,6 +252,7 @@ def run_testnet(args: argparse.Namespace) -> tuple[float, float, float]:
             )
             for i, lane in enumerate(lanes)
         ]
+        print(f"driving load for {args.duration:.0f} s...", flush=True)
         for t in threads:
             t.start()
         for t in threads:
