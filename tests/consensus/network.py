@@ -32,6 +32,7 @@ from voxpop.node.init import OPERATOR_KEY, OPERATOR_SPARE, operator_address
 from voxpop.node.testnet import (
     NODE_PID,
     LocalNet,
+    _started,  # the Popen of each node this process started, to reap one we kill
     init_testnet,
     load_testnet,
     start_testnet,
@@ -172,6 +173,11 @@ class Network:
         os.kill(node, signal.SIGKILL)
         if cometbft_too:
             os.kill(comet, signal.SIGKILL)
+        # Reap it: /proc shows a multi-threaded process as a zombie while its other threads are
+        # still being torn down, and start_testnet would take it for running until then.
+        proc = _started.get(node)
+        if proc is not None:
+            proc.wait(timeout=30)
         wait_until(lambda: not pid_alive(node) and not pid_alive(comet), 30, f"node{i} to die")
 
     def stop_node(self, i: int) -> None:
