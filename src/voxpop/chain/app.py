@@ -91,6 +91,7 @@ class VoxApp:
         self._pending: _PendingBlock | None = None
         self._aux: list[tuple[str, bytes, bytes | None]] = []
         self.tx_cache = TxCache()
+        self._last_block_time: int | None = None
 
     # --- facts about the committed chain --------------------------------------------------------
 
@@ -111,8 +112,11 @@ class VoxApp:
 
     @property
     def last_block_time(self) -> int:
-        raw = self.store.get_aux(META_DB, LAST_BLOCK_TIME_KEY)
-        return decode_uint(raw) if raw else 0
+        # Read by every check_tx: kept in memory, loaded once, updated at each commit
+        if self._last_block_time is None:
+            raw = self.store.get_aux(META_DB, LAST_BLOCK_TIME_KEY)
+            self._last_block_time = decode_uint(raw) if raw else 0
+        return self._last_block_time
 
     # --- Info / InitChain -----------------------------------------------------------------------
 
@@ -294,6 +298,7 @@ class VoxApp:
             self.committed.clear()  # whatever happened to the store, never serve a stale read
             raise
         self.committed.apply(pending.changes)
+        self._last_block_time = pending.time_unix
         self._pending = None
         self._block = None
         self._genesis = None
