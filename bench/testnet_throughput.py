@@ -40,15 +40,12 @@ import tomli_w
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from solo_throughput import measure_sig_verify, run_solo
+from solo_throughput import measure_sig_verify, run_solo, sign_transfers
 
 from voxpop.chain.genesis import UVOX_PER_VOX, default_app_state
-from voxpop.chain.modules.auth.state import AuthParams
-from voxpop.chain.tx import encode_tx, make_body
 from voxpop.crypto.keys import PrivateKey
 from voxpop.node.testnet import LocalNet, init_testnet, start_testnet, stop_testnet
 
-GAS = 100_000
 VALIDATORS = 4
 CODE_MEMPOOL_FULL = 140
 
@@ -88,20 +85,7 @@ class Lane:
 def sign_lane_txs(
     keys: list[PrivateKey], per_key: int, chain_id: str, batch: int
 ) -> tuple[list[bytes], list[list[bytes]]]:
-    fee = AuthParams().min_fee(GAS)
-    raw: list[bytes] = []
-    for seq in range(per_key):
-        for i, key in enumerate(keys):
-            to = keys[(i + 1) % len(keys)].public_key.address
-            body = make_body(
-                chain_id=chain_id,
-                pub_key=key.public_key.raw,
-                sequence=seq,
-                fee=fee,
-                gas_limit=GAS,
-                msgs=[("bank/Send", {"from": key.public_key.address, "to": to, "amount": 1})],
-            )
-            raw.append(encode_tx(body, key.sign(body.sign_bytes())))
+    raw = sign_transfers(keys, per_key, chain_id)
     bodies, hashes = [], []
     for i in range(0, len(raw), batch):
         chunk = raw[i : i + batch]

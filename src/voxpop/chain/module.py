@@ -13,7 +13,12 @@ from typing import Any, ClassVar, Self
 
 from voxpop.chain.abci import ValidatorUpdate
 from voxpop.chain.context import Context
-from voxpop.chain.errors import InvalidAddressError, InvalidAmountError, InvalidMessageError
+from voxpop.chain.errors import (
+    InvalidAddressError,
+    InvalidAmountError,
+    InvalidMessageError,
+    InvalidQueryError,
+)
 from voxpop.chain.kv import KVReader
 
 ADDRESS_LEN = 20
@@ -86,6 +91,20 @@ class Module(ABC):
 
     def end_block(self, ctx: Context) -> list[ValidatorUpdate]:
         return []
+
+
+def address_query(
+    make_key: Callable[[bytes], bytes], what: str = "address"
+) -> Callable[[bytes], bytes]:
+    """A query route whose data is one 20-byte address, mapped to its state key by `make_key`."""
+
+    def route(data: bytes) -> bytes:
+        # Verify the query names one address
+        if len(data) != ADDRESS_LEN:
+            raise InvalidQueryError(f"query data must be a 20-byte {what}")
+        return make_key(data)
+
+    return route
 
 
 # --- field parsing shared by message decoders -------------------------------------------------

@@ -7,16 +7,10 @@ from typing import Any
 
 from voxpop.chain.context import Context
 from voxpop.chain.encoding import decode_canonical
-from voxpop.chain.errors import InvalidGenesisError, InvalidQueryError
+from voxpop.chain.errors import InvalidGenesisError
 from voxpop.chain.kv import KVReader
-from voxpop.chain.module import ADDRESS_LEN, Invariant, Module
+from voxpop.chain.module import Invariant, Module, address_query
 from voxpop.chain.modules.auth import state
-
-
-def _account_key(data: bytes) -> bytes:
-    if len(data) != ADDRESS_LEN:
-        raise InvalidQueryError("query data must be a 20-byte address")
-    return state.account_key(data)
 
 
 class AuthModule(Module):
@@ -24,7 +18,7 @@ class AuthModule(Module):
     prefix = state.PREFIX
 
     def query_routes(self) -> Mapping[str, Callable[[bytes], bytes]]:
-        return {"account": _account_key, "params": lambda _: state.PARAMS_KEY}
+        return {"account": address_query(state.account_key), "params": lambda _: state.PARAMS_KEY}
 
     def default_genesis(self) -> dict[str, Any]:
         return {"params": state.AuthParams().to_value()}

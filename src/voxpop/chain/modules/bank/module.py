@@ -8,18 +8,12 @@ from typing import Any
 
 from voxpop.chain.context import Context
 from voxpop.chain.encoding import decode_state, decode_uint, encode_uint
-from voxpop.chain.errors import InvalidGenesisError, InvalidQueryError
+from voxpop.chain.errors import InvalidGenesisError
 from voxpop.chain.kv import KVReader
-from voxpop.chain.module import ADDRESS_LEN, Invariant, Module, MsgRoute
+from voxpop.chain.module import ADDRESS_LEN, Invariant, Module, MsgRoute, address_query
 from voxpop.chain.modules.bank import handlers, state
 from voxpop.chain.modules.bank.messages import MsgMultiSend, MsgSend
 from voxpop.chain.modules.codec import addr_text, genesis_address, genesis_amount
-
-
-def _address_key(data: bytes) -> bytes:
-    if len(data) != ADDRESS_LEN:
-        raise InvalidQueryError("query data must be a 20-byte address")
-    return state.balance_key(data)
 
 
 class BankModule(Module):
@@ -34,7 +28,7 @@ class BankModule(Module):
 
     def query_routes(self) -> Mapping[str, Callable[[bytes], bytes]]:
         return {
-            "balance": _address_key,
+            "balance": address_query(state.balance_key),
             "supply": lambda _: state.SUPPLY_KEY,
             "minted": lambda _: state.MINTED_KEY,
             "burned": lambda _: state.BURNED_KEY,

@@ -9,23 +9,14 @@ from typing import Any
 
 from voxpop.chain.context import Context
 from voxpop.chain.encoding import decode_state
-from voxpop.chain.errors import InvalidGenesisError, InvalidQueryError
+from voxpop.chain.errors import InvalidGenesisError
 from voxpop.chain.kv import KVReader
-from voxpop.chain.module import ADDRESS_LEN, Invariant, Module, MsgRoute
+from voxpop.chain.module import Invariant, Module, MsgRoute, address_query
 from voxpop.chain.modules.bank.state import read_balance
 from voxpop.chain.modules.codec import addr_text
 from voxpop.chain.modules.distribution import handlers, state
 from voxpop.chain.modules.distribution.messages import MsgClaimCommission, MsgClaimRewards
 from voxpop.chain.modules.staking import state as staking
-
-
-def _operator_query(prefix: bytes) -> Callable[[bytes], bytes]:
-    def key(data: bytes) -> bytes:
-        if len(data) != ADDRESS_LEN:
-            raise InvalidQueryError("query data must be a 20-byte validator operator address")
-        return prefix + data
-
-    return key
 
 
 class DistributionModule(Module):
@@ -45,9 +36,11 @@ class DistributionModule(Module):
             "params": lambda _: state.PARAMS_KEY,
             "issued": lambda _: state.ISSUED_KEY,
             "distributed": lambda _: state.DISTRIBUTED_KEY,
-            "commission": _operator_query(state.COMMISSION_PREFIX),
-            "outstanding": _operator_query(state.OUTSTANDING_PREFIX),
-            "accumulator": _operator_query(state.ACC_PREFIX),
+            "commission": address_query(lambda a: state.COMMISSION_PREFIX + a, "operator address"),
+            "outstanding": address_query(
+                lambda a: state.OUTSTANDING_PREFIX + a, "operator address"
+            ),
+            "accumulator": address_query(lambda a: state.ACC_PREFIX + a, "operator address"),
         }
 
     def default_genesis(self) -> dict[str, Any]:

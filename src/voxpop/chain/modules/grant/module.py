@@ -15,7 +15,7 @@ from voxpop.chain.context import Context
 from voxpop.chain.encoding import decode_canonical
 from voxpop.chain.errors import InvalidGenesisError, InvalidQueryError
 from voxpop.chain.kv import KVReader
-from voxpop.chain.module import Module, MsgRoute
+from voxpop.chain.module import Module, MsgRoute, address_query
 from voxpop.chain.module_accounts import GRANT_POOL, module_address
 from voxpop.chain.modules.grant import handlers, state
 from voxpop.chain.modules.grant.messages import MsgClaimGrant
@@ -25,12 +25,6 @@ def _identity_key(data: bytes) -> bytes:
     if len(data) != 32:
         raise InvalidQueryError("query data must be a 32-byte identity hash")
     return state.identity_key(data)
-
-
-def _claimed_key(data: bytes) -> bytes:
-    if len(data) != 20:
-        raise InvalidQueryError("query data must be a 20-byte address")
-    return state.claimed_account_key(data)
 
 
 class GrantModule(Module):
@@ -44,7 +38,7 @@ class GrantModule(Module):
         return {
             "params": lambda _: state.PARAMS_KEY,
             "identity": _identity_key,
-            "claimed": _claimed_key,
+            "claimed": address_query(state.claimed_account_key),
         }
 
     def default_genesis(self) -> dict[str, Any]:

@@ -8,17 +8,11 @@ from typing import Any
 
 from voxpop.chain.context import Context
 from voxpop.chain.encoding import decode_state
-from voxpop.chain.errors import InvalidGenesisError, InvalidQueryError
+from voxpop.chain.errors import InvalidGenesisError
 from voxpop.chain.kv import KVReader
-from voxpop.chain.module import ADDRESS_LEN, Invariant, Module, MsgRoute
+from voxpop.chain.module import Invariant, Module, MsgRoute, address_query
 from voxpop.chain.modules.slashing import handlers, state
 from voxpop.chain.modules.slashing.messages import MsgUnjail
-
-
-def _info_query(data: bytes) -> bytes:
-    if len(data) != ADDRESS_LEN:
-        raise InvalidQueryError("query data must be a 20-byte consensus address")
-    return state.info_key(data)
 
 
 class SlashingModule(Module):
@@ -29,7 +23,10 @@ class SlashingModule(Module):
         return {MsgUnjail.TYPE: MsgRoute(MsgUnjail, handlers.process_unjail)}
 
     def query_routes(self) -> Mapping[str, Callable[[bytes], bytes]]:
-        return {"params": lambda _: state.PARAMS_KEY, "signing_info": _info_query}
+        return {
+            "params": lambda _: state.PARAMS_KEY,
+            "signing_info": address_query(state.info_key, "consensus address"),
+        }
 
     def default_genesis(self) -> dict[str, Any]:
         return {"params": asdict(state.SlashingParams())}

@@ -125,10 +125,11 @@ class MsgEditValidator(Msg):
 
 
 @dataclass(frozen=True, slots=True)
-class MsgDelegate(Msg):
-    TYPE = "staking/Delegate"
+class _DelegationMsg(Msg):
+    """A delegator, a validator (its operator address) and an amount of uvox."""
+
     delegator: bytes
-    validator: bytes  # operator address
+    validator: bytes
     amount: int
 
     @classmethod
@@ -148,28 +149,17 @@ class MsgDelegate(Msg):
 
 
 @dataclass(frozen=True, slots=True)
-class MsgUndelegate(Msg):
+class MsgDelegate(_DelegationMsg):
+    """Bond `amount` uvox of the delegator's to a validator."""
+
+    TYPE = "staking/Delegate"
+
+
+@dataclass(frozen=True, slots=True)
+class MsgUndelegate(_DelegationMsg):
     """Unbond `amount` uvox; it returns to the delegator after the unbonding time."""
 
     TYPE = "staking/Undelegate"
-    delegator: bytes
-    validator: bytes
-    amount: int
-
-    @classmethod
-    def from_value(cls, value: Mapping[str, Any]) -> Self:
-        require_fields(value, "delegator", "validator", "amount")
-        return cls(
-            delegator=field_address(value, "delegator"),
-            validator=field_address(value, "validator"),
-            amount=field_amount(value, "amount"),
-        )
-
-    def to_value(self) -> dict[str, Any]:
-        return {"delegator": self.delegator, "validator": self.validator, "amount": self.amount}
-
-    def signers(self) -> tuple[bytes, ...]:
-        return (self.delegator,)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from voxpop.chain.context import Context
 from voxpop.chain.encoding import decode_state, decode_uint
 from voxpop.chain.errors import ChainError, InvalidGenesisError, InvalidQueryError
 from voxpop.chain.kv import KVReader
-from voxpop.chain.module import ADDRESS_LEN, Invariant, Module, MsgRoute
+from voxpop.chain.module import ADDRESS_LEN, Invariant, Module, MsgRoute, address_query
 from voxpop.chain.modules.bank.state import read_balance
 from voxpop.chain.modules.codec import addr_text, genesis_address, genesis_amount
 from voxpop.chain.modules.distribution import state as distribution
@@ -35,15 +35,6 @@ VALIDATOR_FIELDS = {
     "moniker",
     "details",
 }
-
-
-def _address_query(make: Callable[[bytes], bytes]) -> Callable[[bytes], bytes]:
-    def key(data: bytes) -> bytes:
-        if len(data) != ADDRESS_LEN:
-            raise InvalidQueryError("query data must be a 20-byte address")
-        return make(data)
-
-    return key
 
 
 def _delegation_query(data: bytes) -> bytes:
@@ -88,9 +79,9 @@ class StakingModule(Module):
     def query_routes(self) -> Mapping[str, Callable[[bytes], bytes]]:
         return {
             "params": lambda _: state.PARAMS_KEY,
-            "validator": _address_query(state.validator_key),
-            "validator_by_consensus": _address_query(state.consensus_key),
-            "power": _address_query(lambda a: state.LAST_POWER_PREFIX + a),
+            "validator": address_query(state.validator_key),
+            "validator_by_consensus": address_query(state.consensus_key),
+            "power": address_query(lambda a: state.LAST_POWER_PREFIX + a),
             "delegation": _delegation_query,
         }
 

@@ -186,9 +186,19 @@ def set_params(ctx: Context, params: StakingParams) -> None:
 # --- validators -------------------------------------------------------------------------------
 
 
+def decode_validator(raw: bytes) -> Validator:
+    """A validator from its stored value (`staking/val/<operator>`)."""
+    return Validator.from_value(decode_state(raw))
+
+
+def decode_delegation(raw: bytes) -> int:
+    """A delegation's shares from its stored value (`staking/del/<operator><delegator>`)."""
+    return decode_uint(raw)
+
+
 def get_validator(ctx: Context, operator: bytes) -> Validator | None:
     raw = ctx.get(validator_key(operator))
-    return Validator.from_value(decode_state(raw)) if raw else None
+    return decode_validator(raw) if raw else None
 
 
 def require_validator(ctx: Context, operator: bytes) -> Validator:
@@ -209,7 +219,7 @@ def operator_of(ctx: Context, cons_address: bytes) -> bytes | None:
 
 def iter_validators(ctx: Context) -> Iterator[Validator]:
     for _, raw in ctx.iterate(VALIDATOR_PREFIX):
-        yield Validator.from_value(decode_state(raw))
+        yield decode_validator(raw)
 
 
 def set_jailed(ctx: Context, operator: bytes, jailed: bool, *, tombstone: bool = False) -> None:
@@ -224,7 +234,7 @@ def set_jailed(ctx: Context, operator: bytes, jailed: bool, *, tombstone: bool =
 
 def get_shares(ctx: Context, operator: bytes, delegator: bytes) -> int:
     raw = ctx.get(delegation_key(operator, delegator))
-    return decode_uint(raw) if raw else 0
+    return decode_delegation(raw) if raw else 0
 
 
 def _set_shares(ctx: Context, operator: bytes, delegator: bytes, shares: int) -> None:
@@ -501,14 +511,15 @@ def slash(
 
 
 def read_validators(state: KVReader) -> list[Validator]:
-    return [Validator.from_value(decode_state(v)) for _, v in state.iterate(VALIDATOR_PREFIX)]
+    return [decode_validator(v) for _, v in state.iterate(VALIDATOR_PREFIX)]
 
 
 def read_delegations(state: KVReader) -> list[tuple[bytes, bytes, int]]:
     """(operator, delegator, shares) in key order."""
     n = len(DELEGATION_PREFIX)
     return [
-        (k[n : n + 20], k[n + 20 :], decode_uint(v)) for k, v in state.iterate(DELEGATION_PREFIX)
+        (k[n : n + 20], k[n + 20 :], decode_delegation(v))
+        for k, v in state.iterate(DELEGATION_PREFIX)
     ]
 
 
