@@ -17,6 +17,12 @@ import typer
 
 from voxpop.chain.errors import InvalidGenesisError
 from voxpop.chain.genesis import load_genesis
+from voxpop.chain.modules.staking.state import (
+    Validator,
+    compute_tokens,
+    decode_delegation,
+    decode_validator,
+)
 from voxpop.chain.tx import tx_hash as compute_tx_hash
 from voxpop.cli.keys import HomeOption, KeyringBackendChoice, KeyringBackendOption, open_keyring
 from voxpop.cli.output import (
@@ -30,11 +36,12 @@ from voxpop.cli.output import (
 from voxpop.client import (
     DEFAULT_URL,
     AccountInfo,
+    QueryResult,
     VoxClient,
     VoxClientError,
     format_vox,
 )
-from voxpop.crypto import CryptoError, is_address
+from voxpop.crypto import CryptoError, decode_address, encode_address, is_address
 from voxpop.node.home import NodeHome, default_home
 from voxpop.node.service import BlockRecord, NodeStatus, TxRecord
 
@@ -48,7 +55,9 @@ TrustOption = typer.Option(
 
 query_app = typer.Typer(no_args_is_help=True, help="Read the chain: balances, blocks, txs, status.")
 bank_query_app = typer.Typer(no_args_is_help=True, help="Query the bank module.")
+staking_query_app = typer.Typer(no_args_is_help=True, help="Query the staking module.")
 query_app.add_typer(bank_query_app, name="bank")
+query_app.add_typer(staking_query_app, name="staking")
 
 
 # --- shared with `voxpop tx` ------------------------------------------------------------------
@@ -98,6 +107,22 @@ def trusted_keys(
 
 def format_uvox(uvox: int) -> str:
     return f"{uvox} uvox ({format_vox(uvox)})"
+
+
+def read_validator(
+    client: VoxClient,
+    operator: bytes,
+    fmt: OutputFormat,
+    *,
+    height: int | None = None,
+    prove: bool = False,
+) -> tuple[Validator, QueryResult]:
+    """The validator run by `operator` (the `/staking/validator` query); fails with
+    unknown_validator if there is none."""
+    result = client.query("/staking/validator", operator, height=height, prove=prove)
+    if not result.value:
+        fail("unknown_validator", f"no validator with operator {encode_address(operator)}", fmt)
+    return decode_validator(result.value), result
 
 
 # --- records as JSON: hashes hex, tx bytes base64, as the API ---------------------------------
@@ -170,6 +195,27 @@ def status_dict(status: NodeStatus) -> dict[str, Any]:
         "latest_block_time_unix": status.latest_block_time_unix,
         "mempool_size": status.mempool_size,
         "validator_pub_keys": [k.hex() for k in status.validator_pub_keys],
+    }
+
+
+def validator_dict(val: Validator) -> dict[str, Any]:
+    return {
+        "operator": encode_address(val.operator),
+        "consensus_pub_key": val.consensus_pub_key.hex(),
+        "consensus_address": val.consensus_address.hex(),
+        "tokens": val.tokens,
+        "shares": val.shares,
+        "power": val.power,
+        "status": val.status.name.lower(),
+        "jailed": val.jailed,
+        "tombstoned": val.tombstoned,
+        "commission_rate_bps": val.commission_rate_bps,
+        "max_commission_rate_bps": val.max_commission_rate_bps,
+        "max_commission_change_bps": val.max_commission_change_bps,
+        "commission_updated_time": val.commission_updated_time,
+        "moniker": val.moniker,
+        "details": val.details,
+        "unbonding_time": val.unbonding_time,
     }
 
 
@@ -318,4 +364,79 @@ def status(node: str = NodeOption, output: OutputFormat = OutputOption) -> None:
     )
 
 
-__all__ = ["bank_query_app", "query_app"]
+def _raw_address(
+    text: str, home: Path | None, backend: KeyringBackendChoice, fmt: OutputFormat
+) -> bytes:
+    return decode_address(resolve_address(text, home, backend, fmt))
+
+
+@staking_query_app.command("validator")
+def staking_validator(
+    operator: str = typer.Argument(
+        ..., metavar="OPERATOR", help="the validator's operator: vox1 address or key name"
+    ),
+    prove: bool = typer.Option(False, "--prove", help="verify the answer with a Merkle proof"),
+    node: str = NodeOption,
+    trust: list[str] | None = TrustOption,
+    home: Path | None = HomeOption,
+    keyring_backend: KeyringBackendChoice = KeyringBackendOption,
+    output: OutputFormat = OutputOption,
+) -> None:
+    """A validator: stake, status, commission and description."""
+    raw = _raw_address(operator, home, keyring_backend, output)
+    keys = trusted_keys(trust, home, output) if prove else None
+    with client_errors(output), VoxClient(node, trusted_validator_keys=keys) as client:
+        val, result = read_validator(client, raw, output, prove=prove)
+    data = {**validator_dict(val), "height": result.height, "verified": result.verified}
+
+    def render(_: Any) -> None:
+        rows = {k: v if isinstance(v, str) else str(v) for k, v in data.items()}
+        rows["tokens"] = format_uvox(val.tokens)
+        kv_table(rows, title=f"validator {val.moniker}")
+
+    emit(data, output, render)
+
+
+@staking_query_app.command("delegation")
+def staking_delegation(
+    operator: str = typer.Argument(
+        ..., metavar="OPERATOR", help="the validator's operator: vox1 address or key name"
+    ),
+    delegator: str = typer.Argument(
+        ..., metavar="DELEGATOR", help="the delegator: vox1 address or key name"
+    ),
+    prove: bool = typer.Option(False, "--prove", help="verify the answers with Merkle proofs"),
+    node: str = NodeOption,
+    trust: list[str] | None = TrustOption,
+    home: Path | None = HomeOption,
+    keyring_backend: KeyringBackendChoice = KeyringBackendOption,
+    output: OutputFormat = OutputOption,
+) -> None:
+    """A delegation: the delegator's shares of a validator and what they are worth in uvox."""
+    raw_operator = _raw_address(operator, home, keyring_backend, output)
+    raw_delegator = _raw_address(delegator, home, keyring_backend, output)
+    keys = trusted_keys(trust, home, output) if prove else None
+    with client_errors(output), VoxClient(node, trusted_validator_keys=keys) as client:
+        result = client.query("/staking/delegation", raw_operator + raw_delegator, prove=prove)
+        # The validator at the same height, for the worth of the shares
+        val, _ = read_validator(client, raw_operator, output, height=result.height, prove=prove)
+    shares = decode_delegation(result.value) if result.value else 0
+    tokens = compute_tokens(val, shares)
+    data: dict[str, Any] = {
+        "validator": encode_address(raw_operator),
+        "delegator": encode_address(raw_delegator),
+        "shares": shares,
+        "tokens": tokens,
+        "height": result.height,
+        "verified": result.verified,
+    }
+
+    def render(_: Any) -> None:
+        rows = {k: v if isinstance(v, str) else str(v) for k, v in data.items()}
+        rows["tokens"] = format_uvox(tokens)
+        kv_table(rows)
+
+    emit(data, output, render)
+
+
+__all__ = ["bank_query_app", "query_app", "staking_query_app"]

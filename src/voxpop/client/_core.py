@@ -21,6 +21,7 @@ from typing import Any, Literal, TypeVar
 from voxpop.chain.abci import Event, EventAttribute, ExecTxResult
 from voxpop.chain.encoding import decode_canonical, decode_uint
 from voxpop.chain.errors import CODESPACE, ChainError, HeightNotAvailableError
+from voxpop.chain.module import Msg
 from voxpop.chain.modules.auth.state import AuthParams, decode_account
 from voxpop.chain.tx import tx_hash
 from voxpop.client.errors import (
@@ -32,7 +33,14 @@ from voxpop.client.errors import (
     TxRejectedError,
     TxWaitTimeoutError,
 )
-from voxpop.client.tx import DEFAULT_SEND_GAS, build_tx, compute_min_fee, msg_send, sign_tx
+from voxpop.client.tx import (
+    DEFAULT_SEND_GAS,
+    Message,
+    build_tx,
+    compute_min_fee,
+    msg_send,
+    sign_tx,
+)
 from voxpop.client.types import AccountInfo, ProvenEntry, QueryResult, StreamEvent
 from voxpop.client.verify import expected_query_key, verify_block, verify_entry
 from voxpop.crypto.address import decode_address, encode_address
@@ -453,6 +461,46 @@ def sequence_flow(trust: Trust, address: str) -> Flow[int]:
     return info.sequence
 
 
+def execute_flow(
+    trust: Trust,
+    key: PrivateKey,
+    msgs: Sequence[Message | Msg],
+    *,
+    fee: int | None,
+    gas_limit: int | None,
+    mode: Mode,
+    memo: str,
+    sequence: int | None,
+) -> Flow[BroadcastResult]:
+    """Sign `msgs` with `key` in one tx and broadcast it: the path every tx of the client takes.
+
+    Fetches what is not given: the chain id, the sequence, and the fee (the minimum for
+    `gas_limit` at the chain's gas price). Raises TxRejectedError, ValueError.
+    """
+    # Verify there is something to sign before touching the network
+    if not msgs:
+        raise ValueError("a tx needs at least one message")
+    raw_msgs = [m.raw() if isinstance(m, Msg) else m for m in msgs]
+    yield from trust_flow(trust)
+    assert trust.chain_id is not None
+    gas = DEFAULT_SEND_GAS if gas_limit is None else gas_limit
+    if sequence is None:
+        sequence = yield from sequence_flow(trust, encode_address(key.public_key.address))
+    if fee is None:
+        params = yield from auth_params_flow(trust)
+        fee = compute_min_fee(gas, params.min_gas_price_num, params.min_gas_price_den)
+    body = build_tx(
+        chain_id=trust.chain_id,
+        pub_key=key.public_key.raw,
+        sequence=sequence,
+        msgs=raw_msgs,
+        fee=fee,
+        gas_limit=gas,
+        memo=memo,
+    )
+    return (yield from broadcast_flow(sign_tx(body, key), mode))
+
+
 def send_flow(
     trust: Trust,
     key: PrivateKey,
@@ -467,32 +515,18 @@ def send_flow(
 ) -> Flow[BroadcastResult]:
     """Sign and broadcast a bank/Send of `amount` uvox from `key`'s account to `to`.
 
-    Fetches what is not given: the chain id, the sequence, and the fee (the minimum for
-    `gas_limit` at the chain's gas price). Raises TxRejectedError, AddressError, ValueError.
+    Raises TxRejectedError, AddressError, ValueError.
     """
     # Verify the amount and the recipient before touching the network
     if amount <= 0:
         raise ValueError("amount must be positive")
     recipient = decode_address(address_text(to))
-    yield from trust_flow(trust)
-    assert trust.chain_id is not None
-    sender = key.public_key.address
-    gas = DEFAULT_SEND_GAS if gas_limit is None else gas_limit
-    if sequence is None:
-        sequence = yield from sequence_flow(trust, encode_address(sender))
-    if fee is None:
-        params = yield from auth_params_flow(trust)
-        fee = compute_min_fee(gas, params.min_gas_price_num, params.min_gas_price_den)
-    body = build_tx(
-        chain_id=trust.chain_id,
-        pub_key=key.public_key.raw,
-        sequence=sequence,
-        msgs=[msg_send(sender, recipient, amount)],
-        fee=fee,
-        gas_limit=gas,
-        memo=memo,
+    msg = msg_send(key.public_key.address, recipient, amount)
+    return (
+        yield from execute_flow(
+            trust, key, [msg], fee=fee, gas_limit=gas_limit, mode=mode, memo=memo, sequence=sequence
+        )
     )
-    return (yield from broadcast_flow(sign_tx(body, key), mode))
 
 
 def wait_for_tx_flow(hash_: bytes | str, timeout: float, interval: float) -> Flow[TxRecord]:

@@ -11,10 +11,12 @@ from typing import Any, TypeVar
 
 import httpx
 
+from voxpop.chain.module import Msg
 from voxpop.chain.modules.auth.state import AuthParams
 from voxpop.client import _core as core
 from voxpop.client.errors import NodeUnreachableError
 from voxpop.client.sync import DEFAULT_TIMEOUT, DEFAULT_URL
+from voxpop.client.tx import Message
 from voxpop.client.types import AccountInfo, QueryResult, StreamEvent
 from voxpop.crypto.keys import PrivateKey
 from voxpop.node.service import BlockRecord, BroadcastResult, NodeStatus, TxRecord
@@ -124,6 +126,35 @@ class AsyncVoxClient:
 
     async def auth_params(self) -> AuthParams:
         return await self._run(core.auth_params_flow(self.trust))
+
+    async def execute(
+        self,
+        key: PrivateKey,
+        msgs: Sequence[Message | Msg],
+        fee: int | None = None,
+        gas_limit: int | None = None,
+        mode: core.Mode = "commit",
+        *,
+        memo: str = "",
+        sequence: int | None = None,
+    ) -> BroadcastResult:
+        """Sign `msgs` (chain Msg objects or (type, fields) pairs) with `key` in one tx and
+        broadcast it. The fee defaults to the minimum for `gas_limit` at the chain's gas price.
+
+        Raises TxRejectedError, ValueError.
+        """
+        return await self._run(
+            core.execute_flow(
+                self.trust,
+                key,
+                msgs,
+                fee=fee,
+                gas_limit=gas_limit,
+                mode=mode,
+                memo=memo,
+                sequence=sequence,
+            )
+        )
 
     async def send(
         self,
