@@ -44,12 +44,13 @@ from voxpop.cli.signing import (
     parse_fee_option,
     resolve_raw_address,
 )
-from voxpop.client import VoxClient
+from voxpop.client import DEFAULT_SEND_GAS, VoxClient
 from voxpop.crypto import encode_address
 from voxpop.node.home import NodeHome, default_home
 from voxpop.node.validator_key import ValidatorKeyError, load_validator_key
 
-DEFAULT_STAKING_GAS = 200_000  # staking messages settle rewards and move pools: more than a send
+# As a send: the staking, distribution and slashing messages use 9,000 to 20,000 gas
+DEFAULT_STAKING_GAS = DEFAULT_SEND_GAS
 
 staking_tx_app = typer.Typer(
     no_args_is_help=True, help="Staking: create and edit validators, delegate stake."
