@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 GOBIN  := $(shell go env GOPATH 2>/dev/null)/bin
 export PATH := $(GOBIN):$(PATH)
 
-.PHONY: run test install cometbft proto lint typecheck pytest bench clean
+.PHONY: run test install cometbft proto lint typecheck pytest bench bench-testnet clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,9 @@ bench: install
 	$(BIN)/python bench/solo_throughput.py
 	$(BIN)/python bench/state_commit.py
 	$(BIN)/python bench/proofs.py
+
+bench-testnet: install proto
+	$(BIN)/python bench/testnet_throughput.py
 
 clean:
 	rm -rf $(VENV) src/voxpop/abci/gen .pytest_cache .mypy_cache .ruff_cache
