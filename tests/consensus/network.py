@@ -235,13 +235,17 @@ class Network:
         value: str = reply.json()["header"]["app_hash"]
         return value
 
-    def account(self, i: int, key_or_address: PrivateKey | bytes) -> dict[str, Any]:
+    def account(
+        self, i: int, key_or_address: PrivateKey | bytes, height: int | None = None
+    ) -> dict[str, Any]:
+        """Node i's view of an account, at `height` (default: its latest block)."""
         raw = (
             key_or_address.public_key.address
             if isinstance(key_or_address, PrivateKey)
             else key_or_address
         )
-        reply = self.api[i].get(f"/v1/accounts/{encode_address(raw)}")
+        params = {"height": str(height)} if height is not None else {}
+        reply = self.api[i].get(f"/v1/accounts/{encode_address(raw)}", params=params)
         reply.raise_for_status()
         result: dict[str, Any] = reply.json()
         return result
