@@ -30,6 +30,7 @@ from voxpop.client.errors import (
     ProofVerificationError,
     ProtocolError,
     ServerError,
+    StaleResponseError,
     TxRejectedError,
     TxWaitTimeoutError,
 )
@@ -56,6 +57,10 @@ from voxpop.node.service import (
 T = TypeVar("T")
 Mode = Literal["sync", "commit"]
 STREAM_KINDS = ("block", "tx")
+# How far below the highest verified height a proven "latest" answer may be. An honest node never
+# goes backwards (it answers at its last committed height); the slack is for a client spread over
+# load-balanced nodes, one or two blocks apart.
+DEFAULT_MAX_HEIGHT_LAG = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,11 +92,33 @@ class Trust:
 
     Left None, both are learned from the node's status the first time they are needed (trust on
     first use); pass them to the client to trust nothing the node says about itself.
+
+    `highest_height` is the highest height of a header this client has verified: the chain is at
+    least that high, so a proven "latest" answer more than `max_height_lag` blocks below it is
+    stale (StaleResponseError).
     """
 
     chain_id: str | None = None
     validator_keys: frozenset[bytes] | None = None
     node_mode: str | None = None
+    highest_height: int = 0
+    max_height_lag: int = DEFAULT_MAX_HEIGHT_LAG
+
+    def __post_init__(self) -> None:
+        if type(self.max_height_lag) is not int or self.max_height_lag < 0:
+            raise ValueError("max_height_lag must be a non-negative integer")
+
+
+def check_fresh(trust: Trust, height: int) -> None:
+    """Raise StaleResponseError if a "latest" answer at `height` is older than the client allows."""
+    # Verify the answer does not go back beyond the tolerance from what this client has verified
+    if height < trust.highest_height - trust.max_height_lag:
+        raise StaleResponseError(
+            f'the node answered "latest" at height {height}, but this client has verified '
+            f"height {trust.highest_height} (max lag {trust.max_height_lag})",
+            height,
+            trust.highest_height,
+        )
 
 
 # --- requests and responses -------------------------------------------------------------------
@@ -369,6 +396,7 @@ def verified_block_flow(trust: Trust, height: int) -> Flow[BlockRecord]:
     except NotFoundError:
         raise ProofVerificationError(f"the node has no block {height} to verify against") from None
     verify_block(block, height=height, chain_id=trust.chain_id, trusted_keys=trust.validator_keys)
+    trust.highest_height = max(trust.highest_height, height)
     return block
 
 
@@ -389,6 +417,8 @@ def query_flow(
         )
     if height and result.height != height:
         raise ProofVerificationError(f"asked for height {height}, got {result.height}")
+    if not height:
+        check_fresh(trust, result.height)
     block = yield from verified_block_flow(trust, result.height)
     verify_entry(block.header.app_hash, key, result.value, result.proof)
     return QueryResult(result.key, result.value, result.proof, result.height, verified=True)
@@ -417,6 +447,8 @@ def account_flow(
         raise ProofVerificationError("the account proof is for another key")
     if info.address != text or (height and info.height != height):
         raise ProofVerificationError("the node answered for another address or height")
+    if not height:
+        check_fresh(trust, info.height)
     # Verify the reported fields are exactly what the proven entries hold
     balance = decode_uint(bal.value) if bal.value else 0
     try:

@@ -29,6 +29,8 @@ class AsyncVoxClient:
 
     `trusted_validator_keys` are the Ed25519 keys whose header signatures make proofs acceptable;
     left None they are learned from the node's status on first use. `chain_id` likewise.
+    `max_height_lag`: a proven "latest" answer more than this many blocks below the highest height
+    the client has verified raises StaleResponseError (an old state replayed).
     Use as a context manager, or call close().
     """
 
@@ -40,10 +42,11 @@ class AsyncVoxClient:
         chain_id: str | None = None,
         trusted_validator_keys: Iterable[bytes] | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        max_height_lag: int = core.DEFAULT_MAX_HEIGHT_LAG,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         keys = frozenset(trusted_validator_keys) if trusted_validator_keys is not None else None
-        self.trust = core.Trust(chain_id, keys)
+        self.trust = core.Trust(chain_id, keys, max_height_lag=max_height_lag)
         self._http = httpx.AsyncClient(base_url=self.base_url, timeout=timeout, transport=transport)
 
     # --- lifecycle ------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ VoxClientError
     NotFoundError           404: block_not_found, tx_not_found, height_not_available, ...
     ServerError             5xx: a fault in the node, not in the request
   ProofVerificationError    a proof, header or signature did not verify: do not trust the answer
+    StaleResponseError      a proven "latest" answer from below the highest height already seen
   TxWaitTimeoutError        wait_for_tx gave up before the tx was committed
   NodeUnreachableError      no answer (connection refused, timeout)
   ProtocolError             an answer that is not what the API documents
@@ -68,6 +69,20 @@ class ProofVerificationError(VoxClientError):
     """A Merkle proof, block header or header signature failed verification."""
 
     code = "proof_verification_failed"
+
+
+class StaleResponseError(ProofVerificationError):
+    """A "latest" answer, correctly proven, but from a height more than the client's
+    `max_height_lag` below the highest height it has already verified: an old state replayed (by a
+    lagging node, or by someone in the middle). `height` is the answer's, `highest_seen` the
+    client's."""
+
+    code = "stale_response"
+
+    def __init__(self, message: str, height: int, highest_seen: int) -> None:
+        super().__init__(message)
+        self.height = height
+        self.highest_seen = highest_seen
 
 
 class TxWaitTimeoutError(VoxClientError):
