@@ -98,7 +98,7 @@ class Chain:
         msgs: Sequence[tuple[str, dict[str, Any]]],
         *,
         fee: int | None = None,
-        gas_limit: int = 200_000,
+        gas_limit: int | None = None,
         sequence: int | None = None,
         chain_id: str = CHAIN_ID,
         memo: str = "",
@@ -106,6 +106,8 @@ class Chain:
     ) -> bytes:
         address = signer.public_key.address
         seq = self.sequences.get(address, 0) if sequence is None else sequence
+        if gas_limit is None:  # a free tx (fee=0, a grant claim) may declare little gas
+            gas_limit = 50_000 if fee == 0 else 200_000
         body = make_body(
             chain_id=chain_id,
             pub_key=signer.public_key.raw,

@@ -44,9 +44,12 @@ from voxpop.chain.errors import (
     ChainError,
     HeightNotAvailableError,
     InvalidGenesisError,
+    InvalidMessageError,
+    TxDecodeError,
     TxTooLargeError,
     UnauthorizedError,
     UnknownMessageError,
+    quote,
 )
 from voxpop.chain.gas import GasMeter, InfiniteGasMeter
 from voxpop.chain.kv import Branch, CachedView, KVReader
@@ -92,6 +95,8 @@ class VoxApp:
         self._aux: list[tuple[str, bytes, bytes | None]] = []
         self.tx_cache = TxCache()
         self._last_block_time: int | None = None
+        # The chain's tx size limit, for the pre-verifier (which reads no state): set at commit
+        self._max_tx_bytes = read_params(self.committed).max_tx_bytes if store.version else 0
 
     # --- facts about the committed chain --------------------------------------------------------
 
@@ -161,6 +166,7 @@ class VoxApp:
         initial = [u for module in self.modules for u in module.initial_validators(ctx)]
         self._genesis = branch
         self._check = Branch(branch)
+        self._max_tx_bytes = read_params(branch).max_tx_bytes
         # A genesis with staking validators defines the set; CometBFT then uses it instead of
         # genesis.json's list
         return ResponseInitChain(
@@ -194,17 +200,22 @@ class VoxApp:
         """Decode txs and verify their signatures ahead of check_tx, into the tx cache.
 
         Reads no state, so a node may call it from another thread while the app works: PyNaCl
-        releases the GIL while it verifies, so this uses a second core.
+        releases the GIL while it verifies, so this uses a second core. Only txs within the
+        chain's size limit are decoded, and only those whose signature verifies are kept.
         """
+        max_bytes = self._max_tx_bytes
         for raw in txs:
-            try:
-                tx = decode_tx(raw)
-            except ChainError:
+            # Verify the size first: oversize txs are not worth decoding (check_tx refuses them)
+            if len(raw) > max_bytes:
                 continue
-            if self.tx_cache.get(tx.hash) is None:
-                self.tx_cache.put(
-                    tx, verify_signature(tx.body.pub_key, tx.sign_bytes, tx.signature)
-                )
+            try:
+                tx = decode_tx(raw, max_bytes)
+            except Exception:  # check_tx decodes again and answers with the error's code
+                continue
+            if self.tx_cache.get(tx.hash) is None and verify_signature(
+                tx.body.pub_key, tx.sign_bytes, tx.signature
+            ):
+                self.tx_cache.put(tx)
 
     # --- Block production -----------------------------------------------------------------------
 
@@ -299,6 +310,7 @@ class VoxApp:
             raise
         self.committed.apply(pending.changes)
         self._last_block_time = pending.time_unix
+        self._max_tx_bytes = read_params(self.committed).max_tx_bytes
         self._pending = None
         self._block = None
         self._genesis = None
@@ -338,13 +350,20 @@ class VoxApp:
         return read_params(self.committed if self._genesis is None else self._genesis)
 
     def _decode_msgs(self, tx: Tx) -> list[tuple[Msg, MsgRoute]]:
+        """Parse each message. Raises ChainError only: any input gives a failed tx with a code."""
         out = []
-        for raw in tx.body.msgs:
+        for i, raw in enumerate(tx.body.msgs):
             route = self.routes.get(raw.type)
             # Verify the message type is known
             if route is None:
-                raise UnknownMessageError(f"unknown message type {raw.type!r}")
-            out.append((route.msg_cls.from_value(raw.value), route))
+                raise UnknownMessageError(f"unknown message type {quote(raw.type)}")
+            try:
+                msg = route.msg_cls.from_value(raw.value)
+            except ChainError:
+                raise
+            except Exception as exc:  # a parser bug must not halt the chain: it is a bad message
+                raise InvalidMessageError(f"msgs[{i}]: malformed ({type(exc).__name__})") from None
+            out.append((msg, route))
         return out
 
     def _decode(self, raw: bytes, max_bytes: int) -> tuple[Tx, bool]:
@@ -355,7 +374,12 @@ class VoxApp:
         hit = self.tx_cache.get(tx_hash(raw))
         if hit is not None:
             return hit
-        return decode_tx(raw, max_bytes), False
+        try:
+            return decode_tx(raw, max_bytes), False
+        except ChainError:
+            raise
+        except Exception as exc:  # a decoder bug must not halt the chain: the tx is undecodable
+            raise TxDecodeError(f"malformed tx ({type(exc).__name__})") from None
 
     def _run_tx(
         self, parent: Branch, tx: Tx, verified: bool, block: BlockInfo, *, is_check: bool
@@ -374,7 +398,7 @@ class VoxApp:
         ante = Context(block, Branch(parent), gas, params.gas, is_check=is_check)
         process_ante(ante, tx, params, signature_verified=verified, fee_exempt=fee_exempt)
         if not verified:
-            self.tx_cache.put(tx, True)
+            self.tx_cache.put(tx)
         # No "hash" attribute: CometBFT indexes the tx hash itself and reserves `tx.hash`
         ante.emit(
             "tx",

@@ -3,6 +3,9 @@
 cbor2's canonical mode gives one byte string per value (shortest integers, definite lengths, map
 keys sorted length-first). Decoding re-encodes and compares, so every accepted input has exactly one
 encoding: two different byte strings can never carry the same tx, and a tx hash names one tx.
+
+Untrusted bytes first pass `scan_cbor` (no tags, text map keys, bounded depth), which keeps the
+decode and the re-encode linear in the input's length: see cbor_scan.py for why.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from typing import Any
 
 import cbor2
 
+from voxpop.chain.cbor_scan import scan_cbor
 from voxpop.chain.errors import TxDecodeError
 
 
@@ -19,15 +23,16 @@ def encode(value: Any) -> bytes:
 
 
 def decode_canonical(data: bytes) -> Any:
-    """Decode `data`, raising TxDecodeError unless it is the canonical encoding of its value."""
+    """Decode untrusted `data`, raising TxDecodeError unless it is the canonical encoding of its
+    value in the subset `scan_cbor` accepts. Never raises anything else."""
+    scan_cbor(data)
+    # After the scan cbor2 sees only plain items; any error left (e.g. invalid UTF-8) is a decode
+    # error. The message names no part of the input.
     try:
         value = cbor2.loads(data)
-    except (cbor2.CBORDecodeError, ValueError, TypeError, RecursionError, OverflowError) as exc:
-        raise TxDecodeError(f"not valid CBOR: {exc}") from None
-    try:
         again = cbor2.dumps(value, canonical=True)
-    except (cbor2.CBOREncodeError, ValueError, TypeError, RecursionError) as exc:
-        raise TxDecodeError(f"not encodable: {exc}") from None
+    except Exception as exc:
+        raise TxDecodeError(f"not valid CBOR ({type(exc).__name__})") from None
     # Verify the input was canonical (no padding, no trailing bytes, no other key order)
     if again != data:
         raise TxDecodeError("not canonical CBOR")

@@ -36,6 +36,14 @@ def _register(cls: _E) -> _E:
 ERRORS: dict[int, type[ChainError]] = {}
 _register(ChainError)
 
+QUOTE_LIMIT = 64
+
+
+def quote(text: str, limit: int = QUOTE_LIMIT) -> str:
+    """Untrusted text, shortened, for an error message: never format an untrusted value whole
+    (a message may be logged, and formatting some values costs time or raises)."""
+    return repr(text[:limit] + "..." if len(text) > limit else text)
+
 
 # Decoding and format (2-19)
 

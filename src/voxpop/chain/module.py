@@ -111,9 +111,13 @@ def address_query(
 
 
 def require_fields(value: Mapping[str, Any], *names: str) -> None:
-    # Verify the message has exactly the expected fields
-    if set(value) != set(names):
-        raise InvalidMessageError(f"fields must be exactly {sorted(names)}, got {sorted(value)}")
+    # Verify the message has exactly the expected fields (named from the declaration, never from
+    # the input)
+    expected = set(names)
+    if value.keys() != expected:
+        missing = sorted(expected - value.keys())
+        detail = f"missing {missing}" if missing else "unexpected fields"
+        raise InvalidMessageError(f"fields must be exactly {sorted(names)}: {detail}")
 
 
 def field_address(value: Mapping[str, Any], name: str) -> bytes:

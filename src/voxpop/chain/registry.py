@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from voxpop.chain.errors import InvalidQueryError, UnknownQueryError
+from voxpop.chain.errors import InvalidQueryError, UnknownQueryError, quote
 from voxpop.chain.module import Module
 from voxpop.chain.modules.auth.module import AuthModule
 from voxpop.chain.modules.bank.module import BankModule
@@ -52,4 +52,4 @@ def query_key(modules: Sequence[Module], path: str, data: bytes) -> bytes:
             routes = module.query_routes()
             if module.name == parts[0] and parts[1] in routes:
                 return routes[parts[1]](data)
-    raise UnknownQueryError(f"unknown query path {path!r}")
+    raise UnknownQueryError(f"unknown query path {quote(path)}")

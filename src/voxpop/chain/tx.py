@@ -107,7 +107,7 @@ def decode_tx(data: bytes, max_bytes: int = FORMAT_MAX_TX_BYTES) -> Tx:
     if not isinstance(doc, dict) or set(doc) != {"v", "body", "sig"}:
         raise TxDecodeError("tx must be a map with exactly v, body, sig")
     if doc["v"] != TX_VERSION or type(doc["v"]) is not int:
-        raise TxDecodeError(f"unsupported tx version {doc['v']!r}")
+        raise TxDecodeError(f"unsupported tx version; this chain reads version {TX_VERSION}")
     sig, body = doc["sig"], doc["body"]
     if not isinstance(sig, bytes) or len(sig) != 64:
         raise TxDecodeError("sig must be 64 bytes")

@@ -24,6 +24,9 @@ from voxpop.chain.tx import Tx
 from voxpop.crypto.keys import address_from_pubkey, verify_signature
 
 FEE_COLLECTOR_ADDRESS = module_address(FEE_COLLECTOR)
+# A fee-exempt tx (a sign-up grant claim) pays nothing for its gas, so it may declare little: a
+# claim uses about 12,000; more would let free txs fill blocks.
+FEE_EXEMPT_MAX_GAS = 100_000
 
 
 def process_ante(
@@ -52,6 +55,10 @@ def process_ante(
     # Verify the gas limit is allowed and the fee pays for it at the minimum gas price
     if body.gas_limit > params.max_gas_per_tx:
         raise GasLimitTooHighError(f"gas limit {body.gas_limit} > {params.max_gas_per_tx}")
+    if fee_exempt and body.gas_limit > FEE_EXEMPT_MAX_GAS:
+        raise GasLimitTooHighError(
+            f"gas limit {body.gas_limit} > {FEE_EXEMPT_MAX_GAS} for a fee-exempt tx"
+        )
     if not fee_exempt and body.fee < params.min_fee(body.gas_limit):
         raise InsufficientFeeError(
             f"fee {body.fee} uvox < {params.min_fee(body.gas_limit)} uvox for {body.gas_limit} gas"

@@ -1,0 +1,95 @@
+"""A linear-time well-formedness scan of untrusted CBOR, run before any decoder sees the bytes.
+
+cbor2 decodes everything RFC 8949 allows, including shared references (tags 28/29), which let a few
+bytes stand for a value exponentially larger than themselves, and bignums of any size. Our formats
+need none of that, so every byte string from outside first passes this scan, which walks each data
+item once and accepts only:
+
+- unsigned and negative integers, byte strings, text strings, arrays, maps, and the simple values
+  false, true and null;
+- definite lengths in their shortest form (as canonical encoding requires anyway);
+- map keys that are text strings;
+- nesting at most `max_depth` containers deep, and no bytes after the single top-level item.
+
+No tags (so no shared references, bignums, dates or sets), no floats, no indefinite lengths. Each
+step advances the position by at least one byte, so time is linear in the input's length, and a
+declared length is checked against the bytes that remain before anything is allocated.
+"""
+
+from __future__ import annotations
+
+from voxpop.chain.errors import TxDecodeError
+
+DEFAULT_MAX_DEPTH = 32
+
+_MAP = 5
+_ARRAY = 4
+_TEXT = 3
+_SIMPLE = 7
+_FALSE_TRUE_NULL = (20, 21, 22)
+# Minimum value a 1-, 2-, 4- or 8-byte argument may carry in shortest form
+_ARG_WIDTH = {24: (1, 24), 25: (2, 1 << 8), 26: (4, 1 << 16), 27: (8, 1 << 32)}
+
+
+def scan_cbor(data: bytes, max_depth: int = DEFAULT_MAX_DEPTH) -> None:
+    """Raise TxDecodeError unless `data` is one well-formed data item of the subset above."""
+    end = len(data)
+    pos = 0
+    # Per open container: items still to read (a map counts keys and values) and whether it is a map
+    left = [1]
+    is_map = [False]
+    while left:
+        if left[-1] == 0:
+            left.pop()
+            is_map.pop()
+            continue
+        expect_key = is_map[-1] and left[-1] % 2 == 0
+        left[-1] -= 1
+        # Verify there is an initial byte to read
+        if pos >= end:
+            raise TxDecodeError("CBOR ends in the middle of an item")
+        initial = data[pos]
+        pos += 1
+        major, info = initial >> 5, initial & 0x1F
+        # Verify map keys are text
+        if expect_key and major != _TEXT:
+            raise TxDecodeError("CBOR map keys must be text strings")
+        if major == _SIMPLE:
+            # Verify the simple value is false, true or null (no floats, no other simple values)
+            if info not in _FALSE_TRUE_NULL:
+                raise TxDecodeError("CBOR floats and simple values other than false/true/null")
+            continue
+        if major == 6:
+            raise TxDecodeError("CBOR tags are not allowed")
+        if info < 24:
+            arg = info
+        else:
+            width_min = _ARG_WIDTH.get(info)
+            # Verify a definite length (no indefinite-length items, no reserved values)
+            if width_min is None:
+                raise TxDecodeError("CBOR indefinite lengths and reserved values are not allowed")
+            width, minimum = width_min
+            if pos + width > end:
+                raise TxDecodeError("CBOR ends in the middle of an item")
+            arg = int.from_bytes(data[pos : pos + width], "big")
+            pos += width
+            # Verify the argument is in its shortest form
+            if arg < minimum:
+                raise TxDecodeError("CBOR integer or length not in its shortest form")
+        if major <= 1:  # unsigned or negative integer: at most 64 bits by construction
+            continue
+        # Verify the declared length fits in what remains (each array or map item takes a byte)
+        count = arg * 2 if major == _MAP else arg
+        if count > end - pos:
+            raise TxDecodeError("CBOR length exceeds the input")
+        if major <= _TEXT:  # byte or text string
+            pos += arg
+            continue
+        # Verify the nesting depth (arrays and maps)
+        if len(left) > max_depth:
+            raise TxDecodeError(f"CBOR nested deeper than {max_depth}")
+        left.append(count)
+        is_map.append(major == _MAP)
+    # Verify nothing follows the single top-level item
+    if pos != end:
+        raise TxDecodeError("bytes after the end of the CBOR item")
