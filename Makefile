@@ -21,6 +21,9 @@ install: $(VENV)/.installed
 cometbft:
 	bash scripts/install_cometbft.sh
 
+# The generated ABCI types (src/voxpop/abci/gen) are committed, so a wheel ships them; this
+# regenerates them (a no-op while the inputs are unchanged). tests/node/test_wheel.py checks they
+# match the pinned protos.
 proto: install cometbft
 	PYTHON=$(abspath $(BIN)/python) bash scripts/gen_proto.sh
 
@@ -49,4 +52,4 @@ bench-testnet: install proto
 	$(BIN)/python bench/testnet_throughput.py
 
 clean:
-	rm -rf $(VENV) src/voxpop/abci/gen .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

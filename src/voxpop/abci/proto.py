@@ -1,7 +1,8 @@
 """The generated ABCI protobuf types, with a clear error when they have not been generated.
 
-`scripts/gen_proto.sh` (`make proto`) compiles CometBFT's .proto files into `voxpop.abci.gen`, a
-build product that is never committed. Everything else imports the types from here:
+`scripts/gen_proto.sh` (`make proto`) compiles CometBFT's .proto files into `voxpop.abci.gen`,
+which is committed (so every wheel ships it) and checked against the pinned protos by
+tests/node/test_wheel.py. Everything else imports the types from here:
 
     from voxpop.abci.proto import abci_pb2, keys_pb2, proof_pb2
 """
