@@ -6,10 +6,11 @@ export (bank's `send`, `mint`, ...), never by touching their keys.
 
 from __future__ import annotations
 
+import dataclasses
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Self, get_type_hints
 
 from voxpop.chain.abci import ValidatorUpdate
 from voxpop.chain.context import Context
@@ -19,28 +20,106 @@ from voxpop.chain.errors import (
     InvalidMessageError,
     InvalidQueryError,
 )
+from voxpop.chain.fields import Doc, Kind, Wire
 from voxpop.chain.kv import KVReader
 
 ADDRESS_LEN = 20
 MAX_AMOUNT = (1 << 64) - 1
 
 
-class Msg(ABC):
+class Msg:
+    """A message: a frozen dataclass whose fields are declared with their kinds.
+
+        @dataclass(frozen=True, slots=True)
+        class MsgSend(Msg):
+            TYPE = "bank/Send"
+            SIGNER = "sender"
+            sender: Annotated[bytes, ADDRESS, Wire("from")]
+            recipient: Annotated[bytes, ADDRESS, Wire("to")]
+            amount: Annotated[int, AMOUNT]
+
+    The declaration is all there is: parsing with typed errors (`from_value`), the canonical
+    value (`to_value`), the JSON shape (`to_json`) and the README's table (`message_table`) come
+    from it. `validate` adds checks across fields; `SIGNER` names the field holding the account
+    that acts (and must authorize the message).
+    """
+
     TYPE: ClassVar[str]
+    SIGNER: ClassVar[str]
 
     @classmethod
-    @abstractmethod
     def from_value(cls, value: Mapping[str, Any]) -> Self:
         """Parse and statelessly validate; raise InvalidMessageError and friends."""
+        fields = msg_fields(cls)
+        require_fields(value, *(f.key for f in fields))
+        made: Any = cls
+        msg: Self = made(**{f.attr: f.kind.parse(value[f.key], f.key) for f in fields})
+        msg.validate()
+        return msg
 
-    @abstractmethod
-    def to_value(self) -> dict[str, Any]: ...
+    def validate(self) -> None:
+        """Checks across fields, after each field has parsed; raise a typed ChainError."""
 
-    @abstractmethod
-    def signers(self) -> tuple[bytes, ...]: ...
+    def to_value(self) -> dict[str, Any]:
+        return {f.key: f.kind.to_wire(getattr(self, f.attr)) for f in msg_fields(type(self))}
+
+    def to_json(self) -> dict[str, Any]:
+        """The message as the API and the CLI show it (addresses in bech32, bytes in hex)."""
+        fields = msg_fields(type(self))
+        return {
+            "type": self.TYPE,
+            "value": {f.key: f.kind.to_json(getattr(self, f.attr)) for f in fields},
+        }
+
+    def signers(self) -> tuple[bytes, ...]:
+        return (getattr(self, self.SIGNER),)
 
     def raw(self) -> tuple[str, dict[str, Any]]:
         return self.TYPE, self.to_value()
+
+
+@dataclass(frozen=True, slots=True)
+class MsgField:
+    attr: str  # the dataclass attribute
+    key: str  # the key in the tx
+    kind: Kind
+    doc: str = ""
+
+
+_FIELDS: dict[type[Msg], tuple[MsgField, ...]] = {}
+
+
+def msg_fields(cls: type[Msg]) -> tuple[MsgField, ...]:
+    """The declared fields of a message class, in declaration order (read once per class)."""
+    known = _FIELDS.get(cls)
+    if known is not None:
+        return known
+    hints = get_type_hints(cls, include_extras=True)
+    out = []
+    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+        meta = getattr(hints[f.name], "__metadata__", ())
+        kinds = [m for m in meta if isinstance(m, Kind)]
+        wires = [m for m in meta if isinstance(m, Wire)]
+        if len(kinds) != 1:
+            raise TypeError(f"{cls.__name__}.{f.name} needs exactly one field kind")
+        docs = [m.text for m in meta if isinstance(m, Doc)]
+        key = wires[0].key if wires else f.name
+        out.append(MsgField(f.name, key, kinds[0], docs[0] if docs else ""))
+    _FIELDS[cls] = tuple(out)
+    return _FIELDS[cls]
+
+
+def message_table(msgs: Sequence[type[Msg]]) -> str:
+    """The Markdown table of messages for a module's README, from the declarations."""
+    rows = ["| type | fields | signer |", "|---|---|---|"]
+    for cls in msgs:
+        fields = msg_fields(cls)
+        described = ", ".join(
+            f"`{f.key}` ({f.kind.doc}{': ' + f.doc if f.doc else ''})" for f in fields
+        )
+        signer = next(f.key for f in fields if f.attr == cls.SIGNER)
+        rows.append(f"| `{cls.TYPE}` | {described} | `{signer}` |")
+    return "\n".join(rows)
 
 
 Handler = Callable[[Context, Any], None]

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import Annotated
 
-from voxpop.chain.errors import InvalidMessageError
-from voxpop.chain.module import Msg, field_address, field_amount, require_fields
+from voxpop.chain.fields import ADDRESS, AMOUNT, ListKind, TupleKind, Wire
+from voxpop.chain.module import Msg
+
+# The format's bound; the chain's `max_multisend_outputs` parameter is usually tighter
+MAX_OUTPUTS = 4096
+OUTPUTS = ListKind(
+    TupleKind(ADDRESS, AMOUNT, names=("to", "amount")), min_items=1, max_items=MAX_OUTPUTS
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,22 +20,10 @@ class MsgSend(Msg):
     """Move `amount` uvox from `sender` (the signer) to `recipient`."""
 
     TYPE = "bank/Send"
-    sender: bytes
-    recipient: bytes
-    amount: int
-
-    @classmethod
-    def from_value(cls, value: Mapping[str, Any]) -> Self:
-        require_fields(value, "from", "to", "amount")
-        return cls(
-            field_address(value, "from"), field_address(value, "to"), field_amount(value, "amount")
-        )
-
-    def to_value(self) -> dict[str, Any]:
-        return {"from": self.sender, "to": self.recipient, "amount": self.amount}
-
-    def signers(self) -> tuple[bytes, ...]:
-        return (self.sender,)
+    SIGNER = "sender"
+    sender: Annotated[bytes, ADDRESS, Wire("from")]
+    recipient: Annotated[bytes, ADDRESS, Wire("to")]
+    amount: Annotated[int, AMOUNT]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,26 +31,6 @@ class MsgMultiSend(Msg):
     """Pay several recipients from one sender, all or nothing."""
 
     TYPE = "bank/MultiSend"
-    sender: bytes
-    outputs: tuple[tuple[bytes, int], ...]
-
-    @classmethod
-    def from_value(cls, value: Mapping[str, Any]) -> Self:
-        require_fields(value, "from", "outputs")
-        outputs = value["outputs"]
-        # Verify a non-empty list of [address, amount] pairs
-        if not isinstance(outputs, list) or not outputs:
-            raise InvalidMessageError("outputs must be a non-empty list")
-        parsed = []
-        for i, out in enumerate(outputs):
-            if not isinstance(out, list) or len(out) != 2:
-                raise InvalidMessageError(f"outputs[{i}] must be [address, amount]")
-            pair = {"to": out[0], "amount": out[1]}
-            parsed.append((field_address(pair, "to"), field_amount(pair, "amount")))
-        return cls(field_address(value, "from"), tuple(parsed))
-
-    def to_value(self) -> dict[str, Any]:
-        return {"from": self.sender, "outputs": [[a, n] for a, n in self.outputs]}
-
-    def signers(self) -> tuple[bytes, ...]:
-        return (self.sender,)
+    SIGNER = "sender"
+    sender: Annotated[bytes, ADDRESS, Wire("from")]
+    outputs: Annotated[tuple[tuple[bytes, int], ...], OUTPUTS]

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import Annotated
 
-from voxpop.chain.module import Msg, field_address, field_bytes, field_uint, require_fields
+from voxpop.chain.fields import ADDRESS, HASH, PUBKEY, SIGNATURE, Doc, UintKind
+from voxpop.chain.module import Msg
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,31 +19,9 @@ class MsgClaimGrant(Msg):
     """
 
     TYPE = "grant/Claim"
-    claimant: bytes
-    registrar: bytes  # the registrar's Ed25519 public key
-    identity_hash: bytes
-    expiry: int  # unix seconds; the attestation is void after it
-    signature: bytes
-
-    @classmethod
-    def from_value(cls, value: Mapping[str, Any]) -> Self:
-        require_fields(value, "claimant", "registrar", "identity_hash", "expiry", "signature")
-        return cls(
-            claimant=field_address(value, "claimant"),
-            registrar=field_bytes(value, "registrar", 32),
-            identity_hash=field_bytes(value, "identity_hash", 32),
-            expiry=field_uint(value, "expiry"),
-            signature=field_bytes(value, "signature", 64),
-        )
-
-    def to_value(self) -> dict[str, Any]:
-        return {
-            "claimant": self.claimant,
-            "registrar": self.registrar,
-            "identity_hash": self.identity_hash,
-            "expiry": self.expiry,
-            "signature": self.signature,
-        }
-
-    def signers(self) -> tuple[bytes, ...]:
-        return (self.claimant,)
+    SIGNER = "claimant"
+    claimant: Annotated[bytes, ADDRESS]
+    registrar: Annotated[bytes, PUBKEY, Doc("the registrar's Ed25519 public key")]
+    identity_hash: Annotated[bytes, HASH, Doc("the registrar's hash of the identity")]
+    expiry: Annotated[int, UintKind(doc="unix seconds; the attestation is void after it")]
+    signature: Annotated[bytes, SIGNATURE, Doc("the registrar's attestation")]

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Self
+from typing import Annotated
 
-from voxpop.chain.module import Msg, field_address, require_fields
+from voxpop.chain.fields import ADDRESS
+from voxpop.chain.module import Msg
 
 
 @dataclass(frozen=True, slots=True)
@@ -14,15 +14,5 @@ class MsgUnjail(Msg):
     """Let a validator jailed for downtime back into the active set after its jail term."""
 
     TYPE = "slashing/Unjail"
-    operator: bytes
-
-    @classmethod
-    def from_value(cls, value: Mapping[str, Any]) -> Self:
-        require_fields(value, "operator")
-        return cls(operator=field_address(value, "operator"))
-
-    def to_value(self) -> dict[str, Any]:
-        return {"operator": self.operator}
-
-    def signers(self) -> tuple[bytes, ...]:
-        return (self.operator,)
+    SIGNER = "operator"
+    operator: Annotated[bytes, ADDRESS]

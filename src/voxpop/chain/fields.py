@@ -1,0 +1,195 @@
+"""Field kinds for declared messages.
+
+A message is a dataclass whose fields are annotated with a kind, e.g.
+`amount: Annotated[int, AMOUNT]`. The kind is the one place that says, for a field:
+
+- how a value arriving in a tx is parsed and validated (`parse`, raising a typed ChainError and
+  naming only the field, never the value);
+- how it is written back to canonical CBOR (`to_wire`) and shown as JSON (`to_json`);
+- what it is, in the module's README table (`doc`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from voxpop.chain.errors import (
+    ChainError,
+    InvalidAddressError,
+    InvalidAmountError,
+    InvalidMessageError,
+)
+
+ADDRESS_LEN = 20
+MAX_UINT64 = (1 << 64) - 1
+UVOX_PER_VOX = 1_000_000
+
+
+class Kind:
+    """A field kind. Subclasses override `parse` and whatever else differs from plain CBOR."""
+
+    doc: str = "value"
+    error: type[ChainError] = InvalidMessageError
+
+    def parse(self, value: Any, name: str) -> Any:
+        raise NotImplementedError
+
+    def to_wire(self, value: Any) -> Any:
+        return value
+
+    def to_json(self, value: Any) -> Any:
+        return value
+
+    def fail(self, name: str, what: str) -> ChainError:
+        return self.error(f"{name} must be {what}")
+
+
+@dataclass(frozen=True)
+class Wire:
+    """Annotation metadata naming a field's key in the tx when it differs from the attribute."""
+
+    key: str
+
+
+@dataclass(frozen=True)
+class Doc:
+    """Annotation metadata: what the field means, for the README table."""
+
+    text: str
+
+
+class UintKind(Kind):
+    """An unsigned integer within [minimum, maximum] (bool, a subclass of int, is refused)."""
+
+    def __init__(
+        self,
+        minimum: int = 0,
+        maximum: int = MAX_UINT64,
+        *,
+        doc: str | None = None,
+        error: type[ChainError] = InvalidMessageError,
+    ) -> None:
+        self.minimum = minimum
+        self.maximum = maximum
+        self.error = error
+        self.doc = doc or f"integer {minimum}..{'2^64-1' if maximum == MAX_UINT64 else maximum}"
+
+    def parse(self, value: Any, name: str) -> int:
+        # Verify an integer within bounds
+        if type(value) is not int or not self.minimum <= value <= self.maximum:
+            raise self.fail(name, f"an integer from {self.minimum} to {self.maximum}")
+        return value
+
+
+class AmountKind(UintKind):
+    """An amount of uvox, 1..2^64-1."""
+
+    def __init__(self) -> None:
+        super().__init__(1, MAX_UINT64, doc="uvox, 1..2^64-1", error=InvalidAmountError)
+
+
+class BytesKind(Kind):
+    """A byte string of exactly `length` bytes (or at most `max_length`). JSON: hex."""
+
+    def __init__(self, length: int | None = None, *, max_length: int | None = None) -> None:
+        self.length = length
+        self.max_length = max_length
+        self.doc = f"{length} bytes" if length is not None else f"at most {max_length} bytes"
+
+    def parse(self, value: Any, name: str) -> bytes:
+        # Verify bytes of the declared length
+        if not isinstance(value, bytes):
+            raise self.fail(name, self.doc)
+        if self.length is not None and len(value) != self.length:
+            raise self.fail(name, self.doc)
+        if self.max_length is not None and len(value) > self.max_length:
+            raise self.fail(name, self.doc)
+        return value
+
+    def to_json(self, value: Any) -> Any:
+        return bytes(value).hex()
+
+
+class AddressKind(Kind):
+    """A raw 20-byte account address. JSON: bech32 `vox1...`."""
+
+    doc = "20-byte address"
+    error = InvalidAddressError
+
+    def parse(self, value: Any, name: str) -> bytes:
+        # Verify a raw 20-byte address
+        if not isinstance(value, bytes) or len(value) != ADDRESS_LEN:
+            raise self.fail(name, "a 20-byte address")
+        return value
+
+    def to_json(self, value: Any) -> Any:
+        from voxpop.crypto.address import encode_address
+
+        return encode_address(value)
+
+
+class TextKind(Kind):
+    """UTF-8 text of at most `max_bytes` bytes."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.doc = f"text, at most {max_bytes} bytes"
+
+    def parse(self, value: Any, name: str) -> str:
+        # Verify text within the size limit
+        if not isinstance(value, str) or len(value.encode()) > self.max_bytes:
+            raise self.fail(name, f"text of at most {self.max_bytes} bytes")
+        return value
+
+
+class ListKind(Kind):
+    """A list of `item`s, `min_items`..`max_items` long; the Python value is a tuple."""
+
+    def __init__(self, item: Kind, *, min_items: int = 0, max_items: int = 1024) -> None:
+        self.item = item
+        self.min_items = min_items
+        self.max_items = max_items
+        self.doc = f"list of {min_items}..{max_items} ({item.doc})"
+
+    def parse(self, value: Any, name: str) -> tuple[Any, ...]:
+        # Verify a list of bounded length, then each item
+        if not isinstance(value, list) or not self.min_items <= len(value) <= self.max_items:
+            raise self.fail(name, f"a list of {self.min_items} to {self.max_items} items")
+        return tuple(self.item.parse(v, f"{name}[{i}]") for i, v in enumerate(value))
+
+    def to_wire(self, value: Any) -> Any:
+        return [self.item.to_wire(v) for v in value]
+
+    def to_json(self, value: Any) -> Any:
+        return [self.item.to_json(v) for v in value]
+
+
+class TupleKind(Kind):
+    """A fixed-length list of differently typed items, e.g. `[address, amount]`."""
+
+    def __init__(self, *items: Kind, names: Sequence[str] = ()) -> None:
+        self.items = items
+        self.names = tuple(names) or tuple(f"{i}" for i in range(len(items)))
+        self.doc = "[" + ", ".join(self.names) + "]"
+
+    def parse(self, value: Any, name: str) -> tuple[Any, ...]:
+        # Verify a list of exactly the declared items
+        if not isinstance(value, list) or len(value) != len(self.items):
+            raise self.fail(name, self.doc)
+        return tuple(k.parse(v, name) for k, v in zip(self.items, value, strict=True))
+
+    def to_wire(self, value: Any) -> Any:
+        return [k.to_wire(v) for k, v in zip(self.items, value, strict=True)]
+
+    def to_json(self, value: Any) -> Any:
+        return [k.to_json(v) for k, v in zip(self.items, value, strict=True)]
+
+
+ADDRESS = AddressKind()
+AMOUNT = AmountKind()
+UINT64 = UintKind()
+PUBKEY = BytesKind(32)
+SIGNATURE = BytesKind(64)
+HASH = BytesKind(32)
