@@ -1,24 +1,26 @@
 """`voxpop keys`: create, recover, list, show, export and delete account keys.
 
-Passphrases come from --passphrase-file, then $VOXPOP_KEYRING_PASSPHRASE, then a hidden prompt
-when stdin is a terminal; a script with none of them gets a `passphrase_required` error rather
-than a prompt that would hang it.
+Every command takes --home, --keyring-backend and --output; those that unlock a key also take
+--passphrase-file (declared once in cli/options.py; where a passphrase comes from: cli/keyring.py).
 """
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable
-from enum import StrEnum
-from pathlib import Path
 from typing import Any
 
 import typer
 
+from voxpop.cli.keyring import (
+    BACKEND_ENV,
+    PASSPHRASE_ENV,
+    open_keyring,
+    read_passphrase,
+)
+from voxpop.cli.options import KeyringOptions, UnlockOptions, with_options
 from voxpop.cli.output import (
     OutputFormat,
-    OutputOption,
     console,
     emit,
     err_console,
@@ -34,70 +36,16 @@ from voxpop.crypto import (
     NewKey,
     validate_key_name,
 )
-from voxpop.node.home import NodeHome, default_home
 
-PASSPHRASE_ENV = "VOXPOP_KEYRING_PASSPHRASE"
-BACKEND_ENV = "VOXPOP_KEYRING_BACKEND"
-
-
-class KeyringBackendChoice(StrEnum):
-    FILE = "file"
-    TEST = "test"
-
-
-HomeOption = typer.Option(
-    None, "--home", help="node home directory [default: $VOXPOP_HOME or ~/.voxpop]"
-)
-KeyringBackendOption = typer.Option(
-    KeyringBackendChoice.FILE,
-    "--keyring-backend",
-    envvar=BACKEND_ENV,
-    case_sensitive=False,
-    help="file: encrypted with a passphrase; test: UNENCRYPTED, for development and CI only",
-)
-PassphraseFileOption = typer.Option(
-    None,
-    "--passphrase-file",
-    help=f"read the keyring passphrase from the first line of this file (else ${PASSPHRASE_ENV})",
-    dir_okay=False,
+keys_app = typer.Typer(
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Manage keys: mnemonics, encrypted keyring.",
 )
 
-keys_app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False)
-
-
-def open_keyring(home: Path | None, backend: KeyringBackendChoice) -> Keyring:
-    """The keyring of a node home (default_home() when None)."""
-    return Keyring(NodeHome(home or default_home()).keyring_dir, backend.value)
-
-
-def read_passphrase(
-    backend: KeyringBackendChoice,
-    passphrase_file: Path | None,
-    fmt: OutputFormat,
-    *,
-    confirm: bool = False,
-) -> str | None:
-    """The keyring passphrase, or None for the test backend. Exits via fail() if none is found."""
-    if backend == KeyringBackendChoice.TEST:
-        return None
-    if passphrase_file is not None:
-        try:
-            lines = passphrase_file.read_text(encoding="utf-8").splitlines()
-        except OSError as e:
-            fail("passphrase_file_unreadable", f"cannot read {passphrase_file}: {e.strerror}", fmt)
-        return lines[0] if lines else ""
-    from_env = os.environ.get(PASSPHRASE_ENV)
-    if from_env:
-        return from_env
-    if not sys.stdin.isatty():
-        fail(
-            "passphrase_required",
-            f"the file keyring needs a passphrase: set {PASSPHRASE_ENV} or pass --passphrase-file",
-            fmt,
-        )
-    return str(
-        typer.prompt("Keyring passphrase", hide_input=True, confirmation_prompt=confirm, err=True)
-    )
+NameArgument = typer.Argument(..., help="key name: 1 to 64 of a-z, 0-9, _ and -")
+HdAccountOption = typer.Option(0, "--account", min=0, help="HD account number")
+HdIndexOption = typer.Option(0, "--index", min=0, help="HD address index")
 
 
 def _read_secret_line(prompt: str, fmt: OutputFormat) -> str:
@@ -120,11 +68,19 @@ def _info_dict(info: KeyInfo) -> dict[str, Any]:
     }
 
 
-def _check_free(keyring: Keyring, name: str, fmt: OutputFormat) -> None:
+def _keyring_without(name: str, opts: UnlockOptions) -> Keyring:
+    """The keyring, once it is known to have no key `name`."""
+    keyring = open_keyring(opts.home, opts.keyring_backend)
     # Verify before asking for a passphrase, so nobody types one twice for nothing.
     if keyring.has(validate_key_name(name)):
         err = KeyExists(f"a key named {name!r} already exists in the {keyring.backend} keyring")
-        fail(err.code, err.message, fmt)
+        fail(err.code, err.message, opts.output)
+    return keyring
+
+
+def _new_passphrase(opts: UnlockOptions) -> str | None:
+    """The passphrase a new key is sealed with (typed twice at a prompt)."""
+    return read_passphrase(opts.keyring_backend, opts.passphrase_file, opts.output, confirm=True)
 
 
 def _print_secret_warning(what: str) -> None:
@@ -135,24 +91,23 @@ def _print_secret_warning(what: str) -> None:
 
 
 @keys_app.command("add")
+@with_options(UnlockOptions)
 def add(
-    name: str = typer.Argument(..., help="key name: 1 to 64 of a-z, 0-9, _ and -"),
+    name: str = NameArgument,
     recover: bool = typer.Option(
         False, "--recover", help="recover from an existing mnemonic (stdin or prompt)"
     ),
-    account: int = typer.Option(0, "--account", min=0, help="HD account number"),
-    index: int = typer.Option(0, "--index", min=0, help="HD address index"),
-    home: Path | None = HomeOption,
-    keyring_backend: KeyringBackendChoice = KeyringBackendOption,
-    passphrase_file: Path | None = PassphraseFileOption,
-    output: OutputFormat = OutputOption,
+    account: int = HdAccountOption,
+    index: int = HdIndexOption,
+    *,
+    opts: UnlockOptions,
 ) -> None:
     """Create a key from a new 24-word mnemonic, shown once; or recover one with --recover."""
+    output = opts.output
     try:
-        keyring = open_keyring(home, keyring_backend)
-        _check_free(keyring, name, output)
+        keyring = _keyring_without(name, opts)
         mnemonic = _read_secret_line("Enter your 24-word mnemonic", output) if recover else None
-        passphrase = read_passphrase(keyring_backend, passphrase_file, output, confirm=True)
+        passphrase = _new_passphrase(opts)
         new = keyring.add(name, passphrase, mnemonic=mnemonic, account=account, index=index)
     except CryptoError as e:
         fail(e.code, e.message, output)
@@ -172,24 +127,23 @@ def _render_new_key(new: NewKey) -> Callable[[Any], None]:
 
 
 @keys_app.command("import")
+@with_options(UnlockOptions)
 def import_key(
-    name: str = typer.Argument(..., help="key name: 1 to 64 of a-z, 0-9, _ and -"),
+    name: str = NameArgument,
     raw_seed: bool = typer.Option(
         False,
         "--raw-seed",
         help="import a 32-byte Ed25519 seed (64 hex characters), not a mnemonic",
     ),
-    account: int = typer.Option(0, "--account", min=0, help="HD account number"),
-    index: int = typer.Option(0, "--index", min=0, help="HD address index"),
-    home: Path | None = HomeOption,
-    keyring_backend: KeyringBackendChoice = KeyringBackendOption,
-    passphrase_file: Path | None = PassphraseFileOption,
-    output: OutputFormat = OutputOption,
+    account: int = HdAccountOption,
+    index: int = HdIndexOption,
+    *,
+    opts: UnlockOptions,
 ) -> None:
     """Import a key from its mnemonic (or, with --raw-seed, its hex seed) on stdin or a prompt."""
+    output = opts.output
     try:
-        keyring = open_keyring(home, keyring_backend)
-        _check_free(keyring, name, output)
+        keyring = _keyring_without(name, opts)
         if raw_seed:
             if account or index:
                 fail("invalid_option", "--account and --index apply to mnemonics only", output)
@@ -198,11 +152,11 @@ def import_key(
                 seed = bytes.fromhex(text)
             except ValueError:
                 fail("invalid_key", "the seed must be 64 hex characters", output)
-            passphrase = read_passphrase(keyring_backend, passphrase_file, output, confirm=True)
+            passphrase = _new_passphrase(opts)
             info = keyring.import_seed(name, seed, passphrase)
         else:
             mnemonic = _read_secret_line("Enter your 24-word mnemonic", output)
-            passphrase = read_passphrase(keyring_backend, passphrase_file, output, confirm=True)
+            passphrase = _new_passphrase(opts)
             info = keyring.import_mnemonic(name, mnemonic, passphrase, account=account, index=index)
     except CryptoError as e:
         fail(e.code, e.message, output)
@@ -210,21 +164,22 @@ def import_key(
 
 
 @keys_app.command("list")
+@with_options(KeyringOptions)
 def list_keys(
-    home: Path | None = HomeOption,
-    keyring_backend: KeyringBackendChoice = KeyringBackendOption,
-    output: OutputFormat = OutputOption,
+    *,
+    opts: KeyringOptions,
 ) -> None:
     """List every key: name, address, kind. No passphrase needed."""
+    output = opts.output
     try:
-        infos = open_keyring(home, keyring_backend).list()
+        infos = open_keyring(opts.home, opts.keyring_backend).list()
     except CryptoError as e:
         fail(e.code, e.message, output)
     rows = [_info_dict(i) for i in infos]
 
     def render(_: Any) -> None:
         if not rows:
-            err_console.print(f"no keys in the {keyring_backend.value} keyring")
+            err_console.print(f"no keys in the {opts.keyring_backend.value} keyring")
             return
         # Few columns, so an 80-column terminal shows whole addresses; json has every field.
         rows_table(rows, ["name", "address", "kind"])
@@ -233,18 +188,19 @@ def list_keys(
 
 
 @keys_app.command("show")
+@with_options(KeyringOptions)
 def show(
     name: str = typer.Argument(..., help="key name"),
     address_only: bool = typer.Option(
         False, "--address", "-a", help="print only the address (text output)"
     ),
-    home: Path | None = HomeOption,
-    keyring_backend: KeyringBackendChoice = KeyringBackendOption,
-    output: OutputFormat = OutputOption,
+    *,
+    opts: KeyringOptions,
 ) -> None:
     """Show a key's address and public key. Never shows a secret."""
+    output = opts.output
     try:
-        info = open_keyring(home, keyring_backend).show(name)
+        info = open_keyring(opts.home, opts.keyring_backend).show(name)
     except CryptoError as e:
         fail(e.code, e.message, output)
     if address_only and output == OutputFormat.TEXT:
@@ -254,18 +210,18 @@ def show(
 
 
 @keys_app.command("export")
+@with_options(UnlockOptions)
 def export(
     name: str = typer.Argument(..., help="key name"),
-    home: Path | None = HomeOption,
-    keyring_backend: KeyringBackendChoice = KeyringBackendOption,
-    passphrase_file: Path | None = PassphraseFileOption,
-    output: OutputFormat = OutputOption,
+    *,
+    opts: UnlockOptions,
 ) -> None:
     """Print a key's mnemonic (or raw seed) after checking the passphrase."""
+    output = opts.output
     try:
-        keyring = open_keyring(home, keyring_backend)
+        keyring = open_keyring(opts.home, opts.keyring_backend)
         keyring.show(name)  # KeyNotFound before anyone types a passphrase
-        passphrase = read_passphrase(keyring_backend, passphrase_file, output)
+        passphrase = read_passphrase(opts.keyring_backend, opts.passphrase_file, output)
         exported = keyring.export(name, passphrase)
     except CryptoError as e:
         fail(e.code, e.message, output)
@@ -290,16 +246,17 @@ def _render_export(exported: ExportedKey) -> Callable[[Any], None]:
 
 
 @keys_app.command("delete")
+@with_options(KeyringOptions)
 def delete(
     name: str = typer.Argument(..., help="key name"),
     yes: bool = typer.Option(False, "--yes", "-y", help="do not ask for confirmation"),
-    home: Path | None = HomeOption,
-    keyring_backend: KeyringBackendChoice = KeyringBackendOption,
-    output: OutputFormat = OutputOption,
+    *,
+    opts: KeyringOptions,
 ) -> None:
     """Delete a key. Without its mnemonic (see `keys export`) it is gone for good."""
+    output = opts.output
     try:
-        keyring = open_keyring(home, keyring_backend)
+        keyring = open_keyring(opts.home, opts.keyring_backend)
         info = keyring.show(name)
         if not yes:
             if not sys.stdin.isatty():
@@ -314,3 +271,6 @@ def delete(
     except CryptoError as e:
         fail(e.code, e.message, output)
     emit({"deleted": name, "address": info.address}, output)
+
+
+__all__ = ["BACKEND_ENV", "PASSPHRASE_ENV", "keys_app"]

@@ -1,4 +1,5 @@
-"""The `voxpop` command: one CLI for every role. Each group lives in its own module."""
+"""The `voxpop` command: one CLI for every role. Each group lives in its own module; the names
+follow the rule in cli/naming.py (docs/cli.md)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import typer
 
 from voxpop.cli.devnet import devnet_app
 from voxpop.cli.keys import keys_app
+from voxpop.cli.naming import top_level_panel
 from voxpop.cli.node import node_app
 from voxpop.cli.query import query_app
 from voxpop.cli.testnet import testnet_app
@@ -17,12 +19,15 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-app.add_typer(keys_app, name="keys", help="Manage keys: mnemonics, encrypted keyring.")
-app.add_typer(node_app, name="node")
-app.add_typer(devnet_app, name="devnet")
-app.add_typer(tx_app, name="tx")
-app.add_typer(query_app, name="query")
-app.add_typer(testnet_app, name="testnet")
+for name, group in (
+    ("tx", tx_app),
+    ("query", query_app),
+    ("node", node_app),
+    ("keys", keys_app),
+    ("devnet", devnet_app),
+    ("testnet", testnet_app),
+):
+    app.add_typer(group, name=name, rich_help_panel=top_level_panel(name))
 
 
 def main() -> None:

@@ -13,6 +13,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from voxpop.client import format_vox
+
 console = Console()
 err_console = Console(stderr=True)
 
@@ -53,6 +55,10 @@ def emit(data: Any, fmt: OutputFormat, render: Callable[[Any], None] | None = No
         render(data)
         return
     kv_table(to_jsonable(data))
+
+
+def format_uvox(uvox: int) -> str:
+    return f"{uvox} uvox ({format_vox(uvox)})"
 
 
 def kv_table(data: Mapping[str, Any], title: str | None = None) -> None:

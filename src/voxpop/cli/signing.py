@@ -1,41 +1,24 @@
-"""What every `voxpop tx` command shares: the signing key from the keyring, the fee and broadcast
-options, and one path that signs the messages, broadcasts them and reports the outcome."""
+"""The one path every `voxpop tx` command ends in: unlock the signing key from the keyring, check
+the message with the chain's own stateless validation, sign, broadcast (`VoxClient.execute`) and
+report the outcome."""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
-from pathlib import Path
 from typing import Any
-
-import typer
 
 from voxpop.chain.errors import ChainError, error_name
 from voxpop.chain.module import Msg
-from voxpop.cli.keys import KeyringBackendChoice, open_keyring, read_passphrase
+from voxpop.cli.connect import client_errors
+from voxpop.cli.keyring import open_keyring, read_passphrase
+from voxpop.cli.options import BroadcastModeChoice, TxOptions
 from voxpop.cli.output import OutputFormat, emit, err_console, fail, kv_table
-from voxpop.cli.query import client_errors, resolve_address
 from voxpop.client import AmountError, VoxClient, parse_amount
-from voxpop.crypto import CryptoError, decode_address
+from voxpop.crypto import CryptoError
 from voxpop.crypto.keys import PrivateKey
 from voxpop.node.service import BroadcastResult
-
-
-class BroadcastModeChoice(StrEnum):
-    SYNC = "sync"
-    COMMIT = "commit"
-
-
-FeeOption = typer.Option(None, "--fee", help="fee (default: the minimum for --gas)")
-MemoOption = typer.Option("", "--memo", help="a note stored with the tx")
-ModeOption = typer.Option(
-    BroadcastModeChoice.COMMIT,
-    "--mode",
-    case_sensitive=False,
-    help="sync: return after the mempool check; commit: after the block",
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,24 +32,16 @@ class Signer:
         return self.key.public_key.address
 
 
-def parse_amount_option(
-    text: str, what: str, fmt: OutputFormat, *, allow_zero: bool = False
-) -> int:
+def parse_amount_text(text: str, what: str, fmt: OutputFormat, *, allow_zero: bool = False) -> int:
+    """uvox from `1.5vox`, `1500000uvox` or `1500000`; fails with invalid_amount naming `what`."""
     try:
         return parse_amount(text, allow_zero=allow_zero)
     except AmountError as exc:
         fail(exc.code, f"{what}: {exc.message}", fmt)
 
 
-def parse_fee_option(fee: str | None, fmt: OutputFormat) -> int | None:
-    return parse_amount_option(fee, "--fee", fmt, allow_zero=True) if fee else None
-
-
-def resolve_raw_address(
-    text: str, home: Path | None, backend: KeyringBackendChoice, fmt: OutputFormat
-) -> bytes:
-    """The 20 bytes of a vox1 address, or of the keyring key with that name."""
-    return decode_address(resolve_address(text, home, backend, fmt))
+def parse_fee(fee: str | None, fmt: OutputFormat) -> int | None:
+    return parse_amount_text(fee, "--fee", fmt, allow_zero=True) if fee else None
 
 
 def build_msg(cls: type[Msg], fields: Mapping[str, Any], fmt: OutputFormat) -> Msg:
@@ -77,22 +52,16 @@ def build_msg(cls: type[Msg], fields: Mapping[str, Any], fmt: OutputFormat) -> M
         fail(exc.name, exc.message, fmt)
 
 
-def load_signer(
-    from_key: str,
-    home: Path | None,
-    backend: KeyringBackendChoice,
-    passphrase_file: Path | None,
-    fmt: OutputFormat,
-) -> Signer:
-    """The keyring key named `from_key`, unlocked (asking for the passphrase if it needs one)."""
-    keyring = open_keyring(home, backend)
+def load_signer(opts: TxOptions) -> Signer:
+    """The keyring key named FROM, unlocked (asking for the passphrase if it needs one)."""
+    keyring = open_keyring(opts.home, opts.keyring_backend)
     try:
-        address = keyring.show(from_key).address
-        passphrase = read_passphrase(backend, passphrase_file, fmt)
-        key = keyring.load_private_key(from_key, passphrase)
+        address = keyring.show(opts.from_key).address
+        passphrase = read_passphrase(opts.keyring_backend, opts.passphrase_file, opts.output)
+        key = keyring.load_private_key(opts.from_key, passphrase)
     except CryptoError as exc:
-        fail(exc.code, exc.message, fmt)
-    return Signer(from_key, address, key)
+        fail(exc.code, exc.message, opts.output)
+    return Signer(opts.from_key, address, key)
 
 
 def result_dict(result: BroadcastResult, extra: Mapping[str, Any]) -> dict[str, Any]:
@@ -112,19 +81,16 @@ def result_dict(result: BroadcastResult, extra: Mapping[str, Any]) -> dict[str, 
 def broadcast_msgs(
     signer: Signer,
     msgs: Sequence[Msg],
+    opts: TxOptions,
     *,
-    node: str,
     fee: int | None,
-    gas: int,
-    memo: str,
-    mode: BroadcastModeChoice,
-    fmt: OutputFormat,
     extra: Mapping[str, Any],
     rows: Mapping[str, str],
 ) -> None:
     """Sign `msgs` with the signer's key in one tx, broadcast it and report the outcome: `extra`
     joins the JSON result, `rows` the text table. A failed or unconfirmed tx exits non-zero."""
-    with client_errors(fmt), VoxClient(node) as client:
+    fmt, mode = opts.output, opts.mode
+    with client_errors(fmt), VoxClient(opts.node) as client:
         waiting = mode == BroadcastModeChoice.COMMIT and fmt == OutputFormat.TEXT
         with (
             err_console.status("broadcasting, waiting for the block...")
@@ -132,7 +98,7 @@ def broadcast_msgs(
             else contextlib.nullcontext()
         ):
             result = client.execute(
-                signer.key, msgs, fee=fee, gas_limit=gas, mode=mode.value, memo=memo
+                signer.key, msgs, fee=fee, gas_limit=opts.gas, mode=mode.value, memo=opts.memo
             )
     data = result_dict(result, extra)
     # Verify the tx succeeded where it ended up
@@ -150,7 +116,7 @@ def broadcast_msgs(
                 "status": (
                     f"committed in block {result.height}" if result.height else "in the mempool"
                 ),
-                "gas used": f"{result.gas_used} of {result.gas_wanted or gas}",
+                "gas used": f"{result.gas_used} of {result.gas_wanted or opts.gas}",
             }
         )
 

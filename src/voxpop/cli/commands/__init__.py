@@ -1,0 +1,30 @@
+"""Every declared `voxpop tx` and `voxpop query` command, by module.
+
+A new module adds a file here with its COMMANDS (cli/declare.py) and a line to MODULES.
+"""
+
+from __future__ import annotations
+
+from voxpop.cli.commands import auth, bank, chain, distribution, slashing, staking
+from voxpop.cli.declare import QueryCommand, TxCommand
+
+MODULES = {
+    "auth": "Accounts: balance, sequence and public key.",
+    "bank": "Bank: send vox, read balances.",
+    "staking": "Staking: create and edit validators, delegate stake.",
+    "distribution": "Distribution: claim rewards and commission.",
+    "slashing": "Slashing: unjail a validator.",
+}
+
+COMMANDS: tuple[TxCommand | QueryCommand, ...] = (
+    *bank.COMMANDS,
+    *staking.COMMANDS,
+    *distribution.COMMANDS,
+    *slashing.COMMANDS,
+    *auth.COMMANDS,
+    *chain.COMMANDS,
+)
+TX_COMMANDS = tuple(c for c in COMMANDS if isinstance(c, TxCommand))
+QUERY_COMMANDS = tuple(c for c in COMMANDS if isinstance(c, QueryCommand))
+
+__all__ = ["COMMANDS", "MODULES", "QUERY_COMMANDS", "TX_COMMANDS"]
