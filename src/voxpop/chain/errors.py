@@ -303,6 +303,14 @@ class HeightNotAvailableError(ChainError):
     name = "height_not_available"
 
 
+@_register
+class ListFullError(ChainError):
+    """A listed collection (e.g. one delegator's delegations) is at its size limit."""
+
+    code = 103
+    name = "list_full"
+
+
 # Genesis (120-139)
 
 
@@ -452,6 +460,92 @@ class JailPeriodActiveError(ChainError):
 
     code = 222
     name = "jail_period_active"
+
+
+# Authz (240-249): acting for another account
+
+
+@_register
+class SelfGrantError(ChainError):
+    """An account cannot grant authorizations or fee allowances to itself."""
+
+    code = 240
+    name = "self_grant"
+
+
+@_register
+class NoAuthorizationError(ChainError):
+    """No authorization from the message's signer lets the grantee send this message type."""
+
+    code = 241
+    name = "no_authorization"
+
+
+@_register
+class AuthorizationExpiredError(ChainError):
+    """The authorization has expired (or its expiration is not in the future)."""
+
+    code = 242
+    name = "authorization_expired"
+
+
+@_register
+class AuthorizationExceededError(ChainError):
+    """The message exceeds the authorization's spend limit or per-period limit."""
+
+    code = 243
+    name = "authorization_exceeded"
+
+
+@_register
+class NotDelegableError(ChainError):
+    """This message type cannot be granted or executed on another's behalf (authz itself)."""
+
+    code = 244
+    name = "not_delegable"
+
+
+@_register
+class TooManyGrantsError(ChainError):
+    """The granter holds the most authorizations allowed; revoke one first."""
+
+    code = 245
+    name = "too_many_grants"
+
+
+# Feegrant (250-259): paying fees for another account
+
+
+@_register
+class NoAllowanceError(ChainError):
+    """The fee granter has no fee allowance for the tx's signer."""
+
+    code = 250
+    name = "no_allowance"
+
+
+@_register
+class AllowanceExpiredError(ChainError):
+    """The fee allowance has expired (or its expiration is not in the future)."""
+
+    code = 251
+    name = "allowance_expired"
+
+
+@_register
+class AllowanceExceededError(ChainError):
+    """The fee exceeds the allowance's spend limit or per-period limit."""
+
+    code = 252
+    name = "allowance_exceeded"
+
+
+@_register
+class MessageNotAllowedError(ChainError):
+    """The fee allowance does not cover one of the tx's message types."""
+
+    code = 253
+    name = "message_not_allowed"
 
 
 def error_name(code: int) -> str:
