@@ -4,26 +4,31 @@ set of shared options (cli/options.py), parses and checks the arguments before a
 unlocked or sent, and runs the one signing path (cli/signing.py) or the one reading path.
 
     TxCommand(
-        module="staking", verb="delegate", msg=MsgDelegate, signer="delegator",
+        module="staking", verb="delegate", msg=MsgDelegate,
         help="Bond AMOUNT from FROM's balance to VALIDATOR.",
-        args=(Arg("validator", ADDRESS), Arg("amount", AMOUNT)),
+        args=(Arg("validator", "the validator's operator"), Arg("amount", "e.g. 1.5vox")),
     )
 
-is `voxpop tx staking delegate FROM VALIDATOR AMOUNT [--fee ...]`: its JSON result carries the
-message's type and fields, its text table the same fields for people.
+is `voxpop tx staking delegate FROM VALIDATOR AMOUNT [--fee ...]`: FROM fills the message's
+signer, each argument the message field of its name, parsed as that field's kind asks (an address
+may be a key's name, an amount may be in vox). Its JSON result carries the message as the API
+shows it, its text table the same fields for people.
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
+import json
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import typer
 
-from voxpop.chain.module import Msg
+from voxpop.chain import fields
+from voxpop.chain.module import Msg, msg_fields
 from voxpop.cli.connect import client_errors, trusted_keys
 from voxpop.cli.keyring import KeyringBackendChoice, resolve_address
 from voxpop.cli.naming import CHAIN_RECORDS_PANEL, MODULES_PANEL
@@ -34,12 +39,11 @@ from voxpop.cli.options import (
     TxOptions,
     command,
 )
-from voxpop.cli.output import OutputFormat, emit, format_uvox, kv_table, to_jsonable
+from voxpop.cli.output import OutputFormat, emit, format_uvox, kv_table
 from voxpop.cli.signing import broadcast_msgs, build_msg, load_signer, parse_amount_text, parse_fee
 from voxpop.client import DEFAULT_SEND_GAS, VoxClient
-from voxpop.crypto import encode_address
 
-# --- argument kinds: from the command line to a field, and back for people -----------------------
+# --- argument kinds: from the command line to a field ---------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,50 +56,33 @@ class Inputs:
     output: OutputFormat
 
 
-def _same(value: Any) -> Any:
-    return value
-
-
 def _as_given(value: Any, inputs: Inputs, label: str) -> Any:
     return value
 
 
-def _unless_none(parse: Callable[[Any, Inputs, str], Any]) -> Callable[[Any, Inputs, str], Any]:
-    return lambda value, inputs, label: None if value is None else parse(value, inputs, label)
+def _parse_address(text: str | None, inputs: Inputs, label: str) -> bytes | None:
+    if text is None:
+        return None
+    return resolve_address(text, inputs.home, inputs.keyring_backend, inputs.output)
 
 
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else str(to_jsonable(value))
+def _parse_amount(text: str | None, inputs: Inputs, label: str) -> int | None:
+    return None if text is None else parse_amount_text(text, label, inputs.output)
 
 
 @dataclass(frozen=True, slots=True)
 class Kind:
-    """How a command-line value becomes a field (`parse`, which fails with a stable code; it gets
-    None for an option left out without a default), and how the field is shown in JSON and in
-    the text table."""
+    """How a command-line value becomes a field: what Typer reads the text as, then `parse`, which
+    fails with a stable code (and gets None for an option left out without a default)."""
 
-    annotation: Any  # what Typer parses the text as
+    annotation: Any
     parse: Callable[[Any, Inputs, str], Any] = _as_given
-    to_json: Callable[[Any], Any] = to_jsonable
-    to_text: Callable[[Any], str] = _text
 
 
-ADDRESS = Kind(
-    str,
-    parse=_unless_none(
-        lambda text, i, _: resolve_address(text, i.home, i.keyring_backend, i.output)
-    ),
-    to_json=encode_address,
-    to_text=encode_address,
-)
+ADDRESS = Kind(str, _parse_address)
 """A vox1 address, or the name of a key in the keyring; the field is its 20 bytes."""
 
-AMOUNT = Kind(
-    str,
-    parse=_unless_none(lambda text, i, label: parse_amount_text(text, label, i.output)),
-    to_json=_same,
-    to_text=format_uvox,
-)
+AMOUNT = Kind(str, _parse_amount)
 """`1.5vox`, `1500000uvox` or a bare integer of uvox; the field is an int of uvox."""
 
 TEXT = Kind(str)
@@ -104,20 +91,33 @@ INTEGER = Kind(int)
 AMOUNT_HELP = "e.g. 1.5vox, 1500000uvox, or 1500000 (uvox)"
 
 
+def kind_for(field: fields.Kind) -> Kind:
+    """How the command line gives a message field of this kind (the chain checks the rest)."""
+    if isinstance(field, fields.AddressKind):
+        return ADDRESS
+    if isinstance(field, fields.AmountKind):
+        return AMOUNT
+    if isinstance(field, fields.UintKind):
+        return INTEGER
+    if isinstance(field, fields.TextKind):
+        return TEXT
+    raise TypeError(f"no command-line kind for {type(field).__name__}: give the Arg a kind")
+
+
 @dataclass(frozen=True, slots=True)
 class Arg:
     """One argument of a command, filling the message field (or read input) `field`.
 
     Positional unless `flag` is given; required unless `default` is (None: the field is None when
-    the option is left out)."""
+    the option is left out). A tx command's argument takes its kind from the message field's
+    unless `kind` says otherwise."""
 
     field: str
-    kind: Kind
     help: str = ""
+    kind: Kind | None = None
     flag: str | None = None
     default: Any = ...
     metavar: str | None = None
-    min: int | None = None
 
     @property
     def label(self) -> str:
@@ -125,19 +125,22 @@ class Arg:
         return self.flag or self.metavar or self.field.upper()
 
     def parameter(self) -> inspect.Parameter:
-        annotation = (
-            self.kind.annotation if self.default is not None else self.kind.annotation | None
-        )
+        assert self.kind is not None, f"{self.field}: no kind"
+        annotation = self.kind.annotation
         info = (
-            typer.Option(self.default, self.flag, help=self.help, min=self.min)
+            typer.Option(self.default, self.flag, help=self.help)
             if self.flag
             else typer.Argument(self.default, metavar=self.label, help=self.help)
         )
         return inspect.Parameter(
-            self.field, inspect.Parameter.KEYWORD_ONLY, default=info, annotation=annotation
+            self.field,
+            inspect.Parameter.KEYWORD_ONLY,
+            default=info,
+            annotation=annotation if self.default is not None else annotation | None,
         )
 
     def parse(self, value: Any, inputs: Inputs) -> Any:
+        assert self.kind is not None, f"{self.field}: no kind"
         return self.kind.parse(value, inputs, self.label)
 
 
@@ -156,43 +159,63 @@ Complete = Callable[[TxOptions, dict[str, Any]], dict[str, Any]]
 class TxCommand:
     """`voxpop tx MODULE VERB FROM ARGS...`: sign one `msg` with the key FROM.
 
-    The message's fields are the signer's address (in the field `signer`) and the arguments;
-    `complete`, when given, fills in the rest once the key is unlocked (e.g. from the chain)."""
+    The message's fields (by their keys in the tx) are its signer's, filled with FROM's address,
+    and one per argument; `complete`, when given, fills in what is still None once the key is
+    unlocked (e.g. from the chain). The chain's own stateless validation checks the message
+    before anything is signed; the result shows it as the API does (`Msg.to_json`)."""
 
     module: str
     verb: str
     msg: type[Msg]
-    signer: str
     help: str
     args: tuple[Arg, ...] = ()
     complete: Complete | None = None
     gas: int = DEFAULT_SEND_GAS
 
-    def function(self) -> Callable[..., None]:
-        gas = () if self.gas == DEFAULT_SEND_GAS else (GAS.with_default(self.gas),)
-        own = [a.parameter() for a in self.args]
-        return command(own, TxOptions, self.run, shared=gas)
+    @property
+    def signer(self) -> str:
+        """The key in the tx of the field that holds the acting account."""
+        return next(f.key for f in msg_fields(self.msg) if f.attr == self.msg.SIGNER)
 
-    def run(self, opts: TxOptions, values: dict[str, Any]) -> None:
+    def resolved_args(self) -> tuple[Arg, ...]:
+        """The arguments, each with a kind (from the message field's where not given)."""
+        by_key = {f.key: f.kind for f in msg_fields(self.msg)}
+        return tuple(a if a.kind else replace(a, kind=kind_for(by_key[a.field])) for a in self.args)
+
+    def function(self) -> Callable[..., None]:
+        args = self.resolved_args()
+        gas = () if self.gas == DEFAULT_SEND_GAS else (GAS.with_default(self.gas),)
+        own = [a.parameter() for a in args]
+        return command(own, TxOptions, functools.partial(self.run, args), shared=gas)
+
+    def run(self, args: tuple[Arg, ...], opts: TxOptions, values: dict[str, Any]) -> None:
         fmt = opts.output
         # Verify every argument before asking for a passphrase or touching the network
         fee = parse_fee(opts.fee, fmt)
-        given = parse_args(self.args, values, Inputs(opts.home, opts.keyring_backend, fmt))
+        given = parse_args(args, values, Inputs(opts.home, opts.keyring_backend, fmt))
         signer = load_signer(opts)
-        fields = {self.signer: signer.raw_address, **given}
+        value = {self.signer: signer.raw_address, **given}
         if self.complete is not None:
-            fields = self.complete(opts, fields)
-        msg = build_msg(self.msg, fields, fmt)
-        kinds = {self.signer: ADDRESS, **{a.field: a.kind for a in self.args}}
-        shown = [(name, kinds.get(name, TEXT), value) for name, value in fields.items()]
+            value = self.complete(opts, value)
+        msg = build_msg(self.msg, value, fmt)
+        shown = msg.to_json()["value"]
+        amounts = {f.key for f in msg_fields(self.msg) if isinstance(f.kind, fields.AmountKind)}
+        rows = {
+            k.replace("_", " "): format_uvox(v) if k in amounts else _text(v)
+            for k, v in shown.items()
+        }
         broadcast_msgs(
             signer,
             [msg],
             opts,
             fee=fee,
-            extra={"type": msg.TYPE, **{n: k.to_json(v) for n, k, v in shown}},
-            rows={"type": msg.TYPE, **{n.replace("_", " "): k.to_text(v) for n, k, v in shown}},
+            extra={"type": msg.TYPE, **shown},
+            rows={"type": msg.TYPE, **rows},
         )
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 # --- query commands -------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from voxpop.cli.declare import ADDRESS, Arg, QueryCommand
 from voxpop.cli.options import StateQueryOptions
 from voxpop.client import VoxClient
 
-ADDRESS_ARG = Arg("address", ADDRESS, "vox1 address, or the name of a key in the keyring")
+ADDRESS_ARG = Arg("address", "vox1 address, or the name of a key in the keyring", ADDRESS)
 
 
 def read_account(

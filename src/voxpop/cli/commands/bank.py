@@ -6,7 +6,7 @@ from typing import Any
 
 from voxpop.chain.modules.bank.messages import MsgSend
 from voxpop.cli.commands.auth import ADDRESS_ARG, read_account
-from voxpop.cli.declare import ADDRESS, AMOUNT, AMOUNT_HELP, Arg, QueryCommand, TxCommand
+from voxpop.cli.declare import AMOUNT_HELP, Arg, QueryCommand, TxCommand
 from voxpop.cli.options import StateQueryOptions
 from voxpop.client import VoxClient
 
@@ -23,12 +23,8 @@ COMMANDS = (
         module="bank",
         verb="send",
         msg=MsgSend,
-        signer="from",
         help="Send vox from a keyring key to an address.",
-        args=(
-            Arg("to", ADDRESS, "vox1 address or key name"),
-            Arg("amount", AMOUNT, AMOUNT_HELP),
-        ),
+        args=(Arg("to", "vox1 address or key name"), Arg("amount", AMOUNT_HELP)),
     ),
     QueryCommand(
         module="bank",

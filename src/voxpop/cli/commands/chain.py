@@ -129,12 +129,7 @@ COMMANDS = (
         help="A block: header, signature and its txs with their results.",
         read=read_block,
         args=(
-            Arg(
-                "height",
-                Kind(str, parse=parse_block_height),
-                "a height, or latest",
-                default="latest",
-            ),
+            Arg("height", "a height, or latest", Kind(str, parse_block_height), default="latest"),
         ),
         render=render_block,
     ),
@@ -143,7 +138,7 @@ COMMANDS = (
         what="tx",
         help="A committed tx and its result.",
         read=read_tx,
-        args=(Arg("hash", Kind(str, parse=parse_tx_hash), "the tx hash, 64 hex digits"),),
+        args=(Arg("hash", "the tx hash, 64 hex digits", Kind(str, parse_tx_hash)),),
         render=render_tx,
     ),
     QueryCommand(

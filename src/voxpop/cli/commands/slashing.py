@@ -10,7 +10,6 @@ COMMANDS = (
         module="slashing",
         verb="unjail",
         msg=MsgUnjail,
-        signer="operator",
         help="Bring the validator FROM operates back into the active set after its jail term.",
     ),
 )

@@ -24,10 +24,7 @@ from voxpop.chain.modules.staking.state import (
 from voxpop.cli.connect import client_errors
 from voxpop.cli.declare import (
     ADDRESS,
-    AMOUNT,
     AMOUNT_HELP,
-    INTEGER,
-    TEXT,
     Arg,
     Inputs,
     Kind,
@@ -93,72 +90,67 @@ def parse_consensus_key_file(path: Path | None, inputs: Inputs, label: str) -> b
         fail("invalid_consensus_key", str(exc), inputs.output)
 
 
-CONSENSUS_KEY_FILE = Kind(
-    Path, parse=parse_consensus_key_file, to_json=bytes.hex, to_text=bytes.hex
-)
+CONSENSUS_KEY_FILE = Kind(Path, parse_consensus_key_file)
 
 
-def keep_unchanged(opts: TxOptions, fields: dict[str, Any]) -> dict[str, Any]:
+def keep_unchanged(opts: TxOptions, value: dict[str, Any]) -> dict[str, Any]:
     """What edit-validator is not given stays as the chain has it now."""
     with client_errors(opts.output), VoxClient(opts.node) as client:
-        current, _ = read_validator(client, fields["operator"], opts.output)
-    return {k: getattr(current, k) if v is None else v for k, v in fields.items()}
+        current, _ = read_validator(client, value["operator"], opts.output)
+    return {k: getattr(current, k) if v is None else v for k, v in value.items()}
 
 
-DELEGATION_ARGS = (Arg("validator", ADDRESS, VALIDATOR_HELP), Arg("amount", AMOUNT, AMOUNT_HELP))
+DELEGATION_ARGS = (Arg("validator", VALIDATOR_HELP), Arg("amount", AMOUNT_HELP))
 
 TX_COMMANDS = (
     TxCommand(
         module="staking",
         verb="create-validator",
         msg=MsgCreateValidator,
-        signer="operator",
         help="Make FROM the operator of a new validator that signs with the node's consensus key.",
         args=(
-            Arg("self_bond", AMOUNT, "stake bonded from FROM's balance", flag="--self-bond"),
+            Arg("self_bond", "stake bonded from FROM's balance", flag="--self-bond"),
             Arg(
                 "consensus_pub_key",
-                CONSENSUS_KEY_FILE,
                 "the node's priv_validator_key.json (default: HOME/config/priv_validator_key.json)",
+                CONSENSUS_KEY_FILE,
                 flag="--consensus-key-file",
                 default=None,
             ),
-            Arg("commission_rate_bps", INTEGER, "10000 = 100 %", "--commission-rate-bps", 1_000),
+            Arg(
+                "commission_rate_bps", "10000 = 100 %", flag="--commission-rate-bps", default=1_000
+            ),
             Arg(
                 "max_commission_rate_bps",
-                INTEGER,
                 "the most the rate may ever be",
-                "--max-commission-rate-bps",
-                2_000,
+                flag="--max-commission-rate-bps",
+                default=2_000,
             ),
             Arg(
                 "max_commission_change_bps",
-                INTEGER,
                 "per change, at most one change a day",
-                "--max-commission-change-bps",
-                100,
+                flag="--max-commission-change-bps",
+                default=100,
             ),
-            Arg("moniker", TEXT, "public name, at most 70 bytes", "--moniker", ""),
-            Arg("details", TEXT, "description, at most 280 bytes", "--details", ""),
+            Arg("moniker", "public name, at most 70 bytes", flag="--moniker", default=""),
+            Arg("details", "description, at most 280 bytes", flag="--details", default=""),
         ),
     ),
     TxCommand(
         module="staking",
         verb="edit-validator",
         msg=MsgEditValidator,
-        signer="operator",
         help="Change the commission rate or description of the validator FROM operates.\n\n"
         "What is not given stays as the chain has it now.",
         args=(
             Arg(
                 "commission_rate_bps",
-                INTEGER,
                 "new rate (default: unchanged)",
-                "--commission-rate-bps",
-                None,
+                flag="--commission-rate-bps",
+                default=None,
             ),
-            Arg("moniker", TEXT, "default: unchanged", "--moniker", None),
-            Arg("details", TEXT, "default: unchanged", "--details", None),
+            Arg("moniker", "default: unchanged", flag="--moniker", default=None),
+            Arg("details", "default: unchanged", flag="--details", default=None),
         ),
         complete=keep_unchanged,
     ),
@@ -166,7 +158,6 @@ TX_COMMANDS = (
         module="staking",
         verb="delegate",
         msg=MsgDelegate,
-        signer="delegator",
         help="Bond AMOUNT from FROM's balance to VALIDATOR.",
         args=DELEGATION_ARGS,
     ),
@@ -174,7 +165,6 @@ TX_COMMANDS = (
         module="staking",
         verb="undelegate",
         msg=MsgUndelegate,
-        signer="delegator",
         help="Unbond AMOUNT of FROM's stake with VALIDATOR; it returns after the unbonding time.",
         args=DELEGATION_ARGS,
     ),
@@ -182,12 +172,11 @@ TX_COMMANDS = (
         module="staking",
         verb="redelegate",
         msg=MsgRedelegate,
-        signer="delegator",
         help="Move AMOUNT of FROM's stake from validator SRC to validator DST at once.",
         args=(
-            Arg("src_validator", ADDRESS, "the validator the stake leaves", metavar="SRC"),
-            Arg("dst_validator", ADDRESS, "the validator the stake moves to", metavar="DST"),
-            Arg("amount", AMOUNT, AMOUNT_HELP),
+            Arg("src_validator", "the validator the stake leaves", metavar="SRC"),
+            Arg("dst_validator", "the validator the stake moves to", metavar="DST"),
+            Arg("amount", AMOUNT_HELP),
         ),
     ),
 )
@@ -225,7 +214,7 @@ def read_delegation(
     }
 
 
-OPERATOR = Arg("operator", ADDRESS, VALIDATOR_HELP, metavar="OPERATOR")
+OPERATOR = Arg("operator", VALIDATOR_HELP, ADDRESS)
 
 QUERY_COMMANDS = (
     QueryCommand(
@@ -241,7 +230,7 @@ QUERY_COMMANDS = (
         what="delegation",
         help="A delegation: the delegator's shares of a validator and what they are worth in uvox.",
         read=read_delegation,
-        args=(OPERATOR, Arg("delegator", ADDRESS, "the delegator: vox1 address or key name")),
+        args=(OPERATOR, Arg("delegator", "the delegator: vox1 address or key name", ADDRESS)),
         amounts=("tokens",),
     ),
 )
