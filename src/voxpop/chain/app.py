@@ -38,7 +38,7 @@ from voxpop.chain.abci import (
     ValidatorUpdate,
 )
 from voxpop.chain.context import BlockInfo, Context
-from voxpop.chain.encoding import decode_uint, encode_uint
+from voxpop.chain.encoding import decode_uint, encode, encode_uint
 from voxpop.chain.errors import (
     CODESPACE,
     ChainError,
@@ -53,12 +53,13 @@ from voxpop.chain.errors import (
 )
 from voxpop.chain.gas import GasMeter, InfiniteGasMeter
 from voxpop.chain.kv import Branch, CachedView, KVReader
+from voxpop.chain.listing import ListRoute
 from voxpop.chain.module import Module, Msg, MsgRoute
 from voxpop.chain.modules.auth.ante import process_ante
 from voxpop.chain.modules.auth.state import AuthParams, read_params
 from voxpop.chain.modules.codec import addr_text
 from voxpop.chain.modules.grant.messages import MsgClaimGrant
-from voxpop.chain.registry import default_modules, query_key
+from voxpop.chain.registry import default_modules, list_route, query_key
 from voxpop.chain.tx import Tx, decode_tx, tx_hash
 from voxpop.chain.txcache import TxCache
 from voxpop.crypto.keys import address_from_pubkey, verify_signature
@@ -87,6 +88,8 @@ class VoxApp:
         self.routes: dict[str, MsgRoute] = {}
         for module in self.modules:
             self.routes.update(module.msg_routes())
+        for module in self.modules:
+            module.bind_routes(self.routes)
         self.committed = CachedView(store.get, store.iterate)
         self._check = Branch(self.committed)
         self._genesis: Branch | None = None
@@ -332,7 +335,11 @@ class VoxApp:
             # Verify the height is committed and retained
             if height > self.last_height or height < 1:
                 raise HeightNotAvailableError(f"height {height} is not committed")
-            if req.prove:
+            listed = list_route(self.modules, req.path)
+            value: bytes | None
+            if listed is not None:
+                value, proof_bytes = self._query_list(listed, req.data, height, req.prove)
+            elif req.prove:
                 value, proof = self.store.get_with_proof(key, height)
                 proof_bytes = proof.encode()
             else:
@@ -343,6 +350,32 @@ class VoxApp:
         except ChainError as exc:
             return ResponseQuery(code=exc.code, log=exc.message, codespace=CODESPACE, height=height)
         return ResponseQuery(code=0, key=key, value=value or b"", proof=proof_bytes, height=height)
+
+    def _query_list(
+        self, listed: ListRoute, data: bytes, height: int, prove: bool
+    ) -> tuple[bytes, bytes]:
+        """A list's answer: CBOR {"commitment": raw or null, "items": [[id, key, value, proof]]},
+        and the commitment's proof. Only the latest height can be listed (the index is read from
+        the latest state; each value and proof is then taken at that height)."""
+        # Verify the list is asked for at the latest height
+        if height != self.last_height:
+            raise HeightNotAvailableError("lists are answered at the latest height only")
+        owner = listed.owner(data)
+        ckey = listed.index.commitment_key(owner)
+        items = []
+        for item in listed.index.ids(self.committed, owner):
+            key = listed.item_state_key(owner, item)
+            if prove:
+                value, proof = self.store.get_with_proof(key, height)
+                items.append([item, key, value, proof.encode()])
+            else:
+                items.append([item, key, self.store.get(key, height), b""])
+        if prove:
+            commitment, cproof = self.store.get_with_proof(ckey, height)
+            proof_bytes = cproof.encode()
+        else:
+            commitment, proof_bytes = self.store.get(ckey, height), b""
+        return encode({"commitment": commitment, "items": items}), proof_bytes
 
     # --- the tx pipeline ------------------------------------------------------------------------
 

@@ -311,6 +311,14 @@ class ListFullError(ChainError):
     name = "list_full"
 
 
+@_register
+class ListFullError(ChainError):
+    """A listed collection (e.g. one delegator's delegations) is at its size limit."""
+
+    code = 103
+    name = "list_full"
+
+
 # Genesis (120-139)
 
 

@@ -22,6 +22,7 @@ from voxpop.chain.errors import (
 )
 from voxpop.chain.fields import Doc, Kind, Wire
 from voxpop.chain.kv import KVReader
+from voxpop.chain.listing import ListRoute
 
 ADDRESS_LEN = 20
 MAX_AMOUNT = (1 << 64) - 1
@@ -144,9 +145,19 @@ class Module(ABC):
     def msg_routes(self) -> Mapping[str, MsgRoute]:
         return {}
 
+    def bind_routes(self, routes: Mapping[str, MsgRoute]) -> None:
+        """Told the app's whole message table once, at start (for a module that runs messages of
+        others, like authz's Exec). Most modules ignore it."""
+        return None
+
     def query_routes(self) -> Mapping[str, Callable[[bytes], bytes]]:
         """Query name -> function from query data to the one state key it reads (so every answer
         is provable)."""
+        return {}
+
+    def list_routes(self) -> Mapping[str, ListRoute]:
+        """Query name -> a list this module keeps (see chain/listing.py): answered with every
+        item's proof and the list's commitment, so a client can tell nothing was left out."""
         return {}
 
     @abstractmethod

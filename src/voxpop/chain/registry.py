@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from voxpop.chain.errors import InvalidQueryError, UnknownQueryError, quote
+from voxpop.chain.listing import ListRoute
 from voxpop.chain.module import Module
 from voxpop.chain.modules.auth.module import AuthModule
 from voxpop.chain.modules.bank.module import BankModule
@@ -52,4 +53,18 @@ def query_key(modules: Sequence[Module], path: str, data: bytes) -> bytes:
             routes = module.query_routes()
             if module.name == parts[0] and parts[1] in routes:
                 return routes[parts[1]](data)
+        listed = list_route(modules, path)
+        if listed is not None:  # a list query names its commitment
+            return listed.index.commitment_key(listed.owner(data))
     raise UnknownQueryError(f"unknown query path {quote(path)}")
+
+
+def list_route(modules: Sequence[Module], path: str) -> ListRoute | None:
+    """The list `path` names (`/<module>/<list>`), or None if it names none."""
+    parts = path.strip("/").split("/")
+    if len(parts) != 2:
+        return None
+    for module in modules:
+        if module.name == parts[0]:
+            return module.list_routes().get(parts[1])
+    return None

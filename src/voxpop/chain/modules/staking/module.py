@@ -12,6 +12,7 @@ from voxpop.chain.context import Context
 from voxpop.chain.encoding import decode_state, decode_uint
 from voxpop.chain.errors import ChainError, InvalidGenesisError, InvalidQueryError
 from voxpop.chain.kv import KVReader
+from voxpop.chain.listing import ListRoute
 from voxpop.chain.module import ADDRESS_LEN, Invariant, Module, MsgRoute, address_query
 from voxpop.chain.modules.bank.state import read_balance
 from voxpop.chain.modules.codec import addr_text, genesis_address, genesis_amount
@@ -83,6 +84,14 @@ class StakingModule(Module):
             "validator_by_consensus": address_query(state.consensus_key),
             "power": address_query(lambda a: state.LAST_POWER_PREFIX + a),
             "delegation": _delegation_query,
+        }
+
+    def list_routes(self) -> Mapping[str, ListRoute]:
+        return {
+            "delegations_by_delegator": ListRoute(
+                state.DELEGATIONS_BY_DELEGATOR,
+                lambda delegator, operator: state.delegation_key(operator, delegator),
+            ),
         }
 
     def default_genesis(self) -> dict[str, Any]:
@@ -168,7 +177,28 @@ class StakingModule(Module):
             Invariant("staking/not-bonded-pool", _not_bonded_pool),
             Invariant("staking/shares", _shares),
             Invariant("staking/active-set", _active_set),
+            Invariant("staking/delegations-by-delegator", _delegations_indexed),
         ]
+
+
+def _delegations_indexed(reader: KVReader) -> str | None:
+    """The by-delegator index lists exactly the delegations, under matching commitments."""
+    index = state.DELEGATIONS_BY_DELEGATOR
+    problem = index.check(reader)
+    if problem is not None:
+        return problem
+    n = len(state.DELEGATION_PREFIX)
+    held = {
+        (k[n + ADDRESS_LEN :], k[n : n + ADDRESS_LEN])
+        for k, _ in reader.iterate(state.DELEGATION_PREFIX)
+    }
+    listed = {
+        (k[len(index.index_prefix) :][:ADDRESS_LEN], k[len(index.index_prefix) + ADDRESS_LEN :])
+        for k, _ in reader.iterate(index.index_prefix)
+    }
+    if held != listed:
+        return f"{len(held ^ listed)} delegations differ between the index and the state"
+    return None
 
 
 def _bonded_pool(reader: KVReader) -> str | None:

@@ -9,6 +9,8 @@ staking/ubd/<completion u64><id u64>        -> CBOR map of UnbondingEntry
 staking/red/<completion u64><id u64>        -> CBOR map of RedelegationEntry
 staking/last/<operator 20>                  -> uint128 power in the active set CometBFT has
                                                been told about
+staking/dbd/<delegator 20><operator 20>     -> 0x01: the delegation, indexed by delegator
+staking/dbdc/<delegator 20>                 -> CBOR [count, root]: that list's commitment
 
 Delegations are shares of a validator's tokens: a validator's tokens fall when it is slashed, so
 each share is then worth less, and every delegator bears the loss in proportion. Shares start at
@@ -34,7 +36,9 @@ from voxpop.chain.errors import (
     NoDelegationError,
     UnknownValidatorError,
 )
+from voxpop.chain.fields import ADDRESS_LEN
 from voxpop.chain.kv import KVReader
+from voxpop.chain.listing import ListIndex
 from voxpop.chain.module_accounts import BONDED_POOL, NOT_BONDED_POOL, module_address
 from voxpop.chain.modules.bank.state import burn, move
 from voxpop.chain.modules.codec import addr_text
@@ -48,6 +52,15 @@ DELEGATION_PREFIX = b"staking/del/"
 UNBONDING_PREFIX = b"staking/ubd/"
 REDELEGATION_PREFIX = b"staking/red/"
 LAST_POWER_PREFIX = b"staking/last/"
+# Delegations listed by delegator (listing.py): index keys and the list's commitment. A
+# delegator may delegate to at most as many validators as a list holds.
+DELEGATIONS_BY_DELEGATOR = ListIndex(
+    index_prefix=b"staking/dbd/",
+    commit_prefix=b"staking/dbdc/",
+    owner_len=ADDRESS_LEN,
+    id_len=ADDRESS_LEN,
+    max_items=256,
+)
 
 BPS = 10_000
 POWER_REDUCTION = 1_000_000  # uvox per unit of consensus power (1 VOX = power 1)
@@ -240,8 +253,10 @@ def get_shares(ctx: Context, operator: bytes, delegator: bytes) -> int:
 def _set_shares(ctx: Context, operator: bytes, delegator: bytes, shares: int) -> None:
     if shares == 0:
         ctx.delete(delegation_key(operator, delegator))
+        DELEGATIONS_BY_DELEGATOR.remove(ctx, delegator, operator)
     else:
         ctx.set(delegation_key(operator, delegator), encode_uint(shares))
+        DELEGATIONS_BY_DELEGATOR.add(ctx, delegator, operator)
 
 
 def compute_tokens(val: Validator, shares: int) -> int:
