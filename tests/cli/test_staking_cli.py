@@ -227,3 +227,12 @@ def test_invalid_create_validator_bad_key_file(node: LocalNode, tmp_path: Path) 
     )
     assert code != 0
     assert error_code(out) == "invalid_consensus_key"
+
+
+def test_query_validator_and_delegation_at_a_height(node: LocalNode) -> None:
+    code, out = run(node, "query", "staking", "validator", "validator", "--height", "1", "--prove")
+    assert code == 0, out
+    assert (out["height"], out["verified"], out["status"]) == (1, True, "bonded")
+    code, out = run(node, "query", "staking", "delegation", "validator", "alice", "--height", "1")
+    assert code == 0, out
+    assert (out["height"], out["shares"], out["tokens"]) == (1, 0, 0)

@@ -202,3 +202,11 @@ def test_file_keyring_needs_a_passphrase(node: LocalNode, addresses: dict[str, s
         **{PASSPHRASE_ENV: PASSPHRASE},
     )  # fmt: skip
     assert code == 0 and out["code"] == 0, out
+
+
+def test_query_auth_account_is_query_account(node: LocalNode, addresses: dict[str, str]) -> None:
+    # `query account` is kept, hidden, from before the naming rule; both read the same account
+    code, new, _ = run(node, "query", "auth", "account", addresses["alice"], "--height", "1")
+    assert code == 0 and new["height"] == 1 and new["address"] == addresses["alice"], new
+    code, old, _ = run(node, "query", "account", addresses["alice"], "--height", "1")
+    assert code == 0 and old == new

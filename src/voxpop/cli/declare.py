@@ -33,7 +33,6 @@ from voxpop.cli.connect import client_errors, trusted_keys
 from voxpop.cli.keyring import KeyringBackendChoice, resolve_address
 from voxpop.cli.naming import CHAIN_RECORDS_PANEL, MODULES_PANEL
 from voxpop.cli.options import (
-    GAS,
     RecordQueryOptions,
     StateQueryOptions,
     TxOptions,
@@ -41,7 +40,7 @@ from voxpop.cli.options import (
 )
 from voxpop.cli.output import OutputFormat, emit, format_uvox, kv_table
 from voxpop.cli.signing import broadcast_msgs, build_msg, load_signer, parse_amount_text, parse_fee
-from voxpop.client import DEFAULT_SEND_GAS, VoxClient
+from voxpop.client import VoxClient
 
 # --- argument kinds: from the command line to a field ---------------------------------------------
 
@@ -170,7 +169,6 @@ class TxCommand:
     help: str
     args: tuple[Arg, ...] = ()
     complete: Complete | None = None
-    gas: int = DEFAULT_SEND_GAS
 
     @property
     def signer(self) -> str:
@@ -184,9 +182,8 @@ class TxCommand:
 
     def function(self) -> Callable[..., None]:
         args = self.resolved_args()
-        gas = () if self.gas == DEFAULT_SEND_GAS else (GAS.with_default(self.gas),)
         own = [a.parameter() for a in args]
-        return command(own, TxOptions, functools.partial(self.run, args), shared=gas)
+        return command(own, TxOptions, functools.partial(self.run, args))
 
     def run(self, args: tuple[Arg, ...], opts: TxOptions, values: dict[str, Any]) -> None:
         fmt = opts.output

@@ -7,7 +7,6 @@ tx command has the same --fee, --gas, ... with the same meaning, and a new one c
 
 from __future__ import annotations
 
-import copy
 import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
@@ -46,12 +45,6 @@ class Shared:
             default=self.info,
             annotation=self.annotation,
         )
-
-    def with_default(self, default: Any) -> Shared:
-        """The same parameter with another default (a tx whose messages need more gas)."""
-        info = copy.copy(self.info)
-        info.default = default
-        return Shared(self.name, self.annotation, info)
 
 
 FROM_KEY = Shared(
@@ -200,14 +193,10 @@ def command(
     own: Sequence[inspect.Parameter],
     options: type[Any],
     body: Callable[[Any, dict[str, Any]], None],
-    *,
-    shared: Sequence[Shared] | None = None,
 ) -> Callable[..., None]:
-    """A function Typer can mount: its signature is `own` followed by the set `options`
-    (`shared` overrides declarations, e.g. another --gas default). Called, it hands `body` the set
-    as one `options` dataclass and the command's own values by name."""
-    declared = {s.name: s for s in (shared or ())}
-    common = [declared.get(s.name, s).parameter() for s in shared_of(options)]
+    """A function Typer can mount: its signature is `own` followed by the set `options`. Called,
+    it hands `body` the set as one `options` dataclass and the command's own values by name."""
+    common = [s.parameter() for s in shared_of(options)]
     mine = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own]
     # Arguments in order (a shared FROM first), then the command's options, then the shared ones
     ordered = [
