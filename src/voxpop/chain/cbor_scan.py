@@ -22,12 +22,11 @@ from voxpop.chain.errors import TxDecodeError
 
 DEFAULT_MAX_DEPTH = 32
 
-_MAP = 5
-_ARRAY = 4
 _TEXT = 3
-_SIMPLE = 7
+_MAP = 5
+_TAG = 6
 _FALSE_TRUE_NULL = (20, 21, 22)
-# Minimum value a 1-, 2-, 4- or 8-byte argument may carry in shortest form
+# Width of a 1-, 2-, 4- or 8-byte argument, and the least value it may carry in shortest form
 _ARG_WIDTH = {24: (1, 24), 25: (2, 1 << 8), 26: (4, 1 << 16), 27: (8, 1 << 32)}
 
 
@@ -35,32 +34,35 @@ def scan_cbor(data: bytes, max_depth: int = DEFAULT_MAX_DEPTH) -> None:
     """Raise TxDecodeError unless `data` is one well-formed data item of the subset above."""
     end = len(data)
     pos = 0
-    # Per open container: items still to read (a map counts keys and values) and whether it is a map
-    left = [1]
-    is_map = [False]
-    while left:
-        if left[-1] == 0:
-            left.pop()
-            is_map.pop()
+    # Items still to read in the open container (a map counts keys and values), whether it is a
+    # map, and the same for each container around it. Written for speed: it runs on every tx.
+    left = 1
+    in_map = False
+    outer: list[tuple[int, bool]] = []
+    while True:
+        if not left:
+            if not outer:
+                break
+            left, in_map = outer.pop()
             continue
-        expect_key = is_map[-1] and left[-1] % 2 == 0
-        left[-1] -= 1
         # Verify there is an initial byte to read
         if pos >= end:
             raise TxDecodeError("CBOR ends in the middle of an item")
         initial = data[pos]
         pos += 1
-        major, info = initial >> 5, initial & 0x1F
-        # Verify map keys are text
-        if expect_key and major != _TEXT:
+        major = initial >> 5
+        # Verify map keys are text (a map's item is a key when the count left is even)
+        if in_map and not left & 1 and major != _TEXT:
             raise TxDecodeError("CBOR map keys must be text strings")
-        if major == _SIMPLE:
+        left -= 1
+        info = initial & 0x1F
+        if major >= _TAG:
+            if major == _TAG:
+                raise TxDecodeError("CBOR tags are not allowed")
             # Verify the simple value is false, true or null (no floats, no other simple values)
             if info not in _FALSE_TRUE_NULL:
                 raise TxDecodeError("CBOR floats and simple values other than false/true/null")
             continue
-        if major == 6:
-            raise TxDecodeError("CBOR tags are not allowed")
         if info < 24:
             arg = info
         else:
@@ -76,20 +78,24 @@ def scan_cbor(data: bytes, max_depth: int = DEFAULT_MAX_DEPTH) -> None:
             # Verify the argument is in its shortest form
             if arg < minimum:
                 raise TxDecodeError("CBOR integer or length not in its shortest form")
-        if major <= 1:  # unsigned or negative integer: at most 64 bits by construction
+        if major < 2:  # unsigned or negative integer: at most 64 bits by construction
             continue
-        # Verify the declared length fits in what remains (each array or map item takes a byte)
-        count = arg * 2 if major == _MAP else arg
-        if count > end - pos:
-            raise TxDecodeError("CBOR length exceeds the input")
         if major <= _TEXT:  # byte or text string
+            # Verify the declared length fits in what remains
+            if arg > end - pos:
+                raise TxDecodeError("CBOR length exceeds the input")
             pos += arg
             continue
-        # Verify the nesting depth (arrays and maps)
-        if len(left) > max_depth:
+        # Verify an array or map declares no more items than bytes remain (each takes one)
+        count = arg << 1 if major == _MAP else arg
+        if count > end - pos:
+            raise TxDecodeError("CBOR length exceeds the input")
+        # Verify the nesting depth
+        if len(outer) >= max_depth:
             raise TxDecodeError(f"CBOR nested deeper than {max_depth}")
-        left.append(count)
-        is_map.append(major == _MAP)
+        outer.append((left, in_map))
+        left = count
+        in_map = major == _MAP
     # Verify nothing follows the single top-level item
     if pos != end:
         raise TxDecodeError("bytes after the end of the CBOR item")
