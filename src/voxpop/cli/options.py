@@ -1,8 +1,9 @@
 """The options many commands share, each declared once, and the sets commands take them in.
 
-A command names a set (`TX_OPTIONS`, `STATE_QUERY_OPTIONS`, ...) and receives its values as one
-dataclass; the parameters Typer sees are added to the command's signature by `command()`. So every
-tx command has the same --fee, --gas, ... with the same meaning, and a new one cannot drift.
+A set is a dataclass (`TxOptions`, `StateQueryOptions`, ...) whose fields name shared options; a
+command takes a whole set and receives its values as one instance, while `command()` puts the
+options themselves into the signature Typer reads. So every tx command has the same --fee, --gas,
+... with the same meaning, and a new one cannot drift (tests/cli/test_declared_commands.py).
 """
 
 from __future__ import annotations
@@ -175,18 +176,29 @@ class UnlockOptions:
     output: OutputFormat
 
 
-SHARED = {s.name: s for s in (FROM_KEY, FEE, GAS, MEMO, MODE, NODE, HOME, KEYRING_BACKEND,
-                              PASSPHRASE_FILE, OUTPUT, PROVE, HEIGHT, TRUST)}  # fmt: skip
+SHARED = {
+    s.name: s
+    for s in (
+        FROM_KEY,
+        FEE,
+        GAS,
+        MEMO,
+        MODE,
+        NODE,
+        HOME,
+        KEYRING_BACKEND,
+        PASSPHRASE_FILE,
+        OUTPUT,
+        PROVE,
+        HEIGHT,
+        TRUST,
+    )
+}
 
 
 def shared_of(cls: type[Any]) -> tuple[Shared, ...]:
     """The shared parameters a set's dataclass is made of, in its field order."""
     return tuple(SHARED[f.name] for f in fields(cls))
-
-
-TX_OPTIONS = shared_of(TxOptions)
-STATE_QUERY_OPTIONS = shared_of(StateQueryOptions)
-RECORD_QUERY_OPTIONS = shared_of(RecordQueryOptions)
 
 
 def command(
@@ -236,9 +248,6 @@ def with_options(options: type[Any]) -> Callable[[Callable[..., None]], Callable
 
 
 __all__ = [
-    "RECORD_QUERY_OPTIONS",
-    "STATE_QUERY_OPTIONS",
-    "TX_OPTIONS",
     "BroadcastModeChoice",
     "KeyringOptions",
     "RecordQueryOptions",
