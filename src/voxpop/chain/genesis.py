@@ -10,24 +10,33 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from voxpop.chain.abci import ValidatorUpdate
-from voxpop.chain.errors import InvalidGenesisError
+from voxpop.chain.context import BlockInfo, Context
+from voxpop.chain.errors import ChainError, InvalidGenesisError
+from voxpop.chain.gas import InfiniteGasMeter
+from voxpop.chain.kv import Branch
+from voxpop.chain.module import Module
 from voxpop.chain.module_accounts import GRANT_POOL, module_address
 from voxpop.chain.modules.auth.state import AuthParams
 from voxpop.chain.modules.bank.state import BankParams
+from voxpop.chain.modules.bounds import MAX_INT64
 from voxpop.chain.modules.distribution.state import DistributionParams
 from voxpop.chain.modules.grant.state import GrantParams
 from voxpop.chain.modules.slashing.state import SlashingParams
 from voxpop.chain.modules.staking.state import POWER_REDUCTION, StakingParams
+from voxpop.chain.registry import default_modules
 from voxpop.crypto.address import encode_address
 
 ED25519_TYPE = "tendermint/PubKeyEd25519"
 UVOX_PER_VOX = 1_000_000
+MAX_TOTAL_POWER = MAX_INT64 // 8  # CometBFT's MaxTotalVotingPower
+MAX_INITIAL_HEIGHT = 1 << 62  # heights are int64 in CometBFT; leave room to count up
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,16 +214,62 @@ def genesis_from_json(doc: Any) -> Genesis:
         raise InvalidGenesisError(f"malformed genesis: {exc!r}") from None
     if not isinstance(chain_id, str) or not 0 < len(chain_id) <= 50:
         raise InvalidGenesisError("chain_id must be text of 1 to 50 characters")
-    if initial_height < 1:
-        raise InvalidGenesisError("initial_height must be at least 1")
+    if not 1 <= initial_height <= MAX_INITIAL_HEIGHT:
+        raise InvalidGenesisError(f"initial_height must be in 1..{MAX_INITIAL_HEIGHT}")
+    # Verify powers CometBFT accepts, and each key once
+    if any(v.power < 1 for v in validators) or sum(v.power for v in validators) > MAX_TOTAL_POWER:
+        raise InvalidGenesisError(f"validator powers must be positive, {MAX_TOTAL_POWER} in all")
+    if len({v.pub_key for v in validators}) != len(validators):
+        raise InvalidGenesisError("a validator key is listed twice")
+    genesis_time = parse_time(doc.get("genesis_time", "1970-01-01T00:00:00Z"))
+    # Verify block times (and times computed from them) can be written as unsigned keys
+    if genesis_time < 0:
+        raise InvalidGenesisError("genesis_time must not be before 1970-01-01T00:00:00Z")
     app_state = doc.get("app_state", {})
     if not isinstance(app_state, dict):
         raise InvalidGenesisError("app_state must be an object")
     return Genesis(
         chain_id=chain_id,
-        genesis_time_unix=parse_time(doc.get("genesis_time", "1970-01-01T00:00:00Z")),
+        genesis_time_unix=genesis_time,
         initial_height=initial_height,
         validators=tuple(validators),
         app_state=app_state,
         consensus_params=doc.get("consensus_params") or default_consensus_params(),
     )
+
+
+class _EmptyState:
+    """The state before genesis: nothing."""
+
+    def get(self, key: bytes) -> bytes | None:
+        return None
+
+    def iterate(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
+        return iter(())
+
+
+def validate_genesis(genesis: Genesis, modules: Sequence[Module] | None = None) -> None:
+    """Run every module's genesis on scratch state, as init_chain will, without a store.
+
+    Catches at once what would otherwise stop the chain later: params out of their bounds, an
+    issuance that would overflow the supply, unfunded genesis validators. Raises
+    InvalidGenesisError with the reason.
+    """
+    mods = default_modules() if modules is None else modules
+    unknown = set(genesis.app_state) - {m.name for m in mods}
+    if unknown:
+        raise InvalidGenesisError(f"app_state has unknown modules {sorted(unknown)}")
+    block = BlockInfo(genesis.chain_id, genesis.initial_height, genesis.genesis_time_unix)
+    ctx = Context(block, Branch(_EmptyState()), InfiniteGasMeter(), AuthParams().gas)
+    try:
+        for module in mods:
+            data = genesis.app_state.get(module.name, module.default_genesis())
+            if not isinstance(data, dict):
+                raise InvalidGenesisError(f"app_state.{module.name} must be an object")
+            module.init_genesis(ctx, data)
+    except InvalidGenesisError:
+        raise
+    except ChainError as exc:
+        raise InvalidGenesisError(f"app_state: {exc.message}") from None
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise InvalidGenesisError(f"app_state is malformed: {type(exc).__name__}") from None

@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from voxpop.chain.errors import InvalidGenesisError
-from voxpop.chain.genesis import load_genesis
+from voxpop.chain.genesis import load_genesis, validate_genesis
 from voxpop.cli.output import OutputFormat, OutputOption, console, emit, fail, parse_funds
 from voxpop.node.config import ConfigError, NodeConfig
 from voxpop.node.home import default_home
@@ -66,10 +66,18 @@ def start(
     api_host: str | None = typer.Option(None, "--api-host", help="default from config (127.0.0.1)"),
     api_port: int | None = typer.Option(None, "--api-port", help="default from config (1317)"),
 ) -> None:
-    """Run the node in the foreground until Ctrl-C."""
+    """Run the node in the foreground until Ctrl-C.
+
+    Exits non-zero with one line on stderr if the genesis is invalid, or if the node cannot go on
+    (a solo node whose block production fails stops rather than keep answering)."""
     h = home_at(home)
     if not h.exists():
         fail("home_missing", f"{h.root} has no genesis.json; run `voxpop node init --home {home}`")
+    # Verify the genesis before starting anything: what it would break later is refused now
+    try:
+        validate_genesis(load_genesis(h.genesis_json))
+    except InvalidGenesisError as exc:
+        fail(InvalidGenesisError.name, exc.message)
     if not solo:
         from voxpop.node.cometbft import CometBFTError, GenesisError, run_cometbft_node
 
@@ -88,7 +96,9 @@ def start(
 
     try:
         asyncio.run(run_solo(h, api_host=api_host, api_port=api_port, on_ready=ready))
-    except (SoloNodeError, InvalidGenesisError, ValidatorKeyError, ConfigError) as exc:
+    except InvalidGenesisError as exc:
+        fail(InvalidGenesisError.name, exc.message)
+    except (SoloNodeError, ValidatorKeyError, ConfigError) as exc:
         fail(getattr(exc, "code", "node_error"), str(exc))
     except KeyboardInterrupt:
         pass

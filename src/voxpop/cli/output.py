@@ -88,7 +88,8 @@ def fail(
     if fmt == OutputFormat.JSON:
         sys.stdout.write(json.dumps({"error": {"code": code, "message": message}}) + "\n")
     else:
-        err_console.print(f"[bold red]error[/] \\[{code}] {escape(message)}")
+        # One line whatever the width: scripts and logs read errors line by line
+        err_console.print(f"[bold red]error[/] \\[{code}] {escape(message)}", soft_wrap=True)
     raise typer.Exit(exit_code)
 
 

@@ -1,4 +1,8 @@
-"""Run a solo node with its HTTP API until SIGINT or SIGTERM, then stop both cleanly."""
+"""Run a solo node with its HTTP API until SIGINT or SIGTERM, then stop both cleanly.
+
+If block production fails, the node stops too and `run_solo` raises BlockProductionError (a
+SoloNodeError): a node that cannot make blocks must not keep answering as if it could.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from collections.abc import Callable
 
 from voxpop.api.server import serve_api
 from voxpop.node.home import NodeHome
-from voxpop.node.solo import SoloNode
+from voxpop.node.solo import SoloNode, SoloNodeError
 
 
 async def run_solo(
@@ -39,16 +43,21 @@ async def run_solo(
         ),
         name="voxpop-api",
     )
+    supervisor = asyncio.create_task(node.supervise(), name="voxpop-supervisor")
     try:
         if on_ready is not None:
             on_ready(node, f"http://{host}:{port}")
         stopper = asyncio.create_task(stop.wait())
-        await asyncio.wait({api, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({api, stopper, supervisor}, return_when=asyncio.FIRST_COMPLETED)
         stopper.cancel()
-        if api.done() and api.exception() is not None:
-            raise api.exception()  # type: ignore[misc]
+        for task in (supervisor, api):
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]
     finally:
+        supervisor.cancel()
         api.cancel()
+        with contextlib.suppress(asyncio.CancelledError, SoloNodeError):
+            await supervisor
         with contextlib.suppress(asyncio.CancelledError):
             await api
         await node.stop()

@@ -65,6 +65,17 @@ class SoloNodeError(Exception):
     code = "node_error"
 
 
+class BlockProductionError(SoloNodeError):
+    """Making a block failed: the node cannot go on, and says so rather than keep answering."""
+
+    code = "block_production_failed"
+
+
+def _one_line(exc: BaseException, limit: int = 300) -> str:
+    text = " ".join(str(exc).split()) or "no message"
+    return f"{type(exc).__name__}: {text[:limit]}{'...' if len(text) > limit else ''}"
+
+
 class SoloNode:
     def __init__(
         self,
@@ -95,6 +106,8 @@ class SoloNode:
         self._subscribers: set[asyncio.Queue[NodeEvent]] = set()
         self._new_tx = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._failure: BlockProductionError | None = None
+        self._failed = asyncio.Event()
 
     # --- lifecycle ------------------------------------------------------------------------------
 
@@ -120,6 +133,22 @@ class SoloNode:
         self._latest = await self._call(load_block, self.app.store, self.app.last_height)
         log.info("solo node at height %d, chain %s", self.app.last_height, self.chain_id)
         self._task = asyncio.create_task(self._produce_loop(), name="voxpop-block-producer")
+
+    @property
+    def failure(self) -> BlockProductionError | None:
+        """Why block production stopped, or None while it runs."""
+        return self._failure
+
+    async def supervise(self) -> None:
+        """Wait until block production fails, then raise BlockProductionError.
+
+        Whatever hosts the node runs this next to its other tasks and stops when it raises (as
+        `voxpop.node.run.run_solo` does), so a node that cannot make blocks exits instead of
+        answering as if it could.
+        """
+        await self._failed.wait()
+        assert self._failure is not None
+        raise self._failure
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -169,6 +198,7 @@ class SoloNode:
         )
 
     async def broadcast_tx(self, tx: bytes, mode: BroadcastMode) -> BroadcastResult:
+        self._verify_producing()
         h = tx_hash(tx)
         waiter: asyncio.Future[TxRecord] | None = None
         if mode == BroadcastMode.COMMIT:
@@ -197,6 +227,7 @@ class SoloNode:
                 self._drop_waiter(h, waiter)
 
     async def broadcast_txs(self, txs: list[bytes]) -> list[BroadcastResult]:
+        self._verify_producing()
         # Pipeline: the verifier works on chunk i+1 while the app thread checks chunk i
         chunks = [txs[i : i + PREVERIFY_CHUNK] for i in range(0, len(txs), PREVERIFY_CHUNK)]
         verified = [asyncio.ensure_future(self._preverify(chunk)) for chunk in chunks]
@@ -207,6 +238,11 @@ class SoloNode:
             if any(r.code == 0 for r in results[-len(chunk) :]):
                 self._new_tx.set()
         return results
+
+    def _verify_producing(self) -> None:
+        # Verify blocks are still being made: a tx accepted now would never be committed
+        if self._failure is not None:
+            raise self._failure
 
     async def _preverify(self, txs: list[bytes]) -> None:
         loop = asyncio.get_running_loop()
@@ -222,6 +258,19 @@ class SoloNode:
     # --- block production -----------------------------------------------------------------------
 
     async def _produce_loop(self) -> None:
+        try:
+            await self._produce_blocks()
+        except Exception as exc:
+            # Nothing can be committed any more: record why, and let the host stop the node
+            height = self.app.last_height + 1 if self._app is not None else 0
+            log.debug("block production failed at height %d", height, exc_info=True)
+            self._failure = BlockProductionError(
+                f"block production failed at height {height}: {_one_line(exc)}; "
+                "the node stopped (nothing was committed at that height)"
+            )
+            self._failed.set()
+
+    async def _produce_blocks(self) -> None:
         loop = asyncio.get_running_loop()
         interval = self.config.solo.block_interval_ms / 1000
         last = loop.time()
@@ -237,12 +286,7 @@ class SoloNode:
             if delay > 0:
                 await asyncio.sleep(delay)
             last = loop.time()
-            try:
-                block = await self._call(self._produce_block)
-            except Exception:
-                log.exception("block production failed; stopping the producer")
-                raise
-            self._publish(block)
+            self._publish(await self._call(self._produce_block))
 
     def _produce_block(self) -> BlockRecord:
         app = self.app

@@ -15,10 +15,14 @@ from voxpop.chain.encoding import decode_state, encode
 from voxpop.chain.errors import InvalidGenesisError
 from voxpop.chain.gas import GasSchedule
 from voxpop.chain.kv import KVReader
+from voxpop.chain.modules.bounds import MAX_INT64, MAX_UINT64, param_int
+from voxpop.chain.tx import FORMAT_MAX_TX_BYTES
 
 PREFIX = b"auth/"
 ACCOUNT_PREFIX = b"auth/acc/"
 PARAMS_KEY = b"auth/params"
+MAX_BLOCK_BYTES = 100 * 1024 * 1024  # CometBFT's MaxBlockSizeBytes
+MAX_GAS_COST = (1 << 32) - 1  # one unit's cost; times any bounded size it stays far within int64
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,15 +61,41 @@ class AuthParams:
             schedule = GasSchedule(**gas)
         except TypeError as exc:
             raise InvalidGenesisError(f"auth params gas: {exc}") from None
-        for name, n in list(value.items()) + list(asdict(schedule).items()):
-            if type(n) is not int or n < 0:
-                raise InvalidGenesisError(f"auth param {name} must be a non-negative integer")
+        for name, n in asdict(schedule).items():
+            param_int("auth", f"gas.{name}", n, 0, MAX_GAS_COST)
         params = cls(gas=schedule, **value)
-        if params.min_gas_price_den <= 0 or params.max_tx_bytes <= 0 or params.max_msgs <= 0:
-            raise InvalidGenesisError(
-                "auth params: den, max_tx_bytes and max_msgs must be positive"
-            )
+        params.check_bounds()
         return params
+
+    def check_bounds(self) -> None:
+        """Raise InvalidGenesisError unless every param is within what its use allows."""
+        # Verify each param on its own: sizes the decoder and CometBFT accept, int64 gas
+        param_int("auth", "max_block_bytes", self.max_block_bytes, 1, MAX_BLOCK_BYTES)
+        param_int("auth", "max_tx_bytes", self.max_tx_bytes, 1, FORMAT_MAX_TX_BYTES)
+        param_int("auth", "max_msgs", self.max_msgs, 1, self.max_tx_bytes)
+        param_int("auth", "max_memo_bytes", self.max_memo_bytes, 0, self.max_tx_bytes)
+        param_int("auth", "min_gas_price_num", self.min_gas_price_num, 0, MAX_UINT64)
+        param_int("auth", "min_gas_price_den", self.min_gas_price_den, 1, MAX_UINT64)
+        param_int("auth", "max_block_gas", self.max_block_gas, 1, MAX_INT64)
+        param_int("auth", "max_gas_per_tx", self.max_gas_per_tx, 1, MAX_INT64)
+        # Verify a tx the mempool accepts can be put in a block (else it is stuck there for good)
+        if self.max_tx_bytes > self.max_block_bytes or self.max_gas_per_tx > self.max_block_gas:
+            raise InvalidGenesisError(
+                "auth params: max_tx_bytes and max_gas_per_tx must fit in a block "
+                "(at most max_block_bytes and max_block_gas)"
+            )
+        # Verify the smallest tx (one signature) can pay for itself
+        smallest = self.gas.tx_base + self.gas.sig_verify
+        if self.max_gas_per_tx < smallest:
+            raise InvalidGenesisError(
+                f"auth max_gas_per_tx {self.max_gas_per_tx} is below the {smallest} gas "
+                "every tx needs (gas.tx_base + gas.sig_verify)"
+            )
+        # Verify the fee for the largest tx is an amount a tx can state (64 bits)
+        if self.min_fee(self.max_gas_per_tx) > MAX_UINT64:
+            raise InvalidGenesisError(
+                "auth params: the minimum fee for max_gas_per_tx exceeds 64 bits"
+            )
 
 
 def account_key(address: bytes) -> bytes:

@@ -12,7 +12,7 @@ from voxpop.chain.encoding import decode_state
 from voxpop.chain.errors import InvalidGenesisError
 from voxpop.chain.kv import KVReader
 from voxpop.chain.module import Invariant, Module, MsgRoute, address_query
-from voxpop.chain.modules.bank.state import read_balance
+from voxpop.chain.modules.bank.state import get_supply, read_balance
 from voxpop.chain.modules.codec import addr_text
 from voxpop.chain.modules.distribution import handlers, state
 from voxpop.chain.modules.distribution.messages import MsgClaimCommission, MsgClaimRewards
@@ -49,7 +49,10 @@ class DistributionModule(Module):
     def init_genesis(self, ctx: Context, data: Mapping[str, Any]) -> None:
         if set(data) != {"params"}:
             raise InvalidGenesisError("distribution genesis needs exactly params")
-        state.set_params(ctx, state.DistributionParams.from_value(dict(data["params"])))
+        params = state.DistributionParams.from_value(dict(data["params"]))
+        # Verify issuance cannot overflow the supply within the horizon (bank's genesis ran first)
+        state.check_issuance_headroom(get_supply(ctx), params.annual_inflation_bps)
+        state.set_params(ctx, params)
         # Issuance starts at genesis time if genesis bonds stake
         state.process_mint(ctx, state.get_params(ctx))
 

@@ -37,6 +37,7 @@ from voxpop.chain.module_accounts import (
     module_address,
 )
 from voxpop.chain.modules.bank.state import get_balance, get_supply, mint, move
+from voxpop.chain.modules.bounds import HORIZON_YEARS, MAX_UINT64, growth_upper_bound
 from voxpop.chain.modules.codec import addr_text
 from voxpop.chain.modules.staking import state as staking
 
@@ -118,6 +119,26 @@ def start_key(operator: bytes, delegator: bytes) -> bytes:
 
 
 # --- issuance ---------------------------------------------------------------------------------
+
+
+def check_issuance_headroom(supply: int, inflation_bps: int) -> None:
+    """Raise InvalidGenesisError unless `supply` can grow by issuance for HORIZON_YEARS of block
+    time at `inflation_bps` and stay within 64 bits (bank's mint refuses to pass it, which would
+    stop every block). The bound is compounded, as issuance is (a share of the current supply)."""
+    # Verify the supply plus a century of issuance fits in 64 bits
+    if growth_upper_bound(supply, inflation_bps, HORIZON_YEARS) > MAX_UINT64:
+        low, high = 0, supply
+        while low < high:  # the largest supply that fits, for the message
+            mid = (low + high + 1) // 2
+            if growth_upper_bound(mid, inflation_bps, HORIZON_YEARS) <= MAX_UINT64:
+                low = mid
+            else:
+                high = mid - 1
+        raise InvalidGenesisError(
+            f"genesis supply {supply} uvox leaves no room for {HORIZON_YEARS} years of issuance "
+            f"at {inflation_bps} bps a year within 64 bits; at this rate it may be at most "
+            f"{low} uvox"
+        )
 
 
 def compute_issuance(supply: int, inflation_bps: int, seconds: int, carry: int) -> tuple[int, int]:

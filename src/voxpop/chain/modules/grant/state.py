@@ -16,6 +16,7 @@ from typing import Any
 from voxpop.chain.context import Context
 from voxpop.chain.encoding import decode_state, decode_uint, encode, encode_uint
 from voxpop.chain.errors import InvalidGenesisError
+from voxpop.chain.modules.bounds import MAX_DURATION_SECONDS, MAX_UINT64, param_int
 
 PREFIX = b"grant/"
 PARAMS_KEY = b"grant/params"
@@ -38,9 +39,12 @@ class GrantParams:
         names = {f.name for f in fields(cls)}
         if set(value) != names:
             raise InvalidGenesisError(f"grant params need exactly {sorted(names)}")
-        for name, n in value.items():
-            if type(n) is not int or n <= 0 or n >= 1 << 64:
-                raise InvalidGenesisError(f"grant param {name} must be a positive integer")
+        # Verify amounts within 64 bits; durations within the horizon (time + duration fits a key)
+        param_int("grant", "amount", value["amount"], 1, MAX_UINT64)
+        param_int("grant", "registrar_quota", value["registrar_quota"], 1, MAX_UINT64)
+        param_int("grant", "epoch_seconds", value["epoch_seconds"], 1, MAX_DURATION_SECONDS)
+        ttl = value["max_attestation_ttl"]
+        param_int("grant", "max_attestation_ttl", ttl, 1, MAX_DURATION_SECONDS)
         return cls(**value)
 
 

@@ -16,6 +16,7 @@ from voxpop.chain.context import Context
 from voxpop.chain.encoding import decode_state, encode
 from voxpop.chain.errors import InvalidGenesisError
 from voxpop.chain.module import MAX_AMOUNT
+from voxpop.chain.modules.bounds import MAX_DURATION_SECONDS, MAX_UINT64, param_int
 from voxpop.chain.modules.codec import addr_text
 from voxpop.chain.modules.distribution import state as distribution
 from voxpop.chain.modules.staking import state as staking
@@ -26,6 +27,8 @@ INFO_PREFIX = b"slashing/info/"
 MISSED_PREFIX = b"slashing/miss/"
 BPS = 10_000
 JAILED_FOREVER = MAX_AMOUNT
+# Jailing a validator clears its whole window in one begin-block (unmetered): keep that bounded
+MAX_SIGNED_BLOCKS_WINDOW = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,20 +46,21 @@ class SlashingParams:
         names = {f.name for f in fields(cls)}
         if set(value) != names:
             raise InvalidGenesisError(f"slashing params need exactly {sorted(names)}")
-        for name, n in value.items():
-            if type(n) is not int or n < 0 or n >= 1 << 64:
-                raise InvalidGenesisError(f"slashing param {name} must be an unsigned integer")
-        params = cls(**value)
-        if params.signed_blocks_window < 1:
-            raise InvalidGenesisError("signed_blocks_window must be at least 1")
+        window = value["signed_blocks_window"]
+        param_int("slashing", "signed_blocks_window", window, 1, MAX_SIGNED_BLOCKS_WINDOW)
         for name in (
             "min_signed_per_window_bps",
             "slash_fraction_downtime_bps",
             "slash_fraction_double_sign_bps",
         ):
-            if getattr(params, name) > BPS:
-                raise InvalidGenesisError(f"{name} must be at most {BPS}")
-        return params
+            param_int("slashing", name, value[name], 0, BPS)
+        # Verify durations stay within the horizon (jailed_until = block time + jail time must
+        # stay below JAILED_FOREVER, which marks a tombstone)
+        for name in ("downtime_jail_seconds", "max_evidence_age_seconds"):
+            param_int("slashing", name, value[name], 0, MAX_DURATION_SECONDS)
+        ages = value["max_evidence_age_blocks"]
+        param_int("slashing", "max_evidence_age_blocks", ages, 0, MAX_UINT64)
+        return cls(**value)
 
 
 @dataclass(frozen=True, slots=True)

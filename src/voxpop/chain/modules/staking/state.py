@@ -41,6 +41,7 @@ from voxpop.chain.kv import KVReader
 from voxpop.chain.listing import ListIndex
 from voxpop.chain.module_accounts import BONDED_POOL, NOT_BONDED_POOL, module_address
 from voxpop.chain.modules.bank.state import burn, move
+from voxpop.chain.modules.bounds import MAX_DURATION_SECONDS, MAX_UINT64, param_int
 from voxpop.chain.modules.codec import addr_text
 
 PREFIX = b"staking/"
@@ -63,6 +64,7 @@ DELEGATIONS_BY_DELEGATOR = ListIndex(
 )
 
 BPS = 10_000
+MAX_VALIDATORS = 10_000  # CometBFT's MaxVotesCount: a larger validator set cannot commit
 POWER_REDUCTION = 1_000_000  # uvox per unit of consensus power (1 VOX = power 1)
 DAY_SECONDS = 86_400
 BONDED_POOL_ADDRESS = module_address(BONDED_POOL)
@@ -86,11 +88,11 @@ class StakingParams:
         names = {f.name for f in fields(cls)}
         if set(value) != names:
             raise InvalidGenesisError(f"staking params need exactly {sorted(names)}")
-        for name, n in value.items():
-            if type(n) is not int or n < 0 or n >= 1 << 64:
-                raise InvalidGenesisError(f"staking param {name} must be an unsigned integer")
-        if value["max_validators"] < 1 or value["unbonding_time_seconds"] < 1:
-            raise InvalidGenesisError("staking max_validators and unbonding time must be >= 1")
+        # Verify the unbonding time keeps completion times (block time + it) within 8-byte keys
+        unbonding = value["unbonding_time_seconds"]
+        param_int("staking", "unbonding_time_seconds", unbonding, 1, MAX_DURATION_SECONDS)
+        param_int("staking", "max_validators", value["max_validators"], 1, MAX_VALIDATORS)
+        param_int("staking", "min_self_bond", value["min_self_bond"], 0, MAX_UINT64)
         return cls(**value)
 
 
