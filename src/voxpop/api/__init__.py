@@ -2,6 +2,14 @@
 
 from voxpop.api.app import MAX_BATCH_TXS, create_api
 from voxpop.api.errors import ApiError
-from voxpop.api.server import DEFAULT_HOST, DEFAULT_PORT, serve_api
+from voxpop.api.server import DEFAULT_HOST, DEFAULT_PORT, ApiBindError, serve_api
 
-__all__ = ["DEFAULT_HOST", "DEFAULT_PORT", "MAX_BATCH_TXS", "ApiError", "create_api", "serve_api"]
+__all__ = [
+    "DEFAULT_HOST",
+    "DEFAULT_PORT",
+    "MAX_BATCH_TXS",
+    "ApiBindError",
+    "ApiError",
+    "create_api",
+    "serve_api",
+]

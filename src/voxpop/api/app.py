@@ -8,14 +8,10 @@ threads and the event loop stays free for broadcasts and live feeds. OpenAPI is 
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import json
-from collections.abc import AsyncIterator
+from collections.abc import Collection
 from typing import Annotated, Any
 
-from fastapi import FastAPI, Query, Request, Response, WebSocket, WebSocketDisconnect
-from sse_starlette import EventSourceResponse, ServerSentEvent
+from fastapi import FastAPI, Query, Response, WebSocket
 from starlette.concurrency import run_in_threadpool
 
 from voxpop import __version__
@@ -29,6 +25,8 @@ from voxpop.api.errors import (
     install_error_handlers,
     query_error_status,
 )
+from voxpop.api.feeds import EventStreamResponse, serve_websocket_feed
+from voxpop.api.hosts import HostCheckMiddleware
 from voxpop.api.inputs import (
     MAX_HEIGHT,
     parse_address,
@@ -57,7 +55,13 @@ from voxpop.api.models import (
     tx_result_model,
 )
 from voxpop.api.ratelimit import RateLimitMiddleware
-from voxpop.api.stream import KINDS, node_events
+from voxpop.api.stream import (
+    DEFAULT_MAX_SUBSCRIBERS,
+    DEFAULT_MAX_SUBSCRIBERS_PER_CLIENT,
+    DEFAULT_QUEUE_EVENTS,
+    KINDS,
+    StreamHub,
+)
 from voxpop.chain.abci import RequestQuery, ResponseQuery
 from voxpop.chain.encoding import decode_uint
 from voxpop.chain.errors import CODESPACE, CommitTimeoutError, MempoolFullError
@@ -96,8 +100,16 @@ def create_api(
     max_batch_txs: int = MAX_BATCH_TXS,
     rate_per_s: float = DEFAULT_RATE_PER_S,
     rate_burst: int = DEFAULT_RATE_BURST,
+    allowed_hosts: Collection[str] = (),
+    max_stream_subscribers: int = DEFAULT_MAX_SUBSCRIBERS,
+    max_stream_subscribers_per_client: int = DEFAULT_MAX_SUBSCRIBERS_PER_CLIENT,
+    stream_queue_events: int = DEFAULT_QUEUE_EVENTS,
 ) -> FastAPI:
-    """The API application for `node`. Serve it with `serve_api`, or any ASGI server."""
+    """The API application for `node`. Serve it with `serve_api`, or any ASGI server.
+
+    Requests must name an IP address, `localhost` or one of `allowed_hosts` in Host (see
+    hosts.py). Live feeds are bounded in total, per client, and in how far each may fall behind.
+    """
     app = FastAPI(
         title="voxpop node API",
         version=__version__,
@@ -106,15 +118,23 @@ def create_api(
         docs_url="/docs",
         redoc_url=None,
     )
-    app.state.shutdown = asyncio.Event()
+    hub = StreamHub(
+        node,
+        max_subscribers=max_stream_subscribers,
+        max_per_client=max_stream_subscribers_per_client,
+        max_queue=stream_queue_events,
+    )
+    app.state.stream_hub = hub
     install_error_handlers(app)
     app.add_middleware(
         BodyLimitMiddleware,
         default_limit=max_body_bytes,
         path_limits={BATCH_PATH: max_batch_body_bytes},
     )
-    # Added last, so it runs first: a flood is refused before any body is read
+    # A flood is refused before any body is read
     app.add_middleware(RateLimitMiddleware, rate_per_s=rate_per_s, burst=rate_burst)
+    # Added last, so it runs first: a foreign Host costs nothing, not even a rate token
+    app.add_middleware(HostCheckMiddleware, allowed_hosts=allowed_hosts)
 
     # --- txs ------------------------------------------------------------------------------------
 
@@ -226,24 +246,23 @@ def create_api(
 
     @app.get(
         "/v1/stream",
-        responses={200: {"content": {"text/event-stream": {}}}, **_ERRORS},
+        responses={
+            200: {"content": {"text/event-stream": {}}},
+            **_ERRORS,
+            429: {"model": ErrorResponse, "description": "rate_limited or too_many_streams"},
+            503: {"model": ErrorResponse, "description": "streams_full: retry later"},
+        },
         tags=["stream"],
         response_model=None,
     )
     async def stream(
-        request: Request,
         kinds: Annotated[str, Query(description="Comma-separated: block, tx")] = "block,tx",
-    ) -> EventSourceResponse:
+    ) -> EventStreamResponse:
         """Server-Sent Events: `block` (height, hash, header, signature) and `tx` (the committed
-        tx and its result), as they are committed."""
-        wanted = parse_kinds(kinds)
-        shutdown: asyncio.Event = request.app.state.shutdown
-
-        async def sse() -> AsyncIterator[ServerSentEvent]:
-            async for kind, event_id, data in node_events(node, shutdown, wanted):
-                yield ServerSentEvent(data=json.dumps(data), event=kind, id=event_id)
-
-        return EventSourceResponse(sse(), ping=15)
+        tx and its result), as they are committed. 429 `too_many_streams` or 503 `streams_full`
+        when the client or the node has its most feeds open; a client that falls too far behind
+        is disconnected."""
+        return EventStreamResponse(hub, parse_kinds(kinds))
 
     @app.websocket("/v1/ws")
     async def websocket_stream(websocket: WebSocket, kinds: str = "block,tx") -> None:
@@ -253,19 +272,15 @@ def create_api(
         except ApiError as exc:
             await websocket.close(code=1008, reason=exc.message[:120])
             return
-        await websocket.accept()
-        shutdown: asyncio.Event = websocket.app.state.shutdown
-        with contextlib.suppress(WebSocketDisconnect):
-            async for kind, event_id, data in node_events(node, shutdown, wanted):
-                await websocket.send_json({"event": kind, "id": event_id, "data": data})
-            await websocket.close()
+        await serve_websocket_feed(websocket, hub, wanted)
 
     return app
 
 
 def request_shutdown(app: FastAPI) -> None:
     """End live feeds (SSE, WebSocket) so the server can stop without waiting on them."""
-    app.state.shutdown.set()
+    hub: StreamHub = app.state.stream_hub
+    hub.close()
 
 
 # --- translation helpers ----------------------------------------------------------------------

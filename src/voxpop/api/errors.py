@@ -10,6 +10,7 @@ is always 4xx; 500 `internal` means a bug in the node, never bad input.
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Final
 
@@ -17,6 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Scope, Send
 
 from voxpop.chain.errors import (
     CODESPACE,
@@ -38,6 +40,9 @@ INVALID_HASH: Final = "invalid_hash"  # 400
 INVALID_HEIGHT: Final = "invalid_height"  # 400
 REQUEST_TOO_LARGE: Final = "request_too_large"  # 413: body over the size limit
 RATE_LIMITED: Final = "rate_limited"  # 429: the client sent too many requests; see Retry-After
+TOO_MANY_STREAMS: Final = "too_many_streams"  # 429: the client has its share of live feeds open
+STREAMS_FULL: Final = "streams_full"  # 503: the node has its most live feeds open; see Retry-After
+HOST_NOT_ALLOWED: Final = "host_not_allowed"  # 403: the Host (or a WebSocket's Origin) is foreign
 BATCH_TOO_LARGE: Final = "batch_too_large"  # 413: more txs than a batch may hold
 NOT_FOUND: Final = "not_found"  # 404: no such route
 METHOD_NOT_ALLOWED: Final = "method_not_allowed"  # 405
@@ -74,6 +79,26 @@ class ApiError(Exception):
 
     def response(self) -> JSONResponse:
         return JSONResponse(self.body(), status_code=self.status, headers=self.headers or None)
+
+
+async def send_error(scope: Scope, send: Send, err: ApiError) -> None:
+    """Answer `err` from ASGI middleware, before any route: as JSON over HTTP, and as the HTTP
+    answer to a WebSocket upgrade where the server can send one (else a plain refusal, 403)."""
+    body = json.dumps(err.body(), separators=(",", ":")).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        *((k.lower().encode(), v.encode()) for k, v in err.headers.items()),
+    ]
+    if scope["type"] == "websocket":
+        if "websocket.http.response" not in scope.get("extensions", {}):
+            await send({"type": "websocket.close", "code": 1008, "reason": err.code})
+            return
+        prefix = "websocket."
+    else:
+        prefix = ""
+    await send({"type": f"{prefix}http.response.start", "status": err.status, "headers": headers})
+    await send({"type": f"{prefix}http.response.body", "body": body})
 
 
 def error_body(

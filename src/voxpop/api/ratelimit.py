@@ -1,19 +1,20 @@
 """Per-client request rate limit: a token bucket per client address, in front of every route.
 
 The API binds to localhost by default; when an operator exposes it, one client must not be able
-to starve the others or the node. Over the limit, a 429 `rate_limited` with Retry-After.
+to starve the others or the node. Over the limit, a 429 `rate_limited` with Retry-After. A
+WebSocket upgrade is a request like any other. The client address is the connection's peer, or,
+only behind a proxy the operator listed in `[api] trusted_proxies`, the one it forwards.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from collections.abc import Callable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from voxpop.api.errors import RATE_LIMITED, error_body
+from voxpop.api.errors import RATE_LIMITED, ApiError, send_error
 
 MAX_TRACKED_CLIENTS = 10_000
 
@@ -33,7 +34,7 @@ class RateLimitMiddleware:
         self._buckets: dict[str, tuple[float, float]] = {}  # client -> (tokens, last refill)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self.rate <= 0:
+        if scope["type"] not in ("http", "websocket") or self.rate <= 0:
             await self.app(scope, receive, send)
             return
         client = scope.get("client")
@@ -41,7 +42,9 @@ class RateLimitMiddleware:
         wait = self._take(key)
         # Verify the client is within its rate
         if wait > 0:
-            await _too_many(send, wait)
+            err = ApiError(429, RATE_LIMITED, f"too many requests; retry in {wait:.2f} s")
+            err.headers = {"Retry-After": str(max(1, math.ceil(wait)))}
+            await send_error(scope, send, err)
             return
         await self.app(scope, receive, send)
 
@@ -60,21 +63,3 @@ class RateLimitMiddleware:
             # The least recently seen client is forgotten; it gets a full bucket if it returns
             del self._buckets[next(iter(self._buckets))]
         return wait
-
-
-async def _too_many(send: Send, wait: float) -> None:
-    body = json.dumps(
-        error_body(RATE_LIMITED, f"too many requests; retry in {wait:.2f} s"), separators=(",", ":")
-    ).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 429,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"retry-after", str(max(1, math.ceil(wait))).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})

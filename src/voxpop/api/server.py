@@ -2,27 +2,27 @@
 
 The node owns the process: it installs the signal handlers and decides when to stop, by cancelling
 the task running `serve_api`. Uvicorn is therefore run without its own signal handling, and the
-listening socket is bound here so a busy port raises OSError instead of exiting the process.
+listening socket is bound here so a busy port raises ApiBindError instead of exiting the process.
+
+Forwarded headers (X-Forwarded-For, X-Forwarded-Proto) are believed only from the proxies listed
+in `[api] trusted_proxies`; by default none, so a client cannot pick its own address and with it
+its rate-limit bucket and stream quota.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
+import ipaddress
 import logging
 import socket
 from collections.abc import Callable, Generator
 
 import uvicorn
 
-from voxpop.api.app import (
-    DEFAULT_RATE_BURST,
-    DEFAULT_RATE_PER_S,
-    MAX_BATCH_BODY_BYTES,
-    MAX_BODY_BYTES,
-    create_api,
-    request_shutdown,
-)
+from voxpop.api.app import MAX_BATCH_BODY_BYTES, MAX_BODY_BYTES, create_api, request_shutdown
+from voxpop.node.config import ApiConfig, ConfigError
 from voxpop.node.service import NodeService
 
 log = logging.getLogger("voxpop.api")
@@ -30,6 +30,20 @@ log = logging.getLogger("voxpop.api")
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 1317
 GRACEFUL_SHUTDOWN_SECONDS = 5
+
+
+class ApiBindError(ConfigError):
+    """The API's address cannot be listened on (port in use, unknown host, no permission).
+
+    A ConfigError: the operator fixes it in `[api]` (or with --api-host/--api-port)."""
+
+    def __init__(self, host: str, port: int, exc: OSError) -> None:
+        if exc.errno == errno.EADDRINUSE:
+            super().__init__(f"API address {host}:{port} is in use")
+            self.code = "api_port_in_use"
+        else:
+            super().__init__(f"cannot serve the API on {host}:{port}: {exc.strerror or exc}")
+            self.code = "api_bind_failed"
 
 
 class _EmbeddedServer(uvicorn.Server):
@@ -65,37 +79,49 @@ async def serve_api(
     host: str = DEFAULT_HOST,
     port: int = DEFAULT_PORT,
     *,
+    config: ApiConfig | None = None,
     log_level: str = "warning",
     on_listening: Callable[[str, int], None] | None = None,
-    max_body_bytes: int = MAX_BODY_BYTES,
-    max_batch_body_bytes: int = MAX_BATCH_BODY_BYTES,
-    rate_per_s: float = DEFAULT_RATE_PER_S,
-    rate_burst: int = DEFAULT_RATE_BURST,
 ) -> None:
     """Serve the API for `node` until cancelled; then stop cleanly and re-raise the cancellation.
 
-    `on_listening(host, port)` is called once the socket is bound (useful with port 0). The body
-    limits apply to every route and to /v1/txs/batch respectively.
-    Raises OSError if the address cannot be bound.
+    `config` holds the limits (default: ApiConfig's defaults); `host` and `port` win over its
+    own. `on_listening(host, port)` is called once the socket is bound (useful with port 0).
+    Raises ApiBindError if the address cannot be bound.
     """
+    cfg = config or ApiConfig()
     app = create_api(
         node,
-        max_body_bytes=max_body_bytes,
-        max_batch_body_bytes=max_batch_body_bytes,
-        rate_per_s=rate_per_s,
-        rate_burst=rate_burst,
+        max_body_bytes=MAX_BODY_BYTES,
+        max_batch_body_bytes=cfg.max_body_bytes if config else MAX_BATCH_BODY_BYTES,
+        rate_per_s=cfg.rate_limit_per_s,
+        rate_burst=cfg.rate_limit_burst,
+        allowed_hosts=[host, *cfg.allowed_hosts],
+        max_stream_subscribers=cfg.max_stream_subscribers,
+        max_stream_subscribers_per_client=cfg.max_stream_subscribers_per_client,
+        stream_queue_events=cfg.stream_queue_events,
     )
-    sock = bind_socket(host, port)
+    try:
+        sock = bind_socket(host, port)
+    except OSError as exc:
+        raise ApiBindError(host, port, exc) from None
     bound_host, bound_port = sock.getsockname()[:2]
-    config = uvicorn.Config(
+    server_config = uvicorn.Config(
         app,
         log_config=None,
         log_level=log_level,
         access_log=False,
         lifespan="off",
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        # Client addresses come from forwarded headers only through a proxy the operator named
+        proxy_headers=bool(cfg.trusted_proxies),
+        forwarded_allow_ips=[
+            str(ipaddress.ip_network(p, strict=False)) for p in cfg.trusted_proxies
+        ],
+        # Compression would run per subscriber per message, undoing "serialize each event once"
+        ws_per_message_deflate=False,
     )
-    server = _EmbeddedServer(config)
+    server = _EmbeddedServer(server_config)
     task = asyncio.ensure_future(server.serve(sockets=[sock]))
     log.info("API listening on http://%s:%d", bound_host, bound_port)
     if on_listening is not None:

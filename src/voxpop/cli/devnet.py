@@ -8,11 +8,14 @@ from pathlib import Path
 import typer
 from rich.panel import Panel
 
+from voxpop.chain.errors import InvalidGenesisError
 from voxpop.cli.output import console, fail
 from voxpop.crypto import KeyringError
+from voxpop.node.config import ConfigError
 from voxpop.node.devnet import default_devnet_home, ensure_devnet
 from voxpop.node.init import home_at
 from voxpop.node.solo import SoloNode, SoloNodeError
+from voxpop.node.validator_key import ValidatorKeyError
 
 devnet_app = typer.Typer(no_args_is_help=True, help="Run everything locally with one command.")
 
@@ -27,8 +30,10 @@ def up(
     try:
         with console.status("preparing the devnet home..."):
             info = ensure_devnet(h, api_port=api_port)
-    except (KeyringError, OSError) as exc:
+    except (KeyringError, InvalidGenesisError, ValidatorKeyError, ConfigError) as exc:
         fail("devnet_failed", str(exc))
+    except OSError as exc:
+        fail("devnet_home_unusable", f"cannot prepare {h.root}: {exc.strerror or exc}")
     if info.created and info.dev_mnemonic:
         console.print(
             Panel(
@@ -50,10 +55,15 @@ def up(
 
     from voxpop.node.run import run_solo
 
+    # Every error an operator can cause or fix is one line and a non-zero exit, never a traceback
     try:
         asyncio.run(run_solo(h, api_port=api_port, on_ready=ready))
-    except SoloNodeError as exc:
-        fail(exc.code, str(exc))
+    except (SoloNodeError, ConfigError) as exc:  # ConfigError includes a busy API port
+        fail(getattr(exc, "code", "config_error"), str(exc))
+    except (InvalidGenesisError, ValidatorKeyError, KeyringError) as exc:
+        fail("devnet_failed", str(exc))
+    except OSError as exc:
+        fail("devnet_failed", f"{exc.strerror or exc} ({exc.filename or h.root})")
     except KeyboardInterrupt:
         pass
     console.print("devnet stopped")

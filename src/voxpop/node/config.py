@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import tomllib
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -21,6 +22,34 @@ class ApiConfig:
     max_body_bytes: int = 16 * 1024 * 1024
     rate_limit_per_s: int = 500  # requests per second per client address (0: no limit)
     rate_limit_burst: int = 1_000
+    # Proxies (addresses or CIDR networks) whose X-Forwarded-For names the client; none: ignored
+    trusted_proxies: list[str] = field(default_factory=list)
+    # Host names served besides IP addresses, localhost and `host`; "*": any (DNS rebinding)
+    allowed_hosts: list[str] = field(default_factory=list)
+    max_stream_subscribers: int = 256  # live feeds (SSE + WebSocket) open at once
+    max_stream_subscribers_per_client: int = 8
+    stream_queue_events: int = 10_000  # events a feed may fall behind before it is dropped
+
+    def __post_init__(self) -> None:
+        for proxy in self.trusted_proxies:
+            # Verify each trusted proxy is an address or network (a name could be spoofed)
+            try:
+                if not isinstance(proxy, str):
+                    raise TypeError(proxy)
+                ipaddress.ip_network(proxy, strict=False)
+            except (TypeError, ValueError):
+                raise ConfigError(
+                    f"api.trusted_proxies: {proxy!r} is not an IP address or network"
+                ) from None
+        # Verify the allowed hosts are names
+        if not all(isinstance(h, str) and h.strip() for h in self.allowed_hosts):
+            raise ConfigError("api.allowed_hosts must be a list of host names")
+        # Verify the stream bounds allow at least one feed of one event
+        for key in ("max_stream_subscribers", "max_stream_subscribers_per_client"):
+            if getattr(self, key) < 1:
+                raise ConfigError(f"api.{key} must be at least 1")
+        if self.stream_queue_events < 1:
+            raise ConfigError("api.stream_queue_events must be at least 1")
 
 
 @dataclass(slots=True)

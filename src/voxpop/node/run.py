@@ -31,22 +31,18 @@ async def run_solo(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    cfg = node.config.api
+
+    def listening(_: str, bound_port: int) -> None:
+        # Ready only once the port is bound: a busy port is an error, never a false "up"
+        if on_ready is not None:
+            on_ready(node, f"http://{host}:{bound_port}")
+
     api = asyncio.create_task(
-        serve_api(
-            node,
-            host,
-            port,
-            max_batch_body_bytes=cfg.max_body_bytes,
-            rate_per_s=cfg.rate_limit_per_s,
-            rate_burst=cfg.rate_limit_burst,
-        ),
+        serve_api(node, host, port, config=node.config.api, on_listening=listening),
         name="voxpop-api",
     )
     supervisor = asyncio.create_task(node.supervise(), name="voxpop-supervisor")
     try:
-        if on_ready is not None:
-            on_ready(node, f"http://{host}:{port}")
         stopper = asyncio.create_task(stop.wait())
         await asyncio.wait({api, stopper, supervisor}, return_when=asyncio.FIRST_COMPLETED)
         stopper.cancel()
