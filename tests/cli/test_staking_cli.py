@@ -236,3 +236,23 @@ def test_query_validator_and_delegation_at_a_height(node: LocalNode) -> None:
     code, out = run(node, "query", "staking", "delegation", "validator", "alice", "--height", "1")
     assert code == 0, out
     assert (out["height"], out["shares"], out["tokens"]) == (1, 0, 0)
+
+
+def test_query_delegations_proven_complete(node: LocalNode, addresses: dict[str, str]) -> None:
+    code, out = run(node, "tx", "staking", "delegate", "alice", "validator", "1vox")
+    assert code == 0, out
+    code, out = run(node, "query", "staking", "delegations", "alice", "--prove")
+    assert code == 0, out
+    assert out["verified"] is True and out["delegator"] == addresses["alice"]
+    listed = {d["validator"]: d for d in out["delegations"]}
+    assert list(listed) == [addresses["validator"]]
+    one = delegation(node, "validator", "alice")
+    assert (listed[addresses["validator"]]["shares"], listed[addresses["validator"]]["tokens"]) == (
+        one["shares"],
+        one["tokens"],
+    )
+    # The validator itself never delegated as a delegator except its self-bond
+    code, out = run(node, "query", "staking", "delegations", "stranger", "--prove")
+    assert code == 0 and out["delegations"] == [] and out["verified"] is True, out
+    code, out = run(node, "query", "staking", "delegations", "alice", "--height", "1")
+    assert code != 0 and error_code(out) == "invalid_height"

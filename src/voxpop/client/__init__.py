@@ -23,6 +23,7 @@ from voxpop.client.errors import (
     TxWaitTimeoutError,
     VoxClientError,
 )
+from voxpop.client.lists import ListItem, ProvenList, verify_list
 from voxpop.client.sync import DEFAULT_URL, VoxClient
 from voxpop.client.tx import (
     DEFAULT_SEND_GAS,
@@ -43,11 +44,13 @@ __all__ = [
     "AmountError",
     "ApiError",
     "AsyncVoxClient",
+    "ListItem",
     "NodeUnreachableError",
     "NotFoundError",
     "ProofVerificationError",
     "ProtocolError",
     "ProvenEntry",
+    "ProvenList",
     "QueryResult",
     "ServerError",
     "StaleResponseError",
@@ -66,4 +69,5 @@ __all__ = [
     "sign_tx",
     "verify_block",
     "verify_entry",
+    "verify_list",
 ]

@@ -13,8 +13,10 @@ from voxpop.chain.module import Msg
 from voxpop.chain.modules.auth.state import AuthParams
 from voxpop.client import _core as core
 from voxpop.client.errors import NodeUnreachableError
+from voxpop.client.lists import ProvenList, list_flow
 from voxpop.client.tx import Message
 from voxpop.client.types import AccountInfo, QueryResult, StreamEvent
+from voxpop.crypto.address import decode_address
 from voxpop.crypto.keys import PrivateKey
 from voxpop.node.service import BlockRecord, BroadcastResult, NodeStatus, TxRecord
 
@@ -113,6 +115,16 @@ class VoxClient:
     ) -> QueryResult:
         """The generic ABCI query; with prove, verified or ProofVerificationError."""
         return self._run(core.query_flow(self.trust, path, data, height, prove))
+
+    def query_list(self, path: str, owner: bytes, prove: bool = True) -> ProvenList:
+        """A list query at the latest height (e.g. `/staking/delegations_by_delegator`); with
+        prove, every item and the list's completeness verified, or ProofVerificationError."""
+        return self._run(list_flow(self.trust, path, owner, prove))
+
+    def delegations(self, delegator: str | bytes, prove: bool = True) -> ProvenList:
+        """The delegator's delegations (items: operator id, delegation entry), proven complete."""
+        owner = decode_address(core.address_text(delegator))
+        return self.query_list("/staking/delegations_by_delegator", owner, prove)
 
     def account(
         self, address: str | bytes, height: int | None = None, prove: bool = False

@@ -32,7 +32,7 @@ from voxpop.cli.declare import (
     TxCommand,
 )
 from voxpop.cli.options import StateQueryOptions, TxOptions
-from voxpop.cli.output import OutputFormat, fail
+from voxpop.cli.output import OutputFormat, fail, format_uvox, kv_table, rows_table
 from voxpop.client import QueryResult, VoxClient
 from voxpop.crypto import encode_address
 from voxpop.node.home import NodeHome, default_home
@@ -214,6 +214,44 @@ def read_delegation(
     }
 
 
+def read_delegations(
+    client: VoxClient, opts: StateQueryOptions, given: dict[str, Any]
+) -> dict[str, Any]:
+    """Every delegation of a delegator: a list query, so with --prove the list is proven whole."""
+    if opts.height is not None:
+        fail("invalid_height", "a list is answered at the latest height only", opts.output)
+    delegator = given["delegator"]
+    answer = client.delegations(delegator, prove=opts.prove)
+    rows = []
+    for item in answer.items:
+        # Each validator at the list's height, for the worth of the shares
+        val, _ = read_validator(
+            client, item.id, opts.output, height=answer.height, prove=opts.prove
+        )
+        shares = decode_delegation(item.value)
+        rows.append(
+            {
+                "validator": encode_address(item.id),
+                "shares": shares,
+                "tokens": compute_tokens(val, shares),
+            }
+        )
+    return {
+        "delegator": encode_address(delegator),
+        "delegations": rows,
+        "height": answer.height,
+        "verified": answer.verified,
+    }
+
+
+def render_delegations(data: dict[str, Any]) -> None:
+    kv_table({k: str(v) for k, v in data.items() if k != "delegations"})
+    rows_table(
+        [{**d, "tokens": format_uvox(d["tokens"])} for d in data["delegations"]],
+        ["validator", "shares", "tokens"],
+    )
+
+
 OPERATOR = Arg("operator", VALIDATOR_HELP, ADDRESS)
 
 QUERY_COMMANDS = (
@@ -232,6 +270,14 @@ QUERY_COMMANDS = (
         read=read_delegation,
         args=(OPERATOR, Arg("delegator", "the delegator: vox1 address or key name", ADDRESS)),
         amounts=("tokens",),
+    ),
+    QueryCommand(
+        module="staking",
+        what="delegations",
+        help="Every delegation of DELEGATOR; with --prove the list is proven complete.",
+        read=read_delegations,
+        args=(Arg("delegator", "the delegator: vox1 address or key name", ADDRESS),),
+        render=render_delegations,
     ),
 )
 
