@@ -30,6 +30,7 @@ from voxpop.chain.abci import (
 from voxpop.chain.app import VoxApp, check_invariants
 from voxpop.chain.encoding import decode_canonical, decode_uint
 from voxpop.chain.genesis import default_app_state
+from voxpop.chain.module import Module
 from voxpop.chain.module_accounts import module_address
 from voxpop.chain.modules.auth.state import AuthParams
 from voxpop.chain.modules.staking.state import consensus_address
@@ -67,9 +68,10 @@ class Chain:
         *,
         app_state: dict[str, Any] | None = None,
         registrars: list[tuple[bytes, str]] | None = None,
+        modules: Sequence[Module] | None = None,
     ) -> Chain:
         store = MerkleStore(path, aux_dbs=AUX_DBS, keep_versions=100)
-        app = VoxApp(store)
+        app = VoxApp(store, modules)
         raw = [(k.public_key.address if isinstance(k, PrivateKey) else k, n) for k, n in balances]
         state = app_state or default_app_state(raw, registrars=registrars)
         res = app.init_chain(
@@ -88,7 +90,13 @@ class Chain:
     def reopen(self) -> Chain:
         self.app.store.close()
         store = MerkleStore(self.path, aux_dbs=AUX_DBS, keep_versions=100)
-        return Chain(self.path, VoxApp(store), self.time, dict(self.sequences), self.valsets)
+        return Chain(
+            self.path,
+            VoxApp(store, self.app.modules),
+            self.time,
+            dict(self.sequences),
+            self.valsets,
+        )
 
     # --- txs -------------------------------------------------------------------------------------
 
