@@ -6,9 +6,11 @@ import re
 from pathlib import Path
 from typing import Any
 
+import nacl.bindings
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from nucypher_core.umbral import SecretKey
 
 from voxpop.chain import errors
 from voxpop.chain.encoding import decode_canonical, encode
@@ -17,14 +19,17 @@ from voxpop.chain.fields import (
     BytesKind,
     Kind,
     ListKind,
+    Secp256k1KeyKind,
     TextKind,
     TupleKind,
     UintKind,
+    X25519KeyKind,
 )
 from voxpop.chain.module import Msg, message_table, msg_fields
 from voxpop.chain.registry import default_modules
 
 MODULES = Path(__file__).resolve().parents[2] / "src" / "voxpop" / "chain" / "modules"
+SECP256K1_ORDER = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 ROUTES = {t: r for m in default_modules() for t, r in m.msg_routes().items()}
 MESSAGES = sorted((r.msg_cls for r in ROUTES.values()), key=lambda c: c.TYPE)
 
@@ -47,6 +52,14 @@ def values_of(kind: Kind) -> st.SearchStrategy[Any]:
         )
     if isinstance(kind, TupleKind):
         return st.tuples(*(values_of(k) for k in kind.items)).map(list)
+    if isinstance(kind, X25519KeyKind):  # the public key of a random secret
+        return st.binary(min_size=32, max_size=32).map(nacl.bindings.crypto_scalarmult_base)
+    if isinstance(kind, Secp256k1KeyKind):  # the public key of a random scalar
+        return st.integers(1, SECP256K1_ORDER - 1).map(
+            lambda n: bytes(
+                SecretKey.from_be_bytes(n.to_bytes(32, "big")).public_key().to_compressed_bytes()
+            )
+        )
     raise AssertionError(f"no strategy for {kind!r}")
 
 

@@ -311,14 +311,6 @@ class ListFullError(ChainError):
     name = "list_full"
 
 
-@_register
-class ListFullError(ChainError):
-    """A listed collection (e.g. one delegator's delegations) is at its size limit."""
-
-    code = 103
-    name = "list_full"
-
-
 # Genesis (120-139)
 
 
@@ -554,6 +546,33 @@ class MessageNotAllowedError(ChainError):
 
     code = 253
     name = "message_not_allowed"
+
+
+# Directory (280-299)
+
+
+@_register
+class InvalidEncryptionKeyError(ChainError):
+    """An encryption key is malformed, not canonical, or of small order."""
+
+    code = 280
+    name = "invalid_encryption_key"
+
+
+@_register
+class KeyVersionMismatchError(ChainError):
+    """The message names a key version other than the account's current version + 1."""
+
+    code = 281
+    name = "key_version_mismatch"
+
+
+@_register
+class NoPublishedKeysError(ChainError):
+    """The account has no published keys (none yet, or revoked)."""
+
+    code = 282
+    name = "no_published_keys"
 
 
 def error_name(code: int) -> str:

@@ -19,8 +19,10 @@ from voxpop.chain.errors import (
     ChainError,
     InvalidAddressError,
     InvalidAmountError,
+    InvalidEncryptionKeyError,
     InvalidMessageError,
 )
+from voxpop.crypto.encryption_keys import is_secp256k1_public_key, is_x25519_public_key
 
 ADDRESS_LEN = 20
 MAX_UINT64 = (1 << 64) - 1
@@ -187,9 +189,43 @@ class TupleKind(Kind):
         return [k.to_json(v) for k, v in zip(self.items, value, strict=True)]
 
 
+class X25519KeyKind(Kind):
+    """An X25519 public key for sealed boxes: canonical and not of small order. JSON: hex."""
+
+    doc = "32-byte X25519 public key"
+    error = InvalidEncryptionKeyError
+
+    def parse(self, value: Any, name: str) -> bytes:
+        # Verify a canonical X25519 key of large order (libsodium decides the order)
+        if not isinstance(value, bytes) or not is_x25519_public_key(value):
+            raise self.fail(name, "a canonical X25519 public key, not of small order")
+        return value
+
+    def to_json(self, value: Any) -> Any:
+        return bytes(value).hex()
+
+
+class Secp256k1KeyKind(Kind):
+    """A secp256k1 public key (Umbral), SEC1-compressed, on the curve. JSON: hex."""
+
+    doc = "33-byte compressed secp256k1 public key"
+    error = InvalidEncryptionKeyError
+
+    def parse(self, value: Any, name: str) -> bytes:
+        # Verify a compressed point on secp256k1 (nucypher-core decides)
+        if not isinstance(value, bytes) or not is_secp256k1_public_key(value):
+            raise self.fail(name, "a compressed secp256k1 public key on the curve")
+        return value
+
+    def to_json(self, value: Any) -> Any:
+        return bytes(value).hex()
+
+
 ADDRESS = AddressKind()
 AMOUNT = AmountKind()
 UINT64 = UintKind()
 PUBKEY = BytesKind(32)
 SIGNATURE = BytesKind(64)
 HASH = BytesKind(32)
+X25519_KEY = X25519KeyKind()
+SECP256K1_KEY = Secp256k1KeyKind()

@@ -12,6 +12,7 @@ from voxpop.chain.listing import ListRoute
 from voxpop.chain.module import Module
 from voxpop.chain.modules.auth.module import AuthModule
 from voxpop.chain.modules.bank.module import BankModule
+from voxpop.chain.modules.directory.module import DirectoryModule
 from voxpop.chain.modules.distribution.module import DistributionModule
 from voxpop.chain.modules.grant.module import GrantModule
 from voxpop.chain.modules.slashing.module import SlashingModule
@@ -33,6 +34,7 @@ def default_modules() -> list[Module]:
         StakingModule(),
         DistributionModule(),
         SlashingModule(),
+        DirectoryModule(),
     ]
 
 

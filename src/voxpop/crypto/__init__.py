@@ -1,7 +1,9 @@
 """Account keys: Ed25519 signatures, bech32 addresses, BIP-39 mnemonics, the encrypted keyring.
 
 The protocol side (sign, verify, address) is in keys.py and address.py; the wallet side
-(mnemonics, SLIP-10 derivation, the keyring) is in mnemonic.py, slip10.py and keyring.py.
+(mnemonics, SLIP-10 derivation, the keyring) is in mnemonic.py, slip10.py and keyring.py. An
+account's encryption keys (X25519, secp256k1), derived from its key, are in encryption_keys.py;
+sealed boxes to them in sealed.py.
 """
 
 from voxpop.crypto.address import (
@@ -12,6 +14,12 @@ from voxpop.crypto.address import (
     decode_bech32,
     encode_address,
     is_address,
+)
+from voxpop.crypto.encryption_keys import (
+    EncryptionKeys,
+    derive_encryption_keys,
+    is_secp256k1_public_key,
+    is_x25519_public_key,
 )
 from voxpop.crypto.errors import (
     AddressError,
@@ -63,6 +71,14 @@ from voxpop.crypto.mnemonic import (
     normalize_mnemonic,
     validate_mnemonic,
 )
+from voxpop.crypto.sealed import (
+    SealedBoxError,
+    envelope_version,
+    open_envelope,
+    open_sealed,
+    seal_envelope,
+    seal_to,
+)
 from voxpop.crypto.slip10 import ExtendedKey, derive_path
 
 __all__ = [
@@ -81,6 +97,7 @@ __all__ = [
     "AddressError",
     "CorruptKeyFile",
     "CryptoError",
+    "EncryptionKeys",
     "ExportedKey",
     "ExtendedKey",
     "InvalidDerivationPath",
@@ -98,6 +115,7 @@ __all__ = [
     "PassphraseRequired",
     "PrivateKey",
     "PublicKey",
+    "SealedBoxError",
     "SecretKind",
     "WeakPassphrase",
     "WrongPassphrase",
@@ -105,13 +123,21 @@ __all__ = [
     "address_from_pubkey",
     "decode_address",
     "decode_bech32",
+    "derive_encryption_keys",
     "derive_path",
     "derive_private_key",
     "encode_address",
+    "envelope_version",
     "generate_mnemonic",
     "is_address",
+    "is_secp256k1_public_key",
+    "is_x25519_public_key",
     "mnemonic_to_seed",
     "normalize_mnemonic",
+    "open_envelope",
+    "open_sealed",
+    "seal_envelope",
+    "seal_to",
     "validate_key_name",
     "validate_mnemonic",
     "verify_signature",
