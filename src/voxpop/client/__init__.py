@@ -10,9 +10,11 @@ See docs/client.md.
 
 from voxpop.client.aio import AsyncVoxClient
 from voxpop.client.amount import UVOX_PER_VOX, format_vox, parse_amount
+from voxpop.client.directory import PublishedKeys
 from voxpop.client.errors import (
     AmountError,
     ApiError,
+    NoPublishedKeysError,
     NodeUnreachableError,
     NotFoundError,
     ProofVerificationError,
@@ -45,12 +47,14 @@ __all__ = [
     "ApiError",
     "AsyncVoxClient",
     "ListItem",
+    "NoPublishedKeysError",
     "NodeUnreachableError",
     "NotFoundError",
     "ProofVerificationError",
     "ProtocolError",
     "ProvenEntry",
     "ProvenList",
+    "PublishedKeys",
     "QueryResult",
     "ServerError",
     "StaleResponseError",

@@ -14,6 +14,8 @@ import httpx
 from voxpop.chain.module import Msg
 from voxpop.chain.modules.auth.state import AuthParams
 from voxpop.client import _core as core
+from voxpop.client import directory as directory_flows
+from voxpop.client.directory import PublishedKeys
 from voxpop.client.errors import NodeUnreachableError
 from voxpop.client.lists import ProvenList, list_flow
 from voxpop.client.sync import DEFAULT_TIMEOUT, DEFAULT_URL
@@ -138,6 +140,47 @@ class AsyncVoxClient:
     ) -> int:
         """The balance in uvox."""
         return (await self.account(address, height, prove)).balance
+
+    async def directory_keys(
+        self, address: str | bytes, height: int | None = None, prove: bool = True
+    ) -> PublishedKeys:
+        """The account's current encryption keys (record None: never published). Proven by
+        default: a node must not be able to make you encrypt to someone else's key."""
+        return await self._run(
+            directory_flows.directory_keys_flow(self.trust, address, height, prove)
+        )
+
+    async def directory_key_version(
+        self, address: str | bytes, version: int, height: int | None = None, prove: bool = True
+    ) -> PublishedKeys:
+        """The account's keys of `version` (record None: never published or no longer kept)."""
+        return await self._run(
+            directory_flows.key_version_flow(self.trust, address, version, height, prove)
+        )
+
+    async def encrypt_to(self, address: str | bytes, plaintext: bytes) -> bytes:
+        """A sealed envelope only `address` can open, to its proven current X25519 key.
+
+        Raises NoPublishedKeysError, ProofVerificationError.
+        """
+        return await self._run(directory_flows.encrypt_to_flow(self.trust, address, plaintext))
+
+    async def publish_keys(
+        self,
+        key: PrivateKey,
+        fee: int | None = None,
+        gas_limit: int | None = None,
+        mode: core.Mode = "commit",
+        *,
+        memo: str = "",
+    ) -> BroadcastResult:
+        """Publish the next version of the encryption keys derived from `key` (a rotation if it
+        has published before). Raises TxRejectedError."""
+        return await self._run(
+            directory_flows.publish_keys_flow(
+                self.trust, key, fee=fee, gas_limit=gas_limit, mode=mode, memo=memo
+            )
+        )
 
     async def auth_params(self) -> AuthParams:
         return await self._run(core.auth_params_flow(self.trust))

@@ -11,6 +11,7 @@ VoxClientError
   NodeUnreachableError      no answer (connection refused, timeout)
   ProtocolError             an answer that is not what the API documents
   AmountError               a malformed amount ("1.5vox", "1500000uvox", "1500000")
+  NoPublishedKeysError      encrypt_to an account that publishes no encryption keys (or revoked)
 """
 
 from __future__ import annotations
@@ -99,3 +100,9 @@ class ProtocolError(VoxClientError):
 
 class AmountError(VoxClientError, ValueError):
     code = "invalid_amount"
+
+
+class NoPublishedKeysError(VoxClientError):
+    """The account has no encryption keys in the key directory (never published, or revoked)."""
+
+    code = "no_published_keys"

@@ -17,7 +17,11 @@ from nacl.public import PrivateKey as X25519PrivateKey
 from nacl.public import PublicKey as X25519PublicKey
 from nacl.public import SealedBox
 
-from voxpop.crypto.encryption_keys import X25519_KEY_SIZE, is_x25519_public_key
+from voxpop.crypto.encryption_keys import (
+    X25519_KEY_SIZE,
+    derive_encryption_keys,
+    is_x25519_public_key,
+)
 from voxpop.crypto.errors import CryptoError, InvalidKey
 
 SEALED_OVERHEAD = 48
@@ -86,3 +90,10 @@ def open_envelope(secret_for_version: Callable[[int], bytes], envelope: bytes) -
     """
     version = envelope_version(envelope)
     return open_sealed(secret_for_version(version), envelope[ENVELOPE_HEADER:])
+
+
+def open_for_account(account_seed: bytes, envelope: bytes) -> bytes:
+    """Open an envelope sealed to keys this account published with the default derivation (the
+    keys of version `v` derived at generation `v`). Raises SealedBoxError, InvalidKey,
+    InvalidDerivationPath (a version beyond the derivable generations)."""
+    return open_envelope(lambda v: derive_encryption_keys(account_seed, v).x25519_secret, envelope)
