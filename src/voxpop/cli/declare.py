@@ -39,7 +39,14 @@ from voxpop.cli.options import (
     command,
 )
 from voxpop.cli.output import OutputFormat, emit, format_uvox, kv_table
-from voxpop.cli.signing import broadcast_msgs, build_msg, load_signer, parse_amount_text, parse_fee
+from voxpop.cli.signing import (
+    Signer,
+    broadcast_msgs,
+    build_msg,
+    load_signer,
+    parse_amount_text,
+    parse_fee,
+)
 from voxpop.client import VoxClient
 
 # --- argument kinds: from the command line to a field ---------------------------------------------
@@ -152,6 +159,7 @@ def parse_args(args: Iterable[Arg], values: Mapping[str, Any], inputs: Inputs) -
 
 
 Complete = Callable[[TxOptions, dict[str, Any]], dict[str, Any]]
+Derive = Callable[[Signer, TxOptions, dict[str, Any]], dict[str, Any]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,8 +168,9 @@ class TxCommand:
 
     The message's fields (by their keys in the tx) are its signer's, filled with FROM's address,
     and one per argument; `complete`, when given, fills in what is still None once the key is
-    unlocked (e.g. from the chain). The chain's own stateless validation checks the message
-    before anything is signed; the result shows it as the API does (`Msg.to_json`)."""
+    unlocked (e.g. from the chain), and `derive` what comes from the unlocked key itself (e.g.
+    keys derived from it). The chain's own stateless validation checks the message before
+    anything is signed; the result shows it as the API does (`Msg.to_json`)."""
 
     module: str
     verb: str
@@ -169,6 +178,7 @@ class TxCommand:
     help: str
     args: tuple[Arg, ...] = ()
     complete: Complete | None = None
+    derive: Derive | None = None
 
     @property
     def signer(self) -> str:
@@ -194,6 +204,8 @@ class TxCommand:
         value = {self.signer: signer.raw_address, **given}
         if self.complete is not None:
             value = self.complete(opts, value)
+        if self.derive is not None:
+            value = self.derive(signer, opts, value)
         msg = build_msg(self.msg, value, fmt)
         shown = msg.to_json()["value"]
         amounts = {f.key for f in msg_fields(self.msg) if isinstance(f.kind, fields.AmountKind)}

@@ -5,7 +5,7 @@ A new module adds a file here with its COMMANDS (cli/declare.py) and a line to M
 
 from __future__ import annotations
 
-from voxpop.cli.commands import auth, bank, chain, distribution, slashing, staking
+from voxpop.cli.commands import auth, bank, chain, directory, distribution, slashing, staking
 from voxpop.cli.declare import QueryCommand, TxCommand
 
 MODULES = {
@@ -14,6 +14,7 @@ MODULES = {
     "staking": "Staking: create and edit validators, delegate stake.",
     "distribution": "Distribution: claim rewards and commission.",
     "slashing": "Slashing: unjail a validator.",
+    "directory": "Key directory: publish, rotate and read encryption keys.",
 }
 
 COMMANDS: tuple[TxCommand | QueryCommand, ...] = (
@@ -21,6 +22,7 @@ COMMANDS: tuple[TxCommand | QueryCommand, ...] = (
     *staking.COMMANDS,
     *distribution.COMMANDS,
     *slashing.COMMANDS,
+    *directory.COMMANDS,
     *auth.COMMANDS,
     *chain.COMMANDS,
 )
