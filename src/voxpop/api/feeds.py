@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 from collections.abc import Collection
 
 from starlette.responses import Response
@@ -28,6 +29,10 @@ from voxpop.api.stream import (
 SSE_PING_SECONDS = 15.0  # a comment line this often keeps proxies from closing an idle feed
 _SSE_PING = b": ping\r\n\r\n"
 _CLOSE_WAIT_SECONDS = 1.0  # how long a closing handshake may take before the socket is dropped
+# Writes to a socket with room do not yield to the event loop, so a feed with a block's events
+# queued would hold the loop for all of them; it yields after this many, and other requests
+# (and other feeds) get their turn in between.
+YIELD_EVERY = 16
 
 
 def client_address(scope: Scope) -> str:
@@ -73,10 +78,12 @@ async def _send_events(sub: Subscription, receive: Receive, send: Send) -> None:
     watcher = asyncio.create_task(_end_on_disconnect(sub, receive, "http.disconnect"))
     try:
         async with sub.delivering():
-            while True:
+            for sent in itertools.count(1):
                 item = await sub.next(SSE_PING_SECONDS)
                 chunk = _SSE_PING if item is None else item.sse_bytes()
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                if sent % YIELD_EVERY == 0:
+                    await asyncio.sleep(0)
     except (StreamEndedError, OSError):
         pass
     finally:
@@ -104,10 +111,12 @@ async def serve_websocket_feed(
         )
         try:
             async with sub.delivering():
-                while True:
+                for sent in itertools.count(1):
                     item = await sub.next()
                     if item is not None:
                         await websocket.send_text(item.ws_text())
+                    if sent % YIELD_EVERY == 0:
+                        await asyncio.sleep(0)
         except (StreamEndedError, WebSocketDisconnect):
             pass
         finally:

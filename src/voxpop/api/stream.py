@@ -262,10 +262,14 @@ class StreamHub:
 
     async def _read(self) -> None:
         try:
+            read = 0
             async for event in self.node.subscribe():
                 payload = event_payload(event)
                 if payload is not None:
                     self.publish(StreamItem(*payload))
+                read += 1
+                if read % 64 == 0:
+                    await asyncio.sleep(0)  # a big block's events: let requests run in between
         except asyncio.CancelledError:
             raise
         except Exception:
