@@ -54,9 +54,12 @@ def api_config(**values: Any) -> Callable[[NodeConfig], None]:
 def make_node(tmp_path: Path) -> Iterator[Callable[..., LocalNode]]:
     started: list[LocalNode] = []
 
-    def start(**api: Any) -> LocalNode:
+    def start(block_interval_ms: int = 100, **api: Any) -> LocalNode:
         node = LocalNode.start(
-            tmp_path / f"node{len(started)}", funds={ALICE_ADDR: FUNDS}, configure=api_config(**api)
+            tmp_path / f"node{len(started)}",
+            funds={ALICE_ADDR: FUNDS},
+            block_interval_ms=block_interval_ms,
+            configure=api_config(**api),
         )
         started.append(node)
         return node
@@ -231,32 +234,33 @@ async def test_finding5_total_subscriptions_capped(make_node: Callable[..., Loca
 
 
 async def test_finding5_slow_consumer_dropped(make_node: Callable[..., LocalNode]) -> None:
-    node = make_node(stream_queue_events=100)
+    # One block per batch (blocks 1 s apart): a reader keeping up is never 300 events behind
+    node = make_node(stream_queue_events=300, block_interval_ms=1000)
     txs = [signed_send(ALICE, BOB, 1, seq) for seq in range(8_000)]
     # A client that upgrades and then never reads, with a tiny receive window
     slow, status, _ = raw_upgrade(node.port, {}, rcvbuf=4096, path="/v1/ws?kinds=tx")
-    assert status == 101
-    async with open_ws(ws_url(node, "?kinds=tx"), CLIENT_B) as fast:
-        await asyncio.sleep(0.3)  # both feeds are subscribed before the txs
-        with httpx.Client(base_url=node.url, timeout=60) as http:
-            # In several blocks: a feed is judged when a block comes
-            for i in range(0, len(txs), 1_000):
-                batch(http, txs[i : i + 1_000])
-                # The reader gets every event; the node still answers
-                assert len(await tx_events(fast, 1_000)) == 1_000
-            started = time.monotonic()
-            assert http.get("/v1/status").status_code == 200
-            assert time.monotonic() - started < 1
-    # The slow client was cut off: what it can still read ends, well short of every event
-    received = b""
-    slow.settimeout(15)
-    try:
-        while chunk := slow.recv(65536):
-            received += chunk
-    except TimeoutError:
-        pytest.fail(f"the slow feed was kept open ({len(TX_EVENT.findall(received))} events read)")
-    finally:
-        slow.close()
+    with contextlib.closing(slow):
+        assert status == 101
+        async with open_ws(ws_url(node, "?kinds=tx"), CLIENT_B) as fast:
+            await asyncio.sleep(0.3)  # both feeds are subscribed before the txs
+            with httpx.Client(base_url=node.url, timeout=60) as http:
+                # In several blocks: a feed is judged when a block comes
+                for i in range(0, len(txs), 1_000):
+                    batch(http, txs[i : i + 1_000])
+                    # The reader gets every event; the node still answers
+                    assert len(await tx_events(fast, 1_000)) == 1_000
+                started = time.monotonic()
+                assert http.get("/v1/status").status_code == 200
+                assert time.monotonic() - started < 1
+        # The slow client was cut off: what it can still read ends, well short of every event
+        received = b""
+        slow.settimeout(15)
+        try:
+            while chunk := slow.recv(65536):
+                received += chunk
+        except TimeoutError:
+            events = len(TX_EVENT.findall(received))
+            pytest.fail(f"the slow feed was kept open ({events} events read)")
     assert len(TX_EVENT.findall(received)) < len(txs)
 
 
