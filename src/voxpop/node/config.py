@@ -28,7 +28,7 @@ class ApiConfig:
     allowed_hosts: list[str] = field(default_factory=list)
     max_stream_subscribers: int = 256  # live feeds (SSE + WebSocket) open at once
     max_stream_subscribers_per_client: int = 8
-    stream_queue_events: int = 10_000  # events a feed may fall behind before it is dropped
+    stream_queue_events: int = 10_000  # events a feed may be behind at a new block, or dropped
 
     def __post_init__(self) -> None:
         for proxy in self.trusted_proxies:
