@@ -53,6 +53,7 @@ from voxpop.node.service import (
     TxRecord,
 )
 from voxpop.node.validator_key import cometbft_address, load_validator_key
+from voxpop.store import StoreError
 
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
@@ -122,7 +123,10 @@ class SoloNode:
         return self.genesis.chain_id
 
     async def start(self) -> None:
-        self._app = await self._call(open_app, self.home)
+        try:
+            self._app = await self._call(open_app, self.home)
+        except StoreError as exc:  # e.g. another node is running on this home
+            raise SoloNodeError(str(exc)) from None
         if self.app.last_height == 0:
             await self._call(self._init_chain)
         # Verify the stored chain is the one genesis names

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from voxpop.store.changes import MAX_KEY_SIZE, MAX_VALUE_SIZE
-from voxpop.store.errors import ProofError, StoreError, VersionError
+from voxpop.store.errors import ProofError, StoreError, StoreLockedError, VersionError
 from voxpop.store.hashing import EMPTY_HASH, EMPTY_ROOT
 from voxpop.store.proof import Proof, ProofLeaf, verify_proof
 
@@ -26,6 +26,7 @@ __all__ = [
     "ProofError",
     "ProofLeaf",
     "StoreError",
+    "StoreLockedError",
     "VersionError",
     "verify_proof",
 ]

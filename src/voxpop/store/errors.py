@@ -17,3 +17,7 @@ class VersionError(StoreError):
     def __init__(self, message: str, *, version: int) -> None:
         super().__init__(message)
         self.version = version
+
+
+class StoreLockedError(StoreError):
+    """Another process has the store open for writing."""

@@ -16,6 +16,7 @@ are in nodes.py and tree.py; the spec is docs/protocol/state-tree.md.
 
 from __future__ import annotations
 
+import fcntl
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ import lmdb
 
 from voxpop.store.changes import check_aux_row, check_key, prepare_changes
 from voxpop.store.chunk_cache import UpperChunkCache
-from voxpop.store.errors import StoreError, VersionError
+from voxpop.store.errors import StoreError, StoreLockedError, VersionError
 from voxpop.store.nodes import EMPTY_REF, Ref, decode_root, encode_root
 from voxpop.store.proof import Proof, ProofLeaf
 from voxpop.store.pruning import (
@@ -94,8 +95,9 @@ class MerkleStore:
         self._staged: _StagedVersion | None = None
         self._chunk_cache = UpperChunkCache()
         self._pruner: BackgroundPruner | None = None
+        os.makedirs(path, exist_ok=True)
+        self._lock_fd = _lock_writer(path)
         try:
-            os.makedirs(path, exist_ok=True)
             self._env: Any = lmdb.open(
                 os.fspath(path),
                 map_size=map_size,
@@ -104,6 +106,7 @@ class MerkleStore:
                 readahead=False,
             )
         except (OSError, lmdb.Error) as exc:
+            os.close(self._lock_fd)
             raise StoreError(f"cannot open store at {os.fspath(path)}: {exc}") from exc
         env = self._env
         self._nodes = env.open_db(b"nodes")
@@ -126,6 +129,7 @@ class MerkleStore:
         # Verify the database is ours, in this format.
         if tag is not None and tag != FORMAT_TAG:
             env.close()
+            os.close(self._lock_fd)
             raise StoreError(f"unknown store format {tag!r}")
         if prune_in_background:
             self._pruner = BackgroundPruner(self._prune_batch)
@@ -142,6 +146,7 @@ class MerkleStore:
             if self._pruner is not None:
                 self._pruner.close()
             self._env.close()
+            os.close(self._lock_fd)  # releases the writer lock
 
     def __enter__(self) -> MerkleStore:
         return self
@@ -455,3 +460,24 @@ class MerkleStore:
                 positioned = cursor.last()
             if positioned:
                 yield from cursor.iterprev()
+
+
+WRITER_LOCK = "writer.lock"
+
+
+def _lock_writer(path: str | os.PathLike[str]) -> int:
+    """Take the store's writer lock (flock on `path/writer.lock`) or raise StoreLockedError.
+
+    One process writes a store: two nodes started on one home would each commit their own blocks
+    to it. The kernel drops the lock when the process dies, so a kill -9 leaves nothing to clean.
+    """
+    fd = os.open(os.path.join(path, WRITER_LOCK), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise StoreLockedError(
+            f"the store at {os.fspath(path)} is in use by another process (is a node running on "
+            "this home?)"
+        ) from None
+    return fd
