@@ -42,7 +42,7 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import tomli_w
@@ -63,6 +63,9 @@ from voxpop.chain.errors import (
     TxInMempoolError,
 )
 from voxpop.node.home import NodeHome
+
+if TYPE_CHECKING:
+    from voxpop.node.config import ApiConfig
 from voxpop.node.service import (
     BlockHeader,
     BlockRecord,
@@ -514,14 +517,15 @@ def _open_default_app(home: NodeHome) -> Application:
     return app
 
 
-def http_api_runner(host: str, port: int) -> ApiRunner:
-    """Serve voxpop's HTTP API (`voxpop.api.server.serve_api`) over the CometNodeService."""
+def http_api_runner(host: str, port: int, config: ApiConfig | None = None) -> ApiRunner:
+    """Serve voxpop's HTTP API (`voxpop.api.server.serve_api`) over the CometNodeService, with
+    the home's `[api]` limits (`config`; default: ApiConfig's defaults)."""
 
     async def run(service: CometNodeService) -> None:
         from voxpop.api.server import serve_api
 
         log.info("HTTP API on http://%s:%d", host, port)
-        await serve_api(service, host, port)
+        await serve_api(service, host, port, config=config)
 
     return run
 
@@ -547,8 +551,12 @@ async def run_cometbft_node_async(
     cdir = prepared.path
     stop_stale_cometbft(home, stop_grace)
     if api is None and serve_http_api:
+        from voxpop.node.config import load_config
+
         api = http_api_runner(
-            api_host or settings.api_host, api_port if api_port is not None else settings.api_port
+            api_host or settings.api_host,
+            api_port if api_port is not None else settings.api_port,
+            load_config(home.config_toml).api,
         )
     opened_here = app is None
     app = app if app is not None else _open_default_app(home)
