@@ -52,6 +52,7 @@ from voxpop.chain.errors import (
     quote,
 )
 from voxpop.chain.gas import GasMeter, InfiniteGasMeter
+from voxpop.chain.genesis import init_genesis_state
 from voxpop.chain.kv import Branch, CachedView, KVReader
 from voxpop.chain.listing import ListRoute
 from voxpop.chain.module import Module, Msg, MsgRoute
@@ -151,21 +152,11 @@ class VoxApp:
             app_state = json.loads(req.app_state_bytes or b"{}")
         except ValueError as exc:
             raise InvalidGenesisError(f"app_state is not JSON: {exc}") from None
-        if not isinstance(app_state, dict):
-            raise InvalidGenesisError("app_state must be a JSON object")
-        names = {m.name for m in self.modules}
-        unknown = set(app_state) - names
-        if unknown:
-            raise InvalidGenesisError(f"app_state has unknown modules {sorted(unknown)}")
         branch = Branch(self.committed)
         block = BlockInfo(req.chain_id, req.initial_height, req.time_unix)
         ctx = Context(block, branch, InfiniteGasMeter(), AuthParams().gas)
         ctx.set(CHAIN_ID_KEY, req.chain_id.encode())
-        for module in self.modules:
-            data = app_state.get(module.name, module.default_genesis())
-            if not isinstance(data, dict):
-                raise InvalidGenesisError(f"app_state.{module.name} must be an object")
-            module.init_genesis(ctx, data)
+        init_genesis_state(self.modules, ctx, app_state)
         initial = [u for module in self.modules for u in module.initial_validators(ctx)]
         self._genesis = branch
         self._check = Branch(branch)

@@ -256,14 +256,25 @@ def validate_genesis(genesis: Genesis, modules: Sequence[Module] | None = None) 
     InvalidGenesisError with the reason.
     """
     mods = default_modules() if modules is None else modules
-    unknown = set(genesis.app_state) - {m.name for m in mods}
-    if unknown:
-        raise InvalidGenesisError(f"app_state has unknown modules {sorted(unknown)}")
     block = BlockInfo(genesis.chain_id, genesis.initial_height, genesis.genesis_time_unix)
     ctx = Context(block, Branch(_EmptyState()), InfiniteGasMeter(), AuthParams().gas)
+    init_genesis_state(mods, ctx, genesis.app_state)
+
+
+def init_genesis_state(modules: Sequence[Module], ctx: Context, app_state: Any) -> None:
+    """Every module's genesis (its part of `app_state`, or its default) into `ctx`, in order:
+    what init_chain does, and what validate_genesis does on scratch state.
+
+    Raises InvalidGenesisError, whatever is wrong with `app_state`.
+    """
+    if not isinstance(app_state, dict):
+        raise InvalidGenesisError("app_state must be a JSON object")
+    unknown = set(app_state) - {m.name for m in modules}
+    if unknown:
+        raise InvalidGenesisError(f"app_state has unknown modules {sorted(unknown)}")
     try:
-        for module in mods:
-            data = genesis.app_state.get(module.name, module.default_genesis())
+        for module in modules:
+            data = app_state.get(module.name, module.default_genesis())
             if not isinstance(data, dict):
                 raise InvalidGenesisError(f"app_state.{module.name} must be an object")
             module.init_genesis(ctx, data)
