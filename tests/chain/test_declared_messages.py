@@ -19,6 +19,8 @@ from voxpop.chain.fields import (
     BytesKind,
     Kind,
     ListKind,
+    MsgsKind,
+    MsgTypeKind,
     Secp256k1KeyKind,
     TextKind,
     TupleKind,
@@ -32,6 +34,9 @@ MODULES = Path(__file__).resolve().parents[2] / "src" / "voxpop" / "chain" / "mo
 SECP256K1_ORDER = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 ROUTES = {t: r for m in default_modules() for t, r in m.msg_routes().items()}
 MESSAGES = sorted((r.msg_cls for r in ROUTES.values()), key=lambda c: c.TYPE)
+
+
+MSG_TYPES = st.sampled_from(sorted(ROUTES)) | st.from_regex(r"\A[a-z_]{1,10}/[A-Za-z0-9]{1,10}\Z")
 
 
 def values_of(kind: Kind) -> st.SearchStrategy[Any]:
@@ -60,6 +65,14 @@ def values_of(kind: Kind) -> st.SearchStrategy[Any]:
                 SecretKey.from_be_bytes(n.to_bytes(32, "big")).public_key().to_compressed_bytes()
             )
         )
+    if isinstance(kind, MsgTypeKind):
+        return MSG_TYPES
+    if isinstance(kind, MsgsKind):  # inner messages: any type name, any plain CBOR map
+        plain = st.integers(0, 2**64 - 1) | st.binary(max_size=8) | st.text(max_size=8)
+        inner = st.fixed_dictionaries(
+            {"type": MSG_TYPES, "value": st.dictionaries(st.text(max_size=8), plain, max_size=3)}
+        )
+        return st.lists(inner, min_size=1, max_size=min(kind.max_items, 4))
     raise AssertionError(f"no strategy for {kind!r}")
 
 

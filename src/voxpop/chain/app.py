@@ -424,11 +424,13 @@ class VoxApp:
         if not verified:
             self.tx_cache.put(tx)
         # No "hash" attribute: CometBFT indexes the tx hash itself and reserves `tx.hash`
+        payer = {"fee_payer": addr_text(tx.body.fee_granter)} if tx.body.fee_granter else {}
         ante.emit(
             "tx",
             signer=addr_text(signer),
             fee=str(tx.body.fee),
             sequence=str(tx.body.sequence),
+            **payer,
         )
         run = ante.branch()
         try:

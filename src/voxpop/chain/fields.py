@@ -22,6 +22,7 @@ from voxpop.chain.errors import (
     InvalidEncryptionKeyError,
     InvalidMessageError,
 )
+from voxpop.chain.tx import RawMsg
 from voxpop.crypto.encryption_keys import is_secp256k1_public_key, is_x25519_public_key
 
 ADDRESS_LEN = 20
@@ -189,6 +190,70 @@ class TupleKind(Kind):
         return [k.to_json(v) for k, v in zip(self.items, value, strict=True)]
 
 
+class MsgTypeKind(Kind):
+    """A message type name, `module/Name`: ASCII letters, digits and `_`, at most 64 bytes."""
+
+    doc = "message type, e.g. bank/Send"
+    max_bytes = 64
+
+    def parse(self, value: Any, name: str) -> str:
+        # Verify the shape of a type name (whether the chain knows it is the handler's question)
+        if (
+            not isinstance(value, str)
+            or not 0 < len(value) <= self.max_bytes
+            or not _is_msg_type(value)
+        ):
+            raise self.fail(name, "a message type such as bank/Send")
+        return value
+
+
+def _is_msg_type(text: str) -> bool:
+    module, slash, rest = text.partition("/")
+    return bool(slash and module and rest) and all(
+        part.isascii() and part.replace("_", "a").isalnum() for part in (module, rest)
+    )
+
+
+class MsgsKind(Kind):
+    """Messages inside a message (e.g. authz/Exec): a list of `{"type", "value"}` maps, as in a
+    tx body. Each value is parsed later, by the route its type names; the Python value is a tuple
+    of RawMsg."""
+
+    def __init__(self, *, max_items: int) -> None:
+        self.max_items = max_items
+        self.doc = f"list of 1..{max_items} messages {{type, value}}"
+
+    def parse(self, value: Any, name: str) -> tuple[RawMsg, ...]:
+        # Verify a bounded list of {type, value} maps with a type name and a map value
+        if not isinstance(value, list) or not 0 < len(value) <= self.max_items:
+            raise self.fail(name, f"a list of 1 to {self.max_items} messages")
+        out = []
+        for i, m in enumerate(value):
+            if not isinstance(m, dict) or m.keys() != {"type", "value"}:
+                raise self.fail(f"{name}[{i}]", "a map with exactly type, value")
+            if not isinstance(m["value"], dict):
+                raise self.fail(f"{name}[{i}].value", "a map")
+            out.append(RawMsg(MSG_TYPE.parse(m["type"], f"{name}[{i}].type"), m["value"]))
+        return tuple(out)
+
+    def to_wire(self, value: Any) -> Any:
+        return [{"type": m.type, "value": dict(m.value)} for m in value]
+
+    def to_json(self, value: Any) -> Any:
+        return [{"type": m.type, "value": _json_of(dict(m.value))} for m in value]
+
+
+def _json_of(value: Any) -> Any:
+    """Plain CBOR shown as JSON: bytes in hex (an inner message's fields are not parsed here)."""
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, dict):
+        return {k: _json_of(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_of(v) for v in value]
+    return value
+
+
 class X25519KeyKind(Kind):
     """An X25519 public key for sealed boxes: canonical and not of small order. JSON: hex."""
 
@@ -227,5 +292,6 @@ UINT64 = UintKind()
 PUBKEY = BytesKind(32)
 SIGNATURE = BytesKind(64)
 HASH = BytesKind(32)
+MSG_TYPE = MsgTypeKind()
 X25519_KEY = X25519KeyKind()
 SECP256K1_KEY = Secp256k1KeyKind()

@@ -11,9 +11,11 @@ from voxpop.chain.errors import InvalidQueryError, UnknownQueryError, quote
 from voxpop.chain.listing import ListRoute
 from voxpop.chain.module import Module
 from voxpop.chain.modules.auth.module import AuthModule
+from voxpop.chain.modules.authz.module import AuthzModule
 from voxpop.chain.modules.bank.module import BankModule
 from voxpop.chain.modules.directory.module import DirectoryModule
 from voxpop.chain.modules.distribution.module import DistributionModule
+from voxpop.chain.modules.feegrant.module import FeegrantModule
 from voxpop.chain.modules.grant.module import GrantModule
 from voxpop.chain.modules.slashing.module import SlashingModule
 from voxpop.chain.modules.staking.module import StakingModule
@@ -34,6 +36,8 @@ def default_modules() -> list[Module]:
         StakingModule(),
         DistributionModule(),
         SlashingModule(),
+        AuthzModule(),
+        FeegrantModule(),
         DirectoryModule(),
     ]
 

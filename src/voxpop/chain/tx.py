@@ -2,7 +2,8 @@
 
     Tx      = {"v": 1, "body": Body, "sig": bytes(64)}
     Body    = {"chain_id": text, "pub_key": bytes(32), "sequence": uint, "fee": uint,
-               "gas_limit": uint, "timeout_height": uint, "memo": text, "msgs": [Msg, ...]}
+               "gas_limit": uint, "timeout_height": uint, "memo": text, "msgs": [Msg, ...],
+               "fee_granter"?: bytes(20)}   (optional: absent unless another account pays)
     Msg     = {"type": text, "value": {text: any}}
     sign bytes = b"voxpop/tx/v1\\n" || canonical_cbor(Body)
 
@@ -38,6 +39,9 @@ _BODY_KEY = bytes.fromhex("64626f6479")  # "body"
 _BODY_KEYS = frozenset(
     ("chain_id", "pub_key", "sequence", "fee", "gas_limit", "timeout_height", "memo", "msgs")
 )
+# Optional keys: absent when unused, so a tx that does not use them encodes as before
+_FEE_GRANTER = "fee_granter"
+ADDRESS_LEN = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,9 +60,11 @@ class TxBody:
     timeout_height: int
     memo: str
     msgs: tuple[RawMsg, ...]
+    # The account whose fee allowance pays the fee; empty: the signer pays
+    fee_granter: bytes = b""
 
     def to_value(self) -> dict[str, Any]:
-        return {
+        value: dict[str, Any] = {
             "chain_id": self.chain_id,
             "pub_key": self.pub_key,
             "sequence": self.sequence,
@@ -68,6 +74,9 @@ class TxBody:
             "memo": self.memo,
             "msgs": [{"type": m.type, "value": dict(m.value)} for m in self.msgs],
         }
+        if self.fee_granter:
+            value[_FEE_GRANTER] = self.fee_granter
+        return value
 
     def sign_bytes(self) -> bytes:
         return SIGN_DOMAIN + encode(self.to_value())
@@ -112,8 +121,15 @@ def decode_tx(data: bytes, max_bytes: int = FORMAT_MAX_TX_BYTES) -> Tx:
     if not isinstance(sig, bytes) or len(sig) != 64:
         raise TxDecodeError("sig must be 64 bytes")
     # Verify the body's fields and their types
-    if not isinstance(body, dict) or set(body) != _BODY_KEYS:
-        raise TxDecodeError(f"body must have exactly the keys {sorted(_BODY_KEYS)}")
+    if not isinstance(body, dict) or set(body) - {_FEE_GRANTER} != _BODY_KEYS:
+        raise TxDecodeError(
+            f"body must have exactly the keys {sorted(_BODY_KEYS)}, and optionally fee_granter"
+        )
+    fee_granter = body.get(_FEE_GRANTER, b"")
+    if _FEE_GRANTER in body and (
+        not isinstance(fee_granter, bytes) or len(fee_granter) != ADDRESS_LEN
+    ):
+        raise TxDecodeError("fee_granter must be a 20-byte address")
     chain_id, pub_key, memo, msgs = body["chain_id"], body["pub_key"], body["memo"], body["msgs"]
     if not isinstance(chain_id, str) or not 0 < len(chain_id) <= 64:
         raise TxDecodeError("chain_id must be text of 1 to 64 characters")
@@ -145,6 +161,7 @@ def decode_tx(data: bytes, max_bytes: int = FORMAT_MAX_TX_BYTES) -> Tx:
         timeout_height=_uint(body, "timeout_height"),
         memo=memo,
         msgs=tuple(raw_msgs),
+        fee_granter=fee_granter,
     )
     # The doc is canonical with exactly keys v, sig, body (sorted length-first), so the body's
     # encoding is the tail of the input after a fixed 79-byte head; slicing saves a re-encode.
@@ -169,6 +186,7 @@ def make_body(
     msgs: Sequence[tuple[str, Mapping[str, Any]]],
     memo: str = "",
     timeout_height: int = 0,
+    fee_granter: bytes = b"",
 ) -> TxBody:
     return TxBody(
         chain_id=chain_id,
@@ -179,4 +197,5 @@ def make_body(
         timeout_height=timeout_height,
         memo=memo,
         msgs=tuple(RawMsg(t, v) for t, v in msgs),
+        fee_granter=fee_granter,
     )

@@ -503,11 +503,13 @@ def execute_flow(
     mode: Mode,
     memo: str,
     sequence: int | None,
+    fee_granter: bytes = b"",
 ) -> Flow[BroadcastResult]:
     """Sign `msgs` with `key` in one tx and broadcast it: the path every tx of the client takes.
 
     Fetches what is not given: the chain id, the sequence, and the fee (the minimum for
-    `gas_limit` at the chain's gas price). Raises TxRejectedError, ValueError.
+    `gas_limit` at the chain's gas price). With `fee_granter`, that account's fee allowance
+    pays the fee. Raises TxRejectedError, ValueError.
     """
     # Verify there is something to sign before touching the network
     if not msgs:
@@ -529,6 +531,7 @@ def execute_flow(
         fee=fee,
         gas_limit=gas,
         memo=memo,
+        fee_granter=fee_granter,
     )
     return (yield from broadcast_flow(sign_tx(body, key), mode))
 

@@ -195,9 +195,11 @@ class AsyncVoxClient:
         *,
         memo: str = "",
         sequence: int | None = None,
+        fee_granter: bytes = b"",
     ) -> BroadcastResult:
         """Sign `msgs` (chain Msg objects or (type, fields) pairs) with `key` in one tx and
-        broadcast it. The fee defaults to the minimum for `gas_limit` at the chain's gas price.
+        broadcast it. The fee defaults to the minimum for `gas_limit` at the chain's gas price;
+        with `fee_granter` (a 20-byte address) that account's fee allowance pays it.
 
         Raises TxRejectedError, ValueError.
         """
@@ -211,6 +213,7 @@ class AsyncVoxClient:
                 mode=mode,
                 memo=memo,
                 sequence=sequence,
+                fee_granter=fee_granter,
             )
         )
 

@@ -190,9 +190,11 @@ class VoxClient:
         *,
         memo: str = "",
         sequence: int | None = None,
+        fee_granter: bytes = b"",
     ) -> BroadcastResult:
         """Sign `msgs` (chain Msg objects or (type, fields) pairs) with `key` in one tx and
-        broadcast it. The fee defaults to the minimum for `gas_limit` at the chain's gas price.
+        broadcast it. The fee defaults to the minimum for `gas_limit` at the chain's gas price;
+        with `fee_granter` (a 20-byte address) that account's fee allowance pays it.
 
         Raises TxRejectedError, ValueError.
         """
@@ -206,6 +208,7 @@ class VoxClient:
                 mode=mode,
                 memo=memo,
                 sequence=sequence,
+                fee_granter=fee_granter,
             )
         )
 

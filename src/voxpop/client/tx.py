@@ -11,6 +11,11 @@ from voxpop.crypto.keys import PrivateKey
 DEFAULT_SEND_GAS = 100_000
 MSG_SEND = "bank/Send"
 MSG_MULTI_SEND = "bank/MultiSend"
+MSG_AUTHZ_GRANT = "authz/Grant"
+MSG_AUTHZ_REVOKE = "authz/Revoke"
+MSG_AUTHZ_EXEC = "authz/Exec"
+MSG_FEEGRANT_GRANT = "feegrant/Grant"
+MSG_FEEGRANT_REVOKE = "feegrant/Revoke"
 
 Message = tuple[str, Mapping[str, Any]]
 
@@ -25,6 +30,72 @@ def msg_multi_send(sender: bytes, outputs: Sequence[tuple[bytes, int]]) -> Messa
     return MSG_MULTI_SEND, {"from": sender, "outputs": [[to, n] for to, n in outputs]}
 
 
+def msg_authz_grant(
+    granter: bytes,
+    grantee: bytes,
+    msg_type: str,
+    *,
+    spend_limit: int = 0,
+    period_seconds: int = 0,
+    period_limit: int = 0,
+    expiration: int = 0,
+    max_uses: int = 0,
+) -> Message:
+    """An authz/Grant: `grantee` may send `msg_type` messages for `granter` (the signer).
+
+    Limits of 0 mean none; spend limits apply to bank/Send grants only."""
+    return MSG_AUTHZ_GRANT, {
+        "granter": granter,
+        "grantee": grantee,
+        "msg_type": msg_type,
+        "spend_limit": spend_limit,
+        "period_seconds": period_seconds,
+        "period_limit": period_limit,
+        "expiration": expiration,
+        "max_uses": max_uses,
+    }
+
+
+def msg_authz_revoke(granter: bytes, grantee: bytes, msg_type: str) -> Message:
+    """An authz/Revoke of `granter`'s grant of `msg_type` to `grantee`."""
+    return MSG_AUTHZ_REVOKE, {"granter": granter, "grantee": grantee, "msg_type": msg_type}
+
+
+def msg_authz_exec(grantee: bytes, msgs: Sequence[Message]) -> Message:
+    """An authz/Exec: `grantee` (the signer) runs `msgs`, each signed in it by its granter."""
+    return MSG_AUTHZ_EXEC, {
+        "grantee": grantee,
+        "msgs": [{"type": t, "value": dict(v)} for t, v in msgs],
+    }
+
+
+def msg_feegrant_grant(
+    granter: bytes,
+    grantee: bytes,
+    *,
+    spend_limit: int = 0,
+    period_seconds: int = 0,
+    period_limit: int = 0,
+    expiration: int = 0,
+    allowed_msgs: Sequence[str] = (),
+) -> Message:
+    """A feegrant/Grant: `granter` pays the fees of `grantee`'s txs that name it as fee granter."""
+    return MSG_FEEGRANT_GRANT, {
+        "granter": granter,
+        "grantee": grantee,
+        "spend_limit": spend_limit,
+        "period_seconds": period_seconds,
+        "period_limit": period_limit,
+        "expiration": expiration,
+        "allowed_msgs": list(allowed_msgs),
+    }
+
+
+def msg_feegrant_revoke(granter: bytes, grantee: bytes) -> Message:
+    """A feegrant/Revoke of `granter`'s fee allowance for `grantee`."""
+    return MSG_FEEGRANT_REVOKE, {"granter": granter, "grantee": grantee}
+
+
 def build_tx(
     *,
     chain_id: str,
@@ -35,8 +106,9 @@ def build_tx(
     gas_limit: int,
     memo: str = "",
     timeout_height: int = 0,
+    fee_granter: bytes = b"",
 ) -> TxBody:
-    """The unsigned body of a tx."""
+    """The unsigned body of a tx. `fee_granter`: an account whose fee allowance pays the fee."""
     return make_body(
         chain_id=chain_id,
         pub_key=pub_key,
@@ -46,6 +118,7 @@ def build_tx(
         msgs=msgs,
         memo=memo,
         timeout_height=timeout_height,
+        fee_granter=fee_granter,
     )
 
 

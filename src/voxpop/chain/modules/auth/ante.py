@@ -20,6 +20,7 @@ from voxpop.chain.errors import (
 from voxpop.chain.module_accounts import FEE_COLLECTOR, module_address
 from voxpop.chain.modules.auth.state import Account, AuthParams, get_account, set_account
 from voxpop.chain.modules.bank.state import send
+from voxpop.chain.modules.feegrant.state import use_allowance
 from voxpop.chain.tx import Tx
 from voxpop.crypto.keys import address_from_pubkey, verify_signature
 
@@ -34,9 +35,11 @@ def process_ante(
 ) -> bytes:
     """Authenticate `tx` and charge its fee; return the signer's address.
 
-    Raises WrongChainIdError, TxTimeoutError, TooManyMessagesError, MemoTooLargeError,
+    The fee is paid by the signer, or by the body's `fee_granter` out of the fee allowance it gave
+    the signer. Raises WrongChainIdError, TxTimeoutError, TooManyMessagesError, MemoTooLargeError,
     GasLimitTooHighError, InsufficientFeeError, OutOfGasError, InvalidSignatureError,
-    WrongSequenceError, InsufficientFundsError.
+    WrongSequenceError, NoAllowanceError, AllowanceExpiredError, MessageNotAllowedError,
+    AllowanceExceededError, InsufficientFundsError.
     """
     body = tx.body
     # Verify the tx was made for this chain
@@ -74,7 +77,12 @@ def process_ante(
     # Verify the sequence: exactly the account's next one, so every tx applies at most once
     if body.sequence != account.sequence:
         raise WrongSequenceError(f"account sequence is {account.sequence}, tx has {body.sequence}")
+    payer = signer
+    if body.fee_granter:
+        # Verify the fee granter allows this signer this fee for these messages (and spend it)
+        use_allowance(ctx, body.fee_granter, signer, body.fee, [m.type for m in body.msgs])
+        payer = body.fee_granter
     if body.fee:
-        send(ctx, signer, FEE_COLLECTOR_ADDRESS, body.fee)
+        send(ctx, payer, FEE_COLLECTOR_ADDRESS, body.fee)
     set_account(ctx, signer, Account(account.sequence + 1, body.pub_key))
     return signer
