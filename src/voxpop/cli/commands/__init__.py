@@ -5,7 +5,17 @@ A new module adds a file here with its COMMANDS (cli/declare.py) and a line to M
 
 from __future__ import annotations
 
-from voxpop.cli.commands import auth, bank, chain, directory, distribution, slashing, staking
+from voxpop.cli.commands import (
+    auth,
+    authz,
+    bank,
+    chain,
+    directory,
+    distribution,
+    feegrant,
+    slashing,
+    staking,
+)
 from voxpop.cli.declare import QueryCommand, TxCommand
 
 MODULES = {
@@ -15,6 +25,8 @@ MODULES = {
     "distribution": "Distribution: claim rewards and commission.",
     "slashing": "Slashing: unjail a validator.",
     "directory": "Key directory: publish, rotate and read encryption keys.",
+    "authz": "Authz: let another key act for an account, without its key.",
+    "feegrant": "Feegrant: pay the fees of another account's txs.",
 }
 
 COMMANDS: tuple[TxCommand | QueryCommand, ...] = (
@@ -23,6 +35,8 @@ COMMANDS: tuple[TxCommand | QueryCommand, ...] = (
     *distribution.COMMANDS,
     *slashing.COMMANDS,
     *directory.COMMANDS,
+    *authz.COMMANDS,
+    *feegrant.COMMANDS,
     *auth.COMMANDS,
     *chain.COMMANDS,
 )
