@@ -4,17 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
 from tests.chain.conftest import ALICE, BOB, CAROL
 from tests.chain.harness import Chain, key, send_msg
 from voxpop.chain import errors
 from voxpop.chain.abci import RequestQuery
 from voxpop.chain.app import event_attrs
 from voxpop.chain.modules.authz.state import MAX_GRANTS_PER_GRANTER, decode_grant
+from voxpop.chain.registry import default_modules
 from voxpop.client.lists import verify_list
 from voxpop.client.tx import msg_authz_exec, msg_authz_grant, msg_authz_revoke
 
 A, B, C = (k.public_key.address for k in (ALICE, BOB, CAROL))
 SEND = "bank/Send"
+ROUTES = {t for m in default_modules() for t in m.msg_routes()}
 
 
 def grant(chain: Chain, msg_type: str = SEND, grantee: bytes = B, **limits: Any) -> None:
@@ -226,3 +231,45 @@ def test_invalid_too_many_grants(chain: Chain) -> None:
     # Revoking one makes room
     chain.deliver(chain.tx(ALICE, [msg_authz_revoke(A, key(100).public_key.address, SEND)]))
     assert chain.deliver(chain.tx(ALICE, [msg_authz_grant(A, B, SEND)])).code == 0
+
+
+ANY = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-5, 2**64)
+    | st.binary(max_size=24)
+    | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+FIELD_NAMES = st.sampled_from(
+    ["from", "to", "amount", "granter", "grantee", "msg_type", "msgs", "x"]
+)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    inner=st.lists(
+        st.fixed_dictionaries(
+            {
+                "type": st.sampled_from(sorted(ROUTES)) | st.text(max_size=12),
+                "value": st.dictionaries(FIELD_NAMES, ANY | st.just(A) | st.just(B), max_size=5),
+            }
+        )
+        | ANY,
+        max_size=3,
+    )
+)
+def test_fuzz_exec_inner_messages_give_typed_codes(chain: Chain, inner: list[Any]) -> None:
+    """Whatever an Exec carries, check_tx answers with a code of the chain's, never internal,
+    and a rejected tx changes nothing."""
+    before = chain.snapshot()
+    tx = chain.tx(BOB, [("authz/Exec", {"grantee": B, "msgs": inner})], sequence=0)
+    res = chain.check(tx)
+    event(f"code {res.code}")
+    assert res.code in errors.ERRORS and res.code != errors.ChainError.code, res.log
+    assert chain.snapshot() == before
