@@ -100,3 +100,26 @@ def test_invalid_inputs(node: LocalNode, tmp_path: Path) -> None:
     assert code != 0 and out["error"]["code"] == "invalid_message"
     code, out = run(node, "tx", "authz", "exec", "agent", str(tmp_path / "missing.json"))
     assert code != 0 and out["error"]["code"] == "invalid_message"
+
+
+def test_fee_granter_option_pays_from_the_allowance(node: LocalNode) -> None:
+    owner, agent = address(node, "owner"), address(node, "agent")
+    code, out = run(node, "tx", "feegrant", "grant", "owner", "agent", "--spend-limit", "1vox")
+    assert code == 0 and out["code"] == 0, out
+    before = {
+        who: run(node, "query", "bank", "balance", who)[1]["balance"] for who in (owner, agent)
+    }
+    fee = 100  # the minimum for the default gas
+    code, out = run(node, "tx", "bank", "send", "agent", owner, "5uvox", "--fee-granter", "owner")
+    assert code == 0 and out["code"] == 0, out
+    after = {
+        who: run(node, "query", "bank", "balance", who)[1]["balance"] for who in (owner, agent)
+    }
+    assert after[agent] == before[agent] - 5  # the agent paid the amount, not the fee
+    assert after[owner] == before[owner] + 5 - fee
+    _, answer = run(node, "query", "feegrant", "allowance", "owner", "agent")
+    assert answer["allowance"]["spend_limit"] == 1_000_000 - fee
+    # A granter that gave no allowance is refused with a code, and nothing moves
+    code, out = run(node, "tx", "bank", "send", "owner", agent, "5uvox", "--fee-granter", "agent")
+    assert code != 0 and out["error"]["code"] == "no_allowance", out
+    run(node, "tx", "feegrant", "revoke", "owner", "agent")

@@ -56,6 +56,15 @@ FEE = Shared(
 )
 GAS = Shared("gas", int, typer.Option(DEFAULT_SEND_GAS, "--gas", min=1, help="gas limit"))
 MEMO = Shared("memo", str, typer.Option("", "--memo", help="a note stored with the tx"))
+FEE_GRANTER = Shared(
+    "fee_granter",
+    str | None,
+    typer.Option(
+        None,
+        "--fee-granter",
+        help="an account whose fee allowance for FROM pays the fee (vox1 address or key name)",
+    ),
+)
 MODE = Shared(
     "mode",
     BroadcastModeChoice,
@@ -127,6 +136,7 @@ class TxOptions:
     fee: str | None
     gas: int
     memo: str
+    fee_granter: str | None
     mode: BroadcastModeChoice
     node: str
     home: Path | None
@@ -183,6 +193,7 @@ SHARED = {
         FEE,
         GAS,
         MEMO,
+        FEE_GRANTER,
         MODE,
         NODE,
         HOME,

@@ -12,7 +12,7 @@ from typing import Any
 from voxpop.chain.errors import ChainError, error_name
 from voxpop.chain.module import Msg
 from voxpop.cli.connect import client_errors
-from voxpop.cli.keyring import open_keyring, read_passphrase
+from voxpop.cli.keyring import open_keyring, read_passphrase, resolve_address
 from voxpop.cli.options import BroadcastModeChoice, TxOptions
 from voxpop.cli.output import OutputFormat, emit, err_console, fail, kv_table
 from voxpop.client import AmountError, VoxClient, parse_amount
@@ -90,6 +90,9 @@ def broadcast_msgs(
     """Sign `msgs` with the signer's key in one tx, broadcast it and report the outcome: `extra`
     joins the JSON result, `rows` the text table. A failed or unconfirmed tx exits non-zero."""
     fmt, mode = opts.output, opts.mode
+    granter = b""
+    if opts.fee_granter is not None:
+        granter = resolve_address(opts.fee_granter, opts.home, opts.keyring_backend, fmt)
     with client_errors(fmt), VoxClient(opts.node) as client:
         waiting = mode == BroadcastModeChoice.COMMIT and fmt == OutputFormat.TEXT
         with (
@@ -98,7 +101,13 @@ def broadcast_msgs(
             else contextlib.nullcontext()
         ):
             result = client.execute(
-                signer.key, msgs, fee=fee, gas_limit=opts.gas, mode=mode.value, memo=opts.memo
+                signer.key,
+                msgs,
+                fee=fee,
+                gas_limit=opts.gas,
+                mode=mode.value,
+                memo=opts.memo,
+                fee_granter=granter,
             )
     data = result_dict(result, extra)
     # Verify the tx succeeded where it ended up

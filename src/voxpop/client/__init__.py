@@ -14,8 +14,8 @@ from voxpop.client.directory import PublishedKeys
 from voxpop.client.errors import (
     AmountError,
     ApiError,
-    NoPublishedKeysError,
     NodeUnreachableError,
+    NoPublishedKeysError,
     NotFoundError,
     ProofVerificationError,
     ProtocolError,
