@@ -273,3 +273,18 @@ def test_fuzz_exec_inner_messages_give_typed_codes(chain: Chain, inner: list[Any
     event(f"code {res.code}")
     assert res.code in errors.ERRORS and res.code != errors.ChainError.code, res.log
     assert chain.snapshot() == before
+
+
+def test_invalid_inner_message_is_rejected_before_the_fee(chain: Chain) -> None:
+    """A malformed message inside Exec is refused like a malformed message of the tx itself: in a
+    block (a proposer may include what CheckTx refused) it charges nothing, not even the fee."""
+    grant(chain)
+    before = (chain.balance(BOB), chain.sequence(BOB), chain.balance(ALICE))
+    inner = ("bank/Send", {"from": A, "to": C})  # no amount
+    tx = chain.tx(BOB, [msg_authz_exec(B, [inner])], sequence=chain.sequence(BOB))
+    assert chain.check(tx).code == errors.InvalidMessageError.code
+    assert chain.deliver(tx).code == errors.InvalidMessageError.code
+    assert (chain.balance(BOB), chain.sequence(BOB), chain.balance(ALICE)) == before
+    unknown = chain.tx(BOB, [msg_authz_exec(B, [("nope/Nope", {})])], sequence=before[1])
+    assert chain.deliver(unknown).code == errors.UnknownMessageError.code
+    assert (chain.balance(BOB), chain.sequence(BOB)) == before[:2]

@@ -31,6 +31,7 @@ at least 64 bytes.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import random
@@ -68,6 +69,7 @@ from voxpop.chain.modules.bank.state import BLOCKED_RECIPIENTS
 from voxpop.chain.modules.grant.state import attestation_sign_bytes
 from voxpop.chain.modules.staking.state import consensus_address
 from voxpop.chain.tx import SIGN_DOMAIN, decode_tx
+from voxpop.crypto.encryption_keys import EncryptionKeys, derive_encryption_keys
 from voxpop.crypto.keys import PrivateKey, address_from_pubkey
 from voxpop.node.blockstore import AUX_DBS
 from voxpop.store import MerkleStore
@@ -558,7 +560,9 @@ def chaos_msgs(rng: random.Random, key: PrivateKey, block_time: int) -> list[dic
     me = key.public_key.address
     validator = rng.choice([*CHAOS_ADDRS[:2], me, rng.randbytes(20)])
     amount = rng.choice([1, 1000, 1_000_000, 50_000_000, U64])
-    kind = rng.randrange(11)
+    kind = rng.randrange(18)
+    if kind >= 11:
+        return foundation_msgs(rng, key, kind - 11, block_time)
     if kind == 0:
         to = rng.choice([*CHAOS_ADDRS, rng.randbytes(20), FEE_COLLECTOR_ADDR])
         return [{"type": "bank/Send", "value": {"from": me, "to": to, "amount": amount}}]
@@ -614,6 +618,73 @@ def chaos_msgs(rng: random.Random, key: PrivateKey, block_time: int) -> list[dic
     if kind == 9:
         return [{"type": "distribution/ClaimCommission", "value": {"operator": me}}]
     return [{"type": "slashing/Unjail", "value": {"operator": me}}]
+
+
+def foundation_msgs(
+    rng: random.Random, key: PrivateKey, kind: int, block_time: int
+) -> list[dict[str, Any]]:
+    """authz, feegrant and directory messages from `key`, mostly well-formed."""
+    me = key.public_key.address
+    other = rng.choice([*CHAOS_ADDRS, me, rng.randbytes(20)])
+    when = rng.choice([0, block_time - 10, block_time + 3600])
+    msg_type = rng.choice(["bank/Send", "staking/Delegate", "authz/Exec", "feegrant/Grant", "x"])
+    if kind == 0:
+        value = {
+            "granter": me,
+            "grantee": other,
+            "msg_type": msg_type,
+            "spend_limit": rng.choice([0, 1000, U64]),
+            "period_seconds": rng.choice([0, 60]),
+            "period_limit": rng.choice([0, 100]),
+            "expiration": when,
+            "max_uses": rng.choice([0, 1, 3]),
+        }
+        return [{"type": "authz/Grant", "value": value}]
+    if kind == 1:
+        value = {"granter": me, "grantee": other, "msg_type": msg_type}
+        return [{"type": "authz/Revoke", "value": value}]
+    if kind == 2:
+        # Inner messages signed, as it were, by another chaos account that may have granted `me`
+        granter = rng.choice(CHAOS_ADDRS)
+        send = {"from": granter, "to": me, "amount": rng.choice([1, 500, U64])}
+        inner = [{"type": "bank/Send", "value": send} for _ in range(rng.randrange(1, 3))]
+        if rng.random() < 0.2:
+            inner.append({"type": "authz/Exec", "value": {"grantee": me, "msgs": []}})
+        return [{"type": "authz/Exec", "value": {"grantee": me, "msgs": inner}}]
+    if kind == 3:
+        value = {
+            "granter": me,
+            "grantee": other,
+            "spend_limit": rng.choice([0, 10_000, U64]),
+            "period_seconds": rng.choice([0, 60]),
+            "period_limit": rng.choice([0, 500]),
+            "expiration": when,
+            "allowed_msgs": rng.choice([[], ["bank/Send"], [msg_type, msg_type]]),
+        }
+        return [{"type": "feegrant/Grant", "value": value}]
+    if kind == 4:
+        return [{"type": "feegrant/Revoke", "value": {"granter": me, "grantee": other}}]
+    version = rng.choice([0, 1, 2, 3, U64])
+    if kind == 5:
+        keys = _encryption_keys(key.seed, rng.randrange(3))
+        x25519 = keys.x25519_public if rng.random() < 0.8 else rng.choice(LOW_ORDER_X25519)
+        secp = keys.secp256k1_public if rng.random() < 0.8 else rng.randbytes(33)
+        value = {"owner": me, "version": version, "x25519": x25519, "secp256k1": secp}
+        return [{"type": "directory/Publish", "value": value}]
+    return [{"type": "directory/Revoke", "value": {"owner": me, "version": version}}]
+
+
+@functools.lru_cache(maxsize=64)
+def _encryption_keys(seed: bytes, generation: int) -> EncryptionKeys:
+    return derive_encryption_keys(seed, generation)
+
+
+# Small-order X25519 points (RFC 7748 section 6.1's examples of what must be refused)
+LOW_ORDER_X25519 = [
+    bytes(32),
+    (1).to_bytes(32, "little"),
+    bytes.fromhex("e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800"),
+]
 
 
 # --- the reference model of bank txs ------------------------------------------------------------
@@ -995,7 +1066,10 @@ class TxFactory:
         free = msgs[0]["type"] == "grant/Claim" and rng.random() < 0.8
         gas = rng.choice([50_000, 100_000, 200_000]) if not free else rng.choice([50_000, 100_001])
         seq = self.chaos_sequences.get(key.public_key.address, 0)
-        return key, body_value(key, seq, msgs, gas_limit=gas, fee=0 if free else None)
+        body = body_value(key, seq, msgs, gas_limit=gas, fee=0 if free else None)
+        if not free and rng.random() < 0.1:  # someone else's fee allowance pays, if there is one
+            body["fee_granter"] = rng.choice(CHAOS_ADDRS)
+        return key, body
 
     def chaos(self, block_time: int) -> Input:
         key, body = self.chaos_body(block_time)

@@ -44,18 +44,15 @@ from voxpop.chain.errors import (
     ChainError,
     HeightNotAvailableError,
     InvalidGenesisError,
-    InvalidMessageError,
     TxDecodeError,
     TxTooLargeError,
     UnauthorizedError,
-    UnknownMessageError,
-    quote,
 )
 from voxpop.chain.gas import GasMeter, InfiniteGasMeter
 from voxpop.chain.genesis import init_genesis_state
 from voxpop.chain.kv import Branch, CachedView, KVReader
 from voxpop.chain.listing import ListRoute
-from voxpop.chain.module import Module, Msg, MsgRoute
+from voxpop.chain.module import Module, Msg, MsgRoute, parse_msg
 from voxpop.chain.modules.auth.ante import process_ante
 from voxpop.chain.modules.auth.state import AuthParams, read_params
 from voxpop.chain.modules.codec import addr_text
@@ -375,20 +372,7 @@ class VoxApp:
 
     def _decode_msgs(self, tx: Tx) -> list[tuple[Msg, MsgRoute]]:
         """Parse each message. Raises ChainError only: any input gives a failed tx with a code."""
-        out = []
-        for i, raw in enumerate(tx.body.msgs):
-            route = self.routes.get(raw.type)
-            # Verify the message type is known
-            if route is None:
-                raise UnknownMessageError(f"unknown message type {quote(raw.type)}")
-            try:
-                msg = route.msg_cls.from_value(raw.value)
-            except ChainError:
-                raise
-            except Exception as exc:  # a parser bug must not halt the chain: it is a bad message
-                raise InvalidMessageError(f"msgs[{i}]: malformed ({type(exc).__name__})") from None
-            out.append((msg, route))
-        return out
+        return [parse_msg(self.routes, raw, f"msgs[{i}]") for i, raw in enumerate(tx.body.msgs)]
 
     def _decode(self, raw: bytes, max_bytes: int) -> tuple[Tx, bool]:
         """The decoded tx and whether its signature is known to verify."""

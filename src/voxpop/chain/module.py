@@ -15,14 +15,18 @@ from typing import Any, ClassVar, Self, get_type_hints
 from voxpop.chain.abci import ValidatorUpdate
 from voxpop.chain.context import Context
 from voxpop.chain.errors import (
+    ChainError,
     InvalidAddressError,
     InvalidAmountError,
     InvalidMessageError,
     InvalidQueryError,
+    UnknownMessageError,
+    quote,
 )
 from voxpop.chain.fields import Doc, Kind, Wire
 from voxpop.chain.kv import KVReader
 from voxpop.chain.listing import ListRoute
+from voxpop.chain.tx import RawMsg
 
 ADDRESS_LEN = 20
 MAX_AMOUNT = (1 << 64) - 1
@@ -78,6 +82,10 @@ class Msg:
     def raw(self) -> tuple[str, dict[str, Any]]:
         return self.TYPE, self.to_value()
 
+    def inner_msgs(self) -> tuple[RawMsg, ...]:
+        """Messages this one carries to run (authz/Exec's): parsed with it, before any fee."""
+        return ()
+
 
 @dataclass(frozen=True, slots=True)
 class MsgField:
@@ -85,6 +93,26 @@ class MsgField:
     key: str  # the key in the tx
     kind: Kind
     doc: str = ""
+
+
+def parse_msg(routes: Mapping[str, MsgRoute], raw: RawMsg, where: str) -> tuple[Msg, MsgRoute]:
+    """Parse `raw` by the route its type names, and any messages it carries.
+
+    Raises ChainError only (UnknownMessageError, InvalidMessageError and friends): whatever the
+    input, a message that parses badly gives a failed tx with a code, never an exception."""
+    route = routes.get(raw.type)
+    # Verify the message type is known
+    if route is None:
+        raise UnknownMessageError(f"{where}: unknown message type {quote(raw.type)}")
+    try:
+        msg = route.msg_cls.from_value(raw.value)
+    except ChainError:
+        raise
+    except Exception as exc:  # a parser bug must not halt the chain: it is a bad message
+        raise InvalidMessageError(f"{where}: malformed ({type(exc).__name__})") from None
+    for i, inner in enumerate(msg.inner_msgs()):
+        parse_msg(routes, inner, f"{where}.msgs[{i}]")
+    return msg, route
 
 
 _FIELDS: dict[type[Msg], tuple[MsgField, ...]] = {}

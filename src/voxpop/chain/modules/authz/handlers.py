@@ -7,18 +7,15 @@ from collections.abc import Mapping
 from voxpop.chain.context import Context
 from voxpop.chain.errors import (
     AuthorizationExpiredError,
-    ChainError,
-    InvalidMessageError,
     UnknownMessageError,
     quote,
 )
-from voxpop.chain.module import Msg, MsgRoute
+from voxpop.chain.module import MsgRoute, parse_msg
 from voxpop.chain.modules.authz import state
 from voxpop.chain.modules.authz.messages import MsgExec, MsgGrant, MsgRevoke
 from voxpop.chain.modules.bank.messages import MsgSend
 from voxpop.chain.modules.codec import addr_text
 from voxpop.chain.modules.limits import SpendLimits
-from voxpop.chain.tx import RawMsg
 
 
 def process_grant(ctx: Context, msg: MsgGrant, routes: Mapping[str, MsgRoute]) -> None:
@@ -55,11 +52,8 @@ def process_exec(ctx: Context, msg: MsgExec, routes: Mapping[str, MsgRoute]) -> 
     Messages the grantee signs itself need no grant. All or nothing, like a tx's messages.
     """
     for i, raw in enumerate(msg.msgs):
-        route = routes.get(raw.type)
-        # Verify the inner message is one the chain knows, and well formed
-        if route is None:
-            raise UnknownMessageError(f"msgs[{i}]: unknown message type {quote(raw.type)}")
-        inner = _parse_inner(route, raw, i)
+        # The app parsed the inner messages with the tx (Msg.inner_msgs): this cannot fail then
+        inner, route = parse_msg(routes, raw, f"msgs[{i}]")
         granter = inner.signers()[0]
         # Verify the granter lets the grantee send this (and spend one use, and the amount)
         if granter != msg.grantee:
@@ -72,13 +66,3 @@ def process_exec(ctx: Context, msg: MsgExec, routes: Mapping[str, MsgRoute]) -> 
             grantee=addr_text(msg.grantee),
             msg_type=raw.type,
         )
-
-
-def _parse_inner(route: MsgRoute, raw: RawMsg, i: int) -> Msg:
-    """The inner message, parsed by its own declaration. Raises ChainError only."""
-    try:
-        return route.msg_cls.from_value(raw.value)
-    except ChainError:
-        raise
-    except Exception as exc:  # a parser bug must not halt the chain: it is a bad message
-        raise InvalidMessageError(f"msgs[{i}]: malformed ({type(exc).__name__})") from None

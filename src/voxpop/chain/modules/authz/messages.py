@@ -78,6 +78,9 @@ class MsgExec(Msg):
     grantee: Annotated[bytes, ADDRESS]
     msgs: Annotated[tuple[RawMsg, ...], MsgsKind(max_items=MAX_EXEC_MSGS)]
 
+    def inner_msgs(self) -> tuple[RawMsg, ...]:
+        return self.msgs
+
     def validate(self) -> None:
         # Verify no inner message is authz's own (no Exec in Exec, no moving grants through one)
         for m in self.msgs:
