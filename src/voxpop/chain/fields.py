@@ -45,6 +45,11 @@ class Kind:
     def to_json(self, value: Any) -> Any:
         return value
 
+    def from_json(self, value: Any) -> Any:
+        """The wire value of what `to_json` gives (genesis files hold messages so). Never
+        raises: what does not convert is returned as is, for `parse` to refuse with its code."""
+        return value
+
     def fail(self, name: str, what: str) -> ChainError:
         return self.error(f"{name} must be {what}")
 
@@ -93,7 +98,20 @@ class AmountKind(UintKind):
         super().__init__(1, MAX_UINT64, doc="uvox, 1..2^64-1", error=InvalidAmountError)
 
 
-class BytesKind(Kind):
+class HexKind(Kind):
+    """A kind whose wire value is bytes, shown in JSON as hex."""
+
+    def to_json(self, value: Any) -> Any:
+        return bytes(value).hex()
+
+    def from_json(self, value: Any) -> Any:
+        try:
+            return bytes.fromhex(value) if isinstance(value, str) else value
+        except ValueError:
+            return value
+
+
+class BytesKind(HexKind):
     """A byte string of exactly `length` bytes (or at most `max_length`). JSON: hex."""
 
     def __init__(self, length: int | None = None, *, max_length: int | None = None) -> None:
@@ -110,9 +128,6 @@ class BytesKind(Kind):
         if self.max_length is not None and len(value) > self.max_length:
             raise self.fail(name, self.doc)
         return value
-
-    def to_json(self, value: Any) -> Any:
-        return bytes(value).hex()
 
 
 class AddressKind(Kind):
@@ -131,6 +146,14 @@ class AddressKind(Kind):
         from voxpop.crypto.address import encode_address
 
         return encode_address(value)
+
+    def from_json(self, value: Any) -> Any:
+        from voxpop.crypto.address import AddressError, decode_address
+
+        try:
+            return decode_address(value) if isinstance(value, str) else value
+        except AddressError:
+            return value
 
 
 class TextKind(Kind):
@@ -168,6 +191,9 @@ class ListKind(Kind):
     def to_json(self, value: Any) -> Any:
         return [self.item.to_json(v) for v in value]
 
+    def from_json(self, value: Any) -> Any:
+        return [self.item.from_json(v) for v in value] if isinstance(value, list) else value
+
 
 class TupleKind(Kind):
     """A fixed-length list of differently typed items, e.g. `[address, amount]`."""
@@ -188,6 +214,11 @@ class TupleKind(Kind):
 
     def to_json(self, value: Any) -> Any:
         return [k.to_json(v) for k, v in zip(self.items, value, strict=True)]
+
+    def from_json(self, value: Any) -> Any:
+        if not isinstance(value, list) or len(value) != len(self.items):
+            return value
+        return [k.from_json(v) for k, v in zip(self.items, value, strict=True)]
 
 
 class MsgTypeKind(Kind):
@@ -254,7 +285,7 @@ def _json_of(value: Any) -> Any:
     return value
 
 
-class X25519KeyKind(Kind):
+class X25519KeyKind(HexKind):
     """An X25519 public key for sealed boxes: canonical and not of small order. JSON: hex."""
 
     doc = "32-byte X25519 public key"
@@ -266,11 +297,8 @@ class X25519KeyKind(Kind):
             raise self.fail(name, "a canonical X25519 public key, not of small order")
         return value
 
-    def to_json(self, value: Any) -> Any:
-        return bytes(value).hex()
 
-
-class Secp256k1KeyKind(Kind):
+class Secp256k1KeyKind(HexKind):
     """A secp256k1 public key (Umbral), SEC1-compressed, on the curve. JSON: hex."""
 
     doc = "33-byte compressed secp256k1 public key"
@@ -281,9 +309,6 @@ class Secp256k1KeyKind(Kind):
         if not isinstance(value, bytes) or not is_secp256k1_public_key(value):
             raise self.fail(name, "a compressed secp256k1 public key on the curve")
         return value
-
-    def to_json(self, value: Any) -> Any:
-        return bytes(value).hex()
 
 
 ADDRESS = AddressKind()

@@ -10,7 +10,7 @@ import dataclasses
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Self, get_type_hints
+from typing import Any, ClassVar, Self, TypeVar, get_type_hints
 
 from voxpop.chain.abci import ValidatorUpdate
 from voxpop.chain.context import Context
@@ -18,6 +18,7 @@ from voxpop.chain.errors import (
     ChainError,
     InvalidAddressError,
     InvalidAmountError,
+    InvalidGenesisError,
     InvalidMessageError,
     InvalidQueryError,
     UnknownMessageError,
@@ -115,6 +116,19 @@ def parse_msg(routes: Mapping[str, MsgRoute], raw: RawMsg, where: str) -> tuple[
     return msg, route
 
 
+def msg_from_json(cls: type[M], value: Any, where: str) -> M:
+    """A message from its JSON shape (`Msg.to_json`'s value: addresses in bech32, bytes in hex),
+    as genesis files hold them. Raises InvalidGenesisError naming `where`."""
+    fields = msg_fields(cls)
+    # Verify an object with exactly the declared fields
+    if not isinstance(value, dict) or value.keys() != {f.key for f in fields}:
+        raise InvalidGenesisError(f"{where} needs exactly {sorted(f.key for f in fields)}")
+    try:
+        return cls.from_value({f.key: f.kind.from_json(value[f.key]) for f in fields})
+    except ChainError as exc:
+        raise InvalidGenesisError(f"{where}: {exc.message}") from None
+
+
 _FIELDS: dict[type[Msg], tuple[MsgField, ...]] = {}
 
 
@@ -150,6 +164,8 @@ def message_table(msgs: Sequence[type[Msg]]) -> str:
         rows.append(f"| `{cls.TYPE}` | {described} | `{signer}` |")
     return "\n".join(rows)
 
+
+M = TypeVar("M", bound=Msg)
 
 Handler = Callable[[Context, Any], None]
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from voxpop.chain.errors import ChainError, InvalidMessageError
-from voxpop.chain.modules.bounds import MAX_DURATION_SECONDS
+from voxpop.chain.errors import ChainError, InvalidGenesisError, InvalidMessageError
+from voxpop.chain.modules.bounds import MAX_DURATION_SECONDS, MAX_UINT64
+from voxpop.chain.modules.codec import genesis_address
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +63,37 @@ class SpendLimits:
             value["period_start"],
             value["period_spent"],
         )
+
+
+LIMIT_FIELDS = (
+    "spend_limit",
+    "period_seconds",
+    "period_limit",
+    "period_start",
+    "period_spent",
+    "expiration",
+)
+
+
+def genesis_grant_entry(
+    entry: Any, where: str, *, ints: tuple[str, ...] = (), others: tuple[str, ...] = ()
+) -> tuple[bytes, bytes, SpendLimits]:
+    """A genesis record of a grant between two accounts (authz's grants, feegrant's
+    allowances): exactly granter, grantee, LIMIT_FIELDS, `ints` (more unsigned integers) and
+    `others` (checked by the caller). Returns granter, grantee and the limits.
+
+    Raises InvalidGenesisError.
+    """
+    # Verify exactly the record's fields, each integer field within 64 bits
+    expected = {"granter", "grantee", *LIMIT_FIELDS, *ints, *others}
+    if not isinstance(entry, dict) or set(entry) != expected:
+        raise InvalidGenesisError(f"{where} needs exactly {sorted(expected)}")
+    for name in (*LIMIT_FIELDS, *ints):
+        if type(entry[name]) is not int or not 0 <= entry[name] <= MAX_UINT64:
+            raise InvalidGenesisError(f"{where}.{name} must be an unsigned 64-bit integer")
+    granter = genesis_address(entry["granter"], where)
+    grantee = genesis_address(entry["grantee"], where)
+    return granter, grantee, SpendLimits.from_value(entry)
 
 
 def check_period(period_seconds: int, period_limit: int) -> None:

@@ -18,20 +18,10 @@ from voxpop.chain.listing import ListRoute
 from voxpop.chain.module import Invariant, Module, MsgRoute
 from voxpop.chain.modules.authz import handlers, state
 from voxpop.chain.modules.authz.messages import MsgExec, MsgGrant, MsgRevoke, is_delegable
-from voxpop.chain.modules.bounds import MAX_UINT64
-from voxpop.chain.modules.codec import addr_text, genesis_address
-from voxpop.chain.modules.limits import SpendLimits
+from voxpop.chain.modules.codec import addr_text
+from voxpop.chain.modules.limits import genesis_grant_entry
 
 ADDRESS_LEN = state.ADDRESS_LEN
-_GRANT_FIELDS = (
-    "spend_limit",
-    "period_seconds",
-    "period_limit",
-    "period_start",
-    "period_spent",
-    "expiration",
-    "uses_left",
-)
 
 
 def _grant_query(data: bytes) -> bytes:
@@ -88,18 +78,9 @@ class AuthzModule(Module):
         seen: set[bytes] = set()
         for i, entry in enumerate(data["grants"]):
             where = f"authz.grants[{i}]"
-            if not isinstance(entry, dict) or set(entry) != {
-                "granter",
-                "grantee",
-                "msg_type",
-                *_GRANT_FIELDS,
-            }:
-                raise InvalidGenesisError(f"{where} needs granter, grantee, msg_type and limits")
-            granter = genesis_address(entry["granter"], where)
-            grantee = genesis_address(entry["grantee"], where)
-            for name in _GRANT_FIELDS:
-                if type(entry[name]) is not int or not 0 <= entry[name] <= MAX_UINT64:
-                    raise InvalidGenesisError(f"{where}.{name} must be an unsigned 64-bit integer")
+            granter, grantee, limits = genesis_grant_entry(
+                entry, where, ints=("uses_left",), others=("msg_type",)
+            )
             try:
                 msg_type = MSG_TYPE.parse(entry["msg_type"], "msg_type")
                 MsgGrant(
@@ -117,9 +98,7 @@ class AuthzModule(Module):
                     granter,
                     grantee,
                     msg_type,
-                    state.Grant(
-                        SpendLimits.from_value(entry), entry["expiration"], entry["uses_left"]
-                    ),
+                    state.Grant(limits, entry["expiration"], entry["uses_left"]),
                 )
             except ChainError as exc:
                 raise InvalidGenesisError(f"{where}: {exc.message}") from None

@@ -15,25 +15,16 @@ from voxpop.chain.errors import ChainError, InvalidGenesisError, InvalidQueryErr
 from voxpop.chain.fields import MSG_TYPE
 from voxpop.chain.kv import KVReader
 from voxpop.chain.module import Invariant, Module, MsgRoute
-from voxpop.chain.modules.bounds import MAX_UINT64
-from voxpop.chain.modules.codec import addr_text, genesis_address
+from voxpop.chain.modules.codec import addr_text
 from voxpop.chain.modules.feegrant import handlers, state
 from voxpop.chain.modules.feegrant.messages import (
     MAX_ALLOWED_MSGS,
     MsgGrantAllowance,
     MsgRevokeAllowance,
 )
-from voxpop.chain.modules.limits import SpendLimits
+from voxpop.chain.modules.limits import genesis_grant_entry
 
 ADDRESS_LEN = state.ADDRESS_LEN
-_LIMIT_FIELDS = (
-    "spend_limit",
-    "period_seconds",
-    "period_limit",
-    "period_start",
-    "period_spent",
-    "expiration",
-)
 
 
 def _allowance_query(data: bytes) -> bytes:
@@ -69,18 +60,7 @@ class FeegrantModule(Module):
         seen: set[bytes] = set()
         for i, entry in enumerate(data["allowances"]):
             where = f"feegrant.allowances[{i}]"
-            if not isinstance(entry, dict) or set(entry) != {
-                "granter",
-                "grantee",
-                "allowed_msgs",
-                *_LIMIT_FIELDS,
-            }:
-                raise InvalidGenesisError(f"{where} needs granter, grantee, allowed_msgs, limits")
-            granter = genesis_address(entry["granter"], where)
-            grantee = genesis_address(entry["grantee"], where)
-            for name in _LIMIT_FIELDS:
-                if type(entry[name]) is not int or not 0 <= entry[name] <= MAX_UINT64:
-                    raise InvalidGenesisError(f"{where}.{name} must be an unsigned 64-bit integer")
+            granter, grantee, limits = genesis_grant_entry(entry, where, others=("allowed_msgs",))
             allowed = entry["allowed_msgs"]
             if not isinstance(allowed, list) or len(allowed) > MAX_ALLOWED_MSGS:
                 raise InvalidGenesisError(f"{where}.allowed_msgs: at most {MAX_ALLOWED_MSGS}")
@@ -101,9 +81,7 @@ class FeegrantModule(Module):
             if key in seen:
                 raise InvalidGenesisError(f"{where}: duplicate allowance")
             seen.add(key)
-            allowance = state.Allowance(
-                SpendLimits.from_value(entry), entry["expiration"], msg_types
-            )
+            allowance = state.Allowance(limits, entry["expiration"], msg_types)
             state.save_allowance(ctx, granter, grantee, allowance)
 
     def export_genesis(self, reader: KVReader) -> dict[str, Any]:

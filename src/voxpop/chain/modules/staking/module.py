@@ -13,7 +13,14 @@ from voxpop.chain.encoding import decode_state, decode_uint
 from voxpop.chain.errors import ChainError, InvalidGenesisError, InvalidQueryError
 from voxpop.chain.kv import KVReader
 from voxpop.chain.listing import ListRoute
-from voxpop.chain.module import ADDRESS_LEN, Invariant, Module, MsgRoute, address_query
+from voxpop.chain.module import (
+    ADDRESS_LEN,
+    Invariant,
+    Module,
+    MsgRoute,
+    address_query,
+    msg_from_json,
+)
 from voxpop.chain.modules.bank.state import read_balance
 from voxpop.chain.modules.codec import addr_text, genesis_address, genesis_amount
 from voxpop.chain.modules.distribution import state as distribution
@@ -26,17 +33,6 @@ from voxpop.chain.modules.staking.messages import (
     MsgUndelegate,
 )
 
-VALIDATOR_FIELDS = {
-    "operator",
-    "consensus_pub_key",
-    "self_bond",
-    "commission_rate_bps",
-    "max_commission_rate_bps",
-    "max_commission_change_bps",
-    "moniker",
-    "details",
-}
-
 
 def _delegation_query(data: bytes) -> bytes:
     if len(data) != 2 * ADDRESS_LEN:
@@ -45,21 +41,8 @@ def _delegation_query(data: bytes) -> bytes:
 
 
 def genesis_validator_msg(entry: Any, where: str) -> MsgCreateValidator:
-    if not isinstance(entry, dict) or set(entry) != VALIDATOR_FIELDS:
-        raise InvalidGenesisError(f"{where} needs exactly {sorted(VALIDATOR_FIELDS)}")
-    try:
-        pub_key = bytes.fromhex(entry["consensus_pub_key"])
-    except (TypeError, ValueError):
-        raise InvalidGenesisError(f"{where}: consensus_pub_key must be hex") from None
-    value = {
-        **entry,
-        "operator": genesis_address(entry["operator"], where),
-        "consensus_pub_key": pub_key,
-    }
-    try:
-        return MsgCreateValidator.from_value(value)
-    except ChainError as exc:
-        raise InvalidGenesisError(f"{where}: {exc.message}") from None
+    """A genesis validator: a CreateValidator message in its JSON shape."""
+    return msg_from_json(MsgCreateValidator, entry, where)
 
 
 class StakingModule(Module):
