@@ -97,6 +97,9 @@ def test_broadcast_commit_and_read_back(http: httpx.Client) -> None:
     record = http.get(f"/v1/txs/{result['hash']}").json()
     assert record["height"] == height and record["tx"] == b64(tx)
     assert record["result"]["code"] == 0 and record["result"]["error"] is None
+    # The messages, in the JSON shape their declarations give
+    value = {"from": ALICE_ADDR, "to": BOB_ADDR, "amount": 1_500_000}
+    assert record["msgs"] == [{"type": "bank/Send", "value": value}]
     # Upper-case hashes name the same tx
     assert http.get(f"/v1/txs/{result['hash'].upper()}").json() == record
 

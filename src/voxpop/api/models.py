@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from voxpop.api.errors import chain_error_name
 from voxpop.chain.abci import Event, ExecTxResult
+from voxpop.chain.registry import msgs_json
 from voxpop.node.service import BlockRecord, BroadcastResult, NodeStatus, TxRecord
 
 # --- errors -----------------------------------------------------------------------------------
@@ -93,6 +94,10 @@ class TxRecordModel(BaseModel):
     height: int
     index: int
     tx: str = Field(description="The tx bytes, base64")
+    msgs: list[dict[str, Any]] | None = Field(
+        description="The tx's messages, {type, value} with addresses in bech32 and bytes in hex "
+        "(null if the tx does not parse)"
+    )
     result: ExecResultModel
 
 
@@ -216,6 +221,7 @@ def tx_record_model(record: TxRecord) -> TxRecordModel:
         height=record.height,
         index=record.index,
         tx=b64(record.tx),
+        msgs=msgs_json(record.tx),
         result=exec_result_model(record.result),
     )
 

@@ -6,10 +6,11 @@ Free of the store, so the client SDK can compute the key a query must prove with
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from voxpop.chain.errors import InvalidQueryError, UnknownQueryError, quote
+from voxpop.chain.errors import ChainError, InvalidQueryError, UnknownQueryError, quote
 from voxpop.chain.listing import ListRoute
-from voxpop.chain.module import Module
+from voxpop.chain.module import Module, MsgRoute, parse_msg
 from voxpop.chain.modules.auth.module import AuthModule
 from voxpop.chain.modules.authz.module import AuthzModule
 from voxpop.chain.modules.bank.module import BankModule
@@ -19,6 +20,7 @@ from voxpop.chain.modules.feegrant.module import FeegrantModule
 from voxpop.chain.modules.grant.module import GrantModule
 from voxpop.chain.modules.slashing.module import SlashingModule
 from voxpop.chain.modules.staking.module import StakingModule
+from voxpop.chain.tx import decode_tx
 
 MAX_STORE_KEY = 256
 
@@ -63,6 +65,23 @@ def query_key(modules: Sequence[Module], path: str, data: bytes) -> bytes:
         if listed is not None:  # a list query names its commitment
             return listed.index.commitment_key(listed.owner(data))
     raise UnknownQueryError(f"unknown query path {quote(path)}")
+
+
+_ROUTES: dict[str, MsgRoute] = {}
+
+
+def msgs_json(raw_tx: bytes) -> list[dict[str, Any]] | None:
+    """A tx's messages in the JSON shape their declarations give (`Msg.to_json`: addresses in
+    bech32, bytes in hex), or None if the tx does not decode or a message does not parse."""
+    if not _ROUTES:
+        _ROUTES.update({t: r for m in default_modules() for t, r in m.msg_routes().items()})
+    try:
+        tx = decode_tx(raw_tx)
+        return [
+            parse_msg(_ROUTES, raw, f"msgs[{i}]")[0].to_json() for i, raw in enumerate(tx.body.msgs)
+        ]
+    except ChainError:
+        return None
 
 
 def list_route(modules: Sequence[Module], path: str) -> ListRoute | None:
