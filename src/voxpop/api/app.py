@@ -35,6 +35,7 @@ from voxpop.api.inputs import (
     parse_hex,
     parse_tx_hash,
 )
+from voxpop.api.light import add_light_routes
 from voxpop.api.limits import BodyLimitMiddleware
 from voxpop.api.models import (
     AccountModel,
@@ -236,6 +237,8 @@ def create_api(
     async def get_block(height: str) -> BlockModel:
         """A committed block with its header, txs (base64), results and signature."""
         return await run_in_threadpool(block_at, node, parse_height(height))
+
+    add_light_routes(app, node, _ERRORS)
 
     @app.get("/v1/status", response_model=StatusModel, tags=["node"])
     async def get_status() -> StatusModel:

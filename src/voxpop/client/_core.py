@@ -14,8 +14,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Callable, Collection, Generator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
 from voxpop.chain.abci import Event, EventAttribute, ExecTxResult
@@ -24,16 +24,22 @@ from voxpop.chain.errors import CODESPACE, ChainError, HeightNotAvailableError
 from voxpop.chain.module import Msg
 from voxpop.chain.modules.auth.state import AuthParams, decode_account
 from voxpop.chain.tx import tx_hash
+from voxpop.client.effects import Effect as Effect
+from voxpop.client.effects import Flow as Flow
+from voxpop.client.effects import HttpRequest as HttpRequest
+from voxpop.client.effects import HttpResponse as HttpResponse
+from voxpop.client.effects import Sleep as Sleep
+from voxpop.client.effects import api_error as api_error
+from voxpop.client.effects import call as call
+from voxpop.client.effects import decode_json as decode_json
 from voxpop.client.errors import (
-    ApiError,
     NotFoundError,
     ProofVerificationError,
     ProtocolError,
-    ServerError,
     StaleResponseError,
-    TxRejectedError,
     TxWaitTimeoutError,
 )
+from voxpop.client.light import LightClient
 from voxpop.client.tx import (
     DEFAULT_SEND_GAS,
     Message,
@@ -63,35 +69,15 @@ STREAM_KINDS = ("block", "tx")
 DEFAULT_MAX_HEIGHT_LAG = 2
 
 
-@dataclass(frozen=True, slots=True)
-class HttpRequest:
-    method: str
-    path: str
-    params: Mapping[str, str] = field(default_factory=dict)
-    json: Any = None
-
-
-@dataclass(frozen=True, slots=True)
-class HttpResponse:
-    status: int
-    body: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class Sleep:
-    seconds: float
-
-
-Effect = HttpRequest | Sleep
-Flow = Generator[Effect, Any, T]
-
-
 @dataclass(slots=True)
 class Trust:
     """What a client believes about the chain: its id and the validator keys that sign headers.
 
     Left None, both are learned from the node's status the first time they are needed (trust on
     first use); pass them to the client to trust nothing the node says about itself.
+
+    Under CometBFT proofs are checked by `light` (a LightClient: from a trusted root, by the
+    validators' signatures); made on first use, trusting the node's latest header, if not given.
 
     `highest_height` is the highest height of a header this client has verified: the chain is at
     least that high, so a proven "latest" answer more than `max_height_lag` blocks below it is
@@ -103,6 +89,7 @@ class Trust:
     node_mode: str | None = None
     highest_height: int = 0
     max_height_lag: int = DEFAULT_MAX_HEIGHT_LAG
+    light: LightClient | None = None
 
     def __post_init__(self) -> None:
         if type(self.max_height_lag) is not int or self.max_height_lag < 0:
@@ -122,43 +109,6 @@ def check_fresh(trust: Trust, height: int) -> None:
 
 
 # --- requests and responses -------------------------------------------------------------------
-
-
-def call(req: HttpRequest) -> Flow[Any]:
-    """Send `req`; return its JSON body. Raises ApiError (or a subclass) for an error answer."""
-    resp = yield req
-    assert isinstance(resp, HttpResponse)
-    if resp.status >= 400:
-        raise api_error(resp)
-    return decode_json(resp)
-
-
-def decode_json(resp: HttpResponse) -> Any:
-    try:
-        return json.loads(resp.body)
-    except ValueError:
-        raise ProtocolError(f"HTTP {resp.status}: the node's answer is not JSON") from None
-
-
-def api_error(resp: HttpResponse, *, rejection: bool = False) -> ApiError:
-    """The typed error for an error answer. With `rejection`, a 400 chain error is a
-    TxRejectedError (check_tx refused the tx)."""
-    try:
-        err = json.loads(resp.body)["error"]
-        code, numeric, message = str(err["code"]), err.get("numeric_code"), str(err["message"])
-        codespace = str(err.get("codespace", ""))
-    except (ValueError, KeyError, TypeError):
-        code, numeric, codespace = f"http_{resp.status}", None, ""
-        message = resp.body[:200].decode("utf-8", "replace") or f"HTTP {resp.status}"
-    numeric = numeric if isinstance(numeric, int) else None
-    cls: type[ApiError] = ApiError
-    if resp.status >= 500:
-        cls = ServerError
-    elif resp.status == 404:
-        cls = NotFoundError
-    elif rejection and numeric is not None and codespace != "api":
-        cls = TxRejectedError
-    return cls(code, numeric, message, resp.status, codespace)
 
 
 def parse(fn: Callable[[Any], T], data: Any, what: str) -> T:
@@ -385,11 +335,10 @@ def verified_block_flow(trust: Trust, height: int) -> Flow[BlockRecord]:
     """The block at `height`, after checking its hash and its signature by a trusted key."""
     yield from trust_flow(trust)
     assert trust.chain_id is not None and trust.validator_keys is not None
-    # Verify the node signs its headers the solo way (a CometBFT header commits to the state of
-    # the block before, under a commit of many validators' votes, which this client cannot check)
+    # Verify the node signs its headers the solo way (under CometBFT the light client verifies)
     if trust.node_mode not in (None, "solo"):
         raise ProofVerificationError(
-            f"proofs can be verified against solo nodes only; this node is {trust.node_mode!r}"
+            f"solo signed blocks only; verify this {trust.node_mode!r} node's with the light client"
         )
     try:
         block = yield from block_flow(height)
@@ -398,6 +347,27 @@ def verified_block_flow(trust: Trust, height: int) -> Flow[BlockRecord]:
     verify_block(block, height=height, chain_id=trust.chain_id, trusted_keys=trust.validator_keys)
     trust.highest_height = max(trust.highest_height, height)
     return block
+
+
+def verified_app_hash_flow(trust: Trust, height: int) -> Flow[bytes]:
+    """The verified state root after block `height`: the solo header of `height`, signed by a
+    trusted key; under CometBFT the header of `height + 1` (a header commits to the state before
+    its block), verified by the light client. Raises ProofVerificationError."""
+    if trust.light is None:
+        yield from trust_flow(trust)
+    if trust.light is None and trust.node_mode in (None, "solo"):
+        block = yield from verified_block_flow(trust, height)
+        return block.header.app_hash
+    if trust.light is None:
+        trust.light = LightClient(chain_id=trust.chain_id)
+    try:
+        verified = yield from trust.light.verified_flow(height + 1)
+    except NotFoundError:
+        raise ProofVerificationError(
+            f"the node has no signed header {height + 1} to verify state {height} against"
+        ) from None
+    trust.highest_height = max(trust.highest_height, height)
+    return verified.signed_header.header.app_hash
 
 
 def query_flow(
@@ -419,8 +389,8 @@ def query_flow(
         raise ProofVerificationError(f"asked for height {height}, got {result.height}")
     if not height:
         check_fresh(trust, result.height)
-    block = yield from verified_block_flow(trust, result.height)
-    verify_entry(block.header.app_hash, key, result.value, result.proof)
+    app_hash = yield from verified_app_hash_flow(trust, result.height)
+    verify_entry(app_hash, key, result.value, result.proof)
     return QueryResult(result.key, result.value, result.proof, result.height, verified=True)
 
 
@@ -459,9 +429,9 @@ def account_flow(
     pub_key = account.pub_key if account and account.pub_key else None
     if (info.balance, info.sequence, info.pub_key) != (balance, sequence, pub_key):
         raise ProofVerificationError("the reported account differs from the proven state")
-    block = yield from verified_block_flow(trust, info.height)
-    verify_entry(block.header.app_hash, bal.key, bal.value, bal.proof)
-    verify_entry(block.header.app_hash, acc.key, acc.value, acc.proof)
+    app_hash = yield from verified_app_hash_flow(trust, info.height)
+    verify_entry(app_hash, bal.key, bal.value, bal.proof)
+    verify_entry(app_hash, acc.key, acc.value, acc.proof)
     return AccountInfo(text, balance, sequence, pub_key, info.height, bal, acc, verified=True)
 
 

@@ -106,3 +106,27 @@ class NoPublishedKeysError(VoxClientError):
     """The account has no encryption keys in the key directory (never published, or revoked)."""
 
     code = "no_published_keys"
+
+
+class LightClientError(ProofVerificationError):
+    """A CometBFT signed header or validator set failed the light client's rules (docs/client.md).
+
+    `code` names the rule broken, stable for machines: insufficient_voting_power,
+    cannot_trust_validators, wrong_chain_id, validators_hash_mismatch, block_id_mismatch,
+    invalid_signature, header_expired, header_from_future, not_monotonic, malformed_header.
+    """
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class ConflictingHeadersError(LightClientError):
+    """Two nodes served different verified headers for one height: a fork, or a lying node.
+    Do not trust either until it is resolved. `height`, and each node's block hash by URL."""
+
+    def __init__(self, height: int, hashes: dict[str, bytes]) -> None:
+        listed = ", ".join(f"{url}: {h.hex()}" for url, h in sorted(hashes.items()))
+        super().__init__("conflicting_headers", f"nodes disagree on block {height}: {listed}")
+        self.height = height
+        self.hashes = hashes

@@ -27,7 +27,7 @@ from voxpop.client._core import (
     check_fresh,
     parse,
     parse_query,
-    verified_block_flow,
+    verified_app_hash_flow,
 )
 from voxpop.client.errors import ProofVerificationError
 from voxpop.client.verify import verify_entry
@@ -119,6 +119,6 @@ def list_flow(trust: Trust, path: str, owner: bytes, prove: bool = True) -> Flow
         _, items, _ = parse_list(path, result.value)
         return ProvenList(path, owner, result.height, tuple(items), verified=False)
     check_fresh(trust, result.height)
-    block = yield from verified_block_flow(trust, result.height)
-    items = verify_list(block.header.app_hash, path, owner, result.key, result.value, result.proof)
+    app_hash = yield from verified_app_hash_flow(trust, result.height)
+    items = verify_list(app_hash, path, owner, result.key, result.value, result.proof)
     return ProvenList(path, owner, result.height, tuple(items), verified=True)

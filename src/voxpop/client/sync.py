@@ -15,6 +15,7 @@ from voxpop.client import _core as core
 from voxpop.client import directory as directory_flows
 from voxpop.client.directory import PublishedKeys
 from voxpop.client.errors import NodeUnreachableError
+from voxpop.client.light import LightClient
 from voxpop.client.lists import ProvenList, list_flow
 from voxpop.client.tx import Message
 from voxpop.client.types import AccountInfo, QueryResult, StreamEvent
@@ -32,6 +33,8 @@ class VoxClient:
 
     `trusted_validator_keys` are the Ed25519 keys whose header signatures make proofs acceptable;
     left None they are learned from the node's status on first use. `chain_id` likewise.
+    `light`: the LightClient that verifies proofs under CometBFT (its trusted root, witnesses);
+    left None, one is made on first use, trusting the node's latest header.
     `max_height_lag`: a proven "latest" answer more than this many blocks below the highest height
     the client has verified raises StaleResponseError (an old state replayed).
     Use as a context manager, or call close().
@@ -46,10 +49,11 @@ class VoxClient:
         trusted_validator_keys: Iterable[bytes] | None = None,
         transport: httpx.BaseTransport | None = None,
         max_height_lag: int = core.DEFAULT_MAX_HEIGHT_LAG,
+        light: LightClient | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         keys = frozenset(trusted_validator_keys) if trusted_validator_keys is not None else None
-        self.trust = core.Trust(chain_id, keys, max_height_lag=max_height_lag)
+        self.trust = core.Trust(chain_id, keys, max_height_lag=max_height_lag, light=light)
         self._http = httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport)
 
     # --- lifecycle ------------------------------------------------------------------------------
@@ -72,11 +76,17 @@ class VoxClient:
 
     def _run(self, flow: core.Flow[T]) -> T:
         answer: Any = None
+        unreachable: NodeUnreachableError | None = None
         try:
             while True:
-                effect = flow.send(answer)
+                # An unreachable node is raised inside the flow, which may go on without it
+                effect = flow.send(answer) if unreachable is None else flow.throw(unreachable)
+                unreachable = None
                 if isinstance(effect, core.HttpRequest):
-                    answer = self._send(effect)
+                    try:
+                        answer = self._send(effect)
+                    except NodeUnreachableError as exc:
+                        unreachable = exc
                 else:
                     time.sleep(effect.seconds)
                     answer = time.monotonic()
@@ -85,10 +95,12 @@ class VoxClient:
             return result
 
     def _send(self, req: core.HttpRequest) -> core.HttpResponse:
+        base = req.base_url.rstrip("/") if req.base_url else self.base_url
+        url = base + req.path if req.base_url else req.path
         try:
-            resp = self._http.request(req.method, req.path, params=req.params, json=req.json)
+            resp = self._http.request(req.method, url, params=req.params, json=req.json)
         except httpx.HTTPError as exc:
-            raise NodeUnreachableError(f"{self.base_url}: {exc!r}") from exc
+            raise NodeUnreachableError(f"{base}: {exc!r}") from exc
         return core.HttpResponse(resp.status_code, resp.content)
 
     # --- the API --------------------------------------------------------------------------------

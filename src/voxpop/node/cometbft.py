@@ -1003,6 +1003,36 @@ class CometNodeService:
                 break
         return out
 
+    def light_signed_header(self, height: int | None) -> dict[str, Any] | None:
+        """CometBFT's signed header at `height` (the latest with None), as its RPC gives it; None
+        if there is none yet. Raises CometRPCError for other RPC failures."""
+        try:
+            params = {} if height is None else {"height": str(height)}
+            result = self._rpc.call("commit", **params)
+        except CometRPCError as err:
+            if _is_missing(err):
+                return None
+            raise
+        signed: dict[str, Any] = result["signed_header"]
+        return signed
+
+    def light_validators(self, height: int) -> list[dict[str, Any]] | None:
+        """CometBFT's validator set at `height`, every page, in its order; None if unknown."""
+        out: list[dict[str, Any]] = []
+        try:
+            for page in range(1, 101):
+                res = self._rpc.call(
+                    "validators", height=str(height), page=str(page), per_page="100"
+                )
+                out.extend(res["validators"])
+                if len(out) >= int(res["total"]) or not res["validators"]:
+                    break
+        except CometRPCError as err:
+            if _is_missing(err):
+                return None
+            raise
+        return out
+
     def status(self) -> NodeStatus:
         """The latest *executed* block (one whose results CometBFT has stored).
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from voxpop.chain.abci import Event, ExecTxResult, RequestQuery, ResponseQuery
 
@@ -102,3 +102,13 @@ class NodeService(Protocol):
     def query(self, req: RequestQuery) -> ResponseQuery: ...
     def status(self) -> NodeStatus: ...
     def subscribe(self) -> AsyncIterator[NodeEvent]: ...
+
+
+@runtime_checkable
+class LightBlockSource(Protocol):
+    """A node under CometBFT also relays what a light client verifies, in CometBFT's own JSON
+    (the RPC's `/commit` signed_header and `/validators` list), unchanged: the client recomputes
+    every hash itself. None: not (yet) at that height."""
+
+    def light_signed_header(self, height: int | None) -> dict[str, Any] | None: ...
+    def light_validators(self, height: int) -> list[dict[str, Any]] | None: ...
