@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import calendar
 import hashlib
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from voxpop.client.errors import LightClientError
@@ -228,8 +229,7 @@ def parse_rfc3339(text: Any) -> Timestamp:
     main, _, frac = text[:-1].partition(".")
     if frac and (not frac.isdigit() or len(frac) > 9):
         raise ValueError(f"bad fraction of a second: {text!r}")
-    dt = datetime.strptime(main, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
-    seconds = int((dt - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds())
+    seconds = calendar.timegm(datetime.strptime(main, "%Y-%m-%dT%H:%M:%S").timetuple())
     return Timestamp(seconds, int(frac.ljust(9, "0")) if frac else 0)
 
 

@@ -114,9 +114,8 @@ def _verify_signatures(
         tallied += val.voting_power
         if tallied > power_needed:
             return
-    kind = "cannot_trust" if not by_index else "insufficient"
     message = f"signed power {tallied} of block {commit.height} is not above {power_needed}"
-    if kind == "cannot_trust":
+    if not by_index:
         raise CannotTrustError(message)
     raise LightClientError("insufficient_voting_power", message)
 
