@@ -40,6 +40,7 @@ from voxpop.client.errors import (
     TxWaitTimeoutError,
 )
 from voxpop.client.light import LightClient
+from voxpop.client.light_rules import LightBlock
 from voxpop.client.tx import (
     DEFAULT_SEND_GAS,
     Message,
@@ -349,6 +350,20 @@ def verified_block_flow(trust: Trust, height: int) -> Flow[BlockRecord]:
     return block
 
 
+def light_client_flow(trust: Trust) -> Flow[LightClient]:
+    """The trust's light client, made on first use (trusting the node's latest header)."""
+    if trust.light is None:
+        yield from trust_flow(trust)
+        trust.light = LightClient(chain_id=trust.chain_id)
+    return trust.light
+
+
+def verified_header_flow(trust: Trust, height: int) -> Flow[LightBlock]:
+    """CometBFT's signed header at `height` with its validators, verified by the light client."""
+    light = yield from light_client_flow(trust)
+    return (yield from light.verified_flow(height))
+
+
 def verified_app_hash_flow(trust: Trust, height: int) -> Flow[bytes]:
     """The verified state root after block `height`: the solo header of `height`, signed by a
     trusted key; under CometBFT the header of `height + 1` (a header commits to the state before
@@ -358,10 +373,8 @@ def verified_app_hash_flow(trust: Trust, height: int) -> Flow[bytes]:
     if trust.light is None and trust.node_mode in (None, "solo"):
         block = yield from verified_block_flow(trust, height)
         return block.header.app_hash
-    if trust.light is None:
-        trust.light = LightClient(chain_id=trust.chain_id)
     try:
-        verified = yield from trust.light.verified_flow(height + 1)
+        verified = yield from verified_header_flow(trust, height + 1)
     except NotFoundError:
         raise ProofVerificationError(
             f"the node has no signed header {height + 1} to verify state {height} against"

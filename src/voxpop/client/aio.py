@@ -18,6 +18,7 @@ from voxpop.client import directory as directory_flows
 from voxpop.client.directory import PublishedKeys
 from voxpop.client.errors import NodeUnreachableError
 from voxpop.client.light import LightClient
+from voxpop.client.light_rules import LightBlock
 from voxpop.client.lists import ProvenList, list_flow
 from voxpop.client.sync import DEFAULT_TIMEOUT, DEFAULT_URL
 from voxpop.client.tx import Message
@@ -258,6 +259,11 @@ class AsyncVoxClient:
                 sequence=sequence,
             )
         )
+
+    async def verified_header(self, height: int) -> LightBlock:
+        """CometBFT's signed header at `height` and its validators, verified by the light client
+        from its trusted root (cross-checked with its witnesses). Raises LightClientError."""
+        return await self._run(core.verified_header_flow(self.trust, height))
 
     async def wait_for_tx(
         self, tx_hash: bytes | str, timeout: float = 30.0, interval: float = 0.25

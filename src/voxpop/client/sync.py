@@ -16,6 +16,7 @@ from voxpop.client import directory as directory_flows
 from voxpop.client.directory import PublishedKeys
 from voxpop.client.errors import NodeUnreachableError
 from voxpop.client.light import LightClient
+from voxpop.client.light_rules import LightBlock
 from voxpop.client.lists import ProvenList, list_flow
 from voxpop.client.tx import Message
 from voxpop.client.types import AccountInfo, QueryResult, StreamEvent
@@ -253,6 +254,11 @@ class VoxClient:
                 sequence=sequence,
             )
         )
+
+    def verified_header(self, height: int) -> LightBlock:
+        """CometBFT's signed header at `height` and its validators, verified by the light client
+        from its trusted root (cross-checked with its witnesses). Raises LightClientError."""
+        return self._run(core.verified_header_flow(self.trust, height))
 
     def wait_for_tx(
         self, tx_hash: bytes | str, timeout: float = 30.0, interval: float = 0.25
