@@ -17,6 +17,12 @@ Then runs the solo benchmark (`bench/solo_throughput.run_solo`) in the same run 
 Prints, as its last line:
 
     testnet_tps=<committed tx/s> p50_latency_s=<s> p95_latency_s=<s> validators=4 solo_tps=<n>
+    cpu_us_per_tx_per_validator=<n>
+
+The CPU figure is portable across machines (unlike tx/s with four validators on one host): the
+user + system CPU time of each validator's two processes (the Python node and its CometBFT child,
+from /proc/<pid>/stat) over the measurement window, averaged over the validators, divided by the
+txs committed in that window.
 """
 
 from __future__ import annotations
@@ -160,6 +166,34 @@ def percentile(sorted_values: list[float], q: float) -> float:
     return sorted_values[min(len(sorted_values) - 1, int(q * len(sorted_values)))]
 
 
+def process_tree(pid: int) -> list[int]:
+    """`pid` and its descendants (from /proc/<pid>/task/*/children)."""
+    found, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        found.append(p)
+        for task in Path(f"/proc/{p}/task").glob("*"):
+            try:
+                todo.extend(int(c) for c in (task / "children").read_text().split())
+            except OSError:
+                continue
+    return found
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds used so far by `pids` (those still alive)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return total / ticks
+
+
 def tune_cometbft(net: LocalNet, mempool_size: int) -> None:
     """Add the benchmark's CometBFT settings to each node's overrides.toml."""
     import tomllib
@@ -173,7 +207,7 @@ def tune_cometbft(net: LocalNet, mempool_size: int) -> None:
         path.write_text(tomli_w.dumps(overrides))
 
 
-def run_testnet(args: argparse.Namespace) -> tuple[float, float, float]:
+def run_testnet(args: argparse.Namespace) -> tuple[float, float, float, float]:
     lanes_total = VALIDATORS * args.streams
     txs_needed = int(args.rate * args.duration * 1.05) + args.batch * lanes_total
     per_key = max(1, math.ceil(txs_needed / args.accounts))
@@ -217,6 +251,7 @@ def run_testnet(args: argparse.Namespace) -> tuple[float, float, float]:
             if time.monotonic() > deadline:
                 raise SystemExit(f"testnet did not start; see {workdir}/net/node*/node.log")
             time.sleep(0.2)
+        validators = [process_tree(int((Path(n.home) / "node.pid").read_text())) for n in net.nodes]
         tracker = Tracker(rpc0, int(st["latest_block_height"]) + 1)
         tracker.start()
         interval = args.batch / (args.rate / lanes_total)
@@ -239,6 +274,10 @@ def run_testnet(args: argparse.Namespace) -> tuple[float, float, float]:
         print(f"driving load for {args.duration:.0f} s...", flush=True)
         for t in threads:
             t.start()
+        time.sleep(max(0.0, start + args.warmup - time.perf_counter()))
+        cpu_start = [cpu_seconds(pids) for pids in validators]
+        time.sleep(max(0.0, end - time.perf_counter()))
+        cpu_used = [cpu_seconds(pids) - c for pids, c in zip(validators, cpu_start, strict=True)]
         for t in threads:
             t.join()
         submitted_until = time.perf_counter()
@@ -269,6 +308,7 @@ def run_testnet(args: argparse.Namespace) -> tuple[float, float, float]:
     in_window = [n for _, at, n in tracker.blocks if window_start <= at < end]
     window = end - window_start
     tps = sum(in_window) / window
+    cpu_us = sum(cpu_used) / len(cpu_used) * 1e6 / max(sum(in_window), 1)
     latencies = sorted(tracker.committed_at.get(h, math.inf) - sent_at for sent_at, h in wanted)
     committed_of_wanted = sum(1 for x in latencies if x != math.inf)
     heights = [h for h, at, _ in tracker.blocks if window_start <= at < end]
@@ -283,11 +323,16 @@ def run_testnet(args: argparse.Namespace) -> tuple[float, float, float]:
         f"max {max(in_window, default=0)} txs/block; "
         f"{committed_of_wanted}/{len(wanted)} txs submitted in the window committed"
     )
+    print(
+        "validator CPU in the window (s, node + CometBFT): "
+        + " ".join(f"{c:.1f}" for c in cpu_used)
+        + f"; load average {os.getloadavg()[0]:.2f}"
+    )
     if not args.keep:
         shutil.rmtree(workdir, ignore_errors=True)
     else:
         print(f"kept {workdir}")
-    return tps, percentile(latencies, 0.50), percentile(latencies, 0.95)
+    return tps, percentile(latencies, 0.50), percentile(latencies, 0.95), cpu_us
 
 
 def main() -> None:
@@ -307,11 +352,11 @@ def main() -> None:
 
     sig_per_s = measure_sig_verify()
     print(f"sig_verify_per_s={sig_per_s}", flush=True)
-    tps, p50, p95 = run_testnet(args)
+    tps, p50, p95, cpu_us = run_testnet(args)
     solo = run_solo(args.solo_txs) if args.solo_txs else 0.0
     print(
         f"testnet_tps={tps:.0f} p50_latency_s={p50:.2f} p95_latency_s={p95:.2f} "
-        f"validators={VALIDATORS} solo_tps={solo:.0f}"
+        f"validators={VALIDATORS} solo_tps={solo:.0f} cpu_us_per_tx_per_validator={cpu_us:.0f}"
     )
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from voxpop import __version__
 from voxpop.chain.abci import (
+    CheckTxType,
     Event,
     EventAttribute,
     ExecTxResult,
@@ -37,6 +38,7 @@ from voxpop.chain.abci import (
     ResponseQuery,
     ValidatorUpdate,
 )
+from voxpop.chain.check_state import PendingTx, ReadTrackingBranch
 from voxpop.chain.context import BlockInfo, Context
 from voxpop.chain.encoding import decode_uint, encode, encode_uint
 from voxpop.chain.errors import (
@@ -75,6 +77,7 @@ class _PendingBlock:
     time_unix: int
     app_hash: bytes
     changes: dict[bytes, bytes | None]
+    txs: tuple[bytes, ...]
 
 
 class VoxApp:
@@ -90,6 +93,14 @@ class VoxApp:
             module.bind_routes(self.routes)
         self.committed = CachedView(store.get, store.iterate)
         self._check = Branch(self.committed)
+        # Txs CheckTx accepted that no block holds yet, in acceptance order (see check_state)
+        self._mempool: dict[bytes, PendingTx] = {}
+        # The answers for RECHECK of the txs the last Commit's re-basing evicted
+        self._evicted: dict[bytes, ResponseCheckTx] = {}
+        # Since the last Commit: whether no new tx came yet, and how many pending txs were not
+        # rechecked
+        self._rechecking = False
+        self._unconfirmed = 0
         self._genesis: Branch | None = None
         self._block: Branch | None = None
         self._pending: _PendingBlock | None = None
@@ -170,22 +181,100 @@ class VoxApp:
     # --- Mempool --------------------------------------------------------------------------------
 
     def check_tx(self, req: RequestCheckTx) -> ResponseCheckTx:
-        """Run the tx against the mempool's state; keep its effects there only if it passes."""
-        block = BlockInfo(self.chain_id, self.last_height + 1, self.last_block_time)
-        branch = Branch(self._check)
+        """Run the tx against the mempool's state; keep its effects there only if it passes.
+
+        A RECHECK (CometBFT re-sends every tx still in its mempool after each block) is answered
+        from the verdicts the Commit's re-basing of the check state reached (`_rebase_check`).
+        """
+        if req.type == CheckTxType.RECHECK:
+            key = tx_hash(req.tx)
+            pending = self._mempool.get(key)
+            if pending is not None:
+                if not pending.seen:
+                    pending.seen = True
+                    self._unconfirmed -= 1
+                return pending.response
+            evicted = self._evicted.get(key)
+            if evicted is not None:
+                return evicted
+            # A tx this app never accepted (or already forgot): checked like a new one
+        elif self._rechecking:
+            self._rechecking = False
+            self._forget_not_rechecked()
         try:
             tx, verified = self._decode(req.tx, read_params(self._check).max_tx_bytes)
-            result = self._run_tx(branch, tx, verified, block, is_check=True)
         except ChainError as exc:
             return ResponseCheckTx(code=exc.code, log=exc.message, codespace=CODESPACE)
-        branch.write()
-        return ResponseCheckTx(
+        outcome = self._check_into(self._check, tx, verified, self._check_block())
+        if isinstance(outcome, ResponseCheckTx):
+            return outcome
+        self._mempool.pop(tx.hash, None)  # keep acceptance order
+        self._mempool[tx.hash] = outcome
+        return outcome.response
+
+    def _check_block(self) -> BlockInfo:
+        return BlockInfo(self.chain_id, self.last_height + 1, self.last_block_time)
+
+    def _check_into(
+        self, state: Branch, tx: Tx, verified: bool, block: BlockInfo
+    ) -> PendingTx | ResponseCheckTx:
+        """Run `tx` in check mode on `state`: its record (its effects written to `state`) if it
+        passes, else the error answer (and `state` unchanged)."""
+        branch = ReadTrackingBranch(state)
+        try:
+            msgs = self._decode_msgs(tx)
+            result = self._run_tx(branch, tx, verified, block, is_check=True, msgs=msgs)
+        except ChainError as exc:
+            return ResponseCheckTx(code=exc.code, log=exc.message, codespace=CODESPACE)
+        response = ResponseCheckTx(
             code=0,
             gas_wanted=result.gas_wanted,
             gas_used=result.gas_used,
             sender=addr_text(address_from_pubkey(tx.body.pub_key)),
             priority=tx.body.fee * 1_000_000 // max(tx.body.gas_limit, 1),
         )
+        pending = PendingTx.record(tx, [msg.TYPE for msg, _ in msgs], response, branch)
+        branch.write()
+        return pending
+
+    def _rebase_check(self, gone: set[bytes]) -> None:
+        """Rebuild the check state on committed state: replay the pending txs but those in
+        `gone` in order, carrying over those that would read the same values, re-running the
+        others, evicting those that now fail (see voxpop.chain.check_state).
+
+        At Commit, `gone` are the block's txs. A tx not accepted or rechecked since the previous
+        Commit (`seen`) is no longer in CometBFT's mempool either (evicted, or refused after
+        CheckTx when the mempool was full), so it goes too.
+        """
+        check = Branch(self.committed)
+        block = self._check_block()
+        kept: dict[bytes, PendingTx] = {}
+        evicted: dict[bytes, ResponseCheckTx] = {}
+        for key, pending in self._mempool.items():
+            if key in gone or not pending.seen:
+                continue
+            if pending.still_valid_on(check):
+                check.writes.update(pending.writes)
+                kept[key] = pending
+                continue
+            outcome = self._check_into(check, pending.tx, True, block)
+            if isinstance(outcome, ResponseCheckTx):
+                evicted[key] = outcome
+            else:
+                kept[key] = outcome
+        self._check = check
+        self._mempool = kept
+        self._evicted = evicted
+
+    def _forget_not_rechecked(self) -> None:
+        """Before the first new tx after a Commit: drop the pending txs CometBFT did not recheck.
+
+        CometBFT rechecks its whole mempool right after Commit, on the mempool connection, before
+        any new tx, so a pending tx not rechecked by now is not in its mempool (or recheck is
+        off: then this is the reset-at-Commit design)."""
+        if self._unconfirmed:
+            self._rebase_check(set())
+            self._unconfirmed = 0
 
     def preverify(self, txs: Sequence[bytes]) -> None:
         """Decode txs and verify their signatures ahead of check_tx, into the tx cache.
@@ -211,7 +300,10 @@ class VoxApp:
     # --- Block production -----------------------------------------------------------------------
 
     def prepare_proposal(self, req: RequestPrepareProposal) -> ResponsePrepareProposal:
-        """Take mempool txs in order while they fit the block's byte and gas limits."""
+        """Take mempool txs in order while they fit the block's byte and gas limits.
+
+        Once a signer's tx is left out, so are its later ones: they would fail `wrong_sequence`.
+        """
         params = self._params()
         max_bytes = (
             min(req.max_tx_bytes, params.max_block_bytes)
@@ -219,13 +311,20 @@ class VoxApp:
             else params.max_block_bytes
         )
         chosen: list[bytes] = []
+        left_out: set[bytes] = set()  # public keys of signers with a tx left out
         size = gas = 0
         for raw in req.txs:
             try:
                 tx, _ = self._decode(raw, params.max_tx_bytes)
             except ChainError:
                 continue
-            if size + len(raw) > max_bytes or gas + tx.body.gas_limit > params.max_block_gas:
+            signer = tx.body.pub_key
+            if (
+                signer in left_out
+                or size + len(raw) > max_bytes
+                or gas + tx.body.gas_limit > params.max_block_gas
+            ):
+                left_out.add(signer)
                 continue
             chosen.append(raw)
             size += len(raw)
@@ -275,7 +374,7 @@ class VoxApp:
             changes = {**self._genesis.writes, **changes}
         app_hash = self.store.stage(req.height, changes)
         self._block = block_branch
-        self._pending = _PendingBlock(req.height, req.time_unix, app_hash, changes)
+        self._pending = _PendingBlock(req.height, req.time_unix, app_hash, changes, req.txs)
         return ResponseFinalizeBlock(
             events=tuple(hooks.events),
             tx_results=results,
@@ -306,7 +405,11 @@ class VoxApp:
         self._block = None
         self._genesis = None
         self._aux = []
-        self._check = Branch(self.committed)
+        self._rebase_check({tx_hash(raw) for raw in pending.txs})
+        for kept in self._mempool.values():
+            kept.seen = False
+        self._unconfirmed = len(self._mempool)
+        self._rechecking = True
         return ResponseCommit(retain_height=0)
 
     # --- Query ----------------------------------------------------------------------------------
@@ -390,12 +493,21 @@ class VoxApp:
             raise TxDecodeError(f"malformed tx ({type(exc).__name__})") from None
 
     def _run_tx(
-        self, parent: Branch, tx: Tx, verified: bool, block: BlockInfo, *, is_check: bool
+        self,
+        parent: Branch,
+        tx: Tx,
+        verified: bool,
+        block: BlockInfo,
+        *,
+        is_check: bool,
+        msgs: list[tuple[Msg, MsgRoute]] | None = None,
     ) -> ExecTxResult:
-        """Authenticate, charge, run messages. In check mode any failure raises; in a block, a
-        message failure keeps the fee and sequence (written to `parent`) and drops the messages."""
+        """Authenticate, charge, run messages (`msgs`: the tx's, if the caller parsed them). In
+        check mode any failure raises; in a block, a message failure keeps the fee and sequence
+        (written to `parent`) and drops the messages."""
         params = read_params(parent)
-        msgs = self._decode_msgs(tx)
+        if msgs is None:
+            msgs = self._decode_msgs(tx)
         signer = address_from_pubkey(tx.body.pub_key)
         # Verify every message is authorized by the tx's signer
         for msg, _ in msgs:
