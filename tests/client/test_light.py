@@ -33,7 +33,7 @@ from voxpop.client.comet_testing import (
     validator_set,
     validators_json,
 )
-from voxpop.client.errors import ConflictingHeadersError, LightClientError
+from voxpop.client.errors import ConflictingHeadersError, LightClientError, ProofVerificationError
 from voxpop.client.light import LightClient, TrustOptions
 from voxpop.client.light_rules import LightBlock, verify, verify_commit_light
 
@@ -327,3 +327,21 @@ def test_store_is_bounded_and_keeps_its_root() -> None:
     for h in range(2, 21):
         run(light.verified_flow(h), node)
     assert len(light.store) == 4 and 1 in light.store and 20 in light.store
+
+
+def test_solo_node_has_no_light_headers() -> None:
+    status = {
+        "chain_id": "voxpop-test",
+        "node_mode": "solo",
+        "latest_height": 4,
+        "latest_block_hash": "ab" * 32,
+        "latest_app_hash": "cd" * 32,
+        "latest_block_time_unix": 1_700_000_000,
+        "mempool_size": 0,
+        "validator_pub_keys": ["07" * 32],
+        "extra": {},
+    }
+    flow = core.verified_header_flow(core.Trust(), 3)
+    assert next(flow).path == "/v1/status"
+    with pytest.raises(ProofVerificationError, match="solo node"):
+        flow.send(core.HttpResponse(200, json.dumps(status).encode()))

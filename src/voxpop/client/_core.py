@@ -354,6 +354,9 @@ def light_client_flow(trust: Trust) -> Flow[LightClient]:
     """The trust's light client, made on first use (trusting the node's latest header)."""
     if trust.light is None:
         yield from trust_flow(trust)
+        # Verify the node is under CometBFT (a solo node signs its blocks; see verified_block_flow)
+        if trust.node_mode == "solo":
+            raise ProofVerificationError("a solo node has no CometBFT headers; verify its blocks")
         trust.light = LightClient(chain_id=trust.chain_id)
     return trust.light
 
