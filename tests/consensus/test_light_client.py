@@ -19,7 +19,7 @@ from tests.client.conftest import TamperingTransport
 from tests.consensus.network import GAS, POWER, Network, b64
 from voxpop.chain.modules.auth.state import AuthParams
 from voxpop.chain.tx import encode_tx, make_body
-from voxpop.client import ProofVerificationError, VoxClient
+from voxpop.client import AsyncVoxClient, ProofVerificationError, VoxClient
 from voxpop.client.comet import parse_signed_header
 from voxpop.client.errors import LightClientError
 from voxpop.client.light import LightClient, TrustOptions
@@ -268,3 +268,14 @@ def test_forged_live_commits_are_refused(network: Network, power_moved: int) -> 
     ):
         client.verified_header(top)
     assert info.value.code == "header_expired"
+
+
+async def test_async_client_verifies_through_the_light_client(network: Network) -> None:
+    light = LightClient(trust_options=trusted_root(network), witnesses=[api_url(network, 3)])
+    async with AsyncVoxClient(api_url(network, 2), light=light) as client:
+        info = await client.account(network.keys[0].public_key.address, prove=True)
+        block = await client.verified_header(info.height + 1)
+    assert info.verified
+    app_hash = network.rpcs[3].header_app_hash(info.height + 1)
+    assert block.signed_header.header.app_hash == app_hash
+    assert not light.conflicts and not light.faulty_witnesses

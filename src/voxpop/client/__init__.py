@@ -4,6 +4,7 @@
     with VoxClient("http://127.0.0.1:1317") as client:
         result = client.send(key, "vox1...", parse_amount("1.5vox"))
         account = client.account("vox1...", prove=True)   # verified against the signed header
+                                                          # (under CometBFT: by the light client)
 
 See docs/client.md.
 """
@@ -14,6 +15,8 @@ from voxpop.client.directory import PublishedKeys
 from voxpop.client.errors import (
     AmountError,
     ApiError,
+    ConflictingHeadersError,
+    LightClientError,
     NodeUnreachableError,
     NoPublishedKeysError,
     NotFoundError,
@@ -25,6 +28,7 @@ from voxpop.client.errors import (
     TxWaitTimeoutError,
     VoxClientError,
 )
+from voxpop.client.light import LightClient, TrustOptions
 from voxpop.client.lists import ListItem, ProvenList, verify_list
 from voxpop.client.sync import DEFAULT_URL, VoxClient
 from voxpop.client.tx import (
@@ -51,6 +55,9 @@ __all__ = [
     "AmountError",
     "ApiError",
     "AsyncVoxClient",
+    "ConflictingHeadersError",
+    "LightClient",
+    "LightClientError",
     "ListItem",
     "NoPublishedKeysError",
     "NodeUnreachableError",
@@ -64,6 +71,7 @@ __all__ = [
     "ServerError",
     "StaleResponseError",
     "StreamEvent",
+    "TrustOptions",
     "TxRejectedError",
     "TxWaitTimeoutError",
     "VoxClient",
