@@ -5,7 +5,10 @@ own light client proxy) accepts. One testnet is shared by the module's tests."""
 
 from __future__ import annotations
 
+import base64
+import dataclasses
 import importlib.util
+import json
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,9 +23,11 @@ from tests.consensus.network import GAS, POWER, Network, b64
 from voxpop.chain.modules.auth.state import AuthParams
 from voxpop.chain.tx import encode_tx, make_body
 from voxpop.client import AsyncVoxClient, ProofVerificationError, VoxClient
-from voxpop.client.comet import parse_signed_header
-from voxpop.client.errors import LightClientError
+from voxpop.client.comet import SignedHeader, parse_signed_header, parse_validator_set
+from voxpop.client.comet_testing import sign_commit, signed_header_json
+from voxpop.client.errors import ConflictingHeadersError, LightClientError
 from voxpop.client.light import LightClient, TrustOptions
+from voxpop.crypto.keys import PrivateKey
 
 STAKING = importlib.util.find_spec("voxpop.chain.modules.staking") is not None
 pytestmark = [
@@ -279,3 +284,56 @@ async def test_async_client_verifies_through_the_light_client(network: Network) 
     app_hash = network.rpcs[3].header_app_hash(info.height + 1)
     assert block.signed_header.header.app_hash == app_hash
     assert not light.conflicts and not light.faulty_witnesses
+
+
+class WitnessTransport(httpx.BaseTransport):
+    """Forwards to the real nodes; what the node on `port` answers for `path` is replaced."""
+
+    def __init__(self, port: int, path: str, body: Any) -> None:
+        self.inner = httpx.HTTPTransport()
+        self.port, self.path, self.body = port, path, body
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.port == self.port and request.url.path == self.path:
+            return httpx.Response(200, json=self.body)
+        return self.inner.handle_request(request)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def validator_keys(network: Network) -> list[PrivateKey]:
+    keys = []
+    for node in network.net.nodes:
+        stored = json.loads(node.node_home.priv_validator_key.read_text())
+        keys.append(PrivateKey(base64.b64decode(stored["priv_key"]["value"])[:32]))
+    return keys
+
+
+def test_witness_serving_a_conflicting_header_is_reported(network: Network) -> None:
+    top = network.height(0) - 1
+    real = network.rpcs[0].get("commit", height=top)["signed_header"]
+    vals = parse_validator_set(network.rpcs[0].get("validators", height=top)["validators"])
+    header = dataclasses.replace(parse_signed_header(real).header, app_hash=b"\x66" * 32)
+    witness = network.api[1].base_url.port
+    path = f"/v1/light/signed_header/{top}"
+
+    # the validators' own keys sign a second block at `top`: evidence of a fork
+    forked = SignedHeader(header, sign_commit(header, vals, validator_keys(network)))
+    light = LightClient(trust_options=trusted_root(network), witnesses=[api_url(network, 1)])
+    transport = WitnessTransport(witness, path, {"signed_header": signed_header_json(forked)})
+    client = VoxClient(api_url(network, 0), light=light, transport=transport)
+    with client, pytest.raises(ConflictingHeadersError) as info:
+        client.verified_header(top)
+    assert info.value.height == top and light.conflicts == [info.value]
+    assert info.value.hashes[api_url(network, 1)] == header.hash()
+
+    # a witness serving a header nobody signed is lying itself: dropped, the primary's kept
+    unsigned = {"signed_header": {**real, "header": {**real["header"], "app_hash": "66" * 32}}}
+    light = LightClient(trust_options=trusted_root(network), witnesses=[api_url(network, 1)])
+    transport = WitnessTransport(witness, path, unsigned)
+    with VoxClient(api_url(network, 0), light=light, transport=transport) as client:
+        block = client.verified_header(top)
+    assert block.hash == bytes.fromhex(real["commit"]["block_id"]["hash"])
+    assert list(light.faulty_witnesses) == [api_url(network, 1)] and not light.witnesses
+    assert not light.conflicts
