@@ -33,11 +33,12 @@ from voxpop.client.comet import (
 )
 from voxpop.client.effects import Flow, HttpRequest, Sleep, call
 from voxpop.client.errors import (
+    ApiError,
     ConflictingHeadersError,
     LightClientError,
     NodeUnreachableError,
     NotFoundError,
-    ServerError,
+    ProtocolError,
 )
 from voxpop.client.light_rules import (
     DEFAULT_MAX_CLOCK_DRIFT_S,
@@ -272,8 +273,8 @@ class LightClient:
         for url in list(self.witnesses):
             try:
                 other = yield from self.light_block_flow(block.height, url)
-            except (NotFoundError, NodeUnreachableError, ServerError):
-                continue  # a witness behind the primary, or down: nothing to compare now
+            except (ApiError, NodeUnreachableError, ProtocolError):
+                continue  # a witness behind the primary, down or busy: nothing to compare now
             except LightClientError as exc:
                 self._drop_witness(url, exc)
                 continue
@@ -305,6 +306,9 @@ class LightClient:
                 },
             )
             self.conflicts.append(conflict)
+            # Verify nothing more from this header until the conflict is resolved
+            if block.height != self.root:
+                del self.store[block.height]
             raise conflict
 
     def _drop_witness(self, url: str, why: LightClientError) -> None:
