@@ -276,8 +276,10 @@ def run_testnet(args: argparse.Namespace) -> tuple[float, float, float, float]:
             t.start()
         time.sleep(max(0.0, start + args.warmup - time.perf_counter()))
         cpu_start = [cpu_seconds(pids) for pids in validators]
+        app_start = [cpu_seconds(pids[:1]) for pids in validators]
         time.sleep(max(0.0, end - time.perf_counter()))
         cpu_used = [cpu_seconds(pids) - c for pids, c in zip(validators, cpu_start, strict=True)]
+        app_used = [cpu_seconds(p[:1]) - c for p, c in zip(validators, app_start, strict=True)]
         for t in threads:
             t.join()
         submitted_until = time.perf_counter()
@@ -325,7 +327,7 @@ def run_testnet(args: argparse.Namespace) -> tuple[float, float, float, float]:
     )
     print(
         "validator CPU in the window (s, node + CometBFT): "
-        + " ".join(f"{c:.1f}" for c in cpu_used)
+        + " ".join(f"{a:.1f}+{c - a:.1f}" for a, c in zip(app_used, cpu_used, strict=True))
         + f"; load average {os.getloadavg()[0]:.2f}"
     )
     if not args.keep:
