@@ -194,7 +194,7 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / ticks
 
 
-def tune_cometbft(net: LocalNet, mempool_size: int) -> None:
+def tune_cometbft(net: LocalNet, mempool_size: int, gossip_peers: int) -> None:
     """Add the benchmark's CometBFT settings to each node's overrides.toml."""
     import tomllib
 
@@ -204,6 +204,10 @@ def tune_cometbft(net: LocalNet, mempool_size: int) -> None:
         overrides.setdefault("mempool", {}).update(
             size=mempool_size, cache_size=4 * mempool_size, max_txs_bytes=1 << 30
         )
+        if gossip_peers:
+            overrides["mempool"]["experimental_max_gossip_connections_to_persistent_peers"] = (
+                gossip_peers
+            )
         path.write_text(tomli_w.dumps(overrides))
 
 
@@ -222,7 +226,7 @@ def run_testnet(args: argparse.Namespace) -> tuple[float, float, float, float]:
         timeout_commit_ms=args.timeout_commit_ms,
         log_level="error",
     )
-    tune_cometbft(net, args.mempool_size)
+    tune_cometbft(net, args.mempool_size, args.gossip_peers)
     print(
         f"signing {per_key * len(keys)} transfers from {len(keys)} accounts "
         f"for {lanes_total} lanes...",
@@ -348,6 +352,9 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=100, help="txs per POST")
     parser.add_argument("--timeout-commit-ms", type=int, default=500)
     parser.add_argument("--mempool-size", type=int, default=50_000)
+    parser.add_argument(
+        "--gossip-peers", type=int, default=0, help="peers each node gossips txs to (0: all)"
+    )
     parser.add_argument("--solo-txs", type=int, default=20_000, help="0: skip the solo run")
     parser.add_argument("--keep", action="store_true", help="keep the testnet dir (logs)")
     args = parser.parse_args()
