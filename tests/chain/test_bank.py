@@ -47,6 +47,16 @@ def test_multi_send(chain: Chain) -> None:
     assert chain.balance(CAROL) == 20
 
 
+def test_invalid_multi_send_paying_itself_needs_the_total(chain: Chain) -> None:
+    """An output to the sender does not fund the outputs after it: the total must be held first."""
+    bob = BOB.public_key.address
+    held = 5_000_000 - FEE
+    msg = ("bank/MultiSend", {"from": bob, "outputs": [[bob, held], [CAROL.public_key.address, 1]]})
+    result = chain.deliver(chain.tx(BOB, [msg]))
+    assert result.code == errors.InsufficientFundsError.code
+    assert (chain.balance(BOB), chain.balance(CAROL)) == (held, 0)
+
+
 def test_several_messages_apply_atomically(chain: Chain) -> None:
     tx = chain.tx(BOB, [send_msg(BOB, CAROL, 1_000_000), send_msg(BOB, CAROL, 10_000_000)])
     result = chain.deliver(tx)

@@ -844,6 +844,11 @@ def judge(
         if len(pairs) > MULTISEND_MAX_OUTPUTS:
             fail = "outputs"
             break
+        # A message's outputs are paid only if the sender holds their total first (paying
+        # itself funds nothing after it)
+        if sum(amount for _, amount in pairs) > balance:
+            fail = "funds"
+            break
         for to, amount in pairs:
             if to in BLOCKED_RECIPIENTS:
                 fail = "blocked"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from voxpop.chain.context import Context
-from voxpop.chain.errors import InvalidMessageError, UnauthorizedError
+from voxpop.chain.errors import InsufficientFundsError, InvalidMessageError, UnauthorizedError
 from voxpop.chain.modules.bank import state
 from voxpop.chain.modules.bank.messages import MsgMultiSend, MsgSend
 from voxpop.chain.modules.codec import addr_text
@@ -31,7 +31,12 @@ def process_multi_send(ctx: Context, msg: MsgMultiSend) -> None:
         raise InvalidMessageError(
             f"{len(msg.outputs)} outputs; at most {params.max_multisend_outputs} allowed"
         )
-    # A shortfall part-way raises, and the tx's branch drops the earlier outputs with it
+    # Verify the sender holds the whole total first: an output paying the sender itself does not
+    # fund the outputs after it (as in a Cosmos MultiSend, inputs are debited before outputs)
+    total = sum(amount for _, amount in msg.outputs)
+    balance = state.get_balance(ctx, msg.sender)
+    if balance < total:
+        raise InsufficientFundsError(f"balance {balance} uvox < {total} uvox for all outputs")
     for recipient, amount in msg.outputs:
         state.send(ctx, msg.sender, recipient, amount)
         ctx.emit(
