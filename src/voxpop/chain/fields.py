@@ -11,6 +11,7 @@ A message is a dataclass whose fields are annotated with a kind, e.g.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -30,14 +31,16 @@ MAX_UINT64 = (1 << 64) - 1
 UVOX_PER_VOX = 1_000_000
 
 
-class Kind:
-    """A field kind. Subclasses override `parse` and whatever else differs from plain CBOR."""
+class Kind(ABC):
+    """A field kind. Subclasses define `parse` and override whatever else differs from plain
+    CBOR."""
 
     doc: str = "value"
     error: type[ChainError] = InvalidMessageError
 
+    @abstractmethod
     def parse(self, value: Any, name: str) -> Any:
-        raise NotImplementedError
+        """The field's value from the tx; raises `self.error` (a typed ChainError) naming `name`."""
 
     def to_wire(self, value: Any) -> Any:
         return value
