@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 GOBIN  := $(shell go env GOPATH 2>/dev/null)/bin
 export PATH := $(GOBIN):$(PATH)
 
-.PHONY: run test install cometbft proto lint typecheck pytest bench bench-testnet fuzz clean
+.PHONY: run test install cometbft system-deps proto lint typecheck pytest bench bench-testnet fuzz clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ install: $(VENV)/.installed
 
 cometbft:
 	bash scripts/install_cometbft.sh
+
+# Debian packages the tests use (espeak-ng and sox make the speech the stt tests transcribe)
+system-deps:
+	bash scripts/install_system_deps.sh
 
 # The generated ABCI types (src/voxpop/abci/gen) are committed, so a wheel ships them; this
 # regenerates them (a no-op while the inputs are unchanged). tests/node/test_wheel.py checks they
@@ -38,7 +42,7 @@ typecheck: install
 	$(BIN)/mypy
 
 # pytest exits 5 when it collects nothing; that is a broken suite, so it fails too.
-pytest: install proto
+pytest: install proto system-deps
 	$(BIN)/pytest -q
 
 test: lint typecheck pytest
