@@ -578,3 +578,87 @@ class NoPublishedKeysError(ChainError):
 def error_name(code: int) -> str:
     cls = ERRORS.get(code)
     return cls.name if cls is not None else "unknown"
+
+
+# Channels (320-349)
+
+
+@_register
+class ChannelNotFoundError(ChainError):
+    """No open channel has this id (never opened, closed, or collected)."""
+
+    code = 320
+    name = "channel_not_found"
+
+
+@_register
+class VoucherInvalidError(ChainError):
+    """The voucher's signature is not the channel's voucher key's over this chain id, channel
+    and amount."""
+
+    code = 321
+    name = "voucher_invalid"
+
+
+@_register
+class VoucherStaleError(ChainError):
+    """The voucher's cumulative amount is not above what the channel has already paid."""
+
+    code = 322
+    name = "voucher_stale"
+
+
+@_register
+class OverDepositError(ChainError):
+    """The voucher's cumulative amount is above the channel's deposit."""
+
+    code = 323
+    name = "over_deposit"
+
+
+@_register
+class ChannelSettlingError(ChainError):
+    """The payer has started the channel's settle window: no top-up, no second settle."""
+
+    code = 324
+    name = "channel_settling"
+
+
+@_register
+class SettleWindowOpenError(ChainError):
+    """The channel's settle window has not ended (or not started): the payer cannot collect."""
+
+    code = 325
+    name = "settle_window_open"
+
+
+@_register
+class SettleWindowEndedError(ChainError):
+    """The channel's settle window has ended: the payee can no longer claim on it."""
+
+    code = 326
+    name = "settle_window_ended"
+
+
+@_register
+class WrongPayeeError(ChainError):
+    """The signer is not the channel's payee (claim, close)."""
+
+    code = 327
+    name = "wrong_payee"
+
+
+@_register
+class WrongPayerError(ChainError):
+    """The signer is not the channel's payer (top-up, settle, collect)."""
+
+    code = 328
+    name = "wrong_payer"
+
+
+@_register
+class SelfChannelError(ChainError):
+    """A channel's payer and payee must be different accounts."""
+
+    code = 329
+    name = "self_channel"
