@@ -25,6 +25,7 @@ BONDED_POOL = "bonded_pool"  # tokens of bonded validators
 NOT_BONDED_POOL = "not_bonded_pool"  # tokens of other validators and of maturing undelegations
 DISTRIBUTION = "distribution"  # rewards and commission not yet claimed
 COMMUNITY_POOL = "community_pool"  # the community tax, spent by governance
+CHANNELS = "channels"  # payment channels' deposits not yet claimed or returned
 
 # Which module accounts exist and what they may do. Later modules (staking, ...) add theirs.
 MODULE_ACCOUNTS: dict[str, frozenset[Permission]] = {
@@ -35,6 +36,7 @@ MODULE_ACCOUNTS: dict[str, frozenset[Permission]] = {
     NOT_BONDED_POOL: frozenset({Permission.BURNER}),
     DISTRIBUTION: frozenset(),
     COMMUNITY_POOL: frozenset(),
+    CHANNELS: frozenset(),
 }
 MODULE_ADDRESSES: dict[bytes, str] = {module_address(n): n for n in MODULE_ACCOUNTS}
 

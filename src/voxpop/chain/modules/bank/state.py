@@ -27,6 +27,7 @@ from voxpop.chain.kv import KVReader
 from voxpop.chain.module import MAX_AMOUNT
 from voxpop.chain.module_accounts import (
     BONDED_POOL,
+    CHANNELS,
     DISTRIBUTION,
     MINT,
     NOT_BONDED_POOL,
@@ -44,7 +45,7 @@ MINTED_KEY = b"bank/minted"
 BURNED_KEY = b"bank/burned"
 # Accounts whose balance other modules account for exactly: only `move` by those modules pays them
 BLOCKED_RECIPIENTS = frozenset(
-    module_address(n) for n in (MINT, BONDED_POOL, NOT_BONDED_POOL, DISTRIBUTION)
+    module_address(n) for n in (MINT, BONDED_POOL, NOT_BONDED_POOL, DISTRIBUTION, CHANNELS)
 )
 
 
