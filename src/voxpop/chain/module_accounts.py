@@ -26,6 +26,7 @@ NOT_BONDED_POOL = "not_bonded_pool"  # tokens of other validators and of maturin
 DISTRIBUTION = "distribution"  # rewards and commission not yet claimed
 COMMUNITY_POOL = "community_pool"  # the community tax, spent by governance
 CHANNELS = "channels"  # payment channels' deposits not yet claimed or returned
+SERVICES = "services"  # providers' stakes, leaving ones included
 
 # Which module accounts exist and what they may do. Later modules (staking, ...) add theirs.
 MODULE_ACCOUNTS: dict[str, frozenset[Permission]] = {
@@ -37,6 +38,7 @@ MODULE_ACCOUNTS: dict[str, frozenset[Permission]] = {
     DISTRIBUTION: frozenset(),
     COMMUNITY_POOL: frozenset(),
     CHANNELS: frozenset(),
+    SERVICES: frozenset(),
 }
 MODULE_ADDRESSES: dict[bytes, str] = {module_address(n): n for n in MODULE_ACCOUNTS}
 

@@ -31,6 +31,7 @@ from voxpop.chain.module_accounts import (
     DISTRIBUTION,
     MINT,
     NOT_BONDED_POOL,
+    SERVICES,
     Permission,
     has_permission,
     module_address,
@@ -45,7 +46,8 @@ MINTED_KEY = b"bank/minted"
 BURNED_KEY = b"bank/burned"
 # Accounts whose balance other modules account for exactly: only `move` by those modules pays them
 BLOCKED_RECIPIENTS = frozenset(
-    module_address(n) for n in (MINT, BONDED_POOL, NOT_BONDED_POOL, DISTRIBUTION, CHANNELS)
+    module_address(n)
+    for n in (MINT, BONDED_POOL, NOT_BONDED_POOL, DISTRIBUTION, CHANNELS, SERVICES)
 )
 
 
