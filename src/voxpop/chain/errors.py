@@ -662,3 +662,71 @@ class SelfChannelError(ChainError):
 
     code = 329
     name = "self_channel"
+
+
+# Services (300-319)
+
+
+@_register
+class OfferNotFoundError(ChainError):
+    """The provider has no offer of this service kind."""
+
+    code = 300
+    name = "offer_not_found"
+
+
+@_register
+class OfferExistsError(ChainError):
+    """The provider already has an offer of this service kind: update it instead."""
+
+    code = 301
+    name = "offer_exists"
+
+
+@_register
+class OfferLeavingError(ChainError):
+    """The offer is leaving: it cannot be updated, left again or registered again until its
+    stake has returned."""
+
+    code = 302
+    name = "offer_leaving"
+
+
+@_register
+class UnknownServiceKindError(ChainError):
+    """The service kind is not one the chain's parameters list."""
+
+    code = 303
+    name = "unknown_service_kind"
+
+
+@_register
+class StakeTooLowError(ChainError):
+    """The offer's stake would be below the minimum stake."""
+
+    code = 304
+    name = "stake_too_low"
+
+
+@_register
+class InvalidEndpointError(ChainError):
+    """The endpoint is not an http or https URL with a host, or is longer than allowed."""
+
+    code = 305
+    name = "invalid_endpoint"
+
+
+@_register
+class InvalidLanguagesError(ChainError):
+    """The languages are malformed, repeated or more than allowed."""
+
+    code = 306
+    name = "invalid_languages"
+
+
+@_register
+class InvalidSigningKeyError(ChainError):
+    """The response-signing key is not a valid Ed25519 public key."""
+
+    code = 307
+    name = "invalid_signing_key"
