@@ -664,6 +664,14 @@ class SelfChannelError(ChainError):
     name = "self_channel"
 
 
+@_register
+class TooManyVouchersError(ChainError):
+    """The claim carries more vouchers than the chain's `max_vouchers_per_claim`."""
+
+    code = 330
+    name = "too_many_vouchers"
+
+
 # Services (300-319)
 
 
@@ -730,3 +738,70 @@ class InvalidSigningKeyError(ChainError):
 
     code = 307
     name = "invalid_signing_key"
+
+
+# Governance (400-449)
+
+
+@_register
+class UnknownProposalError(ChainError):
+    """No proposal has this id."""
+
+    code = 400
+    name = "unknown_proposal"
+
+
+@_register
+class NotVotingPeriodError(ChainError):
+    """The proposal is not in its voting period: a vote is refused."""
+
+    code = 401
+    name = "not_voting_period"
+
+
+@_register
+class DepositClosedError(ChainError):
+    """The proposal no longer takes deposits (its voting has ended, or it was dropped)."""
+
+    code = 402
+    name = "deposit_closed"
+
+
+@_register
+class DepositTooSmallError(ChainError):
+    """The deposit at submission is below the part of the minimum deposit due then."""
+
+    code = 403
+    name = "deposit_too_small"
+
+
+@_register
+class InvalidVoteWeightsError(ChainError):
+    """A weighted vote's options repeat or their weights do not sum to 1."""
+
+    code = 404
+    name = "invalid_vote_weights"
+
+
+@_register
+class InvalidProposalActionError(ChainError):
+    """A proposal action has an unknown type, invalid fields or invalid parameters."""
+
+    code = 405
+    name = "invalid_proposal_action"
+
+
+@_register
+class CommunityPoolInsufficientError(ChainError):
+    """A spend asks for more than the community pool holds."""
+
+    code = 406
+    name = "community_pool_insufficient"
+
+
+@_register
+class UpgradeHeightPassedError(ChainError):
+    """A software upgrade names a height the chain has already reached."""
+
+    code = 407
+    name = "upgrade_height_passed"
