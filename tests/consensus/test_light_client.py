@@ -16,17 +16,20 @@ from typing import Any
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
 from tests.abci.comet_testing import free_base_port, wait_until
 from tests.client.conftest import TamperingTransport
 from tests.consensus.network import GAS, POWER, Network, b64
 from voxpop.chain.modules.auth.state import AuthParams
 from voxpop.chain.tx import encode_tx, make_body
+from voxpop.cli.main import app
 from voxpop.client import AsyncVoxClient, ProofVerificationError, VoxClient
 from voxpop.client.comet import SignedHeader, parse_signed_header, parse_validator_set
 from voxpop.client.comet_testing import sign_commit, signed_header_json
 from voxpop.client.errors import ConflictingHeadersError, LightClientError
 from voxpop.client.light import LightClient, TrustOptions
+from voxpop.crypto import encode_address
 from voxpop.crypto.keys import PrivateKey
 
 STAKING = importlib.util.find_spec("voxpop.chain.modules.staking") is not None
@@ -337,3 +340,35 @@ def test_witness_serving_a_conflicting_header_is_reported(network: Network) -> N
     assert block.hash == bytes.fromhex(real["commit"]["block_id"]["hash"])
     assert list(light.faulty_witnesses) == [api_url(network, 1)] and not light.witnesses
     assert not light.conflicts
+
+
+def test_cli_roots_its_light_client_at_the_genesis_or_a_given_hash(network: Network) -> None:
+    """`voxpop query ... --prove` trusts no node: the genesis validators of --home sign block 1,
+    or --trust-height/--trust-hash name a root; a wrong root is refused before any answer."""
+    address = encode_address(network.keys[1].public_key.address)
+    home = network.net.nodes[0].node_home.root
+    base = ["query", "bank", "balance", address, "--prove", "--node", api_url(network, 0)]
+
+    def run(*extra: str) -> tuple[int, Any]:
+        result = CliRunner().invoke(app, [*base, *extra, "--output", "json"])
+        return result.exit_code, json.loads(result.stdout) if result.stdout.strip() else None
+
+    # Verify the genesis-rooted answer is the proven balance
+    code, out = run("--home", str(home))
+    expected = network.account(0, network.keys[1])["balance"]
+    assert code == 0 and out["verified"] is True and out["balance"] == expected, out
+    # Verify an out-of-band root works, and a wrong one is refused
+    root = trusted_root(network)
+    code, out = run("--home", str(home), "--trust-height", "1", "--trust-hash", root.hash.hex())
+    assert code == 0 and out["verified"] is True, out
+    code, out = run("--home", str(home), "--trust-height", "1", "--trust-hash", "00" * 32)
+    assert code != 0 and out["error"]["code"] == "block_id_mismatch", out
+    # Verify a genesis whose validators are not the chain's is refused
+    other = network.dir / "other-home"
+    (other / "config").mkdir(parents=True, exist_ok=True)
+    genesis = json.loads(network.net.nodes[0].node_home.genesis_json.read_text())
+    forged = PrivateKey.generate().public_key.raw
+    genesis["validators"][0]["pub_key"]["value"] = base64.b64encode(forged).decode()
+    (other / "config" / "genesis.json").write_text(json.dumps(genesis))
+    code, out = run("--home", str(other))
+    assert code != 0 and out["error"]["code"] == "validators_hash_mismatch", out

@@ -11,6 +11,8 @@ from voxpop.chain.errors import InvalidGenesisError
 from voxpop.chain.genesis import load_genesis
 from voxpop.cli.output import OutputFormat, fail
 from voxpop.client import VoxClientError
+from voxpop.client.comet import ValidatorSet
+from voxpop.client.light import LightClient, TrustOptions
 from voxpop.node.home import NodeHome, default_home
 
 
@@ -43,3 +45,29 @@ def trusted_keys(
         except InvalidGenesisError as exc:
             fail(exc.name, f"{genesis_path}: {exc.message}", fmt)
     return None
+
+
+def light_client(
+    trust_height: int | None, trust_hash: str | None, home: Path | None, fmt: OutputFormat
+) -> LightClient | None:
+    """The light client that checks a CometBFT network's headers, rooted at what the user trusts
+    out of band: --trust-height with --trust-hash, else the genesis validators of --home (they
+    sign block 1), else None (the client then trusts the node's latest header on first use)."""
+    # Verify a trust root is given whole
+    if (trust_height is None) != (trust_hash is None):
+        fail("invalid_trust_root", "--trust-height and --trust-hash go together", fmt)
+    if trust_height is not None and trust_hash is not None:
+        try:
+            root = TrustOptions(trust_height, bytes.fromhex(trust_hash))
+        except ValueError:
+            fail("invalid_trust_root", "--trust-hash takes a 64-digit hex block hash", fmt)
+        return LightClient(trust_options=root)
+    genesis_path = NodeHome(home or default_home()).genesis_json
+    if not genesis_path.exists():
+        return None
+    try:
+        genesis = load_genesis(genesis_path)
+    except InvalidGenesisError as exc:
+        fail(exc.name, f"{genesis_path}: {exc.message}", fmt)
+    validators = ValidatorSet.from_powers((v.pub_key, v.power) for v in genesis.validators)
+    return LightClient(chain_id=genesis.chain_id, genesis_validators=validators)

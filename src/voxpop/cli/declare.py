@@ -29,7 +29,7 @@ import typer
 
 from voxpop.chain import fields
 from voxpop.chain.module import Msg, msg_fields
-from voxpop.cli.connect import client_errors, trusted_keys
+from voxpop.cli.connect import client_errors, light_client, trusted_keys
 from voxpop.cli.keyring import KeyringBackendChoice, resolve_address
 from voxpop.cli.naming import CHAIN_RECORDS_PANEL, MODULES_PANEL
 from voxpop.cli.options import (
@@ -259,15 +259,18 @@ class QueryCommand:
 
     def run(self, opts: StateQueryOptions | RecordQueryOptions, values: dict[str, Any]) -> None:
         fmt = opts.output
-        keys = None
+        keys, light = None, None
         if isinstance(opts, StateQueryOptions):
             inputs = Inputs(opts.home, opts.keyring_backend, fmt)
-            keys = trusted_keys(opts.trust, opts.home, fmt) if opts.prove else None
+            if opts.prove:
+                keys = trusted_keys(opts.trust, opts.home, fmt)
+                light = light_client(opts.trust_height, opts.trust_hash, opts.home, fmt)
         else:
             inputs = Inputs(None, KeyringBackendChoice.FILE, fmt)
         # Verify every argument before asking the node
         given = parse_args(self.args, values, inputs)
-        with client_errors(fmt), VoxClient(opts.node, trusted_validator_keys=keys) as client:
+        client = VoxClient(opts.node, trusted_validator_keys=keys, light=light)
+        with client_errors(fmt), client:
             data = self.read(client, opts, given)
         emit(data, fmt, self.render or self.render_fields)
 

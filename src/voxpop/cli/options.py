@@ -123,6 +123,24 @@ TRUST = Shared(
         help="hex Ed25519 validator key to trust (repeatable; default: the genesis of --home)",
     ),
 )
+TRUST_HEIGHT = Shared(
+    "trust_height",
+    int | None,
+    typer.Option(
+        None,
+        "--trust-height",
+        min=1,
+        help="under CometBFT: root the light client at this height (with --trust-hash; "
+        "default: the genesis validators of --home)",
+    ),
+)
+TRUST_HASH = Shared(
+    "trust_hash",
+    str | None,
+    typer.Option(
+        None, "--trust-hash", help="the hex block hash at --trust-height, got out of band"
+    ),
+)
 
 
 # --- the sets, each received as one dataclass ---------------------------------------------------
@@ -154,6 +172,8 @@ class StateQueryOptions:
     height: int | None
     node: str
     trust: list[str] | None
+    trust_height: int | None
+    trust_hash: str | None
     home: Path | None
     keyring_backend: KeyringBackendChoice
     output: OutputFormat
@@ -203,6 +223,8 @@ SHARED = {
         PROVE,
         HEIGHT,
         TRUST,
+        TRUST_HEIGHT,
+        TRUST_HASH,
     )
 }
 

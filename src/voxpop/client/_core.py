@@ -371,9 +371,13 @@ def verified_app_hash_flow(trust: Trust, height: int) -> Flow[bytes]:
     """The verified state root after block `height`: the solo header of `height`, signed by a
     trusted key; under CometBFT the header of `height + 1` (a header commits to the state before
     its block), verified by the light client. Raises ProofVerificationError."""
-    if trust.light is None:
-        yield from trust_flow(trust)
-    if trust.light is None and trust.node_mode in (None, "solo"):
+    yield from trust_flow(trust)
+    if trust.node_mode is None and trust.light is not None:
+        # A light client was configured before knowing the node's kind (e.g. from a genesis file,
+        # which serves both): the kind decides only how headers are checked, not what is trusted
+        status = yield from status_flow()
+        trust.node_mode = status.node_mode
+    if trust.node_mode in (None, "solo"):
         block = yield from verified_block_flow(trust, height)
         return block.header.app_hash
     try:

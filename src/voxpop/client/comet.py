@@ -14,6 +14,7 @@ import base64
 import binascii
 import calendar
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -207,6 +208,13 @@ class Validator:
 @dataclass(frozen=True, slots=True)
 class ValidatorSet:
     validators: tuple[Validator, ...]
+
+    @classmethod
+    def from_powers(cls, powers: Iterable[tuple[bytes, int]]) -> ValidatorSet:
+        """The set of these (Ed25519 key, power) pairs in CometBFT's order: power descending,
+        then address ascending (e.g. a genesis file's validators, whose set signs block 1)."""
+        validators = [Validator(pub, power) for pub, power in powers]
+        return cls(tuple(sorted(validators, key=lambda v: (-v.voting_power, v.address))))
 
     def hash(self) -> bytes:
         return hash_from_byte_slices([v.encode() for v in self.validators])
