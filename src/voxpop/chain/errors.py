@@ -805,3 +805,62 @@ class UpgradeHeightPassedError(ChainError):
 
     code = 407
     name = "upgrade_height_passed"
+
+
+# Skills (350-369)
+
+
+@_register
+class SkillNotFoundError(ChainError):
+    """No skill is registered under this id."""
+
+    code = 350
+    name = "skill_not_found"
+
+
+@_register
+class SkillExistsError(ChainError):
+    """The skill id is registered already (retired ids stay taken)."""
+
+    code = 351
+    name = "skill_exists"
+
+
+@_register
+class SkillRetiredError(ChainError):
+    """The skill is retired: it cannot be updated, transferred or paid."""
+
+    code = 352
+    name = "skill_retired"
+
+
+@_register
+class NotSkillCreatorError(ChainError):
+    """The signer is not the skill's creator."""
+
+    code = 353
+    name = "not_skill_creator"
+
+
+@_register
+class SkillFeeOverflowError(ChainError):
+    """A use count times the skill's fee, or a settlement's total, exceeds 2^64-1 uvox."""
+
+    code = 354
+    name = "skill_fee_overflow"
+
+
+@_register
+class InvalidSkillIdError(ChainError):
+    """The skill id is not an OVOS skill id (`<repo>.<author>`, lowercase)."""
+
+    code = 355
+    name = "invalid_skill_id"
+
+
+@_register
+class DuplicateSkillUseError(ChainError):
+    """A settlement names the same skill twice."""
+
+    code = 356
+    name = "duplicate_skill_use"

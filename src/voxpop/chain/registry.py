@@ -14,10 +14,12 @@ from voxpop.chain.module import Module, MsgRoute, parse_msg
 from voxpop.chain.modules.auth.module import AuthModule
 from voxpop.chain.modules.authz.module import AuthzModule
 from voxpop.chain.modules.bank.module import BankModule
+from voxpop.chain.modules.channels.module import ChannelsModule
 from voxpop.chain.modules.directory.module import DirectoryModule
 from voxpop.chain.modules.distribution.module import DistributionModule
 from voxpop.chain.modules.feegrant.module import FeegrantModule
 from voxpop.chain.modules.grant.module import GrantModule
+from voxpop.chain.modules.services.module import ServicesModule
 from voxpop.chain.modules.slashing.module import SlashingModule
 from voxpop.chain.modules.staking.module import StakingModule
 from voxpop.chain.tx import decode_tx
@@ -41,6 +43,8 @@ def default_modules() -> list[Module]:
         AuthzModule(),
         FeegrantModule(),
         DirectoryModule(),
+        ServicesModule(),
+        ChannelsModule(),
     ]
 
 
