@@ -9,6 +9,7 @@ from voxpop.cli.devnet import devnet_app
 from voxpop.cli.keys import keys_app
 from voxpop.cli.naming import top_level_panel
 from voxpop.cli.node import node_app
+from voxpop.cli.provider import provider_app
 from voxpop.cli.query import query_app
 from voxpop.cli.testnet import testnet_app
 from voxpop.cli.tx import tx_app
@@ -26,6 +27,7 @@ for name, group in (
     ("keys", keys_app),
     ("devnet", devnet_app),
     ("testnet", testnet_app),
+    ("provider", provider_app),
 ):
     app.add_typer(group, name=name, rich_help_panel=top_level_panel(name))
 

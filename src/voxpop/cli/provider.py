@@ -1,0 +1,168 @@
+"""`voxpop provider start|status|claim`: run a paid-API provider gateway.
+
+See docs/operations/provider.md."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from pathlib import Path
+
+import typer
+
+from voxpop.cli.keyring import (
+    BACKEND_ENV,
+    KeyringBackendChoice,
+    open_keyring,
+    read_passphrase,
+)
+from voxpop.cli.options import NODE_ENV
+from voxpop.cli.output import OutputFormat, OutputOption, emit, fail
+from voxpop.client import DEFAULT_URL
+from voxpop.crypto import CryptoError, PrivateKey
+from voxpop.node.home import default_home
+from voxpop.provider.claims import DEFAULT_CLAIM_THRESHOLD
+from voxpop.provider.status import STATUS_NAME, read_status
+
+provider_app = typer.Typer(no_args_is_help=True, help="Sell an API (stt, ...) for paid calls.")
+
+STALE_STATUS_SECONDS = 5
+
+HomeOption = typer.Option(default_home(), "--home", help="provider home (keyring, voucher log)")
+KeyOption = typer.Option("provider", "--key", help="the keyring key of the provider's account")
+BackendOption = typer.Option(
+    KeyringBackendChoice.FILE, "--keyring-backend", envvar=BACKEND_ENV, case_sensitive=False
+)
+PassphraseOption = typer.Option(None, "--passphrase-file", help="first line: the passphrase")
+NodeOption = typer.Option(DEFAULT_URL, "--node", envvar=NODE_ENV, help="the node's API URL")
+
+
+def _account(
+    home: Path, key: str, backend: KeyringBackendChoice, passphrase: Path | None, fmt: OutputFormat
+) -> PrivateKey:
+    secret = read_passphrase(backend, passphrase, fmt)
+    try:
+        return open_keyring(home, backend).load_private_key(key, secret)
+    except CryptoError as exc:
+        fail(getattr(exc, "code", "key_unavailable"), str(exc), fmt)
+
+
+@provider_app.command("start")
+def start(
+    service: str = typer.Option(..., "--service", help="the service kind sold: stt, echo, ..."),
+    engine: str = typer.Option(..., "--engine", help="echo | pocketsphinx"),
+    home: Path = HomeOption,
+    key: str = KeyOption,
+    keyring_backend: KeyringBackendChoice = BackendOption,
+    passphrase_file: Path | None = PassphraseOption,
+    node: str = NodeOption,
+    host: str = typer.Option("127.0.0.1", "--host", help="address to listen on"),
+    port: int = typer.Option(8700, "--port"),
+    endpoint: str | None = typer.Option(None, "--endpoint", help="public URL (default from host)"),
+    price: int | None = typer.Option(
+        None, "--price", min=0, help="uvox per unit (default: the registered offer's price)"
+    ),
+    grammar: Path | None = typer.Option(None, "--grammar", help="a JSGF grammar file (stt)"),
+    claim_threshold: int = typer.Option(
+        DEFAULT_CLAIM_THRESHOLD, "--claim-threshold", min=1, help="claim once this much is owed"
+    ),
+    claim_interval: float = typer.Option(2.0, "--claim-interval", min=0.1),
+    refresh_interval: float = typer.Option(5.0, "--refresh-interval", min=0.1),
+    bench_unpaid: bool = typer.Option(
+        False, "--bench-unpaid", help="also serve the engine unpaid at /v1/unpaid/KIND (benchmarks)"
+    ),
+    output: OutputFormat = OutputOption,
+) -> None:
+    """Serve paid calls of one service kind until Ctrl-C / SIGTERM."""
+    from voxpop.provider.service import Provider, ProviderConfig, ProviderError
+
+    account = _account(home, key, keyring_backend, passphrase_file, output)
+    grammar_text = None
+    if grammar is not None:
+        try:
+            grammar_text = grammar.read_text(encoding="utf-8")
+        except OSError as exc:
+            fail("grammar_unreadable", f"cannot read {grammar}: {exc.strerror}", output)
+    config = ProviderConfig(
+        home=home,
+        kind=service,
+        engine=engine,
+        node_url=node,
+        price=price,
+        host=host,
+        port=port,
+        endpoint=endpoint,
+        bench_unpaid=bench_unpaid,
+        grammar=grammar_text,
+        claim_threshold=claim_threshold,
+        claim_interval=claim_interval,
+        refresh_interval=refresh_interval,
+    )
+    try:
+        provider = Provider(config, account)
+    except ProviderError as exc:
+        fail(exc.code, str(exc), output)
+    identity = provider.gateway.identity
+    emit(
+        {
+            "listening": f"http://{host}:{port}",
+            "provider": identity.provider_text,
+            "kind": identity.kind,
+            "price": identity.price,
+            "chain_id": identity.chain_id,
+            "signing_key": bytes(provider.gateway.response_key.verify_key).hex(),
+        },
+        output,
+    )
+    try:
+        provider.run()
+    except ProviderError as exc:
+        fail(exc.code, str(exc), output)
+
+
+@provider_app.command("status")
+def status(home: Path = HomeOption, output: OutputFormat = OutputOption) -> None:
+    """What the provider running on this home reports: calls, earnings, claims, its node."""
+    from voxpop.provider.service import provider_dir
+
+    data = read_status(provider_dir(home) / STATUS_NAME)
+    if data is None:
+        fail("no_status", f"no provider has run on {home}", output)
+    age = int(time.time()) - int(data.get("updated_at", 0))
+    data["running"] = age <= STALE_STATUS_SECONDS and _alive(int(data.get("pid", 0)))
+    data["status_age_s"] = age
+    emit(data, output)
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@provider_app.command("claim")
+def claim(
+    home: Path = HomeOption,
+    key: str = KeyOption,
+    keyring_backend: KeyringBackendChoice = BackendOption,
+    passphrase_file: Path | None = PassphraseOption,
+    node: str = NodeOption,
+    output: OutputFormat = OutputOption,
+) -> None:
+    """Claim on chain now everything the voucher log holds beyond what the chain has paid."""
+    from voxpop.provider.service import ProviderConfig, ProviderError, claim_now
+
+    account = _account(home, key, keyring_backend, passphrase_file, output)
+    config = ProviderConfig(home=home, kind="", engine="", node_url=node)
+    try:
+        result = asyncio.run(claim_now(config, account))
+    except ProviderError as exc:
+        fail(exc.code, str(exc), output)
+    emit(result, output)

@@ -1,0 +1,119 @@
+"""Speech to text with pocketsphinx (offline, the US-English model its wheel ships).
+
+Two modes: open vocabulary (the model's language model; poor on synthetic speech) and a JSGF
+grammar (`grammar=` the grammar's text), which recognizes the phrases it allows exactly. Audio
+comes as FLAC or WAV; it is decoded with soundfile and converted to 16 kHz mono 16-bit, the
+model's format. The price unit is a started 10 seconds of audio.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import math
+import threading
+from typing import Any
+
+import numpy as np
+import soundfile  # type: ignore[import-untyped]
+
+from voxpop.provider.engines import (
+    UNIT_10S_AUDIO,
+    BadRequestError,
+    EngineUnavailableError,
+    Prepared,
+    TooLargeError,
+)
+
+SAMPLE_RATE = 16_000
+MAX_AUDIO_BYTES = 10 * 1024 * 1024
+MAX_AUDIO_SECONDS = 60
+SECONDS_PER_UNIT = 10
+GRAMMAR_SEARCH = "grammar"
+
+
+def billed_units(frames: int, rate: int) -> int:
+    """Started 10-second blocks of audio: ceil(seconds / 10), at least 1."""
+    return max(1, math.ceil(frames / (rate * SECONDS_PER_UNIT)))
+
+
+def to_pcm16_mono(samples: Any, rate: int) -> bytes:
+    """float samples (frames[, channels]) at `rate` → 16 kHz mono signed 16-bit little-endian."""
+    audio = np.asarray(samples, dtype=np.float64)
+    if audio.ndim == 2:
+        audio = audio.mean(axis=1)
+    if rate != SAMPLE_RATE and len(audio):
+        count = max(1, round(len(audio) * SAMPLE_RATE / rate))
+        positions = np.arange(count) * (rate / SAMPLE_RATE)
+        audio = np.interp(positions, np.arange(len(audio)), audio)
+    pcm = np.clip(np.round(audio * 32767.0), -32768, 32767).astype("<i2")
+    return pcm.tobytes()
+
+
+class PocketsphinxEngine:
+    kind = "stt"
+    unit = UNIT_10S_AUDIO
+    max_body = MAX_AUDIO_BYTES
+
+    def __init__(self, grammar: str | None = None, language: str = "en-us") -> None:
+        from pocketsphinx import Decoder  # type: ignore[import-untyped]
+
+        self.language = language
+        self.mode = "grammar" if grammar else "open"
+        self._decoder = Decoder(samprate=SAMPLE_RATE, loglevel="FATAL")
+        if grammar:
+            try:
+                self._decoder.add_jsgf_string(GRAMMAR_SEARCH, grammar)
+            except ValueError as exc:
+                raise ValueError(f"the JSGF grammar does not parse: {exc}") from None
+            self._decoder.activate_search(GRAMMAR_SEARCH)
+        self._lock = threading.Lock()  # one decoder: one utterance at a time
+
+    def prepare(self, body: bytes, content_type: str, params: dict[str, str]) -> Prepared:
+        # Verify the audio is within the size limits before decoding all of it
+        if len(body) > MAX_AUDIO_BYTES:
+            raise TooLargeError(f"audio over {MAX_AUDIO_BYTES} bytes")
+        lang = params.get("lang", self.language).lower()
+        if lang != self.language:
+            raise BadRequestError(f"this engine transcribes {self.language} only")
+        try:
+            info = soundfile.info(io.BytesIO(body))
+        except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError):
+            raise BadRequestError("the body is not FLAC or WAV audio") from None
+        if info.samplerate <= 0 or info.frames <= 0:
+            raise BadRequestError("the audio is empty")
+        if info.frames > MAX_AUDIO_SECONDS * info.samplerate:
+            raise TooLargeError(f"audio over {MAX_AUDIO_SECONDS} s")
+        try:
+            samples, rate = soundfile.read(io.BytesIO(body), dtype="float32", always_2d=False)
+        except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError):
+            raise BadRequestError("the audio does not decode") from None
+        units = billed_units(len(samples), rate)
+        return Prepared(units, (to_pcm16_mono(samples, rate), len(samples) * 1000 // rate))
+
+    def transcribe(self, pcm: bytes) -> str:
+        """The words heard in 16 kHz mono 16-bit audio ("" if none)."""
+        with self._lock:
+            self._decoder.start_utt()
+            self._decoder.process_raw(pcm, full_utt=True)
+            self._decoder.end_utt()
+            hyp = self._decoder.hyp()
+        return hyp.hypstr if hyp is not None else ""
+
+    async def run(self, prepared: Prepared) -> bytes:
+        pcm, duration_ms = prepared.payload
+        try:
+            text = await asyncio.get_running_loop().run_in_executor(None, self.transcribe, pcm)
+        except RuntimeError as exc:
+            raise EngineUnavailableError(f"the decoder failed: {exc}") from None
+        answer = {
+            "text": text,
+            "language": self.language,
+            "mode": self.mode,
+            "duration_ms": duration_ms,
+        }
+        return json.dumps(answer, separators=(",", ":")).encode()
+
+    def close(self) -> None:
+        return None
