@@ -24,10 +24,10 @@ from voxpop.chain.encoding import decode_state, encode
 from voxpop.chain.errors import InvalidGenesisError, InvalidQueryError
 from voxpop.chain.kv import KVReader
 from voxpop.chain.listing import ListIndex, ListRoute
-from voxpop.chain.module_accounts import module_address
+from voxpop.chain.module_accounts import SERVICES, module_address
 from voxpop.chain.modules.bounds import MAX_DURATION_SECONDS, MAX_UINT64, param_int
 
-NAME = "services"
+NAME = SERVICES
 MODULE_ADDRESS = module_address(NAME)  # holds every offer's stake, leaving ones included
 PREFIX = b"services/"
 PARAMS_KEY = b"services/params"
@@ -44,6 +44,7 @@ MAX_KINDS = 64
 MAX_ENDPOINT_LEN = 1_024  # the most `max_endpoint_len` may be
 MAX_LANGUAGES = 64  # the most `max_languages` may be
 MAX_LANGUAGE_LEN = 16
+LANGUAGE_PATTERN = re.compile(r"[a-z0-9-]{1,16}")
 MIN_UNBONDING_SECONDS = 3_600
 _QUEUED = b"\x01"
 
@@ -59,6 +60,10 @@ OFFERS_BY_KIND = ListIndex(
 
 def is_kind(text: str) -> bool:
     return KIND_PATTERN.fullmatch(text) is not None
+
+
+def is_language(text: str) -> bool:
+    return LANGUAGE_PATTERN.fullmatch(text) is not None
 
 
 def kind_owner(kind: str) -> bytes:
@@ -330,7 +335,7 @@ def record_settlement(ctx: Context, provider: bytes, payer: bytes, amount: int) 
     key = payer_key(provider, payer)
     raw = ctx.get(key)
     from_payer = decode_state(raw) if raw else 0
-    ctx.set(key, encode(_saturating_add(from_payer, amount)))
+    set_settled_by(ctx, provider, payer, _saturating_add(from_payer, amount))
     set_reputation(
         ctx,
         provider,
@@ -347,6 +352,10 @@ def record_settlement(ctx: Context, provider: bytes, payer: bytes, amount: int) 
 def get_settled_by(ctx: Context, provider: bytes, payer: bytes) -> int:
     raw = ctx.get(payer_key(provider, payer))
     return int(decode_state(raw)) if raw else 0
+
+
+def set_settled_by(ctx: Context, provider: bytes, payer: bytes, amount: int) -> None:
+    ctx.set(payer_key(provider, payer), encode(amount))
 
 
 # --- unmetered reads for genesis export and invariants ----------------------------------------
