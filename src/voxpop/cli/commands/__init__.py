@@ -10,6 +10,7 @@ from voxpop.cli.commands import (
     authz,
     bank,
     chain,
+    channels,
     directory,
     distribution,
     feegrant,
@@ -27,6 +28,7 @@ MODULES = {
     "directory": "Key directory: publish, rotate and read encryption keys.",
     "authz": "Authz: let another key act for an account, without its key.",
     "feegrant": "Feegrant: pay the fees of another account's txs.",
+    "channels": "Channels: pay a provider per call, off chain, from a deposit.",
 }
 
 COMMANDS: tuple[TxCommand | QueryCommand, ...] = (
@@ -37,6 +39,7 @@ COMMANDS: tuple[TxCommand | QueryCommand, ...] = (
     *directory.COMMANDS,
     *authz.COMMANDS,
     *feegrant.COMMANDS,
+    *channels.COMMANDS,
     *auth.COMMANDS,
     *chain.COMMANDS,
 )
