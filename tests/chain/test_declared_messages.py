@@ -28,6 +28,7 @@ from voxpop.chain.fields import (
     X25519KeyKind,
 )
 from voxpop.chain.module import Msg, message_table, msg_fields, msg_from_json
+from voxpop.chain.modules.gov.actions import ACTIONS, ActionsKind, ParamsKind
 from voxpop.chain.registry import default_modules
 
 MODULES = Path(__file__).resolve().parents[2] / "src" / "voxpop" / "chain" / "modules"
@@ -67,6 +68,13 @@ def values_of(kind: Kind) -> st.SearchStrategy[Any]:
         )
     if isinstance(kind, MsgTypeKind):
         return MSG_TYPES
+    if isinstance(kind, ParamsKind):  # a proposal's parameter changes: any small plain map
+        return st.dictionaries(st.text(max_size=8), st.integers(0, 2**32), min_size=1, max_size=3)
+    if isinstance(kind, ActionsKind):  # a proposal's actions, each a declared action
+        action = st.sampled_from(sorted(ACTIONS)).flatmap(
+            lambda t: wire_values(ACTIONS[t]).map(lambda v: {"type": t, "value": v})
+        )
+        return st.lists(action, max_size=3)
     if isinstance(kind, MsgsKind):  # inner messages: any type name, any plain CBOR map
         plain = st.integers(0, 2**64 - 1) | st.binary(max_size=8) | st.text(max_size=8)
         inner = st.fixed_dictionaries(

@@ -9,11 +9,12 @@ from __future__ import annotations
 import dataclasses
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any, ClassVar, Self, TypeVar, get_type_hints
 
 from voxpop.chain.abci import ValidatorUpdate
 from voxpop.chain.context import Context
+from voxpop.chain.encoding import decode_state, encode
 from voxpop.chain.errors import (
     ChainError,
     InvalidAddressError,
@@ -177,6 +178,18 @@ class MsgRoute:
 
 
 @dataclass(frozen=True, slots=True)
+class ParamsSpec:
+    """Where a module keeps its parameters and how it checks them, so that governance can change
+    any module's parameters while each module validates its own."""
+
+    key: bytes
+    parse: Callable[[dict[str, Any]], Any]  # the whole params value -> params; raises ChainError
+    default: Callable[[], Any]  # the params when none are stored
+    # Checks against the rest of state (e.g. issuance headroom); raises ChainError
+    check: Callable[[Context, Any], None] | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Invariant:
     name: str
     check: Callable[[KVReader], str | None]  # returns a description of the breach, or None
@@ -215,6 +228,32 @@ class Module(ABC):
 
     def invariants(self) -> list[Invariant]:
         return []
+
+    def params_spec(self) -> ParamsSpec | None:
+        """The module's parameters, if it has any (governance changes them through it)."""
+        return None
+
+    def params_value(self, state: KVReader) -> dict[str, Any] | None:
+        """The module's parameters as stored (None: it has none)."""
+        spec = self.params_spec()
+        if spec is None:
+            return None
+        raw = state.get(spec.key)
+        value: dict[str, Any] = decode_state(raw) if raw else asdict(spec.default())
+        return value
+
+    def set_params_value(self, ctx: Context, value: Mapping[str, Any]) -> None:
+        """Validate `value` as the module's whole parameters and store them. Raises ChainError
+        (the params' own InvalidGenesisError, or InvalidMessageError for a module without
+        params) and then writes nothing."""
+        spec = self.params_spec()
+        # Verify the module has parameters, and these are valid
+        if spec is None:
+            raise InvalidMessageError(f"module {self.name} has no parameters")
+        params = spec.parse(dict(value))
+        if spec.check is not None:
+            spec.check(ctx, params)
+        ctx.set(spec.key, encode(asdict(params)))
 
     def initial_validators(self, ctx: Context) -> list[ValidatorUpdate]:
         """The validator set this module's genesis defines (asked after every init_genesis)."""

@@ -26,6 +26,7 @@ NOT_BONDED_POOL = "not_bonded_pool"  # tokens of other validators and of maturin
 DISTRIBUTION = "distribution"  # rewards and commission not yet claimed
 COMMUNITY_POOL = "community_pool"  # the community tax, spent by governance
 CHANNELS = "channels"  # payment channels' deposits not yet claimed or returned
+GOV = "gov"  # deposits of open proposals: refunded, or burned when vetoed or short of quorum
 SERVICES = "services"  # providers' stakes, leaving ones included
 
 # Which module accounts exist and what they may do. Later modules (staking, ...) add theirs.

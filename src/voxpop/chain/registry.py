@@ -18,6 +18,7 @@ from voxpop.chain.modules.channels.module import ChannelsModule
 from voxpop.chain.modules.directory.module import DirectoryModule
 from voxpop.chain.modules.distribution.module import DistributionModule
 from voxpop.chain.modules.feegrant.module import FeegrantModule
+from voxpop.chain.modules.gov.module import GovModule
 from voxpop.chain.modules.grant.module import GrantModule
 from voxpop.chain.modules.services.module import ServicesModule
 from voxpop.chain.modules.slashing.module import SlashingModule
@@ -45,6 +46,7 @@ def default_modules() -> list[Module]:
         DirectoryModule(),
         ServicesModule(),
         ChannelsModule(),
+        GovModule(),
     ]
 
 

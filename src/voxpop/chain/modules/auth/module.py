@@ -9,13 +9,16 @@ from voxpop.chain.context import Context
 from voxpop.chain.encoding import decode_canonical
 from voxpop.chain.errors import InvalidGenesisError
 from voxpop.chain.kv import KVReader
-from voxpop.chain.module import Invariant, Module, address_query
+from voxpop.chain.module import Invariant, Module, ParamsSpec, address_query
 from voxpop.chain.modules.auth import state
 
 
 class AuthModule(Module):
     name = "auth"
     prefix = state.PREFIX
+
+    def params_spec(self) -> ParamsSpec:
+        return ParamsSpec(state.PARAMS_KEY, state.AuthParams.from_value, state.AuthParams)
 
     def query_routes(self) -> Mapping[str, Callable[[bytes], bytes]]:
         return {"account": address_query(state.account_key), "params": lambda _: state.PARAMS_KEY}

@@ -10,7 +10,7 @@ from voxpop.chain.context import Context
 from voxpop.chain.encoding import decode_state, decode_uint, encode_uint
 from voxpop.chain.errors import InvalidGenesisError
 from voxpop.chain.kv import KVReader
-from voxpop.chain.module import ADDRESS_LEN, Invariant, Module, MsgRoute, address_query
+from voxpop.chain.module import ADDRESS_LEN, Invariant, Module, MsgRoute, ParamsSpec, address_query
 from voxpop.chain.modules.bank import handlers, state
 from voxpop.chain.modules.bank.messages import MsgMultiSend, MsgSend
 from voxpop.chain.modules.codec import addr_text, genesis_address, genesis_amount
@@ -19,6 +19,9 @@ from voxpop.chain.modules.codec import addr_text, genesis_address, genesis_amoun
 class BankModule(Module):
     name = "bank"
     prefix = state.PREFIX
+
+    def params_spec(self) -> ParamsSpec:
+        return ParamsSpec(state.PARAMS_KEY, state.BankParams.from_value, state.BankParams)
 
     def msg_routes(self) -> Mapping[str, MsgRoute]:
         return {

@@ -29,6 +29,7 @@ from voxpop.chain.module_accounts import (
     BONDED_POOL,
     CHANNELS,
     DISTRIBUTION,
+    GOV,
     MINT,
     NOT_BONDED_POOL,
     SERVICES,
@@ -47,7 +48,7 @@ BURNED_KEY = b"bank/burned"
 # Accounts whose balance other modules account for exactly: only `move` by those modules pays them
 BLOCKED_RECIPIENTS = frozenset(
     module_address(n)
-    for n in (MINT, BONDED_POOL, NOT_BONDED_POOL, DISTRIBUTION, CHANNELS, SERVICES)
+    for n in (MINT, BONDED_POOL, NOT_BONDED_POOL, DISTRIBUTION, CHANNELS, SERVICES, GOV)
 )
 
 

@@ -10,7 +10,7 @@ from voxpop.chain.context import Context
 from voxpop.chain.encoding import decode_state
 from voxpop.chain.errors import ChainError, InvalidGenesisError, InvalidQueryError
 from voxpop.chain.kv import KVReader
-from voxpop.chain.module import Invariant, Module, MsgRoute, address_query
+from voxpop.chain.module import Invariant, Module, MsgRoute, ParamsSpec, address_query
 from voxpop.chain.modules.codec import addr_text, genesis_address
 from voxpop.chain.modules.directory import handlers, state
 from voxpop.chain.modules.directory.messages import MsgPublishKeys, MsgRevokeKeys
@@ -26,6 +26,9 @@ def _version_query(data: bytes) -> bytes:
 class DirectoryModule(Module):
     name = "directory"
     prefix = state.PREFIX
+
+    def params_spec(self) -> ParamsSpec:
+        return ParamsSpec(state.PARAMS_KEY, state.DirectoryParams.from_value, state.DirectoryParams)
 
     def msg_routes(self) -> Mapping[str, MsgRoute]:
         return {

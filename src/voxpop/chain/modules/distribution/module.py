@@ -11,7 +11,7 @@ from voxpop.chain.context import Context
 from voxpop.chain.encoding import decode_state
 from voxpop.chain.errors import InvalidGenesisError
 from voxpop.chain.kv import KVReader
-from voxpop.chain.module import Invariant, Module, MsgRoute, address_query
+from voxpop.chain.module import Invariant, Module, MsgRoute, ParamsSpec, address_query
 from voxpop.chain.modules.bank.state import get_supply, read_balance
 from voxpop.chain.modules.codec import addr_text
 from voxpop.chain.modules.distribution import handlers, state
@@ -22,6 +22,14 @@ from voxpop.chain.modules.staking import state as staking
 class DistributionModule(Module):
     name = "distribution"
     prefix = state.PREFIX
+
+    def params_spec(self) -> ParamsSpec:
+        return ParamsSpec(
+            state.PARAMS_KEY,
+            state.DistributionParams.from_value,
+            state.DistributionParams,
+            lambda ctx, p: state.check_issuance_headroom(get_supply(ctx), p.annual_inflation_bps),
+        )
 
     def msg_routes(self) -> Mapping[str, MsgRoute]:
         return {

@@ -15,7 +15,7 @@ from voxpop.chain.context import Context
 from voxpop.chain.encoding import decode_canonical
 from voxpop.chain.errors import InvalidGenesisError, InvalidQueryError
 from voxpop.chain.kv import KVReader
-from voxpop.chain.module import Module, MsgRoute, address_query
+from voxpop.chain.module import Module, MsgRoute, ParamsSpec, address_query
 from voxpop.chain.module_accounts import GRANT_POOL, module_address
 from voxpop.chain.modules.grant import handlers, state
 from voxpop.chain.modules.grant.messages import MsgClaimGrant
@@ -30,6 +30,9 @@ def _identity_key(data: bytes) -> bytes:
 class GrantModule(Module):
     name = "grant"
     prefix = state.PREFIX
+
+    def params_spec(self) -> ParamsSpec:
+        return ParamsSpec(state.PARAMS_KEY, state.GrantParams.from_value, state.GrantParams)
 
     def msg_routes(self) -> Mapping[str, MsgRoute]:
         return {MsgClaimGrant.TYPE: MsgRoute(MsgClaimGrant, handlers.process_claim_grant)}

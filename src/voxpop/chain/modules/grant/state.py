@@ -86,6 +86,10 @@ def add_registrar(ctx: Context, pub_key: bytes, name: str) -> None:
     ctx.set(registrar_key(pub_key), encode({"name": name}))
 
 
+def remove_registrar(ctx: Context, pub_key: bytes) -> None:
+    ctx.delete(registrar_key(pub_key))
+
+
 def get_quota_used(ctx: Context, registrar: bytes, epoch: int) -> int:
     raw = ctx.get(quota_key(registrar, epoch))
     return decode_uint(raw) if raw else 0

@@ -10,7 +10,7 @@ from voxpop.chain.context import Context
 from voxpop.chain.encoding import decode_state
 from voxpop.chain.errors import InvalidGenesisError
 from voxpop.chain.kv import KVReader
-from voxpop.chain.module import Invariant, Module, MsgRoute, address_query
+from voxpop.chain.module import Invariant, Module, MsgRoute, ParamsSpec, address_query
 from voxpop.chain.modules.slashing import handlers, state
 from voxpop.chain.modules.slashing.messages import MsgUnjail
 
@@ -18,6 +18,9 @@ from voxpop.chain.modules.slashing.messages import MsgUnjail
 class SlashingModule(Module):
     name = "slashing"
     prefix = state.PREFIX
+
+    def params_spec(self) -> ParamsSpec:
+        return ParamsSpec(state.PARAMS_KEY, state.SlashingParams.from_value, state.SlashingParams)
 
     def msg_routes(self) -> Mapping[str, MsgRoute]:
         return {MsgUnjail.TYPE: MsgRoute(MsgUnjail, handlers.process_unjail)}

@@ -18,6 +18,7 @@ from voxpop.chain.module import (
     Invariant,
     Module,
     MsgRoute,
+    ParamsSpec,
     address_query,
     msg_from_json,
 )
@@ -48,6 +49,9 @@ def genesis_validator_msg(entry: Any, where: str) -> MsgCreateValidator:
 class StakingModule(Module):
     name = "staking"
     prefix = state.PREFIX
+
+    def params_spec(self) -> ParamsSpec:
+        return ParamsSpec(state.PARAMS_KEY, state.StakingParams.from_value, state.StakingParams)
 
     def msg_routes(self) -> Mapping[str, MsgRoute]:
         return {
