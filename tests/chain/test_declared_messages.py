@@ -10,6 +10,7 @@ import nacl.bindings
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from nacl.signing import SigningKey
 from nucypher_core.umbral import SecretKey
 
 from voxpop.chain import errors
@@ -29,6 +30,12 @@ from voxpop.chain.fields import (
 )
 from voxpop.chain.module import Msg, message_table, msg_fields, msg_from_json
 from voxpop.chain.modules.gov.actions import ACTIONS, ActionsKind, ParamsKind
+from voxpop.chain.modules.services.messages import (
+    Ed25519KeyKind,
+    EndpointKind,
+    LanguageKind,
+    ServiceKindKind,
+)
 from voxpop.chain.registry import default_modules
 
 MODULES = Path(__file__).resolve().parents[2] / "src" / "voxpop" / "chain" / "modules"
@@ -81,6 +88,14 @@ def values_of(kind: Kind) -> st.SearchStrategy[Any]:
             {"type": MSG_TYPES, "value": st.dictionaries(st.text(max_size=8), plain, max_size=3)}
         )
         return st.lists(inner, min_size=1, max_size=min(kind.max_items, 4))
+    if isinstance(kind, (ServiceKindKind, LanguageKind)):
+        return st.from_regex(r"\A[a-z0-9-]{1,16}\Z")
+    if isinstance(kind, EndpointKind):
+        return st.from_regex(
+            r"\Ahttps?://[a-z0-9]{1,20}(\.[a-z]{2,5})?(:[0-9]{1,4})?(/[a-z0-9/]*)?\Z"
+        )
+    if isinstance(kind, Ed25519KeyKind):  # the public key of a random seed
+        return st.binary(min_size=32, max_size=32).map(lambda s: SigningKey(s).verify_key.encode())
     raise AssertionError(f"no strategy for {kind!r}")
 
 
