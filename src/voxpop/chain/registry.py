@@ -21,6 +21,7 @@ from voxpop.chain.modules.feegrant.module import FeegrantModule
 from voxpop.chain.modules.gov.module import GovModule
 from voxpop.chain.modules.grant.module import GrantModule
 from voxpop.chain.modules.services.module import ServicesModule
+from voxpop.chain.modules.skills.module import SkillsModule
 from voxpop.chain.modules.slashing.module import SlashingModule
 from voxpop.chain.modules.staking.module import StakingModule
 from voxpop.chain.tx import decode_tx
@@ -47,6 +48,7 @@ def default_modules() -> list[Module]:
         ServicesModule(),
         ChannelsModule(),
         GovModule(),
+        SkillsModule(),
     ]
 
 
