@@ -52,6 +52,7 @@ bench: install
 	$(BIN)/python bench/state_commit.py
 	$(BIN)/python bench/proofs.py
 	$(BIN)/python bench/light_client.py
+	$(BIN)/python bench/paid_calls.py
 
 # The fuzz campaign of docs/security.md: 1,000,000 inputs over every ABCI step (minutes)
 fuzz: install
