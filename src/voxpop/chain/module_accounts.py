@@ -39,6 +39,7 @@ MODULE_ACCOUNTS: dict[str, frozenset[Permission]] = {
     DISTRIBUTION: frozenset(),
     COMMUNITY_POOL: frozenset(),
     CHANNELS: frozenset(),
+    GOV: frozenset({Permission.BURNER}),
     SERVICES: frozenset(),
 }
 MODULE_ADDRESSES: dict[bytes, str] = {module_address(n): n for n in MODULE_ACCOUNTS}
