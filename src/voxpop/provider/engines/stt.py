@@ -51,6 +51,25 @@ def to_pcm16_mono(samples: Any, rate: int) -> bytes:
     return pcm.tobytes()
 
 
+def trim_silence(pcm: bytes, keep_ms: int = 250) -> bytes:
+    """16 kHz 16-bit audio without its long leading and trailing silence (pocketsphinx's grammar
+    search loses a phrase in seconds of silence). Billing counts the audio as sent."""
+    samples = np.frombuffer(pcm, dtype="<i2")
+    frame = SAMPLE_RATE // 50  # 20 ms
+    count = len(samples) // frame
+    if count == 0:
+        return pcm
+    frames = samples[: count * frame].astype(np.float64).reshape(count, frame)
+    energy = np.sqrt((frames**2).mean(axis=1))
+    loud = np.nonzero(energy > max(energy.max() * 0.02, 30.0))[0]
+    if len(loud) == 0:
+        return pcm
+    keep = keep_ms * SAMPLE_RATE // 1000
+    start = max(0, int(loud[0]) * frame - keep)
+    end = min(len(samples), (int(loud[-1]) + 1) * frame + keep)
+    return samples[start:end].tobytes()
+
+
 class PocketsphinxEngine:
     kind = "stt"
     unit = UNIT_10S_AUDIO
@@ -96,7 +115,7 @@ class PocketsphinxEngine:
         """The words heard in 16 kHz mono 16-bit audio ("" if none)."""
         with self._lock:
             self._decoder.start_utt()
-            self._decoder.process_raw(pcm, full_utt=True)
+            self._decoder.process_raw(trim_silence(pcm), full_utt=True)
             self._decoder.end_utt()
             hyp = self._decoder.hyp()
         return hyp.hypstr if hyp is not None else ""
