@@ -37,12 +37,13 @@ from typing import Any, cast
 from nacl.signing import SigningKey
 
 from voxpop.chain.modules.channels.messages import MsgOpen
+from voxpop.cli.keyring import KeyringBackendChoice, open_keyring
 from voxpop.client import VoxClient
 from voxpop.client.payments.policy import Policy
-from voxpop.client.payments.testing import LocalProvider
 from voxpop.client.testing import LocalNode, free_port
 from voxpop.crypto import PrivateKey, encode_address
 from voxpop.crypto.vouchers import voucher_sign_bytes
+from voxpop.provider.testing import LocalProvider
 
 PAYER = PrivateKey(bytes([41]) * 32)
 VOUCHER_KEY = PrivateKey(bytes([42]) * 32)
@@ -342,6 +343,12 @@ def open_channels(vox: VoxClient, payee: bytes, count: int, deposit: int) -> lis
     return ids
 
 
+def provider_home(home: Path) -> Path:
+    """A provider home with the provider's account key in its test keyring."""
+    open_keyring(home, KeyringBackendChoice.TEST).import_seed("provider", PROVIDER.seed)
+    return home
+
+
 def onchain_txs_per_million(price: int, policy: Policy, claim_threshold: int) -> int:
     """One payer, one provider, a million calls at `price`: the open, the top-ups the policy
     makes, and the claims the provider makes at its threshold."""
@@ -370,12 +377,10 @@ def main() -> None:
             LocalNode.start(root / "node", funds=funds) as node,
             VoxClient(node.url) as vox,
             LocalProvider.start(
-                root / "provider",
-                node.url,
-                PROVIDER,
+                provider_home(root / "provider"),
+                node_url=node.url,
                 price=price,
-                bench_unpaid=True,
-                extra=["--claim-threshold", str(CLAIM_THRESHOLD)],
+                extra=["--bench-unpaid", "--claim-threshold", str(CLAIM_THRESHOLD)],
             ) as provider,
         ):
             chain_id = vox.status().chain_id
