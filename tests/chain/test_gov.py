@@ -29,7 +29,7 @@ from voxpop.chain import errors
 from voxpop.chain.abci import ExecTxResult
 from voxpop.chain.app import event_attrs
 from voxpop.chain.context import Context
-from voxpop.chain.encoding import decode_state, decode_uint
+from voxpop.chain.encoding import decode_state, decode_uint, encode
 from voxpop.chain.genesis import default_app_state
 from voxpop.chain.module import Module
 from voxpop.chain.module_accounts import COMMUNITY_POOL, GOV, module_address
@@ -284,7 +284,7 @@ def test_vote_with_no_stake_is_kept_and_weighs_nothing(gov: Chain) -> None:
     result = tally_of(gov, pid)
     assert result.no == 0 and result.yes == SELF_BOND
     entries = tally.decode_chunks(gov.app.committed.get(k) or b"" for k in chunk_keys(pid, result))
-    assert (addr(NOBODY), tally.OWN, 0, [[NO, WEIGHT_ONE]]) in entries
+    assert (addr(NOBODY), tally.OWN, 0, [[NO, WEIGHT_ONE]], []) in entries
 
 
 def test_later_vote_replaces_earlier(gov: Chain) -> None:
@@ -565,3 +565,17 @@ def test_readme_action_table_matches_declarations() -> None:
     assert action_table() in found.group(0), (
         f"README: replace the action table with\n{action_table()}"
     )
+
+
+def test_chunks_are_canonical_cbor_of_the_entries() -> None:
+    for n in (0, 1, 23, 24, 255, 256, 300, 600):
+        entries: list[tally.Entry] = [
+            (bytes([i % 256]) * 20, i % 2, i * 1_000, [[YES, WEIGHT_ONE]], [[b"\x01" * 20, i]])
+            for i in range(n)
+        ]
+        expected = [
+            encode([list(e) for e in entries[i : i + tally.CHUNK_ENTRIES]])
+            for i in range(0, n, tally.CHUNK_ENTRIES)
+        ]
+        assert tally.chunk_entries(entries) == expected
+        assert tally.decode_chunks(expected) == entries

@@ -9,18 +9,23 @@ a delegator who did not vote, counts for nothing.
 
 The tally keeps the list it counted, one entry per weight cast, in order (voter, then kind):
 
-    [voter 20, kind, weight, [[option, part], ...]]     kind 0: the voter's own delegations
-                                                        kind 1: a validator's inherited rest
+    [voter 20, kind, weight, [[option, part], ...], [[operator 20, shares], ...]]
 
-and commits to it with a count and the RFC 6962 Merkle root of the entries' canonical CBOR (the
-list pattern of chain/listing.py), so a client can recompute the totals from the list and check
-each entry against proven state at the tally's height.
+kind 0 is the voter's own delegations, listed whole (every validator it delegates to, bonded or
+not, with its shares: the same set staking's by-delegator index commits to); kind 1 is a
+validator's inherited rest (no delegations listed). A client thus proves each entry from state at
+the tally's height: the vote, the delegator's index commitment, each delegation and validator.
+
+The tally commits to the list with a count and the RFC 6962 Merkle root of the entries'
+canonical CBOR (the list pattern of chain/listing.py), so a client can recompute the totals from
+the list and check each entry against proven state at the tally's height.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from voxpop.chain.encoding import decode_state, decode_uint, encode
 from voxpop.chain.kv import KVReader
@@ -38,7 +43,8 @@ OWN = 0  # an entry for the voter's own delegations
 INHERITED = 1  # an entry for a validator's tokens not covered by its delegators' own votes
 CHUNK_ENTRIES = 256  # entries per gov/tl/ key
 
-Entry = tuple[bytes, int, int, list[list[int]]]  # (voter, kind, weight, [[option, part], ...])
+# (voter, kind, weight, [[option, part], ...], [[operator, shares], ...])
+Entry = tuple[bytes, int, int, list[list[int]], list[list[Any]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,31 +74,41 @@ def compute_entries(reader: KVReader, proposal_id: int) -> tuple[list[Entry], in
         if voter in bonded:
             validator_votes[voter] = options
         weight = 0
+        delegations: list[list[Any]] = []
         prefix = index + voter
         for key, _ in reader.iterate(prefix):
             operator = key[len(prefix) :]
+            held = reader.get(DELEGATION_PREFIX + operator + voter)
+            shares = decode_uint(held) if held else 0
+            delegations.append([operator, shares])
             val = bonded.get(operator)
             if val is None:
                 continue
-            held = reader.get(DELEGATION_PREFIX + operator + voter)
-            shares = decode_uint(held) if held else 0
-            tokens, total_shares = val
-            worth = tokens if shares == total_shares else shares * tokens // total_shares
+            worth = compute_worth(shares, *val)
             covered[operator] = covered.get(operator, 0) + worth
             weight += worth
-        own.append((voter, OWN, weight, options))
+        own.append((voter, OWN, weight, options, delegations))
     inherited: list[Entry] = [
-        (operator, INHERITED, bonded[operator][0] - covered.get(operator, 0), options)
+        (operator, INHERITED, bonded[operator][0] - covered.get(operator, 0), options, [])
         for operator, options in validator_votes.items()
     ]
-    entries = sorted(own + inherited, key=lambda e: (e[0], e[1]))
+    # (voter, kind) is unique, so tuples sort by it; `own` is already in voter order
+    entries = sorted(own + inherited)
     return entries, sum(tokens for tokens, _ in bonded.values())
+
+
+def compute_worth(shares: int, tokens: int, total_shares: int) -> int:
+    """What `shares` of a validator with `tokens` behind `total_shares` are worth (as staking's
+    compute_tokens: rounded down, all of them exactly its tokens)."""
+    if shares == total_shares:
+        return tokens
+    return shares * tokens // total_shares if total_shares else 0
 
 
 def compute_totals(entries: Iterable[Entry]) -> Totals:
     """Per-option totals: each entry's weight split by its parts (each share rounded down)."""
     sums = {option: 0 for option in VoteOption}
-    for _, _, weight, options in entries:
+    for _, _, weight, options, _ in entries:
         for option, part in options:
             sums[VoteOption(option)] += weight * part // WEIGHT_ONE
     return Totals(
@@ -113,17 +129,32 @@ def entries_root(entries: Sequence[Entry]) -> bytes:
 
 def chunk_entries(entries: Sequence[Entry]) -> list[bytes]:
     """The list as stored: CBOR lists of up to CHUNK_ENTRIES entries each."""
+    return chunk_leaves([encode_entry(e) for e in entries])
+
+
+def chunk_leaves(leaves: Sequence[bytes]) -> list[bytes]:
+    """`chunk_entries` from the entries' encodings: a canonical CBOR array is its header and
+    its items' encodings, so each entry is encoded once for the root and the chunks."""
     return [
-        encode([list(e) for e in entries[i : i + CHUNK_ENTRIES]])
-        for i in range(0, len(entries), CHUNK_ENTRIES)
+        array_header(len(part)) + b"".join(part)
+        for part in (leaves[i : i + CHUNK_ENTRIES] for i in range(0, len(leaves), CHUNK_ENTRIES))
     ]
+
+
+def array_header(n: int) -> bytes:
+    """The canonical CBOR header of an array of `n` items (n < 2^16: chunks are small)."""
+    if n < 24:
+        return bytes([0x80 + n])
+    if n < 256:
+        return bytes([0x98, n])
+    return bytes([0x99]) + n.to_bytes(2, "big")
 
 
 def decode_chunks(chunks: Iterable[bytes]) -> list[Entry]:
     out: list[Entry] = []
     for chunk in chunks:
-        for voter, kind, weight, options in decode_state(chunk):
-            out.append((voter, kind, weight, options))
+        for voter, kind, weight, options, delegations in decode_state(chunk):
+            out.append((voter, kind, weight, options, delegations))
     return out
 
 
@@ -131,7 +162,8 @@ def tally(reader: KVReader, proposal_id: int, height: int) -> tuple[TallyResult,
     """The proposal's tally result and its list, chunked for state."""
     entries, bonded = compute_entries(reader, proposal_id)
     totals = compute_totals(entries)
-    chunks = chunk_entries(entries)
+    leaves = [encode_entry(e) for e in entries]
+    chunks = chunk_leaves(leaves)
     result = TallyResult(
         yes=totals.yes,
         abstain=totals.abstain,
@@ -140,7 +172,7 @@ def tally(reader: KVReader, proposal_id: int, height: int) -> tuple[TallyResult,
         bonded=bonded,
         height=height,
         count=len(entries),
-        root=entries_root(entries),
+        root=merkle_root(leaves),
         chunks=len(chunks),
     )
     return result, chunks
