@@ -42,12 +42,17 @@ BLOCKED = module_address("distribution")  # a module account: it cannot receive 
 
 
 def register(creator: bytes, skill_id: str, fee: Any, payout: bytes | None = None) -> Msg:
-    value = {"creator": creator, "skill_id": skill_id, "payout": payout or creator, "fee": fee}
+    value = {
+        "creator": creator,
+        "skill_id": skill_id,
+        "payout": payout or creator,
+        "fee_per_use": fee,
+    }
     return "skills/Register", value
 
 
 def update(creator: bytes, skill_id: str, fee: Any, payout: bytes) -> Msg:
-    value = {"creator": creator, "skill_id": skill_id, "payout": payout, "fee": fee}
+    value = {"creator": creator, "skill_id": skill_id, "payout": payout, "fee_per_use": fee}
     return "skills/Update", value
 
 

@@ -14,6 +14,7 @@ from voxpop.cli.commands import (
     directory,
     distribution,
     feegrant,
+    skills,
     slashing,
     staking,
 )
@@ -29,6 +30,7 @@ MODULES = {
     "authz": "Authz: let another key act for an account, without its key.",
     "feegrant": "Feegrant: pay the fees of another account's txs.",
     "channels": "Channels: pay a provider per call, off chain, from a deposit.",
+    "skills": "Skills: register skills, and pay their creators per use.",
 }
 
 COMMANDS: tuple[TxCommand | QueryCommand, ...] = (
@@ -40,6 +42,7 @@ COMMANDS: tuple[TxCommand | QueryCommand, ...] = (
     *authz.COMMANDS,
     *feegrant.COMMANDS,
     *channels.COMMANDS,
+    *skills.COMMANDS,
     *auth.COMMANDS,
     *chain.COMMANDS,
 )

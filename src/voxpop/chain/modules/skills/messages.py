@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from voxpop.chain.errors import DuplicateSkillUseError, InvalidMessageError, InvalidSkillIdError
-from voxpop.chain.fields import ADDRESS, AMOUNT, Doc, ListKind, TextKind, TupleKind, UintKind
+from voxpop.chain.fields import ADDRESS, AMOUNT, Doc, ListKind, TextKind, TupleKind, UintKind, Wire
 from voxpop.chain.module import Msg
 from voxpop.chain.modules.skills.state import MAX_SKILL_ID_LEN, MAX_USES_PER_SETTLE, is_skill_id
 
@@ -52,7 +52,7 @@ class MsgRegisterSkill(Msg):
     creator: Annotated[bytes, ADDRESS]
     skill_id: Annotated[str, SKILL_ID]
     payout: Annotated[bytes, ADDRESS, Doc("receives the royalties")]
-    fee: Annotated[int, AMOUNT, FEE]
+    fee: Annotated[int, AMOUNT, Wire("fee_per_use"), FEE]
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +65,7 @@ class MsgUpdateSkill(Msg):
     creator: Annotated[bytes, ADDRESS]
     skill_id: Annotated[str, SKILL_ID]
     payout: Annotated[bytes, ADDRESS, Doc("receives the royalties")]
-    fee: Annotated[int, AMOUNT, FEE]
+    fee: Annotated[int, AMOUNT, Wire("fee_per_use"), FEE]
 
 
 @dataclass(frozen=True, slots=True)
