@@ -14,6 +14,7 @@ from voxpop.cli.commands import (
     directory,
     distribution,
     feegrant,
+    services,
     skills,
     slashing,
     staking,
@@ -29,6 +30,7 @@ MODULES = {
     "directory": "Key directory: publish, rotate and read encryption keys.",
     "authz": "Authz: let another key act for an account, without its key.",
     "feegrant": "Feegrant: pay the fees of another account's txs.",
+    "services": "Services: offer paid API calls, find providers by kind.",
     "channels": "Channels: pay a provider per call, off chain, from a deposit.",
     "skills": "Skills: register skills, and pay their creators per use.",
 }
@@ -41,6 +43,7 @@ COMMANDS: tuple[TxCommand | QueryCommand, ...] = (
     *directory.COMMANDS,
     *authz.COMMANDS,
     *feegrant.COMMANDS,
+    *services.COMMANDS,
     *channels.COMMANDS,
     *skills.COMMANDS,
     *auth.COMMANDS,

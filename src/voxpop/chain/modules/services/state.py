@@ -66,6 +66,11 @@ def is_language(text: str) -> bool:
     return LANGUAGE_PATTERN.fullmatch(text) is not None
 
 
+def price_unit(kind: str) -> str:
+    """What an offer's price pays for: a call, or (stt) each started 10 seconds of audio."""
+    return "10s_audio" if kind == "stt" else "call"
+
+
 def kind_owner(kind: str) -> bytes:
     """The list owner of `kind`: its bytes padded with NUL to MAX_KIND_LEN."""
     return kind.encode().ljust(MAX_KIND_LEN, b"\0")
