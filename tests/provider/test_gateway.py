@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +24,8 @@ from voxpop.client.testing import LocalNode, voxpop_command
 from voxpop.crypto import Keyring, PrivateKey, encode_address
 from voxpop.crypto.vouchers import Receipt, derive_channel_id, sign_voucher
 from voxpop.provider.keys import response_public_key
-from voxpop.provider.service import CLAIM_GAS_BASE, CLAIM_GAS_PER_VOUCHER
+from voxpop.provider.ledger import LOG_NAME, read_best
+from voxpop.provider.service import CLAIM_GAS_BASE, CLAIM_GAS_PER_VOUCHER, provider_dir
 from voxpop.provider.testing import LocalProvider
 
 pytestmark = pytest.mark.slow
@@ -297,3 +299,47 @@ def test_node_away_serves_from_last_view(tmp_path: Path, provider_home: Path) ->
             assert status["served"] == 2 and status["unclaimed"] == 2 * PRICE
     finally:
         node.stop()
+
+
+def test_kill_under_load_loses_no_acknowledged_voucher(
+    node: LocalNode, provider_home: Path
+) -> None:
+    keys = [SigningKey(bytes([90 + i]) * 32) for i in range(4)]
+    channels = [open_channel(node, key) for key in keys]
+    provider = start_provider(node, provider_home)
+    acknowledged = [0] * len(keys)
+    stop = threading.Event()
+
+    def pay_loop(i: int) -> None:
+        with httpx.Client(base_url=provider.url, timeout=5.0) as http:
+            n = 0
+            while not stop.is_set():
+                n += 1
+                headers = pay(node, keys[i], channels[i], n * PRICE)
+                try:
+                    resp = http.post("/v1/echo", content=BODY, headers=headers)
+                except httpx.HTTPError:
+                    return  # killed mid-call: that call was never acknowledged
+                assert resp.status_code == 200, resp.text
+                acknowledged[i] = n * PRICE
+
+    threads = [threading.Thread(target=pay_loop, args=(i,)) for i in range(len(keys))]
+    for thread in threads:
+        thread.start()
+    time.sleep(1.0)
+    provider.kill()  # while calls are in flight
+    stop.set()
+    for thread in threads:
+        thread.join()
+    assert all(acknowledged), acknowledged
+    held = read_best(provider_dir(provider_home) / LOG_NAME)
+    for channel_id, amount in zip(channels, acknowledged, strict=True):
+        assert held[channel_id].amount >= amount  # every answered call's voucher is on disk
+    code, out = cli(
+        "provider", "claim", "--home", str(provider_home), "--keyring-backend", "test",
+        "--key", "provider", "--node", node.url,
+    )  # fmt: skip
+    assert code == 0, out
+    for channel_id in channels:
+        seen = channel(node, channel_id)
+        assert seen is not None and seen["claimed"] == held[channel_id].amount

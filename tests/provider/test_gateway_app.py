@@ -311,3 +311,13 @@ async def test_restart_refuses_replay(tmp_path: Path, chain: Chain) -> None:
     resp = await call(second, pay(CH, PRICE))
     await second.stop()
     assert error(resp)["code"] == "voucher_stale"
+
+
+async def test_invalid_channel_ended(gateway: Gateway, chain: Chain) -> None:
+    assert (await call(gateway, pay(CH, PRICE))).status_code == 200
+    # The payee's close or the payer's collect removed the channel from the chain
+    del chain.channels[CH]
+    await gateway.view.refresh_all()
+    resp = await call(gateway, pay(CH, 2 * PRICE))
+    assert resp.status_code == 402 and error(resp)["code"] == "channel_closing"
+    assert gateway.stats.served == 1

@@ -223,6 +223,8 @@ class Gateway:
         info = entry.info
         best = self.accepted.get(channel_id, 0)
         # Verify the channel exists, pays this provider and is not about to end
+        if info is None and channel_id in self.accepted:
+            raise PaymentError("channel_closing", "the channel has ended on chain", accepted=best)
         if info is None:
             raise PaymentError("unknown_channel", "no such channel on chain", amount_needed=price)
         if info.claimed > best:
