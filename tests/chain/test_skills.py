@@ -16,7 +16,7 @@ from voxpop.chain.app import event_attrs
 from voxpop.chain.genesis import default_app_state
 from voxpop.chain.module_accounts import module_address
 from voxpop.chain.modules.bounds import MAX_UINT64
-from voxpop.chain.modules.skills import Skill, is_skill_id, read_skill
+from voxpop.chain.modules.skills import Skill, is_skill_id, read_skill, settle_msgs
 from voxpop.chain.modules.skills.module import SkillsModule
 from voxpop.chain.modules.skills.state import (
     MAX_SKILL_ID_LEN,
@@ -475,3 +475,28 @@ def test_invalid_genesis_too_many_per_creator(tmp_path: Path) -> None:
     state["skills"] = {"skills": entries}
     with pytest.raises(errors.InvalidGenesisError, match="at most"):
         Chain.start(tmp_path / "g", app_state=state)
+
+
+def test_a_tally_settles_in_batches(tmp_path: Path) -> None:
+    """A device's tally of 70 skills becomes two messages (64 + 6) and pays each exactly."""
+    ids = [f"skill-{i:02d}.tester" for i in range(70)]
+    state = default_app_state([(B, 10**9)])
+    state["skills"] = {
+        "skills": [genesis_skill(skill_id=s, payout=encode_address(C), fee=2) for s in ids]
+    }
+    chain = Chain.start(tmp_path / "batches", app_state=state)
+    tally = {s: i + 1 for i, s in enumerate(ids)} | {"unused.tester": 0}
+    msgs = settle_msgs(B, tally)
+    assert [len(m.uses) for m in msgs] == [MAX_USES_PER_SETTLE, 70 - MAX_USES_PER_SETTLE]
+    assert [u for m in msgs for u in m.uses] == sorted((s, n) for s, n in tally.items() if n)
+    before = chain.balance(C)
+    for msg in msgs:
+        result = chain.deliver(chain.tx(BOB, [msg.raw()], gas_limit=400_000))
+        assert result.code == 0, result.log
+    assert chain.balance(C) == before + 2 * sum(tally.values())
+    for i, s in enumerate(ids):
+        found = skill(chain, s)
+        assert found is not None and (found.uses, found.paid) == (i + 1, 2 * (i + 1))
+    with pytest.raises(errors.InvalidSkillIdError):
+        settle_msgs(B, {"Bad Id": 1})
+    chain.app.store.close()

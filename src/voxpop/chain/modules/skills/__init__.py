@@ -1,5 +1,6 @@
 """Skill royalties: what other modules and the paying client may use of the skills module."""
 
+from voxpop.chain.modules.skills.messages import MsgSettle, settle_msgs
 from voxpop.chain.modules.skills.state import (
     MAX_USES_PER_SETTLE,
     Skill,
@@ -8,4 +9,12 @@ from voxpop.chain.modules.skills.state import (
     read_skill,
 )
 
-__all__ = ["MAX_USES_PER_SETTLE", "Skill", "get_skill", "is_skill_id", "read_skill"]
+__all__ = [
+    "MAX_USES_PER_SETTLE",
+    "MsgSettle",
+    "Skill",
+    "get_skill",
+    "is_skill_id",
+    "read_skill",
+    "settle_msgs",
+]

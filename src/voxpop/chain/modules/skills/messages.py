@@ -7,6 +7,7 @@ owns a skill, its fee, whether it is retired, overflow of count * fee) by the ha
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -109,3 +110,14 @@ class MsgSettle(Msg):
         # Verify no skill is named twice (a tally sums a skill's uses into one entry)
         if len({skill_id for skill_id, _ in self.uses}) != len(self.uses):
             raise DuplicateSkillUseError("uses must name each skill once")
+
+
+def settle_msgs(payer: bytes, counts: Mapping[str, int]) -> list[MsgSettle]:
+    """The settlements that pay a tally (`counts`: skill id -> uses since the last settlement):
+    skills in id order, at most MAX_USES_PER_SETTLE to a message, zero counts left out. Each
+    message is parsed as the chain would (raises InvalidSkillIdError, InvalidMessageError)."""
+    uses = [[skill_id, n] for skill_id, n in sorted(counts.items()) if n != 0]
+    return [
+        MsgSettle.from_value({"payer": payer, "uses": uses[i : i + MAX_USES_PER_SETTLE]})
+        for i in range(0, len(uses), MAX_USES_PER_SETTLE)
+    ]
