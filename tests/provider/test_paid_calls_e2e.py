@@ -6,21 +6,25 @@ The market (one node and these providers for the module):
     stt       pocketsphinx in grammar mode, 1,000 uvox per started 10 s of audio
     echo      DOWN (5 uvox, registered, nothing listens), LIAR (7 uvox, a real gateway but the
               offer names another receipt key: its receipts cannot verify), GOOD (10 uvox)
-    weather   an echo engine at 3 uvox that claims at once (balances, caps)
+    weather   an echo engine at 3 uvox that claims at once (balances, caps, top-ups)
     knowledge an echo engine at 4 uvox that claims only when a settle window starts
+    geolocation  SLOW (1 uvox: a socket that accepts and never answers), GEO (2 uvox)
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+import socket
 import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
+from nacl.signing import SigningKey
 
 from voxpop.chain.modules.channels.messages import MsgCollect
 from voxpop.chain.modules.channels.state import MODULE_ADDRESS as CHANNELS_ACCOUNT
@@ -37,8 +41,10 @@ from voxpop.client.payments import (
 )
 from voxpop.client.payments.client import CHANNEL_GAS
 from voxpop.client.payments.offers import fetch_channel
+from voxpop.client.payments.wire import payment_headers
 from voxpop.client.testing import LocalNode, free_port
 from voxpop.crypto import Keyring, PrivateKey, encode_address
+from voxpop.crypto.vouchers import sign_voucher
 from voxpop.provider.keys import response_public_key
 from voxpop.provider.service import CLAIM_GAS_BASE, CLAIM_GAS_PER_VOUCHER
 from voxpop.provider.testing import LocalProvider
@@ -60,8 +66,13 @@ def key(n: int) -> PrivateKey:
     return PrivateKey(bytes([n]) * 32)
 
 
-STT, DOWN, LIAR, GOOD, WEATHER, KNOWLEDGE = (key(n) for n in range(90, 96))
-PAYERS = {name: key(n) for n, name in enumerate(["stt", "failover", "bal", "cap", "settle"], 100)}
+STT, DOWN, LIAR, GOOD, WEATHER, KNOWLEDGE, SLOW, GEO = (key(n) for n in range(90, 98))
+PAYERS = {
+    name: key(n)
+    for n, name in enumerate(
+        ["stt", "failover", "bal", "cap", "settle", "slow", "restart", "topup"], 100
+    )
+}
 
 
 @dataclass
@@ -98,7 +109,7 @@ def start(
 @pytest.fixture(scope="module")
 def market(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Market]:
     root = tmp_path_factory.mktemp("paid")
-    accounts = [STT, DOWN, LIAR, GOOD, WEATHER, KNOWLEDGE, *PAYERS.values()]
+    accounts = [STT, DOWN, LIAR, GOOD, WEATHER, KNOWLEDGE, SLOW, GEO, *PAYERS.values()]
     funds = {encode_address(k.public_key.address): FUNDS for k in accounts}
     grammar = root / "assistant.gram"
     grammar.write_text(GRAMMAR)
@@ -110,13 +121,17 @@ def market(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Market]:
         (GOOD, "echo", "echo", 10, []),
         (WEATHER, "weather", "echo", 3, ["--claim-threshold", "1"]),
         (KNOWLEDGE, "knowledge", "echo", 4, ["--claim-threshold", str(10**12)]),
+        (SLOW, "geolocation", "", 1, []),
+        (GEO, "geolocation", "echo", 2, []),
     ]
     providers: dict[str, LocalProvider] = {}
-    with LocalNode.start(root / "node", funds=funds) as node:
+    # SLOW's endpoint: the kernel completes the connection, nothing ever answers
+    silent = socket.create_server(("127.0.0.1", 0))
+    with silent, LocalNode.start(root / "node", funds=funds) as node:
         try:
             with VoxClient(node.url) as vox:
                 for account, kind, engine, price, extra in plan:
-                    port = free_port()
+                    port = silent.getsockname()[1] if account is SLOW else free_port()
                     register(vox, account, kind, port, price)
                     if engine:
                         name = encode_address(account.public_key.address)
@@ -291,7 +306,7 @@ def test_payer_leaves_early_provider_claims_within_the_window(
 
 def test_no_provider_of_an_unoffered_kind(vox: VoxClient, tmp_path: Path) -> None:
     with payer(vox, "cap", tmp_path) as client, pytest.raises(NoProviderError) as err:
-        client.call("geolocation", b"{}")
+        client.call("translate", b"{}")
     assert err.value.code == "no_provider_available"
 
 
@@ -301,3 +316,57 @@ def test_invalid_audio_is_refused_before_paying(vox: VoxClient, tmp_path: Path) 
             client.call("stt", b"RIFF not audio", content_type="audio/wav")
         assert err.value.code == "bad_audio"
         assert client.ledger.channels() == [] and client.receipts() == []
+
+
+def test_failover_past_a_slow_provider(vox: VoxClient, tmp_path: Path) -> None:
+    with payer(vox, "slow", tmp_path, timeout=1.0) as client:
+        started = time.monotonic()
+        answer = client.call("geolocation", b'{"ip": "192.0.2.1"}')
+        assert answer.provider == GEO.public_key.address
+        assert 1.0 <= time.monotonic() - started < 10.0
+        slow = client.selector.stats[SLOW.public_key.address]
+        assert (slow.failures, slow.last_problem) == (1, "slow")
+        # SLOW may hold the voucher it never answered: it stays counted against the caps
+        assert client.spent_today() == (3, {"geolocation": 3})
+
+
+def test_restart_after_a_lost_answer_never_reuses_an_amount(
+    market: Market, vox: VoxClient, tmp_path: Path
+) -> None:
+    """The payer dies after its voucher left and before the answer came back: on restart it
+    signs no lower amount, learns from the provider's 402 what it holds, and pays on from there."""
+    with payer(vox, "restart", tmp_path) as client:
+        client.call("weather", b'{"n": 1}')
+        [channel] = client.ledger.channels()
+        # The lost call: reserved and sent, its answer never recorded
+        spend_amount = channel.accepted + 3
+        client.ledger.reserve(channel.channel_id, "weather", spend_amount, 3, client.today())
+        voucher = sign_voucher(
+            SigningKey(PAYERS["restart"].seed),
+            market.node.chain_id,
+            channel.channel_id,
+            spend_amount,
+        )
+        provider = provider_of(market, WEATHER)
+        headers = {"Content-Type": "application/json", **payment_headers(voucher)}
+        lost = httpx.post(provider.url + "/v1/weather", content=b"{}", headers=headers)
+        assert lost.status_code == 200
+    with payer(vox, "restart", tmp_path) as again:
+        answer = again.call("weather", b'{"n": 3}')
+        assert answer.amount == 9 and answer.cost == 3
+        [channel] = again.ledger.channels()
+        assert (channel.issued, channel.accepted) == (9, 9)
+
+
+def test_top_up_when_low(vox: VoxClient, tmp_path: Path) -> None:
+    policy = Policy(deposit=10, top_up_below=4, top_up_amount=12)
+    with PayingClient(
+        vox, PAYERS["topup"], ledger=Ledger(tmp_path / "topup.db"), policy=policy
+    ) as client:
+        answers = [client.call("weather", b"{}") for _ in range(7)]
+        assert [a.amount for a in answers] == [3, 6, 9, 12, 15, 18, 21]
+        [channel] = client.ledger.channels()
+        on_chain = fetch_channel(vox, channel.channel_id)
+        assert on_chain is not None
+        # 10; +12 before the third call (it would leave 1 < 4), +12 before the seventh (1 again)
+        assert on_chain.deposit == channel.deposit == 34

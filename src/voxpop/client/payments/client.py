@@ -158,7 +158,7 @@ class PayingClient:
         return list(cached[1])
 
     def spent_today(self) -> tuple[int, dict[str, int]]:
-        return self.ledger.spent(self._day())
+        return self.ledger.spent(self.today())
 
     def receipts(self, provider: bytes | None = None) -> list[StoredReceipt]:
         return self.ledger.receipts(provider)
@@ -210,7 +210,7 @@ class PayingClient:
         params: Mapping[str, str] | None,
     ) -> PaidAnswer:
         cost = candidate.offer.price * units
-        day = self._day()
+        day = self.today()
         spent_total, by_kind = self.ledger.spent(day)
         # Verify the caps allow this call before any voucher is signed or channel opened
         self.policy.check_caps(candidate.kind, cost, spent_total, by_kind.get(candidate.kind, 0))
@@ -377,5 +377,6 @@ class PayingClient:
             raise PaymentError(f"could not {what}: [{result.code}] {result.log}")
         return result
 
-    def _day(self) -> str:
+    def today(self) -> str:
+        """The UTC day the spending caps count in (YYYY-MM-DD)."""
         return datetime.datetime.fromtimestamp(self.clock(), datetime.UTC).strftime("%Y-%m-%d")
