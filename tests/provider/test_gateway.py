@@ -259,6 +259,16 @@ def test_payer_settles_early_provider_claims(node: LocalNode, provider_home: Pat
         assert payee_after - payee_before == 3 * PRICE - fee
 
 
+def test_signing_key_command(provider_home: Path) -> None:
+    args = ("--home", str(provider_home), "--keyring-backend", "test")
+    code, out = cli("provider", "signing-key", *args)
+    assert code == 0, out
+    assert out["signing_key"] == response_public_key(PROVIDER).hex()
+    assert out["provider"] == encode_address(PROVIDER_ADDR)
+    code, out = cli("provider", "signing-key", *args, "--key", "nobody")
+    assert code == 1 and "error" in out
+
+
 def test_status_command(node: LocalNode, provider_home: Path) -> None:
     code, out = cli("provider", "status", "--home", str(provider_home))
     assert code == 1 and out["error"]["code"] == "no_status"

@@ -121,6 +121,28 @@ def start(
         fail(exc.code, str(exc), output)
 
 
+@provider_app.command("signing-key")
+def signing_key(
+    home: Path = HomeOption,
+    key: str = KeyOption,
+    keyring_backend: KeyringBackendChoice = BackendOption,
+    passphrase_file: Path | None = PassphraseOption,
+    output: OutputFormat = OutputOption,
+) -> None:
+    """The receipt-signing public key to register with the offer (derived from the account key)."""
+    from voxpop.crypto import encode_address
+    from voxpop.provider.keys import response_public_key
+
+    account = _account(home, key, keyring_backend, passphrase_file, output)
+    emit(
+        {
+            "provider": encode_address(account.public_key.address),
+            "signing_key": response_public_key(account).hex(),
+        },
+        output,
+    )
+
+
 @provider_app.command("status")
 def status(home: Path = HomeOption, output: OutputFormat = OutputOption) -> None:
     """What the provider running on this home reports: calls, earnings, claims, its node."""
