@@ -26,6 +26,7 @@ from voxpop.api.errors import (
     query_error_status,
 )
 from voxpop.api.feeds import EventStreamResponse, serve_websocket_feed
+from voxpop.api.gov import add_gov_routes
 from voxpop.api.hosts import HostCheckMiddleware
 from voxpop.api.inputs import (
     MAX_HEIGHT,
@@ -239,6 +240,7 @@ def create_api(
         return await run_in_threadpool(block_at, node, parse_height(height))
 
     add_light_routes(app, node, _ERRORS)
+    add_gov_routes(app, node, _ERRORS)
 
     @app.get("/v1/status", response_model=StatusModel, tags=["node"])
     async def get_status() -> StatusModel:

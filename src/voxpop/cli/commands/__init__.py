@@ -14,6 +14,7 @@ from voxpop.cli.commands import (
     directory,
     distribution,
     feegrant,
+    gov,
     services,
     skills,
     slashing,
@@ -32,6 +33,7 @@ MODULES = {
     "feegrant": "Feegrant: pay the fees of another account's txs.",
     "services": "Services: offer paid API calls, find providers by kind.",
     "channels": "Channels: pay a provider per call, off chain, from a deposit.",
+    "gov": "Governance: propose, deposit, vote; read proposals and verify tallies.",
     "skills": "Skills: register skills, and pay their creators per use.",
 }
 
@@ -45,6 +47,7 @@ COMMANDS: tuple[TxCommand | QueryCommand, ...] = (
     *feegrant.COMMANDS,
     *services.COMMANDS,
     *channels.COMMANDS,
+    *gov.COMMANDS,
     *skills.COMMANDS,
     *auth.COMMANDS,
     *chain.COMMANDS,
