@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from pathlib import Path
 
 import typer
 from rich.panel import Panel
 
 from voxpop.chain.errors import InvalidGenesisError
+from voxpop.cli.keyring import KeyringBackendChoice, open_keyring
 from voxpop.cli.output import console, fail
+from voxpop.client import VoxClientError
 from voxpop.crypto import KeyringError
 from voxpop.node.config import ConfigError
-from voxpop.node.devnet import default_devnet_home, ensure_devnet
+from voxpop.node.devnet import PROVIDER_KEY, default_devnet_home, ensure_devnet
 from voxpop.node.init import home_at
 from voxpop.node.solo import SoloNode, SoloNodeError
 from voxpop.node.validator_key import ValidatorKeyError
+from voxpop.provider.devnet import DevnetProvider, start_devnet_provider
 
 devnet_app = typer.Typer(no_args_is_help=True, help="Run everything locally with one command.")
 
@@ -24,6 +28,10 @@ devnet_app = typer.Typer(no_args_is_help=True, help="Run everything locally with
 def up(
     home: Path = typer.Option(default_devnet_home(), "--home", help="devnet home"),
     api_port: int | None = typer.Option(None, "--api-port", help="HTTP API port (default 1317)"),
+    provider: bool = typer.Option(
+        True, "--provider/--no-provider", help="also run an stt provider (pocketsphinx)"
+    ),
+    provider_port: int = typer.Option(8700, "--provider-port", help="the stt provider's port"),
 ) -> None:
     """Create the devnet on first run (printing the dev account's mnemonic), then run it."""
     h = home_at(home)
@@ -46,12 +54,30 @@ def up(
     else:
         console.print(f"resuming the devnet in {h.root}; dev account {info.dev_address}")
 
+    providers: list[DevnetProvider] = []
+    starters: list[threading.Thread] = []
+
+    def start_provider(url: str) -> None:
+        # Registering waits for a block: off the event loop, in its own thread
+        try:
+            account = open_keyring(h.root, KeyringBackendChoice.TEST).load_private_key(PROVIDER_KEY)
+            started = start_devnet_provider(h.root, url, account, provider_port)
+        except (VoxClientError, KeyringError, OSError) as exc:
+            console.print(f"[yellow]stt provider not started[/]: {exc}")
+            return
+        providers.append(started)
+        console.print(f"  stt provider {started.url} (log {started.log_path})")
+
     def ready(node: SoloNode, url: str) -> None:
         console.print(
             f"[green]devnet up[/]: chain [bold]{node.chain_id}[/], height {node.app.last_height}\n"
             f"  API     {url}\n  docs    {url}/docs\n  stream  {url}/v1/stream\n"
             "Ctrl-C to stop; run again to resume."
         )
+        if provider and info.has_provider:
+            starter = threading.Thread(target=start_provider, args=(url,), daemon=True)
+            starters.append(starter)
+            starter.start()
 
     from voxpop.node.run import run_solo
 
@@ -66,4 +92,9 @@ def up(
         fail("devnet_failed", f"{exc.strerror or exc} ({exc.filename or h.root})")
     except KeyboardInterrupt:
         pass
+    finally:
+        for starter in starters:
+            starter.join(timeout=60)  # a provider started late is still stopped
+        for running in providers:
+            running.stop()
     console.print("devnet stopped")
