@@ -108,8 +108,10 @@ def proposal_file(tmp_path: Path, actions: list[dict[str, Any]]) -> str:
 
 
 def submit(node: LocalNode, tmp_path: Path, actions: list[dict[str, Any]]) -> int:
-    out = ok(node, "tx", "gov", "submit-proposal", "alice", proposal_file(tmp_path, actions))
+    path = proposal_file(tmp_path, actions)
+    out = ok(node, "tx", "gov", "submit-proposal", "alice", path, "--title", "from the option")
     assert out["code"] == 0 and out["type"] == "gov/SubmitProposal", out
+    assert (out["title"], out["summary"]) == ("from the option", "s")
     listed = ok(node, "query", "gov", "proposals")["proposals"]
     pid: int = listed[-1]["id"]
     return pid

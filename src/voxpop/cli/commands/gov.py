@@ -28,6 +28,7 @@ from voxpop.cli.declare import (
     AMOUNT,
     AMOUNT_HELP,
     INTEGER,
+    TEXT,
     Arg,
     Inputs,
     Kind,
@@ -134,8 +135,9 @@ PROPOSAL_ID = Arg("proposal_id", "the proposal's id", INTEGER, metavar="ID")
 
 
 def _from_file(opts: TxOptions, value: dict[str, Any]) -> dict[str, Any]:
-    fields = value.pop("file")
-    return {**value, **fields}
+    """The file's fields (parsed into `actions`), then any given as options."""
+    given = {k: v for k, v in value.items() if k != "actions" and v is not None}
+    return {**value["actions"], **given}
 
 
 TX_COMMANDS = (
@@ -144,7 +146,12 @@ TX_COMMANDS = (
         verb="submit-proposal",
         msg=MsgSubmitProposal,
         help=_templates_help(),
-        args=(Arg("file", "the proposal, JSON (see the templates above)", PROPOSAL_FILE),),
+        args=(
+            Arg("actions", "the proposal, JSON (see the templates)", PROPOSAL_FILE, metavar="FILE"),
+            Arg("title", "instead of the file's", TEXT, "--title", None),
+            Arg("summary", "instead of the file's", TEXT, "--summary", None),
+            Arg("deposit", f"instead of the file's: {AMOUNT_HELP}", AMOUNT, "--deposit", None),
+        ),
         complete=_from_file,
     ),
     TxCommand(
