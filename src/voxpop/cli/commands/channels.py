@@ -83,7 +83,8 @@ TX_COMMANDS = (
         verb="open",
         msg=MsgOpen,
         help="Open a channel from FROM to PAYEE with DEPOSIT; vouchers are signed by "
-        "--voucher-key (an Ed25519 public key, e.g. an agent's).",
+        "--voucher-key (an Ed25519 public key, e.g. an agent's). Its id derives from FROM's "
+        "nonce before it (query channels nonce); query channels by-payer lists it.",
         args=(
             Arg("payee", "the provider paid: vox1 address or key name"),
             Arg("deposit", AMOUNT_HELP),

@@ -11,7 +11,7 @@ from voxpop.chain.errors import InvalidGenesisError, InvalidQueryError
 from voxpop.chain.fields import MAX_UINT64
 from voxpop.chain.kv import KVReader
 from voxpop.chain.listing import ListRoute
-from voxpop.chain.module import Invariant, Module, MsgRoute, address_query
+from voxpop.chain.module import Invariant, Module, MsgRoute, ParamsSpec, address_query
 from voxpop.chain.modules.bank import state as bank
 from voxpop.chain.modules.channels import handlers, state
 from voxpop.chain.modules.channels.messages import (
@@ -40,6 +40,9 @@ def _channel_query(data: bytes) -> bytes:
 class ChannelsModule(Module):
     name = "channels"
     prefix = state.PREFIX
+
+    def params_spec(self) -> ParamsSpec:
+        return ParamsSpec(state.PARAMS_KEY, state.ChannelParams.from_value, state.ChannelParams)
 
     def msg_routes(self) -> Mapping[str, MsgRoute]:
         return {
