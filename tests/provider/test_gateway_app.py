@@ -24,7 +24,13 @@ from voxpop.provider.engines import EngineUnavailableError, Prepared
 from voxpop.provider.engines.echo import EchoEngine
 from voxpop.provider.ledger import LOG_NAME, VoucherLedger, read_best
 from voxpop.provider.server import Gateway, GatewayIdentity
-from voxpop.provider.view import ChannelInfo, ChannelView, Fetched, ViewUnavailableError
+from voxpop.provider.view import (
+    MAX_PENDING_LOADS,
+    ChannelInfo,
+    ChannelView,
+    Fetched,
+    ViewUnavailableError,
+)
 
 CHAIN = "voxpop-test"
 PROVIDER = bytes([7]) * 20
@@ -47,9 +53,12 @@ class Chain:
         self.up = True
         self.now = 1_000_000.0
         self.reads = 0
+        self.gate: asyncio.Event | None = None  # set: reads wait for it (a slow node)
 
     async def fetch(self, channel_id: bytes) -> Fetched:
         self.reads += 1
+        if self.gate is not None:
+            await self.gate.wait()
         if not self.up:
             raise ViewUnavailableError("node down")
         return Fetched(self.channels.get(channel_id), 5)
@@ -321,3 +330,35 @@ async def test_invalid_channel_ended(gateway: Gateway, chain: Chain) -> None:
     resp = await call(gateway, pay(CH, 2 * PRICE))
     assert resp.status_code == 402 and error(resp)["code"] == "channel_closing"
     assert gateway.stats.served == 1
+
+
+async def test_unknown_ids_are_bounded(gateway: Gateway, chain: Chain, tmp_path: Path) -> None:
+    # Made-up channel ids: each read once within its TTL, none kept among the known channels
+    for i in range(20):
+        resp = await call(gateway, pay(bytes([200, i]) * 16, PRICE))
+        assert error(resp)["code"] == "unknown_channel"
+    reads = chain.reads
+    resp = await call(gateway, pay(bytes([200, 0]) * 16, PRICE))
+    assert error(resp)["code"] == "unknown_channel" and chain.reads == reads  # cached
+    assert all(entry.info is not None for entry in gateway.view.entries.values())
+    assert read_best(tmp_path / LOG_NAME) == {}
+
+
+async def test_flood_of_lookups_is_refused(gateway: Gateway, chain: Chain) -> None:
+    chain.gate = asyncio.Event()
+    async with client(gateway) as c:
+        calls = [
+            asyncio.ensure_future(
+                c.post("/v1/echo", content=BODY, headers=pay(bytes([201, i]) * 16, PRICE))
+            )
+            for i in range(MAX_PENDING_LOADS + 10)
+        ]
+        for _ in range(50):
+            await asyncio.sleep(0.01)
+            if sum(call.done() for call in calls) == 10:
+                break
+        chain.gate.set()
+        answers = await asyncio.gather(*calls)
+    codes = sorted(error(r)["code"] for r in answers)  # type: ignore[type-var]
+    assert codes.count("busy") == 10 and codes.count("unknown_channel") == MAX_PENDING_LOADS
+    assert chain.reads == MAX_PENDING_LOADS

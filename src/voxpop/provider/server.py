@@ -22,7 +22,7 @@ from voxpop.crypto.vouchers import CHANNEL_ID_SIZE, MAX_AMOUNT, Voucher, sign_re
 from voxpop.provider.engines import Engine, EngineError, Prepared
 from voxpop.provider.ledger import LedgerClosedError, VoucherLedger
 from voxpop.provider.status import ProviderStats
-from voxpop.provider.view import ChannelView, Entry, ViewUnavailableError
+from voxpop.provider.view import ChannelView, Entry, ViewBusyError, ViewUnavailableError
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -270,6 +270,10 @@ class Gateway:
     async def _load(self, channel_id: bytes) -> Entry:
         try:
             return await self.view.load(channel_id)
+        except ViewBusyError:
+            raise PaymentError(
+                "busy", "too many channel lookups in flight; retry", status=503
+            ) from None
         except ViewUnavailableError:
             entry = self.view.entries.get(channel_id)
             if entry is not None:

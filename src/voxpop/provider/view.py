@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -23,11 +24,17 @@ from voxpop.crypto.vouchers import CHANNEL_ID_SIZE
 MIN_SETTLE_SECONDS = 3_600
 DEFAULT_SERVE_MARGIN = 600  # stop serving this long before a channel could end
 UNKNOWN_TTL = 2.0  # an unknown channel id is asked again only after this many seconds
+MAX_UNKNOWN = 4_096  # unknown ids remembered (the oldest forgotten first)
+MAX_PENDING_LOADS = 64  # channel reads queued for the node at once; more are refused
 
 
 class ViewUnavailableError(Exception):
     """The node could not be reached (or its answer did not verify) and the view has nothing
     fresh enough to go on."""
+
+
+class ViewBusyError(ViewUnavailableError):
+    """Too many channel reads are already waiting for the node (e.g. a flood of made-up ids)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +103,8 @@ class ChannelView:
         self.serve_margin = serve_margin
         self.settle_floor = settle_floor
         self.clock = clock
-        self.entries: dict[bytes, Entry] = {}
+        self.entries: dict[bytes, Entry] = {}  # channels seen on chain (info None: ended since)
+        self._unknown: OrderedDict[bytes, Entry] = OrderedDict()  # ids never seen on chain
         self.last_height = 0
         self.node_reachable = True
         self.last_error = ""
@@ -105,9 +113,12 @@ class ChannelView:
     def get(self, channel_id: bytes) -> Entry | None:
         """The entry as last verified, if still worth using without asking the node again."""
         entry = self.entries.get(channel_id)
-        if entry is not None and entry.info is None and self.clock() - entry.seen_at > UNKNOWN_TTL:
-            return None
-        return entry
+        if entry is not None:
+            return entry
+        entry = self._unknown.get(channel_id)
+        if entry is not None and self.clock() - entry.seen_at <= UNKNOWN_TTL:
+            return entry
+        return None
 
     async def load(self, channel_id: bytes) -> Entry:
         """Read the channel from the node now (one read shared by concurrent callers).
@@ -117,6 +128,9 @@ class ChannelView:
         pending = self._pending.get(channel_id)
         if pending is not None:
             return await asyncio.shield(pending)
+        # Verify the node is not already flooded with reads (each is a proven query)
+        if len(self._pending) >= MAX_PENDING_LOADS:
+            raise ViewBusyError("too many channel reads in flight")
         future: asyncio.Future[Entry] = asyncio.get_running_loop().create_future()
         self._pending[channel_id] = future
         try:
@@ -141,7 +155,14 @@ class ChannelView:
         self.last_error = ""
         self.last_height = max(self.last_height, fetched.height)
         entry = Entry(fetched.info, self.clock(), fetched.height)
-        self.entries[channel_id] = entry
+        if fetched.info is not None or channel_id in self.entries:
+            self.entries[channel_id] = entry
+            self._unknown.pop(channel_id, None)
+        else:
+            self._unknown[channel_id] = entry
+            self._unknown.move_to_end(channel_id)
+            while len(self._unknown) > MAX_UNKNOWN:
+                self._unknown.popitem(last=False)
         return entry
 
     async def refresh_all(self) -> None:
