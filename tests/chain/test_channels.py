@@ -396,6 +396,9 @@ def test_genesis_round_trip_and_bounds(chain: Chain, tmp_path: Path) -> None:
         Chain.start(
             tmp_path / "short", app_state={**exported, "channels": {**data, "params": short}}
         )
+    huge = {**data, "nonces": [{**data["nonces"][0], "nonce": (1 << 64) - 1}]}
+    with pytest.raises(errors.InvalidGenesisError, match="nonce"):
+        Chain.start(tmp_path / "huge", app_state={**exported, "channels": huge})
     unfunded = {**data, "channels": [{**data["channels"][0], "claimed": 0}]}
     with pytest.raises(errors.InvalidGenesisError, match="module account"):
         Chain.start(tmp_path / "unfunded", app_state={**exported, "channels": unfunded})

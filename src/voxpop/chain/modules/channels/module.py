@@ -26,6 +26,7 @@ from voxpop.chain.modules.codec import addr_text, genesis_address, genesis_amoun
 from voxpop.crypto.vouchers import CHANNEL_ID_SIZE
 
 GENESIS_FIELDS = {"params", "channels", "nonces"}
+MAX_GENESIS_NONCE = 1 << 32
 CHANNEL_JSON_FIELDS = {"id", *state.CHANNEL_FIELDS}
 
 
@@ -85,7 +86,11 @@ class ChannelsModule(Module):
             payer = genesis_address(entry["payer"], where)
             if payer in nonces:
                 raise InvalidGenesisError(f"{where}: duplicate payer")
-            nonces[payer] = genesis_amount(entry["nonce"], where)
+            nonce = entry["nonce"]
+            # Verify a nonce far from 2^64, so that opening channels can never run out of ids
+            if type(nonce) is not int or not 1 <= nonce <= MAX_GENESIS_NONCE:
+                raise InvalidGenesisError(f"{where}.nonce must be 1 to {MAX_GENESIS_NONCE}")
+            nonces[payer] = nonce
         held = 0
         seen: set[bytes] = set()
         for i, entry in enumerate(data["channels"]):
