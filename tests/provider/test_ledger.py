@@ -82,3 +82,14 @@ async def test_close_flushes_what_is_queued(tmp_path: Path) -> None:
     await ledger.close()
     await asyncio.gather(*pending)
     assert read_best(tmp_path / LOG_NAME)[B].amount == 3
+
+
+async def test_log_is_compacted_while_running(tmp_path: Path) -> None:
+    ledger = VoucherLedger.open(tmp_path, compact_bytes=50 * RECORD_SIZE)
+    for n in range(1, 121):
+        await ledger.record(voucher(A if n % 2 else B, n))
+    assert ledger.stats.compactions >= 2
+    assert (tmp_path / LOG_NAME).stat().st_size <= 52 * RECORD_SIZE
+    await ledger.record(voucher(A, 1_000))
+    await ledger.close()
+    assert read_best(tmp_path / LOG_NAME) == {A: voucher(A, 1_000), B: voucher(B, 120)}

@@ -29,6 +29,7 @@ _BODY = struct.Struct(f">{CHANNEL_ID_SIZE}sQ64s")
 _CRC = struct.Struct(">I")
 RECORD_SIZE = _BODY.size + _CRC.size
 LOG_NAME = "vouchers.log"
+COMPACT_BYTES = 64 * 1024 * 1024  # rewrite the log with one record per channel past this size
 
 
 class LedgerClosedError(Exception):
@@ -39,6 +40,7 @@ class LedgerClosedError(Exception):
 class LedgerStats:
     records: int = 0  # vouchers written since opening
     flushes: int = 0  # fsyncs since opening (records / flushes = the mean batch size)
+    compactions: int = 0
 
 
 def encode_record(voucher: Voucher) -> bytes:
@@ -71,6 +73,18 @@ def read_best(path: Path) -> dict[bytes, Voucher]:
     return best
 
 
+def write_compacted(directory: Path, best: dict[bytes, Voucher]) -> None:
+    """Replace the log with one record per channel, atomically (a crash leaves the old or new)."""
+    compact = directory / (LOG_NAME + ".compact")
+    with compact.open("wb") as out:
+        for voucher in sorted(best.values(), key=lambda v: v.channel_id):
+            out.write(encode_record(voucher))
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(compact, directory / LOG_NAME)
+    _fsync_dir(directory)
+
+
 def _fsync_dir(directory: Path) -> None:
     fd = os.open(directory, os.O_RDONLY)
     try:
@@ -86,8 +100,11 @@ class VoucherLedger:
     flushes what is queued and stops the flusher.
     """
 
-    def __init__(self, directory: Path, best: dict[bytes, Voucher]) -> None:
+    def __init__(
+        self, directory: Path, best: dict[bytes, Voucher], compact_bytes: int = COMPACT_BYTES
+    ) -> None:
         self.directory = directory
+        self.compact_bytes = compact_bytes
         self.path = directory / LOG_NAME
         self.best = best  # durable only: what a claim may use
         self.stats = LedgerStats()
@@ -95,23 +112,16 @@ class VoucherLedger:
         self._wake = asyncio.Event()
         self._closed = False
         self._file = self.path.open("ab", buffering=0)
+        self._size = self.path.stat().st_size
         self._task = asyncio.get_running_loop().create_task(self._flusher())
 
     @classmethod
-    def open(cls, directory: Path) -> VoucherLedger:
+    def open(cls, directory: Path, compact_bytes: int = COMPACT_BYTES) -> VoucherLedger:
         """Replay the log, rewrite it compacted (one record per channel), then append to it."""
         directory.mkdir(parents=True, exist_ok=True)
-        path = directory / LOG_NAME
-        best = read_best(path)
-        compact = directory / (LOG_NAME + ".compact")
-        with compact.open("wb") as out:
-            for voucher in sorted(best.values(), key=lambda v: v.channel_id):
-                out.write(encode_record(voucher))
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(compact, path)
-        _fsync_dir(directory)
-        return cls(directory, best)
+        best = read_best(directory / LOG_NAME)
+        write_compacted(directory, best)
+        return cls(directory, best, compact_bytes)
 
     def amount(self, channel_id: bytes) -> int:
         """The durable best amount for the channel (0: none)."""
@@ -156,10 +166,29 @@ class VoucherLedger:
                     self.best[voucher.channel_id] = voucher
                 if not done.done():
                     done.set_result(None)
+            if self._size > self.compact_bytes:
+                await self._compact()
 
     def _write(self, data: bytes) -> None:
         self._file.write(data)
         os.fdatasync(self._file.fileno())
+        self._size += len(data)
+
+    async def _compact(self) -> None:
+        # In the flusher, between batches: nothing is written meanwhile; calls keep queueing
+        snapshot = dict(self.best)
+
+        def rewrite() -> None:
+            write_compacted(self.directory, snapshot)
+            self._file.close()
+            self._file = self.path.open("ab", buffering=0)
+            self._size = self.path.stat().st_size
+
+        try:
+            await asyncio.get_running_loop().run_in_executor(None, rewrite)
+        except OSError:
+            return  # the old log is intact (the rename is atomic); try again after more records
+        self.stats.compactions += 1
 
     async def close(self) -> None:
         """Flush what is queued, stop the flusher, close the file."""
