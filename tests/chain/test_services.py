@@ -614,3 +614,17 @@ def test_genesis_with_an_offer(tmp_path: Path) -> None:
 def test_invalid_genesis(tmp_path: Path, services: dict[str, Any], held: int) -> None:
     with pytest.raises(errors.InvalidGenesisError):
         start(tmp_path / "bad", services, **({state.MODULE_ADDRESS.hex(): held} if held else {}))
+
+
+def test_invalid_register_when_the_kind_is_full(tmp_path: Path) -> None:
+    # A kind lists at most 1,000 offers: genesis fills "echo", then one more is refused
+    providers = [key(1_000 + i).public_key.address for i in range(state.MAX_OFFERS_PER_KIND)]
+    offers = [genesis_offer(provider=encode_address(p), kind="echo") for p in providers]
+    reputations = [genesis_reputation(provider=encode_address(p)) for p in providers]
+    held = {state.MODULE_ADDRESS.hex(): MIN_STAKE * len(providers)}
+    chain = start(
+        tmp_path / "full", services_genesis(offers=offers, reputations=reputations), **held
+    )
+    assert refused(chain, ALICE, register(ALICE, "echo")) == errors.ListFullError.code
+    assert run(chain, ALICE, register(ALICE, "stt")) == 0  # another kind has room
+    chain.app.store.close()
