@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -160,3 +161,23 @@ def test_text_output(node: LocalNode) -> None:
         app, ["query", "skills", "by-creator", "creator", *options], env=env
     )
     assert WEATHER in result.stdout and "3 uvox" in result.stdout
+
+
+def test_agent_settles_for_the_device_under_authz(node: LocalNode, tmp_path: Path) -> None:
+    creator, device = address(node, "creator"), address(node, "device")
+    run(node, "tx", "skills", "register", "creator", WEATHER, "3")
+    code, out = run(node, "tx", "bank", "send", "creator", address(node, "other"), "1vox")
+    assert code == 0 and out["code"] == 0, out
+    msgs = tmp_path / "settle.json"
+    settle = {"type": "skills/Settle", "value": {"payer": device, "uses": [[WEATHER, 2]]}}
+    msgs.write_text(json.dumps([settle]))
+    # Without a grant, "other" cannot settle (spend) for the device
+    code, out = run(node, "tx", "authz", "exec", "other", str(msgs))
+    assert code != 0 and out["error"]["code"] == "no_authorization", out
+    code, out = run(node, "tx", "authz", "grant", "device", "other", "skills/Settle")
+    assert code == 0 and out["code"] == 0, out
+    before = {who: balance(node, who) for who in (creator, device)}
+    code, out = run(node, "tx", "authz", "exec", "other", str(msgs))
+    assert code == 0 and out["code"] == 0, out
+    assert balance(node, creator) == before[creator] + 6
+    assert balance(node, device) == before[device] - 6  # the agent paid the fee
