@@ -353,3 +353,26 @@ def test_kill_under_load_loses_no_acknowledged_voucher(
     for channel_id in channels:
         seen = channel(node, channel_id)
         assert seen is not None and seen["claimed"] == held[channel_id].amount
+
+
+def test_invalid_offer_signing_key_refuses_to_start(node: LocalNode, tmp_path: Path) -> None:
+    # The payer registers an offer naming a key that is not its account's response key
+    with VoxClient(node.url) as client:
+        register = {
+            "provider": PAYER_ADDR,
+            "kind": "echo",
+            "endpoint": "http://127.0.0.1:2/",
+            "price": PRICE,
+            "languages": ["en-us"],
+            "signing_key": bytes(SigningKey(bytes([77]) * 32).verify_key),
+            "stake": STAKE,
+        }
+        result = client.execute(PAYER, [("services/Register", register)], gas_limit=GAS)
+        assert result.code == 0, result.log
+    home = tmp_path / "payer-provider"
+    Keyring(home / "keyring", "test").import_seed("provider", PAYER_SEED)
+    code, out = cli(
+        "provider", "start", "--service", "echo", "--engine", "echo", "--home", str(home),
+        "--keyring-backend", "test", "--node", node.url, "--port", "1",
+    )  # fmt: skip
+    assert code == 1 and out["error"]["code"] == "signing_key_mismatch", out

@@ -30,6 +30,7 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 _JSON = [(b"content-type", b"application/json")]
 DEPOSIT_RECHECK_SECONDS = 1.0
+_LOOPBACK = ("127.0.0.1", "::1")
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +160,11 @@ class Gateway:
         elif method == "GET" and path == "/v1/offer":
             await _respond(send, 200, self._offer, _JSON)
         elif method == "GET" and path == "/v1/status" and self._status is not None:
+            # Verify the caller is on this machine: earnings are the operator's business
+            client = scope.get("client")
+            if client is None or client[0] not in _LOOPBACK:
+                await _error(send, 403, "forbidden", "the status is served to localhost only")
+                return
             await _respond(send, 200, json.dumps(self._status()).encode(), _JSON)
         else:
             await _error(send, 404, "not_found", f"no route {method} {path}")

@@ -22,7 +22,7 @@ from voxpop.crypto.keys import PrivateKey
 from voxpop.crypto.vouchers import Voucher
 from voxpop.provider.claims import DEFAULT_CLAIM_THRESHOLD, Claimer, ClaimError
 from voxpop.provider.engines import make_engine
-from voxpop.provider.keys import derive_response_key
+from voxpop.provider.keys import derive_response_key, response_public_key
 from voxpop.provider.ledger import VoucherLedger, read_best
 from voxpop.provider.server import Gateway, GatewayIdentity
 from voxpop.provider.status import STATUS_NAME, write_status
@@ -152,8 +152,11 @@ class NodeLink:
         self.client.close()
 
 
-def resolve_price(link: NodeLink, kind: str) -> int:
-    """The price of this provider's registered offer of `kind`. Raises ProviderError."""
+def resolve_price(link: NodeLink, kind: str, price: int | None) -> int:
+    """The price to charge: `price` if given, else the registered offer's. A registered offer
+    must name this provider's response key, or payers could not verify its receipts.
+
+    Raises ProviderError."""
     try:
         result = link.client.query(OFFER_QUERY, link.address + kind.encode(), prove=True)
     except NotFoundError:
@@ -161,10 +164,20 @@ def resolve_price(link: NodeLink, kind: str) -> int:
     except VoxClientError as exc:
         raise ProviderError("node_unreachable", f"cannot read the offer: {exc}") from None
     if result is None or not result.value:
+        if price is not None:
+            return price
         raise ProviderError(
             "offer_not_found", f"no {kind} offer registered for this account: pass --price"
         )
-    return decode_offer(result.value).price
+    offer = decode_offer(result.value)
+    # Verify the chain's offer names the key that signs this gateway's receipts
+    if offer.signing_key != response_public_key(link.account):
+        raise ProviderError(
+            "signing_key_mismatch",
+            "the registered offer's signing key is not this account's response key "
+            "(see `voxpop provider signing-key`): update the offer",
+        )
+    return offer.price if price is None else price
 
 
 class Provider:
@@ -177,7 +190,7 @@ class Provider:
             chain_id = config.chain_id or self.link.client.status().chain_id
         except VoxClientError as exc:
             raise ProviderError("node_unreachable", f"cannot reach the node: {exc}") from None
-        price = config.price if config.price is not None else resolve_price(self.link, config.kind)
+        price = resolve_price(self.link, config.kind, config.price)
         try:
             engine = make_engine(config.engine, config.kind, grammar=config.grammar)
         except ValueError as exc:
