@@ -26,7 +26,7 @@ import httpx
 import pytest
 from nacl.signing import SigningKey
 
-from voxpop.chain.modules.channels.messages import MsgCollect
+from voxpop.chain.modules.channels.messages import MsgClose, MsgCollect
 from voxpop.chain.modules.channels.state import MODULE_ADDRESS as CHANNELS_ACCOUNT
 from voxpop.chain.modules.services.messages import MsgRegister
 from voxpop.client import VoxClient, compute_min_fee
@@ -70,7 +70,7 @@ STT, DOWN, LIAR, GOOD, WEATHER, KNOWLEDGE, SLOW, GEO = (key(n) for n in range(90
 PAYERS = {
     name: key(n)
     for n, name in enumerate(
-        ["stt", "failover", "bal", "cap", "settle", "slow", "restart", "topup"], 100
+        ["stt", "failover", "bal", "cap", "settle", "slow", "restart", "topup", "reopen"], 100
     )
 }
 
@@ -132,9 +132,14 @@ def market(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Market]:
             with VoxClient(node.url) as vox:
                 for account, kind, engine, price, extra in plan:
                     port = silent.getsockname()[1] if account is SLOW else free_port()
+                    name = encode_address(account.public_key.address)
+                    if account is LIAR:
+                        # A gateway refuses to start on an offer naming another key: the offer
+                        # changes under it, as a provider would change it to cheat
+                        extra = [*extra, "--price", str(price)]
+                        providers[name] = start(root, node, account, kind, engine, port, *extra)
                     register(vox, account, kind, port, price)
-                    if engine:
-                        name = encode_address(account.public_key.address)
+                    if engine and account is not LIAR:
                         providers[name] = start(root, node, account, kind, engine, port, *extra)
             yield Market(node, providers)
         finally:
@@ -370,3 +375,17 @@ def test_top_up_when_low(vox: VoxClient, tmp_path: Path) -> None:
         assert on_chain is not None
         # 10; +12 before the third call (it would leave 1 < 4), +12 before the seventh (1 again)
         assert on_chain.deposit == channel.deposit == 34
+
+
+def test_provider_ends_the_channel_client_opens_a_new_one(vox: VoxClient, tmp_path: Path) -> None:
+    with payer(vox, "reopen", tmp_path) as client:
+        client.call("weather", b"{}")
+        [first] = client.ledger.channels()
+        close = MsgClose(payee=WEATHER.public_key.address, channel_id=first.channel_id)
+        assert vox.execute(WEATHER, [close], gas_limit=GAS).code == 0
+        time.sleep(1.5)  # the provider's view (refreshed every 0.5 s) sees it gone
+        answer = client.call("weather", b"{}")
+        old, new = client.ledger.channels()
+        assert old.channel_id == first.channel_id and old.closed
+        assert not new.closed and answer.receipt.channel_id == new.channel_id
+        assert answer.amount == 3  # the new channel starts from nothing

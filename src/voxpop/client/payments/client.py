@@ -36,7 +36,7 @@ from voxpop.client.payments.errors import (
     SpendingCapError,
 )
 from voxpop.client.payments.ledger import ChannelRecord, Ledger, StoredReceipt
-from voxpop.client.payments.offers import Candidate, fetch_candidates
+from voxpop.client.payments.offers import Candidate, fetch_candidates, fetch_channel
 from voxpop.client.payments.policy import Policy
 from voxpop.client.payments.selection import Selector
 from voxpop.client.payments.wire import (
@@ -54,8 +54,10 @@ from voxpop.node.service import BroadcastResult
 CHANNEL_GAS = 200_000
 VIEW_WAIT = 15.0  # seconds a provider's view may lag behind a channel just opened or topped up
 RETRY_PAUSE = 0.2
-# 402 problems that a moment fixes (the provider's verified view catches up with the chain)
-LAGGING = frozenset({"unknown_channel", "over_deposit"})
+# 402 problems that may only mean the provider's verified view lags the chain; the client reads
+# the channel itself to tell a lag (wait) from a channel that ended (open a new one)
+LAGGING = frozenset({"unknown_channel", "over_deposit", "channel_closing"})
+MAX_REOPENS = 1  # channels one call may open after finding its channel ended
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +74,10 @@ class PaidAnswer:
 
 class _Retry(Exception):
     """Try the same provider again (the problem was fixed)."""
+
+
+class _Reopen(_Retry):
+    """The channel ended on chain: try again on a new one."""
 
 
 class _Skip(Exception):
@@ -215,9 +221,15 @@ class PayingClient:
         # Verify the caps allow this call before any voucher is signed or channel opened
         self.policy.check_caps(candidate.kind, cost, spent_total, by_kind.get(candidate.kind, 0))
         deadline = time.monotonic() + VIEW_WAIT
+        reopens = 0
         while True:
             try:
                 return self._attempt(candidate, body, cost, day, content_type, params)
+            except _Reopen:
+                reopens += 1
+                if reopens > MAX_REOPENS:
+                    self.selector.record_failure(candidate.provider, "ends channels at once")
+                    raise _Skip("ended a new channel at once") from None
             except _Retry:
                 if time.monotonic() > deadline:
                     self.selector.record_failure(candidate.provider, "kept refusing the voucher")
@@ -304,9 +316,7 @@ class PayingClient:
             self.ledger.sync_accepted(record.channel_id, p.accepted)
             raise _Retry
         if p.status == 402 and p.code in LAGGING:
-            raise _Retry
-        if p.status == 402 and p.code == "channel_closing":
-            self.ledger.mark_closed(record.channel_id)  # a new channel on the next try
+            self._check_channel(record)
             raise _Retry
         if p.status == 400:
             raise PaymentRefusedError(p.code, p.message)
@@ -317,6 +327,20 @@ class PayingClient:
         raise _Skip(f"{p.status} {p.code}: {p.message}")
 
     # --- channels -------------------------------------------------------------------------------
+
+    def _check_channel(self, record: ChannelRecord) -> None:
+        """Read the channel from the chain (proven). Raise _Reopen if it ended or is settling
+        (the ledger marks it closed); return if it is open as the ledger says (a lagging view)."""
+        try:
+            on_chain = fetch_channel(self.vox, record.channel_id)
+        except VoxClientError:
+            return  # cannot tell: wait as for a lag
+        if on_chain is None or on_chain.settle_at != 0:
+            self.ledger.mark_closed(record.channel_id)
+            raise _Reopen
+        if on_chain.deposit < record.deposit:
+            # Verify the ledger never counts on more than the chain holds (a lost top-up)
+            self.ledger.set_deposit(record.channel_id, on_chain.deposit)
 
     def _channel_for(self, provider: bytes, cost: int) -> ChannelRecord:
         """The open channel to `provider`, opened or topped up so it can pay `cost` more and
