@@ -8,9 +8,9 @@ from voxpop.chain.modules.services.state import Offer, Reputation
 from voxpop.client.payments import Candidate, Policy, Selector, SpendingCapError, Weights
 
 
-def _candidate(n: int, price: int, settled: int = 0) -> Candidate:
+def _candidate(n: int, price: int, settled: int = 0, payers: int = 0) -> Candidate:
     offer = Offer(f"http://127.0.0.1:{9000 + n}", price, ("en-us",), bytes([n]) * 32, 10**9, 1)
-    return Candidate(bytes([n]) * 20, "echo", offer, Reputation(settled=settled))
+    return Candidate(bytes([n]) * 20, "echo", offer, Reputation(settled=settled, payers=payers))
 
 
 def test_caps_per_service_and_total() -> None:
@@ -82,3 +82,12 @@ def test_failed_provider_is_skipped_for_the_cooldown() -> None:
 def test_max_price_leaves_offers_out() -> None:
     sel = Selector(Policy(max_price={"echo": 15}))
     assert [c.offer.price for c in sel.rank([_candidate(1, 10), _candidate(2, 20)])] == [10]
+
+
+def test_reputation_counts_value_settled_and_distinct_payers() -> None:
+    sel = Selector(Policy(weights=Weights(0, 0, 0, 1)))
+    one_whale = _candidate(1, 10, settled=1_000, payers=1)
+    many = _candidate(2, 10, settled=900, payers=50)
+    scores = sel.scores([one_whale, many])
+    assert scores[many.provider] > scores[one_whale.provider]
+    assert sel.scores([_candidate(3, 10)])[bytes([3]) * 20] == 0.0

@@ -6,7 +6,8 @@ Each term is in [0, 1]; the score is their weighted sum:
     price       cheapest price of the kind / this price
     latency     fastest measured latency / this one (0.5 until measured)
     receipts    (verified receipts + 1) / (receipts + failures + 2): own history, Laplace-smoothed
-    reputation  value settled to it on chain / the most settled to any candidate
+    reputation  the mean of (value settled to it on chain / the most settled to any candidate)
+                and (its distinct payers / the most any candidate has)
 
 A provider that is down, slow or answers without a valid receipt is skipped for the policy's
 cooldown, and its failure counts against its receipts term from then on.
@@ -86,6 +87,7 @@ class Selector:
         ]
         fastest = min(measured) if measured else None
         most_settled = max(c.reputation.settled for c in candidates)
+        most_payers = max(c.reputation.payers for c in candidates)
         out = {}
         for c in candidates:
             s = self.stats_of(c.provider)
@@ -95,7 +97,10 @@ class Selector:
             else:
                 latency = fastest / s.latency if s.latency > 0 else 1.0
             receipts = (s.receipts + 1) / (s.receipts + s.failures + 2)
-            reputation = c.reputation.settled / most_settled if most_settled else 0.0
+            reputation = (
+                (c.reputation.settled / most_settled if most_settled else 0.0)
+                + (c.reputation.payers / most_payers if most_payers else 0.0)
+            ) / 2
             out[c.provider] = (
                 w.price * price
                 + w.latency * latency
