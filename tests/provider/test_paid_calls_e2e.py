@@ -13,6 +13,7 @@ The market (one node and these providers for the module):
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import socket
@@ -32,6 +33,7 @@ from voxpop.chain.modules.services.messages import MsgRegister
 from voxpop.client import VoxClient, compute_min_fee
 from voxpop.client.errors import TxRejectedError
 from voxpop.client.payments import (
+    AsyncPayingClient,
     BadAudioError,
     Ledger,
     NoProviderError,
@@ -70,7 +72,8 @@ STT, DOWN, LIAR, GOOD, WEATHER, KNOWLEDGE, SLOW, GEO = (key(n) for n in range(90
 PAYERS = {
     name: key(n)
     for n, name in enumerate(
-        ["stt", "failover", "bal", "cap", "settle", "slow", "restart", "topup", "reopen"], 100
+        ["stt", "failover", "bal", "cap", "settle", "slow", "restart", "topup", "reopen", "aio"],
+        100,
     )
 }
 
@@ -389,3 +392,12 @@ def test_provider_ends_the_channel_client_opens_a_new_one(vox: VoxClient, tmp_pa
         assert old.channel_id == first.channel_id and old.closed
         assert not new.closed and answer.receipt.channel_id == new.channel_id
         assert answer.amount == 3  # the new channel starts from nothing
+
+
+def test_async_client_pays_concurrent_calls_in_order(vox: VoxClient, tmp_path: Path) -> None:
+    async def calls() -> list[int]:
+        async with AsyncPayingClient(payer(vox, "aio", tmp_path)) as client:
+            answers = await asyncio.gather(*(client.call("weather", b"{}") for _ in range(4)))
+            return sorted(a.amount for a in answers)
+
+    assert asyncio.run(calls()) == [3, 6, 9, 12]

@@ -10,6 +10,7 @@ signed answer, keep receipts, fail over, and hold to the owner's spending caps.
 See docs/client.md (Payments).
 """
 
+from voxpop.client.payments.aio import AsyncPayingClient
 from voxpop.client.payments.client import PaidAnswer, PayingClient
 from voxpop.client.payments.errors import (
     BadAnswerError,
@@ -27,6 +28,7 @@ from voxpop.client.payments.selection import Selector
 from voxpop.client.payments.wire import BadAudioError, Problem, check_receipt, price_units
 
 __all__ = [
+    "AsyncPayingClient",
     "BadAnswerError",
     "BadAudioError",
     "Candidate",
