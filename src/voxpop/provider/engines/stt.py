@@ -3,7 +3,7 @@
 Two modes: open vocabulary (the model's language model; poor on synthetic speech) and a JSGF
 grammar (`grammar=` the grammar's text), which recognizes the phrases it allows exactly. Audio
 comes as FLAC or WAV; it is decoded with soundfile and converted to 16 kHz mono 16-bit, the
-model's format. The price unit is a started 10 seconds of audio.
+model's format, resampled with soxr. The price unit is a started 10 seconds of audio.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 import soundfile  # type: ignore[import-untyped]
+import soxr  # type: ignore[import-untyped, unused-ignore]
 
 from voxpop.provider.engines import (
     UNIT_10S_AUDIO,
@@ -25,6 +26,7 @@ from voxpop.provider.engines import (
     Prepared,
     TooLargeError,
 )
+from voxpop.provider.engines.errors import UnsupportedLanguageError
 
 SAMPLE_RATE = 16_000
 MAX_AUDIO_BYTES = 10 * 1024 * 1024
@@ -39,16 +41,38 @@ def billed_units(frames: int, rate: int) -> int:
 
 
 def to_pcm16_mono(samples: Any, rate: int) -> bytes:
-    """float samples (frames[, channels]) at `rate` → 16 kHz mono signed 16-bit little-endian."""
-    audio = np.asarray(samples, dtype=np.float64)
+    """float samples (frames[, channels]) at `rate` → 16 kHz mono signed 16-bit little-endian,
+    resampled with soxr (libsoxr's band-limited resampler: no aliasing from 44.1/48 kHz audio)."""
+    audio = np.asarray(samples, dtype=np.float32)
     if audio.ndim == 2:
-        audio = audio.mean(axis=1)
+        audio = audio.mean(axis=1, dtype=np.float32)
     if rate != SAMPLE_RATE and len(audio):
-        count = max(1, round(len(audio) * SAMPLE_RATE / rate))
-        positions = np.arange(count) * (rate / SAMPLE_RATE)
-        audio = np.interp(positions, np.arange(len(audio)), audio)
+        audio = soxr.resample(audio, rate, SAMPLE_RATE, quality="HQ")
     pcm = np.clip(np.round(audio * 32767.0), -32768, 32767).astype("<i2")
     return pcm.tobytes()
+
+
+def decode_audio(body: bytes) -> tuple[bytes, int, int]:
+    """FLAC or WAV → (16 kHz mono 16-bit audio, frames, the audio's own rate). Raises
+    TooLargeError (over the size or length caps) or BadRequestError (not audio, empty)."""
+    # Verify the audio is within the size limits before decoding all of it
+    if len(body) > MAX_AUDIO_BYTES:
+        raise TooLargeError(f"audio over {MAX_AUDIO_BYTES} bytes")
+    try:
+        info = soundfile.info(io.BytesIO(body))
+    except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError):
+        raise BadRequestError("the body is not FLAC or WAV audio") from None
+    if info.samplerate <= 0 or info.frames <= 0:
+        raise BadRequestError("the audio is empty")
+    if info.frames > MAX_AUDIO_SECONDS * info.samplerate:
+        raise TooLargeError(f"audio over {MAX_AUDIO_SECONDS} s")
+    try:
+        samples, rate = soundfile.read(io.BytesIO(body), dtype="float32", always_2d=False)
+    except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError):
+        raise BadRequestError("the audio does not decode") from None
+    if len(samples) == 0:
+        raise BadRequestError("the audio is empty")
+    return to_pcm16_mono(samples, rate), len(samples), int(rate)
 
 
 def trim_silence(pcm: bytes, keep_ms: int = 250) -> bytes:
@@ -90,26 +114,12 @@ class PocketsphinxEngine:
         self._lock = threading.Lock()  # one decoder: one utterance at a time
 
     def prepare(self, body: bytes, content_type: str, params: dict[str, str]) -> Prepared:
-        # Verify the audio is within the size limits before decoding all of it
-        if len(body) > MAX_AUDIO_BYTES:
-            raise TooLargeError(f"audio over {MAX_AUDIO_BYTES} bytes")
+        # Verify the language is the model's before decoding anything
         lang = params.get("lang", self.language).lower()
         if lang != self.language:
-            raise BadRequestError(f"this engine transcribes {self.language} only")
-        try:
-            info = soundfile.info(io.BytesIO(body))
-        except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError):
-            raise BadRequestError("the body is not FLAC or WAV audio") from None
-        if info.samplerate <= 0 or info.frames <= 0:
-            raise BadRequestError("the audio is empty")
-        if info.frames > MAX_AUDIO_SECONDS * info.samplerate:
-            raise TooLargeError(f"audio over {MAX_AUDIO_SECONDS} s")
-        try:
-            samples, rate = soundfile.read(io.BytesIO(body), dtype="float32", always_2d=False)
-        except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError):
-            raise BadRequestError("the audio does not decode") from None
-        units = billed_units(len(samples), rate)
-        return Prepared(units, (to_pcm16_mono(samples, rate), len(samples) * 1000 // rate))
+            raise UnsupportedLanguageError(f"this engine transcribes {self.language} only")
+        pcm, frames, rate = decode_audio(body)
+        return Prepared(billed_units(frames, rate), (pcm, frames * 1000 // rate))
 
     def transcribe(self, pcm: bytes) -> str:
         """The words heard in 16 kHz mono 16-bit audio ("" if none)."""
