@@ -579,3 +579,30 @@ def test_chunks_are_canonical_cbor_of_the_entries() -> None:
         ]
         assert tally.chunk_entries(entries) == expected
         assert tally.decode_chunks(expected) == entries
+
+
+def test_add_service_kinds_and_registrar_quota(gov: Chain) -> None:
+    kinds = {"type": "gov/AddServiceKinds", "value": {"kinds": ["translate", "stt"]}}
+    pid = submit(gov, kinds, param_change("grant", registrar_quota=5))
+    ok(gov, OP1, vote_msg(OP1, pid, YES))
+    end_voting(gov)
+    assert proposal(gov, pid).status == Status.PASSED
+    services = decode_state(gov.query("/services/params"))
+    assert services["kinds"][-1] == "translate" and services["kinds"].count("stt") == 1
+    assert decode_state(gov.query("/grant/params"))["registrar_quota"] == 5
+
+
+def test_invalid_service_kind_name(gov: Chain) -> None:
+    kinds = {"type": "gov/AddServiceKinds", "value": {"kinds": ["Not A Kind!"]}}
+    refused(gov, OP1, submit_msg(OP1, [kinds]), errors.InvalidProposalActionError.code)
+
+
+def test_cancel_upgrade(gov: Chain) -> None:
+    height = plan_upgrade(gov, "v3", 50)
+    cancel = {"type": "gov/CancelUpgrade", "value": {"name": "v3"}}
+    pid = submit(gov, cancel)
+    ok(gov, OP1, vote_msg(OP1, pid, YES))
+    end_voting(gov)
+    assert proposal(gov, pid).status == Status.PASSED
+    assert gov.query("/gov/plan") == b"" and gov.app.last_height < height
+    refused(gov, OP1, submit_msg(OP1, [cancel]), errors.InvalidProposalActionError.code)
