@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from voxpop.chain.errors import ChainError
 from voxpop.chain.modules.codec import addr_text
 from voxpop.chain.modules.gov.actions import ACTIONS_KIND
 from voxpop.chain.modules.gov.state import (
@@ -23,7 +24,7 @@ def options_json(options: list[list[int]]) -> list[dict[str, Any]]:
 def proposal_json(p: Proposal) -> dict[str, Any]:
     try:  # stored actions parsed when submitted; shown in their declared JSON shape
         actions = ACTIONS_KIND.to_json(ACTIONS_KIND.parse(p.actions, "actions"))
-    except Exception:  # a declaration changed since (an upgrade): show the stored value
+    except ChainError:  # a declaration changed since (an upgrade): show the stored value
         actions = p.actions
     return {
         "id": p.id,
