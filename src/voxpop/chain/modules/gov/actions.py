@@ -225,7 +225,7 @@ class SoftwareUpgrade(Action):
             raise UpgradeHeightPassedError(
                 f"upgrade height {self.height} is not after the current height {ctx.block.height}"
             )
-        if state.done_height(ctx.store, self.name) is not None:
+        if state.done_height(ctx, self.name) is not None:
             raise InvalidProposalActionError(f"upgrade {quote(self.name)} has already run")
 
     def apply(self, ctx: Context, env: ActionEnv) -> None:
@@ -243,7 +243,7 @@ class CancelUpgrade(Action):
     name: Annotated[str, TextKind(MAX_NAME_BYTES), Doc("the planned upgrade's name")]
 
     def check(self, ctx: Context, env: ActionEnv) -> None:
-        plan = state.read_plan(ctx.store)
+        plan = state.read_plan(ctx)
         # Verify that upgrade is the one planned
         if plan is None or plan.name != self.name:
             raise InvalidProposalActionError(f"no upgrade {quote(self.name)} is planned")
