@@ -19,6 +19,7 @@ import soundfile  # type: ignore[import-untyped]
 
 from voxpop.provider.engines import BadRequestError, TooLargeError, make_engine
 from voxpop.provider.engines.errors import UnsupportedLanguageError
+from voxpop.provider.engines.local_upstreams import LocalUpstream
 from voxpop.provider.engines.ovos import OvosSttEngine, construct_offline
 
 pytest.importorskip("ovos_plugin_manager")
@@ -139,11 +140,12 @@ class HangingPlugin(DownloadingPlugin):
 class LoopbackPlugin(DownloadingPlugin):
     """Talks to a server on this machine (a local model server): allowed."""
 
-    port = 0
+    url = ""
 
     def __init__(self, config: dict[str, Any] | None = None) -> None:
         STT.__init__(self, config)
-        socket.create_connection(("127.0.0.1", self.port), timeout=2).close()
+        with urllib.request.urlopen(self.url, timeout=5) as resp:
+            self.model = resp.read()
 
 
 @pytest.mark.parametrize(
@@ -169,12 +171,10 @@ def test_invalid_plugin_hangs_at_start() -> None:
 
 
 def test_loopback_allowed_at_start() -> None:
-    with socket.socket() as server:
-        server.bind(("127.0.0.1", 0))
-        server.listen()
-        LoopbackPlugin.port = server.getsockname()[1]
+    with LocalUpstream.start(key="k") as local:
+        LoopbackPlugin.url = f"{local.weather_url}/weather?q=london&appid=k"
         engine = OvosSttEngine.load("local", plugin_class=LoopbackPlugin, start_timeout=10)
-    assert engine.name == "local"
+    assert engine.name == "local" and b"London" in engine._plugin.model
 
 
 def test_plugin_error_at_start() -> None:

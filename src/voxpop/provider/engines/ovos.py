@@ -22,6 +22,7 @@ import json
 import sys
 import threading
 from typing import Any
+from urllib.parse import urlsplit
 
 from voxpop.provider.engines import UNIT_10S_AUDIO, EngineUnavailableError, Prepared
 from voxpop.provider.engines.errors import UnsupportedLanguageError
@@ -61,7 +62,8 @@ class _StartGuard:
             host = args[0].decode() if isinstance(args[0], bytes) else str(args[0])
             target = host if not _is_local(host) else None
         elif event == "urllib.Request":
-            target = str(args[0])
+            host = urlsplit(str(args[0])).hostname or ""
+            target = str(args[0]) if not _is_local(host) else None
         if target is not None:
             self.attempts.append(target)
             raise NetworkAtStartError(f"voxpop: no network while a plugin starts ({target})")
