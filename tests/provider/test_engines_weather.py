@@ -9,6 +9,7 @@ import asyncio
 import json
 import logging
 import socket
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -152,12 +153,18 @@ def run_failing(engine: WeatherEngine, request: dict[str, Any]) -> EngineError:
     return info.value
 
 
-def test_invalid_upstream_timeout(engine: WeatherEngine, upstream: LocalUpstream) -> None:
-    upstream.state.mode, upstream.state.delay = "slow", 3.0
+@pytest.mark.parametrize("mode", ["slow", "trickle"])
+def test_invalid_upstream_timeout(
+    engine: WeatherEngine, upstream: LocalUpstream, mode: str
+) -> None:
+    # trickle: a byte every 0.3 s, each within httpx's read timeout, the whole far past it
+    upstream.state.mode, upstream.state.delay = mode, 3.0
+    started = time.monotonic()
     err = run_failing(engine, LONDON)
     assert isinstance(err, EngineUnavailableError)
     assert (err.status, err.code) == (503, "engine_unavailable")
     assert "0.5 s" in str(err)
+    assert time.monotonic() - started < 1.5
 
 
 @pytest.mark.parametrize("mode", ["garbage", "wrong", "error"])

@@ -10,6 +10,7 @@ the ways upstreams fail:
     garbage  answers 200 with an HTML page (not the API's answer)
     wrong    answers 200 with JSON or text of the wrong shape
     error    answers HTTP 500
+    trickle  answers at once, then sends the body one byte every `delay` / 10 seconds
 
     python -m voxpop.provider.engines.local_upstreams --port 8790 --key devkey
 serves both APIs on one port (OWM under /data/2.5, Wolfram under /v1 and /v2) until Ctrl-C.
@@ -67,6 +68,8 @@ class _Handler(BaseHTTPRequestHandler):
             state.stopping.wait(state.delay)
         if state.mode == "error":
             return self._send(500, b"internal error", "text/plain")
+        if state.mode == "trickle":
+            return self._trickle(b'{"current": {"temp": 1}, "padding": "' + b"x" * 100 + b'"}')
         if params.get("appid") != state.key:
             return self._send(401, b'{"cod":401,"message":"Invalid API key"}', "application/json")
         if state.mode == "garbage":
@@ -155,6 +158,17 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(501, b"Wolfram|Alpha did not understand your input", "text/plain")
         text = answer[0] if path == "/v1/spoken" else answer[1]
         self._send(200, text.encode(), "text/plain;charset=utf-8")
+
+    def _trickle(self, body: bytes) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        for byte in body:
+            if self.server.state.stopping.wait(self.server.state.delay / 10):
+                return
+            self.wfile.write(bytes([byte]))
+            self.wfile.flush()
 
     def _json(self, status: int, doc: Any) -> None:
         self._send(status, json.dumps(doc).encode(), "application/json; charset=utf-8")

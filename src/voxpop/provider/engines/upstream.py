@@ -8,6 +8,7 @@ message, and a filter redacts it from httpx's request log lines.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from dataclasses import dataclass
@@ -115,12 +116,15 @@ class Upstream:
         url = f"{self.base_url}/{path}"
         query = {**params, self._key_param: self._key}
         try:
+            # httpx's timeout bounds each read; this bounds the whole call (an upstream that
+            # trickles its answer a byte at a time must not hold the call)
             async with (
+                asyncio.timeout(self.timeout),
                 httpx.AsyncClient(timeout=self.timeout, follow_redirects=False) as client,
                 client.stream("GET", url, params=query) as resp,
             ):
                 body = await self._read_capped(resp)
-        except httpx.TimeoutException:
+        except (httpx.TimeoutException, TimeoutError):
             raise EngineUnavailableError(
                 f"the upstream did not answer within {self.timeout:g} s"
             ) from None
