@@ -422,6 +422,18 @@ def test_param_change_applies_when_passed(gov: Chain) -> None:
     assert event(gov, "param_change") == {"module": "staking", "changes": "max_validators"}
 
 
+def test_param_change_of_the_services_module(gov: Chain) -> None:
+    pid = submit(gov, param_change("services", min_stake=5_000_000, unbonding_seconds=7_200))
+    ok(gov, OP1, vote_msg(OP1, pid, YES))
+    end_voting(gov)
+    assert proposal(gov, pid).status == Status.PASSED
+    params = decode_state(gov.query("/services/params"))
+    assert (params["min_stake"], params["unbonding_seconds"]) == (5_000_000, 7_200)
+    # Verify the services module's own bounds hold under governance (unbonding >= 1 h)
+    code = errors.InvalidProposalActionError.code
+    refused(gov, OP1, submit_msg(OP1, [param_change("services", unbonding_seconds=60)]), code)
+
+
 def test_gov_changes_its_own_params(gov: Chain) -> None:
     pid = submit(gov, param_change("gov", quorum_bps=5_000, voting_period_seconds=20))
     ok(gov, OP1, vote_msg(OP1, pid, YES))
@@ -462,6 +474,13 @@ def test_invalid_spend_larger_than_pool(gov: Chain) -> None:
     pool = gov.balance(module_address(COMMUNITY_POOL))
     code = errors.CommunityPoolInsufficientError.code
     refused(gov, OP1, submit_msg(OP1, [spend(addr(NOBODY), pool + 10**12)]), code)
+
+
+def test_invalid_spend_to_a_module_account(gov: Chain) -> None:
+    # A module account's balance is what its module accounts for (channels' deposits, stakes)
+    channels = module_address("channels")
+    code = errors.BlockedRecipientError.code
+    refused(gov, OP1, submit_msg(OP1, [spend(channels, 1)]), code)
 
 
 def test_invalid_upgrade_height_in_past(gov: Chain) -> None:

@@ -21,6 +21,7 @@ from typing import Annotated, Any
 from voxpop.chain.context import Context
 from voxpop.chain.encoding import encode
 from voxpop.chain.errors import (
+    BlockedRecipientError,
     ChainError,
     CommunityPoolInsufficientError,
     InvalidProposalActionError,
@@ -30,7 +31,7 @@ from voxpop.chain.errors import (
 from voxpop.chain.fields import ADDRESS, AMOUNT, PUBKEY, Doc, Kind, ListKind, TextKind, UintKind
 from voxpop.chain.module import Module, Msg, msg_fields
 from voxpop.chain.module_accounts import COMMUNITY_POOL, module_address
-from voxpop.chain.modules.bank.state import get_balance, move
+from voxpop.chain.modules.bank.state import BLOCKED_RECIPIENTS, get_balance, move
 from voxpop.chain.modules.codec import addr_text
 from voxpop.chain.modules.gov import state
 from voxpop.chain.modules.grant import state as grant
@@ -134,6 +135,9 @@ class CommunitySpend(Action):
     amount: Annotated[int, AMOUNT]
 
     def check(self, ctx: Context, env: ActionEnv) -> None:
+        # Verify the recipient is not a module account whose balance its module accounts for
+        if self.recipient in BLOCKED_RECIPIENTS:
+            raise BlockedRecipientError("a community spend cannot pay a module account")
         pool = get_balance(ctx, COMMUNITY_POOL_ADDRESS)
         # Verify the pool holds the amount
         if self.amount > pool:

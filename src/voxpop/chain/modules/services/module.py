@@ -13,7 +13,7 @@ from voxpop.chain.context import Context
 from voxpop.chain.errors import ChainError, InvalidGenesisError, InvalidQueryError
 from voxpop.chain.kv import KVReader
 from voxpop.chain.listing import ListRoute
-from voxpop.chain.module import Invariant, Module, MsgRoute, address_query
+from voxpop.chain.module import Invariant, Module, MsgRoute, ParamsSpec, address_query
 from voxpop.chain.modules.bank.state import get_balance, read_balance
 from voxpop.chain.modules.bounds import MAX_UINT64
 from voxpop.chain.modules.codec import addr_text, genesis_address
@@ -55,6 +55,9 @@ def _payer_query(data: bytes) -> bytes:
 class ServicesModule(Module):
     name = state.NAME
     prefix = state.PREFIX
+
+    def params_spec(self) -> ParamsSpec:
+        return ParamsSpec(state.PARAMS_KEY, state.ServicesParams.from_value, state.ServicesParams)
 
     def msg_routes(self) -> Mapping[str, MsgRoute]:
         return {
