@@ -93,3 +93,7 @@ def test_make_engine_loads_in_background() -> None:
     assert locate(engine, {"location": "London"})["city"]["state"]["country"]["code"] == "GB"
     with pytest.raises(ValueError, match="serves only the geolocation kind"):
         make_engine("places", "stt")
+    with pytest.raises(ValueError, match=r"has no option 'upstream' \(it takes: none\)"):
+        make_engine("places", "geolocation", options={"upstream": "http://x"})
+    with pytest.raises(ValueError, match="a grammar is for the pocketsphinx engine only"):
+        make_engine("places", "geolocation", grammar="#JSGF V1.0;")

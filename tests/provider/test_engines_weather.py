@@ -232,6 +232,7 @@ def test_from_options(upstream: LocalUpstream, tmp_path: Path) -> None:
         ("weather", {"upstream": "http://x", "key_file": "/nonexistent/key"}, "cannot read"),
         ("weather", {"upstream": "http://x", "key": KEY, "timeout": "0"}, "timeout"),
         ("stt", {"upstream": "http://x", "key": KEY}, "serves only the weather kind"),
+        ("weather", {"upstrem": "http://x", "key": KEY}, "has no option 'upstrem'"),
     ],
 )
 def test_invalid_options(kind: str, options: dict[str, str], message: str) -> None:

@@ -60,6 +60,8 @@ ENGINE_KINDS = {
     "wolframalpha": "knowledge",
     "places": "geolocation",
 }
+UPSTREAM_OPTIONS = frozenset({"upstream", "key_file", "key", "timeout"})
+OVOS_OPTIONS = frozenset({"lang", "config", "start_timeout"})
 
 
 def make_engine(
@@ -81,9 +83,20 @@ def make_engine(
     served = "stt" if name.startswith("ovos:") else ENGINE_KINDS.get(name)
     if served is None:
         raise ValueError(f"unknown engine {name!r}: choose one of {', '.join(ENGINE_NAMES)}")
-    # Verify the engine serves the kind sold
+    # Verify the engine serves the kind sold, and takes the settings given
     if kind != served:
         raise ValueError(f"the {name} engine serves only the {served} kind")
+    if grammar is not None and name != "pocketsphinx":
+        raise ValueError("a grammar is for the pocketsphinx engine only")
+    allowed: frozenset[str] = frozenset()
+    if name in ("openweathermap", "wolframalpha"):
+        allowed = UPSTREAM_OPTIONS
+    elif name.startswith("ovos:"):
+        allowed = OVOS_OPTIONS
+    unknown = sorted(set(options) - allowed)
+    if unknown:
+        takes = ", ".join(sorted(allowed)) or "none"
+        raise ValueError(f"the {name} engine has no option {unknown[0]!r} (it takes: {takes})")
     if name == "pocketsphinx":
         from voxpop.provider.engines.stt import PocketsphinxEngine
 
