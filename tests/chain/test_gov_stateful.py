@@ -128,12 +128,20 @@ class GovMachine(RuleBasedStateMachine):
 
     # --- rules ------------------------------------------------------------------------------------
 
-    @initialize(change=st.booleans(), full=st.booleans())
-    def open_proposals(self, change: bool, full: bool) -> None:
-        """Two proposals to vote on from the start (rules add more)."""
+    @initialize(
+        change=st.booleans(),
+        full=st.booleans(),
+        first=st.sampled_from(OPTIONS),
+        second=st.sampled_from(OPTIONS),
+    )
+    def open_proposals(self, change: bool, full: bool, first: int, second: int) -> None:
+        """Two proposals to vote on from the start, with two votes on the first, so that every
+        example reaches a tally with votes once voting ends (rules add more)."""
         self.submit(3, True, change)
         self.submit(0, full, not change)
         self.block(5)
+        self.vote(3, 0, first)
+        self.vote(1, 0, second)
 
     @rule(p=st.integers(0, 4), full=st.booleans(), change=st.booleans())
     def submit(self, p: int, full: bool, change: bool) -> None:
