@@ -864,3 +864,78 @@ class DuplicateSkillUseError(ChainError):
 
     code = 356
     name = "duplicate_skill_use"
+
+
+# Governance: developer rewards (408-429)
+
+
+@_register
+class UnknownVestingError(ChainError):
+    """No vesting spend has this id, or it has ended (paid out or cancelled)."""
+
+    code = 408
+    name = "unknown_vesting"
+
+
+@_register
+class UnknownRoundError(ChainError):
+    """No funding round has this id."""
+
+    code = 409
+    name = "unknown_round"
+
+
+@_register
+class NotApplicationPeriodError(ChainError):
+    """The funding round's application period is over: an application is refused."""
+
+    code = 410
+    name = "not_application_period"
+
+
+@_register
+class AlreadyAppliedError(ChainError):
+    """The address has applied to this funding round already (one application each)."""
+
+    code = 411
+    name = "already_applied"
+
+
+@_register
+class ReviewerCannotApplyError(ChainError):
+    """A reviewer of a funding round cannot apply to it."""
+
+    code = 412
+    name = "reviewer_cannot_apply"
+
+
+@_register
+class RoundFullError(ChainError):
+    """The funding round has as many applicants as it takes."""
+
+    code = 413
+    name = "round_full"
+
+
+@_register
+class NotReviewerError(ChainError):
+    """The signer is not one of the funding round's reviewers."""
+
+    code = 414
+    name = "not_reviewer"
+
+
+@_register
+class NotReviewPeriodError(ChainError):
+    """The funding round is not in its review period: an allocation is refused."""
+
+    code = 415
+    name = "not_review_period"
+
+
+@_register
+class InvalidAllocationError(ChainError):
+    """An allocation names an address that did not apply, names one twice, or exceeds the budget."""
+
+    code = 416
+    name = "invalid_allocation"
