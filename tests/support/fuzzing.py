@@ -45,6 +45,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nacl.signing import SigningKey
+
 from voxpop.chain.abci import (
     BlockIDFlag,
     CommitInfo,
@@ -71,6 +73,7 @@ from voxpop.chain.modules.staking.state import consensus_address
 from voxpop.chain.tx import SIGN_DOMAIN, decode_tx
 from voxpop.crypto.encryption_keys import EncryptionKeys, derive_encryption_keys
 from voxpop.crypto.keys import PrivateKey, address_from_pubkey
+from voxpop.crypto.vouchers import derive_channel_id, sign_voucher
 from voxpop.node.blockstore import AUX_DBS
 from voxpop.store import MerkleStore
 
@@ -560,7 +563,9 @@ def chaos_msgs(rng: random.Random, key: PrivateKey, block_time: int) -> list[dic
     me = key.public_key.address
     validator = rng.choice([*CHAOS_ADDRS[:2], me, rng.randbytes(20)])
     amount = rng.choice([1, 1000, 1_000_000, 50_000_000, U64])
-    kind = rng.randrange(18)
+    kind = rng.randrange(26)
+    if kind >= 18:
+        return payments_msgs(rng, key, kind - 18, block_time)
     if kind >= 11:
         return foundation_msgs(rng, key, kind - 11, block_time)
     if kind == 0:
@@ -672,6 +677,102 @@ def foundation_msgs(
         value = {"owner": me, "version": version, "x25519": x25519, "secp256k1": secp}
         return [{"type": "directory/Publish", "value": value}]
     return [{"type": "directory/Revoke", "value": {"owner": me, "version": version}}]
+
+
+def _chaos_channel(rng: random.Random) -> bytes:
+    """The id of one of the first channels a chaos account opened (so claims and top-ups often
+    find a channel), or of none."""
+    if rng.random() < 0.2:
+        return rng.randbytes(32)
+    return derive_channel_id(CHAIN_ID, rng.choice(CHAOS_ADDRS), rng.randrange(3))
+
+
+def _chaos_voucher(rng: random.Random, channel_id: bytes) -> tuple[bytes, int, bytes]:
+    """A voucher on `channel_id`, signed by a chaos key (often the payer's: chaos channels name
+    their payer's key as voucher key), for an amount that may be stale, fresh or over deposit."""
+    amount = rng.choice([0, 1, 500, 10_000, 1_000_000, U64])
+    signer = rng.choice(CHAOS_KEYS)
+    voucher = sign_voucher(SigningKey(signer.seed), CHAIN_ID, channel_id, amount)
+    signature = voucher.signature if rng.random() < 0.9 else rng.randbytes(64)
+    return (channel_id, amount, signature)
+
+
+SKILL_IDS = ["skill-weather.openvoiceos", "skill-jokes.fuzz", "Bad Id", "x" * 141]
+
+
+def payments_msgs(
+    rng: random.Random, key: PrivateKey, kind: int, block_time: int
+) -> list[dict[str, Any]]:
+    """services, channels, skills and gov messages from `key`, mostly well-formed."""
+    me = key.public_key.address
+    other = rng.choice([*CHAOS_ADDRS, me, rng.randbytes(20)])
+    amount = rng.choice([1, 1000, 1_000_000, 1_000_000_000, U64])
+    if kind == 0:
+        verb = rng.choice(["Register", "Update", "Leave"])
+        value: dict[str, Any] = {"provider": me, "kind": rng.choice(["stt", "echo", "nope", ""])}
+        if verb != "Leave":
+            value |= {
+                "endpoint": rng.choice(["http://127.0.0.1:9000", "ftp://x", "http://" + "a" * 300]),
+                "price": rng.choice([1, 10, U64]),
+                "languages": rng.choice([[], ["en-us"], ["en-us", "en-us"], ["x" * 20]]),
+                "signing_key": key.public_key.raw if rng.random() < 0.8 else rng.randbytes(32),
+            }
+            value["stake" if verb == "Register" else "add_stake"] = rng.choice(
+                [0, 1_000_000, 1_000_000_000, U64]
+            )
+        return [{"type": f"services/{verb}", "value": value}]
+    if kind == 1:
+        value = {"payer": me, "payee": other, "voucher_key": key.public_key.raw, "deposit": amount}
+        return [{"type": "channels/Open", "value": value}]
+    if kind == 2:
+        verb = rng.choice(["TopUp", "Settle", "Collect"])
+        value = {"payer": me, "channel_id": _chaos_channel(rng)}
+        if verb == "TopUp":
+            value["amount"] = amount
+        return [{"type": f"channels/{verb}", "value": value}]
+    if kind == 3:
+        vouchers = [_chaos_voucher(rng, _chaos_channel(rng)) for _ in range(rng.randrange(1, 4))]
+        if rng.random() < 0.5:
+            return [{"type": "channels/Claim", "value": {"payee": me, "vouchers": vouchers}}]
+        return [{"type": "channels/Close", "value": {"payee": me, "channel_id": vouchers[0][0]}}]
+    if kind == 4:
+        verb = rng.choice(["Register", "Update", "Transfer", "Retire"])
+        value = {"creator": me, "skill_id": rng.choice(SKILL_IDS)}
+        if verb in ("Register", "Update"):
+            value |= {"payout": other, "fee_per_use": rng.choice([1, 100, U64])}
+        if verb == "Transfer":
+            value |= {"new_creator": other, "payout": other}
+        return [{"type": f"skills/{verb}", "value": value}]
+    if kind == 5:
+        uses = [[rng.choice(SKILL_IDS), rng.choice([1, 3, U64])] for _ in range(rng.randrange(4))]
+        return [{"type": "skills/Settle", "value": {"payer": me, "uses": uses}}]
+    if kind == 6:
+        action = rng.choice(
+            [
+                {"type": "gov/CommunitySpend", "value": {"recipient": other, "amount": amount}},
+                {"type": "gov/ParamChange", "value": {"module": "bank", "changes": {}}},
+                {"type": "gov/Nope", "value": {}},
+            ]
+        )
+        value = {
+            "proposer": me,
+            "title": "t" * rng.choice([1, 140, 141]),
+            "summary": "",
+            "actions": rng.choice([[], [action]]),
+            "deposit": rng.choice([0, 1_000_000, 10**9, U64]),
+        }
+        return [{"type": "gov/SubmitProposal", "value": value}]
+    proposal = rng.choice([1, 2, 3, U64])
+    if rng.random() < 0.5:
+        value = {"voter": me, "proposal_id": proposal, "option": rng.choice([0, 1, 3, 4, 5])}
+        return [{"type": "gov/Vote", "value": value}]
+    split = rng.choice([[[1, 500_000], [3, 500_000]], [[1, 1]], [[1, 10**6], [1, 0]]])
+    return [
+        {
+            "type": "gov/WeightedVote",
+            "value": {"voter": me, "proposal_id": proposal, "options": split},
+        }
+    ]
 
 
 @functools.lru_cache(maxsize=64)
