@@ -386,6 +386,9 @@ def shared_ref_bomb_fixed(depth: int) -> bytes:
 # --- txs as trees of encoded items, edited in place -----------------------------------------------
 
 
+FREE_FORM_MAPS = frozenset({"changes"})  # keys whose map value takes any (text) keys
+
+
 @dataclass(slots=True)
 class Node:
     """A tx under edit: maps and arrays hold children; leaves hold encoded bytes."""
@@ -402,8 +405,14 @@ class Node:
     def of(cls, value: Any, schema: bool = True) -> Node:
         """The tree of a value; with `schema`, its maps' keys are the ones the format requires."""
         if isinstance(value, dict):
+            # A free-form map (gov/ParamChange's `changes`: any names, checked by the module
+            # whose params they are) has no fixed keys, nor has anything below it
             pairs = sorted(
-                ((encode(k), cls.of(v, schema)) for k, v in value.items()), key=_key_order
+                (
+                    (encode(k), cls.of(v, schema and k not in FREE_FORM_MAPS))
+                    for k, v in value.items()
+                ),
+                key=_key_order,
             )
             keys = tuple(k for k, _ in pairs) if schema else None
             return cls("map", pairs, expected_keys=keys)
