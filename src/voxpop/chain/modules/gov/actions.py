@@ -32,8 +32,10 @@ from voxpop.chain.fields import ADDRESS, AMOUNT, PUBKEY, Doc, Kind, ListKind, Te
 from voxpop.chain.module import Module, Msg, msg_fields
 from voxpop.chain.module_accounts import COMMUNITY_POOL, module_address
 from voxpop.chain.modules.bank.state import BLOCKED_RECIPIENTS, get_balance, move
+from voxpop.chain.modules.bounds import MAX_DURATION_SECONDS
 from voxpop.chain.modules.codec import addr_text
-from voxpop.chain.modules.gov import state
+from voxpop.chain.modules.gov import rewards, state
+from voxpop.chain.modules.gov import rewards_state as rs
 from voxpop.chain.modules.grant import state as grant
 from voxpop.chain.modules.services import state as services
 
@@ -41,6 +43,8 @@ COMMUNITY_POOL_ADDRESS = module_address(COMMUNITY_POOL)
 MAX_ACTIONS = 16
 MAX_PARAMS_BYTES = 4_096
 MAX_NAME_BYTES = 64
+MAX_REVIEWERS = 32
+PERIOD = UintKind(1, MAX_DURATION_SECONDS // 2)  # two periods end within the time horizon
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,12 +142,7 @@ class CommunitySpend(Action):
         # Verify the recipient is not a module account whose balance its module accounts for
         if self.recipient in BLOCKED_RECIPIENTS:
             raise BlockedRecipientError("a community spend cannot pay a module account")
-        pool = get_balance(ctx, COMMUNITY_POOL_ADDRESS)
-        # Verify the pool holds the amount
-        if self.amount > pool:
-            raise CommunityPoolInsufficientError(
-                f"the community pool holds {pool} uvox, {self.amount} asked"
-            )
+        check_pool_spend(ctx, self.amount)
 
     def apply(self, ctx: Context, env: ActionEnv) -> None:
         self.check(ctx, env)
@@ -258,6 +257,91 @@ class CancelUpgrade(Action):
         ctx.emit("upgrade_cancelled", name=self.name)
 
 
+def check_pool_spend(ctx: Context, amount: int) -> None:
+    pool = get_balance(ctx, COMMUNITY_POOL_ADDRESS)
+    # Verify the pool holds the amount
+    if amount > pool:
+        raise CommunityPoolInsufficientError(
+            f"the community pool holds {pool} uvox, {amount} asked"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class VestedSpend(Action):
+    """Pay `amount` from the community pool to `recipient` over `duration_seconds` from when the
+    proposal passes, a little each block (what is due at time t is amount * elapsed / duration,
+    rounded down; the last payment pays the rest). The amount leaves the pool at once (held by
+    the gov account); a later `gov/CancelVesting` returns what is unpaid."""
+
+    TYPE = "gov/VestedSpend"
+    recipient: Annotated[bytes, ADDRESS]
+    amount: Annotated[int, AMOUNT]
+    duration_seconds: Annotated[int, PERIOD, Doc("paid out over this much block time")]
+
+    def check(self, ctx: Context, env: ActionEnv) -> None:
+        # Verify the recipient is not a module account whose balance its module accounts for
+        if self.recipient in BLOCKED_RECIPIENTS:
+            raise BlockedRecipientError("a community spend cannot pay a module account")
+        check_pool_spend(ctx, self.amount)
+
+    def apply(self, ctx: Context, env: ActionEnv) -> None:
+        self.check(ctx, env)
+        rewards.start_vesting(
+            ctx, env.proposal_id, self.recipient, self.amount, self.duration_seconds
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class CancelVesting(Action):
+    """Stop a vesting spend: what it has not paid stays in (returns to) the community pool."""
+
+    TYPE = "gov/CancelVesting"
+    vesting_id: Annotated[int, UintKind(1), Doc("the vesting's id (query gov vestings)")]
+
+    def check(self, ctx: Context, env: ActionEnv) -> None:
+        rs.require_active_vesting(ctx, self.vesting_id)
+
+    def apply(self, ctx: Context, env: ActionEnv) -> None:
+        rewards.cancel_vesting(ctx, self.vesting_id)
+
+
+@dataclass(frozen=True, slots=True)
+class FundingRound(Action):
+    """Start a retro funding round: `budget` leaves the community pool at once (held by the gov
+    account); contributors apply for `application_seconds`, then the `reviewers` allocate for
+    `review_seconds`; each applicant is paid the median of the reviewers' allocations (scaled
+    down to the budget if the medians exceed it) and the rest returns to the pool."""
+
+    TYPE = "gov/FundingRound"
+    budget: Annotated[int, AMOUNT]
+    application_seconds: Annotated[int, PERIOD, Doc("contributors apply")]
+    review_seconds: Annotated[int, PERIOD, Doc("then reviewers allocate")]
+    reviewers: Annotated[
+        tuple[bytes, ...],
+        ListKind(ADDRESS, min_items=1, max_items=MAX_REVIEWERS),
+        Doc("distinct addresses"),
+    ]
+
+    def validate(self) -> None:
+        # Verify distinct reviewers
+        if len(set(self.reviewers)) != len(self.reviewers):
+            raise InvalidProposalActionError("each reviewer may appear once")
+
+    def check(self, ctx: Context, env: ActionEnv) -> None:
+        check_pool_spend(ctx, self.budget)
+
+    def apply(self, ctx: Context, env: ActionEnv) -> None:
+        self.check(ctx, env)
+        rewards.start_round(
+            ctx,
+            env.proposal_id,
+            self.budget,
+            self.application_seconds,
+            self.review_seconds,
+            self.reviewers,
+        )
+
+
 ACTIONS: dict[str, type[Action]] = {
     cls.TYPE: cls
     for cls in (
@@ -267,6 +351,9 @@ ACTIONS: dict[str, type[Action]] = {
         AddServiceKinds,
         SoftwareUpgrade,
         CancelUpgrade,
+        VestedSpend,
+        CancelVesting,
+        FundingRound,
     )
 }
 

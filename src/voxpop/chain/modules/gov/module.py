@@ -12,7 +12,8 @@ from voxpop.chain.errors import InvalidGenesisError, InvalidQueryError
 from voxpop.chain.kv import KVReader
 from voxpop.chain.module import Invariant, Module, MsgRoute, ParamsSpec
 from voxpop.chain.modules.bank.state import read_balance
-from voxpop.chain.modules.gov import handlers, state
+from voxpop.chain.modules.gov import handlers, rewards, state
+from voxpop.chain.modules.gov import rewards_state as rs
 from voxpop.chain.modules.gov.actions import ActionEnv
 from voxpop.chain.modules.gov.messages import (
     MsgDeposit,
@@ -20,6 +21,7 @@ from voxpop.chain.modules.gov.messages import (
     MsgVote,
     MsgWeightedVote,
 )
+from voxpop.chain.modules.gov.rewards_messages import MsgAllocate, MsgApply
 from voxpop.chain.modules.gov.upgrades import KNOWN_UPGRADES, Migration, process_upgrade
 
 ID = state.ID_LEN
@@ -41,6 +43,16 @@ def _id_address_query(prefix: bytes) -> Callable[[bytes], bytes]:
         # Verify the query names a proposal id and an address
         if len(data) != ID + ADDR:
             raise InvalidQueryError("query data must be a proposal id (8 bytes) || address (20)")
+        return prefix + data
+
+    return route
+
+
+def _round_address_query(prefix: bytes) -> Callable[[bytes], bytes]:
+    def route(data: bytes) -> bytes:
+        # Verify the query names a round id and an address
+        if len(data) != ID + ADDR:
+            raise InvalidQueryError("query data must be a round id (8 bytes) || address (20)")
         return prefix + data
 
     return route
@@ -90,6 +102,8 @@ class GovModule(Module):
             MsgDeposit.TYPE: MsgRoute(MsgDeposit, handlers.process_deposit),
             MsgVote.TYPE: MsgRoute(MsgVote, handlers.process_vote),
             MsgWeightedVote.TYPE: MsgRoute(MsgWeightedVote, handlers.process_weighted_vote),
+            MsgApply.TYPE: MsgRoute(MsgApply, rewards.process_apply),
+            MsgAllocate.TYPE: MsgRoute(MsgAllocate, rewards.process_allocate),
         }
 
     def query_routes(self) -> Mapping[str, Callable[[bytes], bytes]]:
@@ -101,6 +115,10 @@ class GovModule(Module):
             "deposit": _id_address_query(state.DEPOSIT_PREFIX),
             "vote": _id_address_query(state.VOTE_PREFIX),
             "plan": lambda _: state.PLAN_KEY,
+            "vesting": _id_query(rs.vesting_key),
+            "round": _id_query(rs.round_key),
+            "application": _round_address_query(rs.APPLICATION_PREFIX),
+            "allocation": _round_address_query(rs.ALLOCATION_PREFIX),
         }
 
     def default_genesis(self) -> dict[str, Any]:
@@ -120,22 +138,27 @@ class GovModule(Module):
 
     def end_block(self, ctx: Context) -> list[Any]:
         handlers.process_deadlines(ctx, self.env)
+        rewards.process_vestings(ctx)
+        rewards.process_rounds(ctx)
         return []
 
     def invariants(self) -> list[Invariant]:
         return [
             Invariant("gov/deposits-held", _deposits_held),
             Invariant("gov/queues", _queues),
+            Invariant("gov/rewards", _rewards),
         ]
 
 
 def _deposits_held(reader: KVReader) -> str | None:
-    """The gov account holds exactly the deposits of open proposals, and each open proposal's
-    total is the sum of its deposits."""
+    """The gov account holds exactly the deposits of open proposals plus the rewards escrow
+    (open rounds' budgets, vestings' unpaid rest), and each open proposal's total is the sum of
+    its deposits."""
     deposits = state.read_deposits(reader)
     held = read_balance(reader, state.GOV_ADDRESS)
-    if held != sum(amount for _, _, amount in deposits):
-        return f"gov account holds {held}, deposits sum to {sum(a for _, _, a in deposits)}"
+    owed = sum(amount for _, _, amount in deposits) + rs.escrow_held(reader)
+    if held != owed:
+        return f"gov account holds {held}, deposits and rewards escrow sum to {owed}"
     by_proposal: dict[int, int] = {}
     for proposal_id, _, amount in deposits:
         by_proposal[proposal_id] = by_proposal.get(proposal_id, 0) + amount
@@ -160,4 +183,32 @@ def _queues(reader: KVReader) -> str | None:
     queued |= {k for k, _ in reader.iterate(state.VOTING_QUEUE_PREFIX)}
     if queued != expected:
         return f"{len(queued ^ expected)} queue entries do not match the proposals"
+    return None
+
+
+def _rewards(reader: KVReader) -> str | None:
+    """Each vesting has paid at most its total (all of it once completed, and with what it
+    returned, all of it once cancelled) and only active ones are listed as active; each paid
+    round paid and returned exactly its budget; exactly the open rounds are queued."""
+    active = set()
+    for v in rs.read_vestings(reader):
+        if v.status == rs.VestingStatus.ACTIVE:
+            active.add(v.id)
+        settled = {
+            rs.VestingStatus.ACTIVE: v.paid <= v.total and v.returned == 0,
+            rs.VestingStatus.COMPLETED: v.paid == v.total and v.returned == 0,
+            rs.VestingStatus.CANCELLED: v.paid + v.returned == v.total,
+        }[v.status]
+        if not settled:
+            return f"vesting {v.id} paid {v.paid} and returned {v.returned} of {v.total}"
+    if rs.read_active_vesting_ids(reader) != active:
+        return "the active vesting index does not match the vestings"
+    queued = set()
+    for r in rs.read_rounds(reader):
+        if r.status == rs.RoundStatus.OPEN:
+            queued.add(rs.round_queue_key(r.review_end, r.id))
+        elif r.paid + r.returned != r.budget:
+            return f"round {r.id} paid {r.paid} and returned {r.returned} of {r.budget}"
+    if rs.read_round_queue(reader) != queued:
+        return "the round queue does not match the open rounds"
     return None
