@@ -939,3 +939,86 @@ class InvalidAllocationError(ChainError):
 
     code = 416
     name = "invalid_allocation"
+
+
+# Settings (390-399)
+
+
+@_register
+class SettingsRecordNotFoundError(ChainError):
+    """The owner has no settings record with this id."""
+
+    code = 390
+    name = "settings_record_not_found"
+
+
+@_register
+class SettingsVersionConflictError(ChainError):
+    """A settings write names a version other than the stored version + 1 (1 for a new record)."""
+
+    code = 391
+    name = "settings_version_conflict"
+
+
+@_register
+class SettingsStaleEpochError(ChainError):
+    """A settings write names a key epoch other than the owner's current one."""
+
+    code = 392
+    name = "settings_stale_epoch"
+
+
+@_register
+class SettingsRecordTooLargeError(ChainError):
+    """A settings ciphertext is longer than the chain's `max_record_bytes`."""
+
+    code = 393
+    name = "settings_record_too_large"
+
+
+@_register
+class SettingsEpochMismatchError(ChainError):
+    """A key rotation names an epoch other than the owner's current epoch + 1."""
+
+    code = 394
+    name = "settings_epoch_mismatch"
+
+
+@_register
+class SettingsOwnerNotRecipientError(ChainError):
+    """A key rotation does not wrap the new keys to the owner itself."""
+
+    code = 395
+    name = "settings_owner_not_recipient"
+
+
+@_register
+class SettingsDuplicateRecipientError(ChainError):
+    """A key rotation wraps the keys twice to the same recipient."""
+
+    code = 396
+    name = "settings_duplicate_recipient"
+
+
+@_register
+class InvalidSettingsCiphertextError(ChainError):
+    """A settings ciphertext or key wrap is not in its format (format byte, size)."""
+
+    code = 397
+    name = "invalid_settings_ciphertext"
+
+
+@_register
+class SettingsNoKeyError(ChainError):
+    """The owner has no settings key yet: the first settings/Rotate sets epoch 1."""
+
+    code = 398
+    name = "settings_no_key"
+
+
+@_register
+class TooManySettingsRecordsError(ChainError):
+    """The owner holds the most settings records the chain's `max_records_per_owner` allows."""
+
+    code = 399
+    name = "too_many_settings_records"

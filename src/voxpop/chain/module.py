@@ -53,6 +53,9 @@ class Msg:
 
     TYPE: ClassVar[str]
     SIGNER: ClassVar[str]
+    # False for a message its signer must send itself (settings/Rotate): authz never grants it
+    # nor runs it inside authz/Exec for a granter
+    DELEGABLE: ClassVar[bool] = True
 
     @classmethod
     def from_value(cls, value: Mapping[str, Any]) -> Self:

@@ -21,6 +21,7 @@ from voxpop.chain.modules.feegrant.module import FeegrantModule
 from voxpop.chain.modules.gov.module import GovModule
 from voxpop.chain.modules.grant.module import GrantModule
 from voxpop.chain.modules.services.module import ServicesModule
+from voxpop.chain.modules.settings.module import SettingsModule
 from voxpop.chain.modules.skills.module import SkillsModule
 from voxpop.chain.modules.slashing.module import SlashingModule
 from voxpop.chain.modules.staking.module import StakingModule
@@ -49,6 +50,7 @@ def default_modules() -> list[Module]:
         ChannelsModule(),
         GovModule(),
         SkillsModule(),
+        SettingsModule(),
     ]
 
 

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from voxpop.chain.context import Context
 from voxpop.chain.errors import (
     AuthorizationExpiredError,
+    NotDelegableError,
     UnknownMessageError,
     quote,
 )
@@ -23,6 +24,9 @@ def process_grant(ctx: Context, msg: MsgGrant, routes: Mapping[str, MsgRoute]) -
     # Verify the chain knows the message type and the grant has not already ended
     if msg.msg_type not in routes:
         raise UnknownMessageError(f"unknown message type {quote(msg.msg_type)}")
+    # Verify the type may be delegated (some are their signer's alone, e.g. settings/Rotate)
+    if not routes[msg.msg_type].msg_cls.DELEGABLE:
+        raise NotDelegableError(f"{msg.msg_type} is sent by its signer only")
     if msg.expiration and msg.expiration <= now:
         raise AuthorizationExpiredError(f"expiration {msg.expiration} is not after block {now}")
     limits = SpendLimits(msg.spend_limit, msg.period_seconds, msg.period_limit, now, 0)
@@ -57,6 +61,8 @@ def process_exec(ctx: Context, msg: MsgExec, routes: Mapping[str, MsgRoute]) -> 
         granter = inner.signers()[0]
         # Verify the granter lets the grantee send this (and spend one use, and the amount)
         if granter != msg.grantee:
+            if not route.msg_cls.DELEGABLE:
+                raise NotDelegableError(f"{raw.type} is sent by its signer only")
             amount = inner.amount if isinstance(inner, MsgSend) else None
             state.use_grant(ctx, granter, msg.grantee, raw.type, amount)
         route.handler(ctx, inner)
