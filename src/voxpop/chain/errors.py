@@ -1022,3 +1022,113 @@ class TooManySettingsRecordsError(ChainError):
 
     code = 399
     name = "too_many_settings_records"
+
+
+# Devices (370-379)
+
+
+@_register
+class PairingNotFoundError(ChainError):
+    """No pending pairing request has this id (never made, or expired and pruned)."""
+
+    code = 370
+    name = "pairing_not_found"
+
+
+@_register
+class PairingExpiredError(ChainError):
+    """The pairing request has expired: the device must ask for a new code."""
+
+    code = 371
+    name = "pairing_expired"
+
+
+@_register
+class PairingIdUsedError(ChainError):
+    """The pairing id is taken: by a pending request, a device, or a removed device."""
+
+    code = 372
+    name = "pairing_id_used"
+
+
+@_register
+class DeviceNotFoundError(ChainError):
+    """No device has this id."""
+
+    code = 373
+    name = "device_not_found"
+
+
+@_register
+class NotDeviceOwnerError(ChainError):
+    """The signer is not the owner the device or pairing request names."""
+
+    code = 374
+    name = "not_device_owner"
+
+
+@_register
+class DeviceRemovedError(ChainError):
+    """The device was removed: it can no longer be updated (its id is never reused)."""
+
+    code = 375
+    name = "device_removed"
+
+
+@_register
+class DeviceBlobTooLargeError(ChainError):
+    """A device's encrypted blob is longer than the chain's `max_blob_bytes`."""
+
+    code = 376
+    name = "device_blob_too_large"
+
+
+@_register
+class TooManyDevicesError(ChainError):
+    """The owner has the most active devices the chain's `max_devices_per_owner` allows."""
+
+    code = 377
+    name = "too_many_devices"
+
+
+@_register
+class TooManyPairingsError(ChainError):
+    """The owner has the most pending pairing requests `max_pairings_per_owner` allows."""
+
+    code = 378
+    name = "too_many_pairings"
+
+
+# Inbox (380-389)
+
+
+@_register
+class InboxMessageNotFoundError(ChainError):
+    """The owner's inbox holds no message with this id (never posted, deleted or expired)."""
+
+    code = 380
+    name = "inbox_message_not_found"
+
+
+@_register
+class InboxMessageTooLargeError(ChainError):
+    """An inbox message's ciphertext is longer than the chain's `max_message_bytes`."""
+
+    code = 381
+    name = "inbox_message_too_large"
+
+
+@_register
+class InboxFullError(ChainError):
+    """The owner's inbox holds the most messages `max_messages_per_owner` allows."""
+
+    code = 382
+    name = "inbox_full"
+
+
+@_register
+class InboxExpiryInvalidError(ChainError):
+    """An inbox message's expiry is not after the block time or beyond `max_ttl_seconds`."""
+
+    code = 383
+    name = "inbox_expiry_invalid"

@@ -15,6 +15,7 @@ from voxpop.chain.modules.auth.module import AuthModule
 from voxpop.chain.modules.authz.module import AuthzModule
 from voxpop.chain.modules.bank.module import BankModule
 from voxpop.chain.modules.channels.module import ChannelsModule
+from voxpop.chain.modules.devices.module import DevicesModule
 from voxpop.chain.modules.directory.module import DirectoryModule
 from voxpop.chain.modules.distribution.module import DistributionModule
 from voxpop.chain.modules.feegrant.module import FeegrantModule
@@ -50,6 +51,7 @@ def default_modules() -> list[Module]:
         ChannelsModule(),
         GovModule(),
         SkillsModule(),
+        DevicesModule(),
         SettingsModule(),
     ]
 

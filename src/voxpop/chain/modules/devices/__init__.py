@@ -1,0 +1,1 @@
+"""Devices: an owner's voice devices, paired through requests their agent publishes."""
