@@ -172,12 +172,17 @@ def message_table(msgs: Sequence[type[Msg]]) -> str:
 M = TypeVar("M", bound=Msg)
 
 Handler = Callable[[Context, Any], None]
+# The uvox a message moves out of its signer's account, read before it runs (authz counts it
+# against a grant's spend limits); raises the ChainError its handler would
+SpendOf = Callable[[Context, Any], int]
 
 
 @dataclass(frozen=True, slots=True)
 class MsgRoute:
     msg_cls: type[Msg]
     handler: Handler
+    # Declared by a message type that spends its signer's uvox: a grant may then cap it
+    spend_of: SpendOf | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,7 +43,8 @@ def msg_authz_grant(
 ) -> Message:
     """An authz/Grant: `grantee` may send `msg_type` messages for `granter` (the signer).
 
-    Limits of 0 mean none; spend limits apply to bank/Send grants only."""
+    Limits of 0 mean none; spend limits apply to types that declare what they spend (bank/Send,
+    channels/Open, channels/TopUp, skills/Settle)."""
     return MSG_AUTHZ_GRANT, {
         "granter": granter,
         "grantee": grantee,

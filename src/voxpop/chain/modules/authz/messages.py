@@ -5,14 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from voxpop.chain.errors import InvalidMessageError, NotDelegableError, SelfGrantError
+from voxpop.chain.errors import NotDelegableError, SelfGrantError
 from voxpop.chain.fields import ADDRESS, MSG_TYPE, UINT64, Doc, MsgsKind
 from voxpop.chain.module import Msg
 from voxpop.chain.modules.limits import check_period
 from voxpop.chain.tx import RawMsg
 
 PREFIX = "authz/"
-SEND_TYPE = "bank/Send"  # the message type a spend limit applies to
 MAX_EXEC_MSGS = 16
 
 
@@ -26,9 +25,9 @@ def is_delegable(msg_type: str) -> bool:
 class MsgGrant(Msg):
     """Let `grantee` send `msg_type` messages on `granter`'s behalf, within the limits given.
 
-    A grant of `bank/Send` with a spend limit or a per-period limit is a send authorization:
-    the amounts sent through it count against the limits. Granting the same (grantee, type)
-    again replaces the grant.
+    A grant of a type that declares what it spends (`MsgRoute.spend_of`: bank/Send's amount,
+    channels/Open's deposit, ...) may carry a spend limit and a per-period limit: the uvox each
+    message moves counts against them. Granting the same (grantee, type) again replaces it.
     """
 
     TYPE = "authz/Grant"
@@ -36,11 +35,15 @@ class MsgGrant(Msg):
     granter: Annotated[bytes, ADDRESS]
     grantee: Annotated[bytes, ADDRESS]
     msg_type: Annotated[str, MSG_TYPE]
-    spend_limit: Annotated[int, UINT64, Doc("bank/Send only: uvox in all; 0 = no total limit")]
-    period_seconds: Annotated[int, UINT64, Doc("bank/Send only: length of a period; 0 = none")]
-    period_limit: Annotated[int, UINT64, Doc("bank/Send only: uvox per period; 0 = none")]
+    spend_limit: Annotated[int, UINT64, Doc("spending types only: uvox in all; 0 = no total limit")]
+    period_seconds: Annotated[int, UINT64, Doc("spending types only: length of a period; 0 = none")]
+    period_limit: Annotated[int, UINT64, Doc("spending types only: uvox per period; 0 = none")]
     expiration: Annotated[int, UINT64, Doc("block time (unix s) it ends; 0 = never")]
     max_uses: Annotated[int, UINT64, Doc("messages it may authorize; 0 = no limit")]
+
+    @property
+    def limits_spending(self) -> bool:
+        return bool(self.spend_limit or self.period_limit)
 
     def validate(self) -> None:
         # Verify the grant is to another account, for a type that may be delegated
@@ -48,9 +51,7 @@ class MsgGrant(Msg):
             raise SelfGrantError("an account cannot grant an authorization to itself")
         if not is_delegable(self.msg_type):
             raise NotDelegableError("authz messages cannot be granted")
-        # Verify spend limits come only with bank/Send, and a period with its cap
-        if (self.spend_limit or self.period_limit) and self.msg_type != SEND_TYPE:
-            raise InvalidMessageError(f"spend limits apply to {SEND_TYPE} grants only")
+        # Verify a period comes with its cap (whether the type spends is known to the handler)
         check_period(self.period_seconds, self.period_limit)
 
 

@@ -83,7 +83,7 @@ class AuthzModule(Module):
             )
             try:
                 msg_type = MSG_TYPE.parse(entry["msg_type"], "msg_type")
-                MsgGrant(
+                grant_msg = MsgGrant(
                     granter,
                     grantee,
                     msg_type,
@@ -92,7 +92,13 @@ class AuthzModule(Module):
                     entry["period_limit"],
                     entry["expiration"],
                     entry["uses_left"],
-                ).validate()
+                )
+                grant_msg.validate()
+                # Once bound into an app (not when validate_genesis runs the modules alone),
+                # spend limits are checked as a Grant's are
+                route = self.routes.get(msg_type)
+                if route is not None:
+                    handlers.check_grantable(grant_msg, self.routes)
                 state.save_grant(
                     ctx,
                     granter,

@@ -11,6 +11,7 @@ proof that nothing was left out; it is bounded by MAX_GRANTS_PER_GRANTER.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -121,12 +122,17 @@ def delete_grant(ctx: Context, granter: bytes, grantee: bytes, msg_type: str) ->
 
 
 def use_grant(
-    ctx: Context, granter: bytes, grantee: bytes, msg_type: str, amount: int | None
+    ctx: Context,
+    granter: bytes,
+    grantee: bytes,
+    msg_type: str,
+    spent: Callable[[], int] | None = None,
 ) -> None:
-    """Spend one use of the grant (and `amount` uvox of its limits, for a send authorization).
+    """Spend one use of the grant, and, for a type that spends, the uvox `spent()` reads off the
+    message from the grant's limits (a type without limits spends none of them).
 
     A grant whose uses or total run out is deleted. Raises NoAuthorizationError,
-    AuthorizationExpiredError, AuthorizationExceededError.
+    AuthorizationExpiredError, AuthorizationExceededError, or what `spent` raises.
     """
     grant = get_grant(ctx, granter, grantee, msg_type)
     now = ctx.block.time_unix
@@ -136,8 +142,8 @@ def use_grant(
     if grant.expiration and now >= grant.expiration:
         raise AuthorizationExpiredError(f"authorization expired at {grant.expiration}")
     limits, used_up = grant.limits, False
-    if amount is not None:
-        limits, used_up = limits.spend(amount, now, AuthorizationExceededError)
+    if spent is not None and (limits.spend_limit or limits.period_limit):
+        limits, used_up = limits.spend(spent(), now, AuthorizationExceededError)
     if grant.uses_left == 1 or used_up:
         delete_grant(ctx, granter, grantee, msg_type)
         return

@@ -16,6 +16,11 @@ from voxpop.chain.modules.bank.messages import MsgMultiSend, MsgSend
 from voxpop.chain.modules.codec import addr_text, genesis_address, genesis_amount
 
 
+def _amount_sent(ctx: Context, msg: MsgSend) -> int:
+    """What bank/Send spends, for authz's spend limits: its amount."""
+    return msg.amount
+
+
 class BankModule(Module):
     name = "bank"
     prefix = state.PREFIX
@@ -25,7 +30,7 @@ class BankModule(Module):
 
     def msg_routes(self) -> Mapping[str, MsgRoute]:
         return {
-            MsgSend.TYPE: MsgRoute(MsgSend, handlers.process_send),
+            MsgSend.TYPE: MsgRoute(MsgSend, handlers.process_send, spend_of=_amount_sent),
             MsgMultiSend.TYPE: MsgRoute(MsgMultiSend, handlers.process_multi_send),
         }
 

@@ -38,6 +38,15 @@ def _channel_query(data: bytes) -> bytes:
     return state.channel_key(data)
 
 
+# What a payer's messages move into the channels account, for authz's spend limits
+def _deposit_spent(ctx: Context, msg: MsgOpen) -> int:
+    return msg.deposit
+
+
+def _top_up_spent(ctx: Context, msg: MsgTopUp) -> int:
+    return msg.amount
+
+
 class ChannelsModule(Module):
     name = "channels"
     prefix = state.PREFIX
@@ -47,8 +56,8 @@ class ChannelsModule(Module):
 
     def msg_routes(self) -> Mapping[str, MsgRoute]:
         return {
-            MsgOpen.TYPE: MsgRoute(MsgOpen, handlers.process_open),
-            MsgTopUp.TYPE: MsgRoute(MsgTopUp, handlers.process_top_up),
+            MsgOpen.TYPE: MsgRoute(MsgOpen, handlers.process_open, spend_of=_deposit_spent),
+            MsgTopUp.TYPE: MsgRoute(MsgTopUp, handlers.process_top_up, spend_of=_top_up_spent),
             MsgClaim.TYPE: MsgRoute(MsgClaim, handlers.process_claim),
             MsgClose.TYPE: MsgRoute(MsgClose, handlers.process_close),
             MsgSettle.TYPE: MsgRoute(MsgSettle, handlers.process_settle),

@@ -28,6 +28,12 @@ MAX_GENESIS_SKILLS = 100_000
 GENESIS_FIELDS = frozenset({"skill_id", *state.SKILL_FIELDS})
 
 
+def _settlement_spent(ctx: Context, msg: MsgSettle) -> int:
+    """What skills/Settle pays, for authz's spend limits: every entry at its skill's current fee
+    (raises what the settlement itself would: SkillNotFoundError, ...)."""
+    return sum(amount for _, _, _, amount in handlers.compute_payments(ctx, msg))
+
+
 class SkillsModule(Module):
     name = "skills"
     prefix = state.PREFIX
@@ -38,7 +44,9 @@ class SkillsModule(Module):
             MsgUpdateSkill.TYPE: MsgRoute(MsgUpdateSkill, handlers.process_update),
             MsgTransferSkill.TYPE: MsgRoute(MsgTransferSkill, handlers.process_transfer),
             MsgRetireSkill.TYPE: MsgRoute(MsgRetireSkill, handlers.process_retire),
-            MsgSettle.TYPE: MsgRoute(MsgSettle, handlers.process_settle),
+            MsgSettle.TYPE: MsgRoute(
+                MsgSettle, handlers.process_settle, spend_of=_settlement_spent
+            ),
         }
 
     def query_routes(self) -> Mapping[str, Callable[[bytes], bytes]]:
