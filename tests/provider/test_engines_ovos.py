@@ -183,3 +183,37 @@ def test_plugin_error_at_start() -> None:
 
     with pytest.raises(ValueError, match="failed to start: RuntimeError"):
         construct_offline(broken, {}, "broken", 5)
+
+
+DISTRIBUTION = {
+    "voxpop_test_downloader/__init__.py": (
+        "import urllib.request\n"
+        "from ovos_plugin_manager.templates.stt import STT\n\n"
+        "class DownloaderSTT(STT):\n"
+        "    def __init__(self, config=None):\n"
+        "        super().__init__(config)\n"
+        "        urllib.request.urlopen('https://huggingface.example/model.bin', timeout=2)\n\n"
+        "    def execute(self, audio, language=None):\n"
+        "        return ''\n"
+    ),
+    "voxpop_test_downloader-0.1.dist-info/METADATA": (
+        "Metadata-Version: 2.1\nName: voxpop-test-downloader\nVersion: 0.1\n"
+    ),
+    "voxpop_test_downloader-0.1.dist-info/entry_points.txt": (
+        "[opm.stt]\nvoxpop-test-downloader = voxpop_test_downloader:DownloaderSTT\n"
+    ),
+}
+
+
+def test_invalid_installed_plugin_downloads_at_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A plugin installed as plugins are (an opm.stt entry point), found by name through
+    # ovos-plugin-manager, refused because it downloads while starting
+    for name, text in DISTRIBUTION.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(ValueError, match="tried to reach the network") as info:
+        make_engine("ovos:voxpop-test-downloader", "stt")
+    assert "huggingface.example" in str(info.value)
