@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import typer
 
+from voxpop.cli.agent import agent_app
 from voxpop.cli.devnet import devnet_app
 from voxpop.cli.keys import keys_app
 from voxpop.cli.naming import top_level_panel
@@ -28,6 +29,7 @@ for name, group in (
     ("devnet", devnet_app),
     ("testnet", testnet_app),
     ("provider", provider_app),
+    ("agent", agent_app),
 ):
     app.add_typer(group, name=name, rich_help_panel=top_level_panel(name))
 
