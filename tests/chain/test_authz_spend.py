@@ -301,3 +301,22 @@ def test_invalid_caps(chain: Chain) -> None:
     res = chain.deliver(chain.tx(OWNER, msgs, gas_limit=GAS))
     assert res.code == errors.AuthorizationExpiredError.code
     assert all(grant_of(chain, t) is None for t in KNOWN)
+
+
+# --- what the docs say the agent holds ----------------------------------------------------------
+
+
+def test_docs_keys_lists_the_agents_grants() -> None:
+    """docs/keys.md's table of what `voxpop agent authorize` grants is the code's list, with a
+    daily cap on exactly the types that declare what they spend."""
+    text = (Path(__file__).parents[2] / "docs" / "keys.md").read_text()
+    section = text.split("## What `voxpop agent authorize AGENT` grants", 1)[1]
+    rows = [line.split("|")[1:-1] for line in section.splitlines() if line.startswith("| `")]
+    documented = [cells[0].strip().strip("`") for cells in rows]
+    assert documented == list(AGENT_MSG_TYPES)
+    capped = {t for t, cells in zip(documented, rows, strict=True) if cells[2].strip() != "—"}
+    assert capped == SPENDING_MSG_TYPES
+    routes = {t: r for m in default_modules() for t, r in m.msg_routes().items()}
+    for t in granted_types(KNOWN):
+        assert (routes[t].spend_of is not None) == (t in SPENDING_MSG_TYPES), t
+    assert "settings/Rotate" not in AGENT_MSG_TYPES
