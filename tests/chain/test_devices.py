@@ -16,6 +16,7 @@ from voxpop.chain.abci import RequestQuery
 from voxpop.chain.app import event_attrs
 from voxpop.chain.genesis import default_app_state
 from voxpop.chain.module_accounts import module_address
+from voxpop.chain.modules.bank.state import balance_key
 from voxpop.chain.modules.devices.messages import (
     MAX_BLOB_BYTES,
     MsgClaimDevice,
@@ -129,10 +130,7 @@ def refused(chain: Chain, who: PrivateKey, *msgs: Msg) -> int:
     assert code != 0
     after = chain.snapshot()
     changed = {k for k in set(after) | set(before) if after.get(k) != before.get(k)}
-    fee_keys = {
-        b"bank/balance/" + who.public_key.address,
-        b"bank/balance/" + module_address("fee_collector"),
-    }
+    fee_keys = {balance_key(who.public_key.address), balance_key(module_address("fee_collector"))}
     assert not {k for k in changed if k.startswith(b"devices/")}
     assert {k for k in changed if k.startswith(b"bank/")} <= fee_keys
     return code
@@ -579,7 +577,7 @@ def test_genesis_request_past_its_expiry_is_pruned_at_once(tmp_path: Path) -> No
         ([genesis_device(agent=7)], []),
         ([genesis_device(status="pending")], []),
         ([genesis_device(blob="")], []),
-        ([genesis_device(blob="00" * 2_049)], []),
+        ([genesis_device(blob="00" * (MAX_BLOB_BYTES + 1))], []),
         ([genesis_device(status=REMOVED)], []),  # a tombstone keeps no blob
         ([genesis_device(paired_at=8)], []),  # after updated_at
         ([genesis_device(updated_at=1 << 64)], []),
@@ -644,12 +642,32 @@ def test_invalid_genesis_shape_and_params(tmp_path: Path, data: dict[str, Any]) 
         Chain.start(tmp_path / "g", app_state=state)
 
 
-def test_invalid_genesis_beyond_the_per_owner_limits(tmp_path: Path) -> None:
-    params = {**DeviceParams().to_value(), "max_devices_per_owner": 2, "max_pairings_per_owner": 1}
+def test_genesis_holds_what_lowered_params_left(tmp_path: Path) -> None:
+    """Governance may lower a limit below what owners hold: the export still imports."""
+    params = {**DeviceParams().to_value(), "max_devices_per_owner": 1, "max_blob_bytes": 64}
+    two = [genesis_device(id=f"{i:02x}" * 32, blob="00" * 100) for i in (2, 3)]
+    state = default_app_state([(A, 10**9)])
+    state["devices"] = {"params": params, "devices": two, "pairings": []}
+    chain = Chain.start(tmp_path / "g", app_state=state)
+    assert len(devices_of(chain, A)) == 2
+    # ... and the next claim meets the lower limit
+    pid, salt, _ = new_pairing()
+    run(chain, ALICE, request(A, pid, salt, bytes(64)))
+    assert refused(chain, ALICE, claim(A, pid)) == errors.TooManyDevicesError.code
+    chain.app.store.close()
+
+
+def test_invalid_genesis_beyond_the_per_owner_lists(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from voxpop.chain.modules.devices import state as devices_state
+
+    monkeypatch.setattr(devices_state, "MAX_DEVICES_PER_OWNER", 2)
     removed = genesis_device(id="01" * 32, status=REMOVED, blob="")
     two = [genesis_device(id=f"{i:02x}" * 32) for i in (2, 3)]
+    params = DeviceParams(max_devices_per_owner=2).to_value()
     state = default_app_state([])
-    # Two active devices and a tombstone fit a limit of two
+    # Two active devices and a tombstone fit a list of two
     state["devices"] = {"params": params, "devices": [removed, *two], "pairings": []}
     Chain.start(tmp_path / "ok", app_state=state).app.store.close()
     state["devices"] = {
@@ -659,7 +677,8 @@ def test_invalid_genesis_beyond_the_per_owner_limits(tmp_path: Path) -> None:
     }
     with pytest.raises(errors.InvalidGenesisError, match="too many devices"):
         Chain.start(tmp_path / "devices", app_state=state)
-    pairings = [genesis_pairing(id=f"{i:02x}" * 32) for i in (5, 6)]
+    limit = devices_state.MAX_PAIRINGS_PER_OWNER
+    pairings = [genesis_pairing(id=f"{i:064x}") for i in range(limit + 1)]
     state["devices"] = {"params": params, "devices": [], "pairings": pairings}
     with pytest.raises(errors.InvalidGenesisError, match="too many pending"):
         Chain.start(tmp_path / "pairings", app_state=state)

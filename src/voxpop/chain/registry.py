@@ -21,6 +21,7 @@ from voxpop.chain.modules.distribution.module import DistributionModule
 from voxpop.chain.modules.feegrant.module import FeegrantModule
 from voxpop.chain.modules.gov.module import GovModule
 from voxpop.chain.modules.grant.module import GrantModule
+from voxpop.chain.modules.inbox.module import InboxModule
 from voxpop.chain.modules.services.module import ServicesModule
 from voxpop.chain.modules.settings.module import SettingsModule
 from voxpop.chain.modules.skills.module import SkillsModule
@@ -52,6 +53,7 @@ def default_modules() -> list[Module]:
         GovModule(),
         SkillsModule(),
         DevicesModule(),
+        InboxModule(),
         SettingsModule(),
     ]
 

@@ -90,27 +90,28 @@ class DevicesModule(Module):
         active: Counter[bytes] = Counter()
         for i, entry in enumerate(devices):
             where = f"devices.devices[{i}]"
-            device_id, device = genesis_device(entry, where, params)
+            device_id, device = genesis_device(entry, where)
             if device_id in seen:
                 raise InvalidGenesisError(f"{where}: duplicate id")
             seen.add(device_id)
             state.set_device(ctx, device_id, device)
             if device.is_active:
                 active[device.owner] += 1
-                # Verify the owner's active devices within the param (the list is sized for it)
-                if active[device.owner] > params.max_devices_per_owner:
+                # Verify the owner's active devices fit its list (not the param: governance may
+                # have lowered it below what owners hold, and an export must import again)
+                if active[device.owner] > state.MAX_DEVICES_PER_OWNER:
                     raise InvalidGenesisError(f"{where}: its owner has too many devices")
                 state.DEVICES_BY_OWNER.add(ctx, device.owner, device_id)
         pending: Counter[bytes] = Counter()
         for i, entry in enumerate(pairings):
             where = f"devices.pairings[{i}]"
-            pairing_id, pairing = genesis_pairing(entry, where, params)
+            pairing_id, pairing = genesis_pairing(entry, where)
             # Verify an id in one record only: a device's id is never a request's too
             if pairing_id in seen:
                 raise InvalidGenesisError(f"{where}: duplicate id")
             seen.add(pairing_id)
             pending[pairing.owner] += 1
-            if pending[pairing.owner] > params.max_pairings_per_owner:
+            if pending[pairing.owner] > state.MAX_PAIRINGS_PER_OWNER:
                 raise InvalidGenesisError(f"{where}: its owner has too many pending requests")
             state.add_pairing(ctx, pairing_id, pairing)
 
@@ -179,17 +180,15 @@ def _time(value: Any, where: str) -> int:
     return value
 
 
-def _blob(value: Any, where: str, params: state.DeviceParams) -> bytes:
+def _blob(value: Any, where: str) -> bytes:
     blob = _hex(value, where)
-    # Verify a blob as a message could have stored it: present, within the size limit
-    if not 0 < len(blob) <= params.max_blob_bytes:
-        raise InvalidGenesisError(f"{where} must be 1 to {params.max_blob_bytes} bytes")
+    # Verify a blob a message could have stored: present, within the limit of any params
+    if not 0 < len(blob) <= MAX_BLOB_BYTES:
+        raise InvalidGenesisError(f"{where} must be 1 to {MAX_BLOB_BYTES} bytes")
     return blob
 
 
-def genesis_device(
-    entry: Any, where: str, params: state.DeviceParams
-) -> tuple[bytes, state.Device]:
+def genesis_device(entry: Any, where: str) -> tuple[bytes, state.Device]:
     """A device from its JSON shape (`device_json`), checked. Raises InvalidGenesisError."""
     if not isinstance(entry, dict) or set(entry) != DEVICE_JSON_FIELDS:
         raise InvalidGenesisError(f"{where} needs exactly {sorted(DEVICE_JSON_FIELDS)}")
@@ -201,7 +200,7 @@ def genesis_device(
     updated_at = _time(entry["updated_at"], f"{where}.updated_at")
     # Verify a status, a blob only while active (a tombstone keeps none), times in order
     if status == state.ACTIVE:
-        blob = _blob(entry["blob"], f"{where}.blob", params)
+        blob = _blob(entry["blob"], f"{where}.blob")
     elif status == state.REMOVED:
         if entry["blob"] != "":
             raise InvalidGenesisError(f"{where}.blob must be empty for a removed device")
@@ -213,9 +212,7 @@ def genesis_device(
     return device_id, state.Device(owner, agent, status, blob, paired_at, updated_at)
 
 
-def genesis_pairing(
-    entry: Any, where: str, params: state.DeviceParams
-) -> tuple[bytes, state.Pairing]:
+def genesis_pairing(entry: Any, where: str) -> tuple[bytes, state.Pairing]:
     """A pending request from its JSON shape (`pairing_json`), checked. Raises
     InvalidGenesisError."""
     if not isinstance(entry, dict) or set(entry) != PAIRING_JSON_FIELDS:
@@ -224,7 +221,7 @@ def genesis_pairing(
     owner = genesis_address(entry["owner"], f"{where}.owner")
     agent = genesis_address(entry["agent"], f"{where}.agent")
     salt = _hex(entry["salt"], f"{where}.salt", SALT_SIZE)
-    blob = _blob(entry["blob"], f"{where}.blob", params)
+    blob = _blob(entry["blob"], f"{where}.blob")
     requested_at = _time(entry["requested_at"], f"{where}.requested_at")
     expires_at = _time(entry["expires_at"], f"{where}.expires_at")
     # Verify it expires after it was made, within the longest time a request may last

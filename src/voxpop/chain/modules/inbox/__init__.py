@@ -1,0 +1,1 @@
+"""Inbox: messages to an owner, sealed to its directory key, kept on chain until they expire."""
