@@ -1,0 +1,190 @@
+"""Pairing as the agent runs it.
+
+1. A device asks for a code (`GET /device/code?state=`): the agent picks 6 characters of Selene's
+   alphabet (letters and digits that cannot be misheard, so the device can spell them out), a
+   fresh salt, and publishes `devices/RequestPairing` keyed by `pairing_id(salt, code)` for the
+   owner. The code itself never leaves the agent and the device.
+2. The owner, told the code, claims it: `voxpop device claim CODE`.
+3. The device polls `/device/activate`: while the request is unclaimed the answer is an empty 404;
+   once the chain holds a device with that id, owned by this owner, the device gets its login.
+
+A device keeps one code for hours while the chain's request expires in minutes
+(`pairing_ttl_seconds`): when the request is gone unclaimed, the agent publishes a new one for the
+same code under a new salt, so the code the device speaks stays good until `tokens.pairing_ttl`.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from voxpop.agent.errors import AgentError
+from voxpop.agent.store import token_key
+from voxpop.crypto.pairing import new_salt, pairing_id
+
+if TYPE_CHECKING:
+    from voxpop.agent.agent import Agent
+    from voxpop.chain.modules.devices.state import Device, Pairing
+
+PAIRINGS_NS = "pairings"
+# Selene's code alphabet: no letters or digits that sound or look alike (B/D/E/G/P/T/V/Z...).
+SELENE_CODE_ALPHABET = "ACEFHJKLMNPRTUVWXY3479"
+CODE_LENGTH = 6
+RENEW_AFTER_SECONDS = 15  # the least time between two republished requests of one code
+MAX_STATE_LENGTH = 128
+
+
+class PairingError(AgentError):
+    code = "pairing_error"
+
+
+def new_spoken_code() -> str:
+    return "".join(secrets.choice(SELENE_CODE_ALPHABET) for _ in range(CODE_LENGTH))
+
+
+@dataclass(frozen=True, slots=True)
+class CodeGrant:
+    code: str
+    token: str
+    expiration: int  # seconds the code stays good
+    state: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "token": self.token,
+            "expiration": self.expiration,
+            "state": self.state,
+        }
+
+
+def device_blob_info(report: dict[str, Any]) -> bytes:
+    """What a device's sealed blob holds (client/devices.py DeviceInfo's JSON)."""
+    versions = {
+        k: str(report[k])
+        for k in ("coreVersion", "enclosureVersion", "platform_build")
+        if report.get(k)
+    }
+    doc = {
+        "name": str(report.get("name") or "voice assistant")[:64],
+        "platform": str(report.get("platform") or "")[:64],
+        "versions": versions,
+    }
+    return json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
+
+
+class PairingBook:
+    def __init__(self, agent: Agent) -> None:
+        self.agent = agent
+        self._lock = threading.Lock()
+
+    # --- the chain's records ---
+
+    def chain_device(self, device_id: bytes) -> Device | None:
+        from voxpop.chain.encoding import decode_state
+        from voxpop.chain.modules.devices.state import Device
+
+        result = self.agent.chain.call(lambda c: c.query("/devices/device", device_id, prove=True))
+        return Device.from_value(decode_state(result.value)) if result.value else None
+
+    def chain_pairing(self, pid: bytes) -> Pairing | None:
+        from voxpop.chain.encoding import decode_state
+        from voxpop.chain.modules.devices.state import Pairing
+
+        result = self.agent.chain.call(lambda c: c.query("/devices/pairing", pid, prove=True))
+        return Pairing.from_value(decode_state(result.value)) if result.value else None
+
+    # --- the flow ---
+
+    def start(self, state: str, report: dict[str, Any] | None = None) -> CodeGrant:
+        """A new code for the device that called with `state`, its request published.
+        Raises PairingError, ChainUnavailableError, ChainRejectedError."""
+        # Verify the state is a short opaque string (devices send a uuid4)
+        if not state or len(state) > MAX_STATE_LENGTH:
+            raise PairingError("state must be 1 to 128 characters", code="invalid_state")
+        code = new_spoken_code()
+        token = secrets.token_hex(32)
+        now = int(self.agent.clock())
+        entry = {
+            "state": state,
+            "code": code,
+            "expires": now + self.agent.config.tokens.pairing_ttl,
+            "report": report or {},
+            "pairing_id": "",
+            "published_at": 0,
+        }
+        self._publish(entry)
+        self.agent.store.put_json(PAIRINGS_NS, token_key(token), entry)
+        return CodeGrant(code, token, self.agent.config.tokens.pairing_ttl, state)
+
+    def activate(self, state: str, token: str, report: dict[str, Any]) -> dict[str, Any] | None:
+        """The login of a device whose code the owner claimed; None while it is pending (or
+        unknown, or expired: the device asks for a new code when its own clock says so)."""
+        key = token_key(token) if 0 < len(token) <= 256 else None
+        entry = None if key is None else self.agent.store.get_json(PAIRINGS_NS, key)
+        now = int(self.agent.clock())
+        # Verify the token is a live pairing of this state
+        if entry is None or entry["state"] != state:
+            return None
+        if entry["expires"] <= now:
+            self.agent.store.delete(PAIRINGS_NS, key)  # type: ignore[arg-type]
+            return None
+        with self._lock:
+            return self._activate(key, entry, report, now)  # type: ignore[arg-type]
+
+    def _activate(
+        self, key: str, entry: dict[str, Any], report: dict[str, Any], now: int
+    ) -> dict[str, Any] | None:
+        from voxpop.agent.errors import ChainUnavailableError
+
+        pid = bytes.fromhex(entry["pairing_id"])
+        try:
+            device = self.chain_device(pid)
+            # Verify the owner claimed this very request for itself
+            if device is None or not device.is_active or device.owner != self.agent.owner:
+                if now - entry["published_at"] >= RENEW_AFTER_SECONDS:
+                    self._renew_if_gone(key, entry, pid)
+                return None
+        except ChainUnavailableError:
+            return None
+        merged = {**entry["report"], **{k: v for k, v in report.items() if v}}
+        uuid = self.agent.devices.add(pid, merged)
+        login = self.agent.tokens.issue(uuid)
+        self.agent.store.delete(PAIRINGS_NS, key)
+        return login.to_json()
+
+    def _renew_if_gone(self, key: str, entry: dict[str, Any], pid: bytes) -> None:
+        """Publish the code again under a new salt when its request expired unclaimed."""
+        if self.chain_pairing(pid) is not None:
+            return
+        self._publish(entry)
+        self.agent.store.put_json(PAIRINGS_NS, key, entry)
+
+    def _publish(self, entry: dict[str, Any]) -> None:
+        """devices/RequestPairing for `entry`'s code under a new salt (sets its pairing_id)."""
+        from voxpop.chain.modules.devices.messages import MsgRequestPairing
+
+        chain = self.agent.chain
+        salt = new_salt()
+        pid = pairing_id(salt, entry["code"])
+        info = device_blob_info(entry["report"])
+
+        def build(client: Any) -> list[Any]:
+            blob = chain.vault(client).seal_blob(pid, info)
+            return [MsgRequestPairing(chain.owner, chain.agent, pid, salt, blob)]
+
+        chain.send_with(build)
+        entry["pairing_id"] = pid.hex()
+        entry["published_at"] = int(self.agent.clock())
+
+    def prune(self) -> int:
+        now = int(self.agent.clock())
+        gone = 0
+        for key, raw in self.agent.store.items(PAIRINGS_NS):
+            if json.loads(raw)["expires"] <= now:
+                self.agent.store.delete(PAIRINGS_NS, key)
+                gone += 1
+        return gone

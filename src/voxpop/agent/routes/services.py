@@ -1,0 +1,7 @@
+"""Selene device API: services routes (issue 12; AG2/AG3 own this file)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()
