@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from tests.support.agents import Agent, authorize, revoke
+from tests.support.agents import Agent
 from voxpop.chain.modules.devices.messages import MsgClaimDevice, MsgUpdateDevice
 from voxpop.cli.keys import BACKEND_ENV, PASSPHRASE_ENV
 from voxpop.cli.main import app
@@ -58,11 +58,12 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         owner = keys["owner"]
         for name in ("owner", "kitchen", "office"):
             assert client.publish_keys(keys[name]).code == 0
-        for name in ("kitchen", "office"):
-            authorize(client, owner, keys[name].public_key.address)
         kitchen = Agent(client, keys["kitchen"], owner.public_key.address)
         office = Agent(client, keys["office"], owner.public_key.address)
         world = World(node, client, keys, kitchen, office)
+        # The owner authorizes both agents (authz grants, daily caps, a fee allowance)
+        for name in ("kitchen", "office"):
+            ok(world, "agent", "authorize", name)
         # The owner starts key epoch 1, wrapped to itself and every agent it grants settings/Put
         world.first_rotation = ok(world, "settings", "rotate")
         yield world
@@ -154,7 +155,7 @@ def test_pair_set_read_from_a_second_agent_remove_rotate(world: World) -> None:
     assert refused(world, "device", "settings", "get", "Kitchen") == "device_not_found"
 
     # Remove the kitchen agent: revoke its grants; its settings writes are refused at once
-    revoke(world.client, world.keys["owner"], world.kitchen.address)
+    ok(world, "agent", "revoke", "kitchen")
     write = world.kitchen.vault.put_msg("location", b'{"city":"Paris"}')
     assert world.kitchen.exec(write) == "no_authorization"
 

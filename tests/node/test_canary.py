@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from tests.support.agents import Agent, authorize
+from tests.support.agents import Agent
 from tests.support.canary import bytes_scanned, scan
 from voxpop.cli.keys import BACKEND_ENV, PASSPHRASE_ENV
 from voxpop.cli.main import app
@@ -64,7 +64,7 @@ def test_canaries_never_reach_the_node_on_disk(tmp_path: Path) -> None:
     with LocalNode.start(home, funds=funds) as node, VoxClient(node.url) as client:
         for key in (owner, agent_key):
             assert client.publish_keys(key).code == 0
-        authorize(client, owner, agent_key.public_key.address)
+        run(node, "agent", "authorize", "agent")
         agent = Agent(client, agent_key, owner.public_key.address)
         run(node, "settings", "rotate")
 

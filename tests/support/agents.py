@@ -1,6 +1,7 @@
-"""An owner's agent in tests: just another account key, authorized by the owner's authz grants,
-that sends devices/RequestPairing, settings writes and inbox posts for the owner wrapped in
-authz/Exec (the agent role of the next issue does the same through this SDK)."""
+"""An owner's agent in tests: just another account key, authorized by the owner's authz grants
+(`voxpop agent authorize`), that sends devices/RequestPairing, settings writes and inbox posts
+for the owner wrapped in authz/Exec (the agent role of the next issue does the same through
+this SDK)."""
 
 from __future__ import annotations
 
@@ -10,38 +11,13 @@ from voxpop.chain.errors import error_name
 from voxpop.chain.module import Msg
 from voxpop.chain.modules.devices.messages import MsgRequestPairing
 from voxpop.chain.modules.inbox.messages import MsgPost
-from voxpop.client import TxRejectedError, VoxClient, msg_authz_exec, msg_authz_grant
+from voxpop.client import TxRejectedError, VoxClient, msg_authz_exec
 from voxpop.client.devices import DeviceInfo, OwnerDevices, estimate_gas
 from voxpop.client.settings import SettingsVault
 from voxpop.crypto.keys import PrivateKey
 from voxpop.crypto.pairing import new_code, new_salt, pairing_id
 
-# What an agent is granted (engineer C1's `voxpop agent authorize` grants these and more)
-AGENT_MSG_TYPES = (
-    "devices/RequestPairing",
-    "devices/Update",
-    "settings/Put",
-    "settings/Delete",
-    "inbox/Post",
-)
 INBOX_TTL = 86_400
-
-
-def authorize(client: VoxClient, owner: PrivateKey, agent: bytes) -> None:
-    """The owner grants `agent` every agent message type, in one tx."""
-    granter = owner.public_key.address
-    grants = [msg_authz_grant(granter, agent, t) for t in AGENT_MSG_TYPES]
-    result = client.execute(owner, grants, gas_limit=200_000)
-    assert result.code == 0, result.log
-
-
-def revoke(client: VoxClient, owner: PrivateKey, agent: bytes) -> None:
-    from voxpop.client import msg_authz_revoke
-
-    granter = owner.public_key.address
-    revokes = [msg_authz_revoke(granter, agent, t) for t in AGENT_MSG_TYPES]
-    result = client.execute(owner, revokes, gas_limit=200_000)
-    assert result.code == 0, result.log
 
 
 @dataclass
