@@ -54,6 +54,7 @@ bench: install
 	$(BIN)/python bench/light_client.py
 	$(BIN)/python bench/paid_calls.py
 	$(BIN)/python bench/stt.py
+	$(BIN)/python bench/settings.py
 
 # The fuzz campaign of docs/security.md: 1,000,000 inputs over every ABCI step (minutes)
 fuzz: install

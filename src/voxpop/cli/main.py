@@ -6,12 +6,16 @@ from __future__ import annotations
 import typer
 
 from voxpop.cli.agent import agent_app
+from voxpop.cli.device import device_app
 from voxpop.cli.devnet import devnet_app
+from voxpop.cli.inbox import inbox_app
 from voxpop.cli.keys import keys_app
 from voxpop.cli.naming import top_level_panel
 from voxpop.cli.node import node_app
 from voxpop.cli.provider import provider_app
 from voxpop.cli.query import query_app
+from voxpop.cli.settings_cmd import settings_app
+from voxpop.cli.skill import skill_app
 from voxpop.cli.testnet import testnet_app
 from voxpop.cli.tx import tx_app
 
@@ -30,6 +34,10 @@ for name, group in (
     ("testnet", testnet_app),
     ("provider", provider_app),
     ("agent", agent_app),
+    ("device", device_app),
+    ("skill", skill_app),
+    ("inbox", inbox_app),
+    ("settings", settings_app),
 ):
     app.add_typer(group, name=name, rich_help_panel=top_level_panel(name))
 
