@@ -104,13 +104,14 @@ TX_COMMANDS = (
         verb="grant",
         msg=MsgGrant,
         help="Let GRANTEE send MSG_TYPE messages for FROM, without FROM's key.\n\n"
-        "bank/Send grants may cap the amount: --spend-limit in all, --period-limit per --period.",
+        "Grants of a type that spends uvox (bank/Send, channels/Open, channels/TopUp, "
+        "skills/Settle) may cap it: --spend-limit in all, --period-limit per --period.",
         args=(
             GRANTEE,
             MSG_TYPE,
-            Arg("spend_limit", f"bank/Send: uvox {SPEND_LIMIT_HELP}", LIMIT, "--spend-limit", None),
+            Arg("spend_limit", f"uvox {SPEND_LIMIT_HELP}", LIMIT, "--spend-limit", None),
             PERIOD_SECONDS,
-            Arg("period_limit", "bank/Send: uvox per period", LIMIT, "--period-limit", None),
+            Arg("period_limit", "uvox per period", LIMIT, "--period-limit", None),
             EXPIRATION,
             Arg("max_uses", "messages it authorizes; 0: no limit", INTEGER, "--max-uses", 0),
         ),
