@@ -62,6 +62,13 @@ def run(node: Any, *args: str) -> tuple[int, Any]:
     return result.exit_code, json.loads(result.stdout)
 
 
+def run_text(node: Any, *args: str) -> tuple[int, str]:
+    options = ["--node", node.url, "--home", str(node.home), "--keyring-backend", "test"]
+    env = {PASSPHRASE_ENV: None, BACKEND_ENV: None, "VOXPOP_HOME": None, "VOXPOP_OWNER_KEY": None}
+    result = CliRunner().invoke(app, [*args, *options], env=env, catch_exceptions=False)
+    return result.exit_code, result.stdout
+
+
 def key_info(node: Any, name: str) -> Any:
     return Keyring(node.home / "keyring", "test").show(name)
 
@@ -104,6 +111,10 @@ def test_authorize_cap_and_revoke(node: Any, tmp_path: Path) -> None:
         1_000_000,
         ["authz/Exec"],
     )
+
+    code, text = run_text(node, "agent", "grants", "agent")
+    assert code == 0 and "channels/Open" in text and "uvox / day" in text, text
+    assert "verified" in text
 
     # The agent opens a channel for the owner under the cap, the owner paying its fee
     def open_msg(deposit: int) -> dict[str, Any]:

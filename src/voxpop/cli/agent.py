@@ -264,7 +264,9 @@ def _cap_text(value: dict[str, Any]) -> str:
     if not value["period_seconds"]:
         return "none"
     per = "day" if value["period_seconds"] == 86_400 else f"{value['period_seconds']} s"
-    return f"{value['period_limit']} uvox / {per} ({value['period_spent']} spent this period)"
+    # The chain starts a new window lazily, at the next spend: say which window was counted
+    spent = f"{value['period_spent']} spent in the {per} from block time {value['period_start']}"
+    return f"{value['period_limit']} uvox / {per} ({spent})"
 
 
 def render_grants(data: dict[str, Any]) -> None:
