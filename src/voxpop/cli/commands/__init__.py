@@ -16,6 +16,7 @@ from voxpop.cli.commands import (
     feegrant,
     gov,
     services,
+    settings,
     skills,
     slashing,
     staking,
@@ -35,6 +36,7 @@ MODULES = {
     "channels": "Channels: pay a provider per call, off chain, from a deposit.",
     "gov": "Governance: propose, deposit, vote; read proposals and verify tallies.",
     "skills": "Skills: register skills, and pay their creators per use.",
+    "settings": "Settings: an owner's encrypted settings records and key epochs.",
 }
 
 COMMANDS: tuple[TxCommand | QueryCommand, ...] = (
@@ -49,6 +51,7 @@ COMMANDS: tuple[TxCommand | QueryCommand, ...] = (
     *channels.COMMANDS,
     *gov.COMMANDS,
     *skills.COMMANDS,
+    *settings.COMMANDS,
     *auth.COMMANDS,
     *chain.COMMANDS,
 )
