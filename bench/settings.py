@@ -7,7 +7,8 @@ directory keys and starts key epoch 1 (a settings key wrapped to itself). Writes
 txs of a device settings record (a Selene-sized JSON object, encrypted as the client does),
 pre-signed, sent through the batch broadcast endpoint, timed until every one is committed.
 Reads: `SettingsVault.read` of those records (record query with a Merkle proof, checked against
-the signed header, decrypted with the epoch's key), one at a time.
+the signed header, decrypted with the epoch's key), one at a time; the baseline is the same
+record query unproven, timed in the same loop (one round trip to the node at that moment).
 
     python bench/settings.py [--owners N] [--records R] [--reads K]
 
@@ -122,24 +123,35 @@ def bench_writes(
     return rate
 
 
-def bench_reads(client: VoxClient, owners: list[PrivateKey], records: int, reads: int) -> float:
+def bench_reads(
+    client: VoxClient, owners: list[PrivateKey], records: int, reads: int
+) -> tuple[float, float]:
+    """p50 of proven, decrypted reads, and of the same record query unproven (the baseline: one
+    round trip to the node on this machine at this moment)."""
     vaults = [SettingsVault(client, k.public_key.address, k) for k in owners]
     for vault in vaults:
         vault.keys()  # each reader unwraps its key once, as an agent does at start
     expected = json.dumps(DEVICE_SETTINGS, sort_keys=True).encode()
-    times = []
+    proven, plain = [], []
     for i in range(reads):
         vault = vaults[i % len(vaults)]
         name = device_settings_name(bytes([i % records]) * 32)
         start = time.perf_counter()
         value = vault.read(name)
-        times.append(time.perf_counter() - start)
+        proven.append(time.perf_counter() - start)
         if value != expected:
             raise SystemExit(f"read back {value!r}")
-    p50 = statistics.median(times) * 1000
-    p99 = sorted(times)[int(len(times) * 0.99) - 1] * 1000
-    print(f"reads: {reads:,} proven and decrypted, p50 {p50:.2f} ms, p99 {p99:.2f} ms")
-    return p50
+        data = vault.owner + vault.record_id(name)
+        start = time.perf_counter()
+        client.query("/settings/record", data, prove=False)
+        plain.append(time.perf_counter() - start)
+    p50, base = statistics.median(proven) * 1000, statistics.median(plain) * 1000
+    p99 = sorted(proven)[int(len(proven) * 0.99) - 1] * 1000
+    print(
+        f"reads: {reads:,} proven and decrypted, p50 {p50:.2f} ms, p99 {p99:.2f} ms; "
+        f"baseline (the query unproven) p50 {base:.2f} ms"
+    )
+    return p50, base
 
 
 def main() -> None:
@@ -159,7 +171,7 @@ def main() -> None:
                 start_epoch(client, owners, genesis.chain_id)
                 txs, overhead = sign_writes(client, owners, args.records, genesis.chain_id)
                 write_rate = bench_writes(client, owners, txs, args.records)
-                read_p50 = bench_reads(client, owners, args.records, args.reads)
+                read_p50, _ = bench_reads(client, owners, args.records, args.reads)
     print(
         f"settings_write_per_s={write_rate:.0f} settings_read_ms_p50={read_p50:.2f} "
         f"ciphertext_overhead_bytes={overhead}"
