@@ -213,3 +213,40 @@ def _chain_error(world: World, msg: Any) -> str | None:
     except VoxClientError as exc:
         return exc.code
     return error_name(result.code) if result.code else None
+
+
+def test_invalid_settings_input(world: World) -> None:
+    code, _ = world.office.request_pairing(DeviceInfo("Porch"))
+    ok(world, "device", "claim", code)
+    skill = "skill-timer.openvoiceos"
+    assert refused(world, "skill", "settings", "set", skill, "a=1", "--scope", "global") == (
+        "invalid_scope"
+    )
+    ok(world, "skill", "settings", "set", skill, "a=1", "--scope", "device", "--device", "Porch")
+    # A skill kept per device needs the device its values are for
+    assert refused(world, "skill", "settings", "set", skill, "a=2") == "device_required"
+    assert refused(world, "device", "rename", "Porch", " ") == "invalid_device_name"
+    assert refused(world, "device", "settings", "set", "Porch", "=1") == "invalid_setting"
+    # Nothing changed
+    got = ok(world, "skill", "settings", "get", skill, "--device", "Porch")
+    assert (got["scope"], got["settings"]) == ("device", {"a": 1})
+    assert "Porch" in [d["name"] for d in ok(world, "device", "list")["devices"]]
+
+
+def test_text_output(world: World) -> None:
+    node = world.node
+    options = ["--node", node.url, "--home", str(node.home), "--keyring-backend", "test"]
+    env = {PASSPHRASE_ENV: None, BACKEND_ENV: None, OWNER_KEY_ENV: None, "VOXPOP_HOME": None}
+    code, _ = world.office.request_pairing(DeviceInfo("Attic"))
+    for argv in (
+        ["device", "claim", code],
+        ["device", "list"],
+        ["device", "settings", "set", "Attic", "lang=en-us"],
+        ["device", "settings", "get", "Attic"],
+        ["device", "location", "get"],
+        ["skill", "settings", "get", "skill-weather.openvoiceos"],
+        ["inbox", "read"],
+    ):
+        result = CliRunner().invoke(app, [*argv, *options], env=env, catch_exceptions=False)
+        assert result.exit_code == 0, (argv, result.output)
+    assert "Attic" in CliRunner().invoke(app, ["device", "list", *options], env=env).stdout
