@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.agent.ovos_env import run_ovos, write_identity
 from tests.support.agent_app import bearer, local_agent
 from tests.support.oauth_server import LocalOAuthServer
 from voxpop.agent.agent import Agent
@@ -225,3 +226,24 @@ def test_invalid_denied_by_the_owner(
 def test_invalid_app_config(tmp_path: Path, table: dict[str, object], field: str) -> None:
     with pytest.raises(OAuthConfigError, match=field):
         apps_from_doc(tmp_path, table)
+
+
+def test_ovos_backend_client_oauth_api_gets_the_token(
+    served: tuple[Agent, httpx.Client, Login], provider: LocalOAuthServer, tmp_path: Path
+) -> None:
+    """The real ovos-backend-client 1.0.1 (its own venv): OAuthApi.get_oauth_token."""
+    _, http, login = served
+    connect(http, login)
+    device_home = tmp_path / "device"
+    write_identity(device_home, login.to_json())
+    result = run_ovos(
+        device_home,
+        str(http.base_url).rstrip("/"),
+        """
+        from ovos_backend_client.api import OAuthApi
+        api = OAuthApi(URL)
+        emit([api.get_oauth_token("music"), api.refresh_oauth_token("music")])
+        """,
+    )
+    assert [t["access_token"] for t in result] == [provider.state.access_tokens[-1]] * 2
+    assert all("refresh_token" not in t for t in result)

@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.agent.ovos_env import run_ovos, write_identity
 from tests.support.agent_app import bearer, local_agent
 from voxpop.agent.config import OptIns
 from voxpop.agent.store import STORE_FILE
@@ -156,3 +157,32 @@ def test_split_multipart_reads_the_boundary_from_the_body() -> None:
 def test_invalid_multipart_bodies(body: bytes) -> None:
     with pytest.raises(UploadError):
         read_sample(body, device="d", kind="wake-word", now=0, max_bytes=1 << 20)
+
+
+def test_ovos_backend_client_dataset_api_uploads_a_wake_word(tmp_path: Path) -> None:
+    """The real ovos-backend-client 1.0.1 (its own venv): DatasetApi.upload_wake_word sends
+    multipart labelled application/json; the agent keeps it (opted in)."""
+    with local_agent(
+        tmp_path / "a", owner=OWNER, agent_key=AGENT_KEY, opt_in=OptIns(uploads=True)
+    ) as (agent, http, login):
+        device_home = tmp_path / "device"
+        write_identity(device_home, login.to_json())
+        wav = tmp_path / "ww.wav"
+        wav.write_bytes(wav_bytes())
+        result = run_ovos(
+            device_home,
+            str(http.base_url).rstrip("/"),
+            f"""
+            from ovos_backend_client.api import DatasetApi
+            class Audio:
+                def get_wav_data(self):
+                    return open({str(wav)!r}, "rb").read()
+            params = {{"name": "hey mycroft", "engine_name": "precise", "model": "m1"}}
+            r = DatasetApi(URL).upload_wake_word(Audio(), params)
+            emit([r.status_code, r.json()])
+            """,
+        )
+        assert result[0] == 200 and result[1]["saved"] is True
+        [sample] = load_samples(agent.store, login.uuid)
+        assert sample.audio == wav.read_bytes()
+        assert sample.metadata["wake_word"] == "hey mycroft" and sample.metadata["model"] == "m1"

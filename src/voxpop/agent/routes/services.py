@@ -44,6 +44,7 @@ INBOX_TTL = 28 * 86_400  # under the inbox module's 30-day maximum
 METRICS_NS = "metrics"
 MAX_METRICS_PER_DEVICE = 1_000  # a ring per device: the oldest is overwritten
 SKILL_HANDLER_SYSTEM = "skill_handler"
+LOCATION_RECORD = "location"  # the owner's settings record the device location comes from
 
 
 def _failure(exc: ServiceError) -> Response:
@@ -150,17 +151,22 @@ async def owm(
 
 
 async def _device_coordinates(agent: Agent, device: DeviceSession) -> dict[str, float]:
-    """The owner's location as the agent serves it to devices (`/device/{uuid}/location`),
-    for weather asked without a place. Raises ServiceError (400) when there is none."""
+    """The owner's location as the agent serves it to devices (`/device/{uuid}/location`: the
+    owner's `location` settings record, proven or cached), for weather asked without a place.
+    Raises ServiceError (400) when there is none."""
     from starlette.concurrency import run_in_threadpool
 
-    reader = getattr(agent, "device_location", None)
-    location: Any = None
-    if reader is not None:
-        try:
-            location = await run_in_threadpool(reader, device)
-        except Exception as exc:
-            log.debug("no location for weather: %s", exc)
+    from voxpop.agent import selene
+    from voxpop.agent.errors import AgentError
+    from voxpop.client.errors import VoxClientError
+
+    try:
+        raw = await run_in_threadpool(agent.chain.read_record, LOCATION_RECORD)
+        doc = json.loads(raw) if raw else None
+    except (AgentError, VoxClientError, ValueError) as exc:
+        log.debug("no location for weather: %s", exc)
+        doc = None
+    location = selene.location(doc) if isinstance(doc, dict) else None
     coordinate = location.get("coordinate") if isinstance(location, dict) else None
     if isinstance(coordinate, dict) and {"latitude", "longitude"} <= coordinate.keys():
         return {"lat": coordinate["latitude"], "lon": coordinate["longitude"]}
