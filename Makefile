@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 GOBIN  := $(shell go env GOPATH 2>/dev/null)/bin
 export PATH := $(GOBIN):$(PATH)
 
-.PHONY: run test install cometbft system-deps proto lint typecheck pytest bench bench-testnet fuzz clean
+.PHONY: run test install cometbft system-deps proto ovos-venv lint typecheck pytest bench bench-testnet fuzz clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,8 +41,13 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
+# The outside client the agent tests run: ovos-backend-client 1.0.1 in its own venv
+# (build/ovos-venv: it pins an old ovos-config, so never in .venv)
+ovos-venv: install
+	$(BIN)/python tests/agent/ovos_env.py
+
 # pytest exits 5 when it collects nothing; that is a broken suite, so it fails too.
-pytest: install proto system-deps
+pytest: install proto system-deps ovos-venv
 	$(BIN)/pytest -q
 
 test: lint typecheck pytest
@@ -55,6 +60,7 @@ bench: install
 	$(BIN)/python bench/paid_calls.py
 	$(BIN)/python bench/stt.py
 	$(BIN)/python bench/settings.py
+	$(BIN)/python bench/agent_footprint.py
 
 # The fuzz campaign of docs/security.md: 1,000,000 inputs over every ABCI step (minutes)
 fuzz: install

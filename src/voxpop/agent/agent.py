@@ -13,6 +13,7 @@ from voxpop.agent.keys import load_agent_key
 from voxpop.agent.pairings import PairingBook
 from voxpop.agent.registry import DeviceRegistry
 from voxpop.agent.store import LocalStore
+from voxpop.agent.sync import Syncer
 from voxpop.agent.tokens import TokenBook
 from voxpop.crypto.keys import PrivateKey
 
@@ -37,6 +38,7 @@ class Agent:
         self.devices = DeviceRegistry(self.store, config.owner, clock)
         self.tokens = TokenBook(self.store, config.tokens, clock, self.devices.session)
         self.pairings = PairingBook(self)
+        self.syncer = Syncer(self, config.sync_interval)
 
     @classmethod
     def open(
@@ -52,5 +54,6 @@ class Agent:
         return cls(config, load_agent_key(config, passphrase), clock=clock)
 
     def close(self) -> None:
+        self.syncer.stop()
         self.chain.close()
         self.store.close()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -12,23 +14,35 @@ from voxpop.agent.agent import Agent
 from voxpop.agent.auth import DeviceAuthError
 from voxpop.agent.errors import AgentError, ChainRejectedError, ChainUnavailableError
 from voxpop.agent.limits import BodyLimitMiddleware
-from voxpop.agent.responses import error_json, plain_401
+from voxpop.agent.responses import error_json, json_ok, plain_401
 from voxpop.agent.routes import device, oauth, pairing, services, skills, uploads
+from voxpop.client.errors import VoxClientError
+from voxpop.crypto import encode_address
 
 log = logging.getLogger(__name__)
 API_PREFIX = "/v1"
 
 
 def create_app(agent: Agent) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        agent.syncer.start()
+        try:
+            yield
+        finally:
+            agent.syncer.stop()
+
     app = FastAPI(
         title="voxpop agent",
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
+        lifespan=lifespan,
     )
     app.state.agent = agent
     for module in (pairing, device, skills, services, uploads, oauth):
         app.include_router(module.router, prefix=API_PREFIX)
+    app.include_router(uploads.root_router)  # /precise/upload: outside /v1, as Mycroft sent it
 
     @app.exception_handler(DeviceAuthError)
     async def _unauthorized(_request: Request, _exc: DeviceAuthError) -> Response:
@@ -42,6 +56,28 @@ def create_app(agent: Agent) -> FastAPI:
     @app.exception_handler(ChainRejectedError)
     async def _rejected(_request: Request, exc: ChainRejectedError) -> Response:
         return error_json(502, exc.code, str(exc))
+
+    @app.exception_handler(VoxClientError)
+    async def _node_error(_request: Request, exc: VoxClientError) -> Response:
+        # A node's answer the agent cannot use (a failed proof, no settings key for the agent)
+        log.warning("chain read failed: %r", exc)
+        return error_json(502, "chain_error", type(exc).__name__)
+
+    @app.get("/status")
+    def status() -> Response:
+        """What `voxpop agent status` shows: no secrets, no device data."""
+        devices = [r for r in agent.devices.all() if not r["removed"]]
+        return json_ok(
+            {
+                "agent": encode_address(agent.address),
+                "owner": encode_address(agent.owner),
+                "chain_id": agent.config.chain_id,
+                "nodes": list(agent.config.nodes),
+                "devices": len(devices),
+                "last_chain_contact": agent.chain.last_online,
+                "last_sync": agent.syncer.last_ok,
+            }
+        )
 
     @app.exception_handler(AgentError)
     async def _agent_error(_request: Request, exc: AgentError) -> Response:

@@ -47,6 +47,7 @@ DEFAULT_ACCESS_TTL = 24 * 3600
 DEFAULT_REFRESH_TTL = 30 * 24 * 3600
 DEFAULT_PAIRING_TTL = 600
 DEFAULT_SKILL_USE_CAP = 100
+DEFAULT_SYNC_INTERVAL = 30.0
 MAX_BODY_BYTES = 64 * 1024  # JSON bodies
 MAX_UPLOAD_BYTES = 4 * 1024 * 1024  # audio bodies (stt, wake words, utterances)
 
@@ -100,6 +101,7 @@ class AgentConfig:
     payments: PaymentSettings = field(default_factory=PaymentSettings)
     max_body_bytes: int = MAX_BODY_BYTES
     max_upload_bytes: int = MAX_UPLOAD_BYTES
+    sync_interval: float = DEFAULT_SYNC_INTERVAL  # seconds between catch-ups with the chain
 
     @property
     def config_path(self) -> Path:
@@ -217,6 +219,7 @@ def config_from_doc(home: Path, doc: Mapping[str, Any]) -> AgentConfig:
         payments=PaymentSettings(**pay_kwargs),
         max_body_bytes=_positive(doc, "max_body_bytes", MAX_BODY_BYTES),
         max_upload_bytes=_positive(doc, "max_upload_bytes", MAX_UPLOAD_BYTES),
+        sync_interval=_seconds(doc, "sync_interval", DEFAULT_SYNC_INTERVAL),
     )
 
 
@@ -246,6 +249,7 @@ def config_to_doc(config: AgentConfig) -> dict[str, Any]:
         "trusted_validator_keys": [k.hex() for k in config.trusted_validator_keys],
         "max_body_bytes": config.max_body_bytes,
         "max_upload_bytes": config.max_upload_bytes,
+        "sync_interval": config.sync_interval,
         "tokens": {
             "access_ttl": config.tokens.access_ttl,
             "refresh_ttl": config.tokens.refresh_ttl,
@@ -326,3 +330,10 @@ def _positive(doc: Mapping[str, Any], name: str, default: int) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
         raise AgentConfigError(f"{name}: a positive integer")
     return value
+
+
+def _seconds(doc: Mapping[str, Any], name: str, default: float) -> float:
+    value = doc.get(name, default)
+    if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
+        raise AgentConfigError(f"{name}: seconds, 0 or more (0: never)")
+    return float(value)

@@ -64,8 +64,12 @@ class CodeGrant:
 def device_blob_info(report: dict[str, Any]) -> bytes:
     """What a device's sealed blob holds (client/devices.py DeviceInfo's JSON)."""
     versions = {
-        k: str(report[k])
-        for k in ("coreVersion", "enclosureVersion", "platform_build")
+        short: str(report[k])
+        for k, short in (
+            ("coreVersion", "core"),
+            ("enclosureVersion", "enclosure"),
+            ("platform_build", "build"),
+        )
         if report.get(k)
     }
     doc = {

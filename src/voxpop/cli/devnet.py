@@ -9,13 +9,22 @@ from pathlib import Path
 import typer
 from rich.panel import Panel
 
+from voxpop.agent.errors import AgentError
 from voxpop.chain.errors import InvalidGenesisError
 from voxpop.cli.keyring import KeyringBackendChoice, open_keyring
 from voxpop.cli.output import console, fail
 from voxpop.client import VoxClientError
 from voxpop.crypto import KeyringError
 from voxpop.node.config import ConfigError
-from voxpop.node.devnet import PROVIDER_KEY, default_devnet_home, ensure_devnet
+from voxpop.node.devnet import (
+    DEVNET_AGENT_PORT,
+    PROVIDER_KEY,
+    DevnetAgent,
+    default_devnet_home,
+    ensure_devnet,
+    mycroft_conf_snippet,
+    start_devnet_agent,
+)
 from voxpop.node.init import home_at
 from voxpop.node.solo import SoloNode, SoloNodeError
 from voxpop.node.validator_key import ValidatorKeyError
@@ -32,6 +41,12 @@ def up(
         True, "--provider/--no-provider", help="also run an stt provider (pocketsphinx)"
     ),
     provider_port: int = typer.Option(8700, "--provider-port", help="the stt provider's port"),
+    agent: bool = typer.Option(
+        True, "--agent/--no-agent", help="also run a user agent for the dev account's devices"
+    ),
+    agent_port: int = typer.Option(
+        DEVNET_AGENT_PORT, "--agent-port", help="the agent's port (devices point here)"
+    ),
 ) -> None:
     """Create the devnet on first run (printing the dev account's mnemonic), then run it."""
     h = home_at(home)
@@ -55,7 +70,24 @@ def up(
         console.print(f"resuming the devnet in {h.root}; dev account {info.dev_address}")
 
     providers: list[DevnetProvider] = []
+    agents: list[DevnetAgent] = []
     starters: list[threading.Thread] = []
+
+    def start_agent(url: str) -> None:
+        # Provisioning waits for blocks: off the event loop, in its own thread
+        try:
+            started = start_devnet_agent(h, url, agent_port)
+        except (AgentError, VoxClientError, KeyringError, OSError) as exc:
+            console.print(f"[yellow]agent not started[/]: {exc}")
+            return
+        agents.append(started)
+        console.print(
+            f"  agent   {started.url}/v1 ({started.address}, log {started.log_path})\n"
+            "  point a device at it: ~/.config/mycroft/mycroft.conf\n"
+            f"{mycroft_conf_snippet(started.url)}\n"
+            "  pair it: the device speaks a code; then "
+            f"voxpop device claim CODE --home {h.root} --keyring-backend test --key dev"
+        )
 
     def start_provider(url: str) -> None:
         # Registering waits for a block: off the event loop, in its own thread
@@ -78,6 +110,10 @@ def up(
             starter = threading.Thread(target=start_provider, args=(url,), daemon=True)
             starters.append(starter)
             starter.start()
+        if agent:
+            starter = threading.Thread(target=start_agent, args=(url,), daemon=True)
+            starters.append(starter)
+            starter.start()
 
     from voxpop.node.run import run_solo
 
@@ -97,4 +133,6 @@ def up(
             starter.join(timeout=60)  # a provider started late is still stopped
         for running in providers:
             running.stop()
+        for serving in agents:
+            serving.stop()
     console.print("devnet stopped")

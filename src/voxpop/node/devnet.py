@@ -6,6 +6,10 @@ unencrypted `test` keyring: a devnet is for trying things, not for value). Later
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,3 +78,99 @@ def ensure_devnet(home: NodeHome, *, api_port: int | None = None) -> DevnetInfo:
         config=config,
     )
     return DevnetInfo(home, True, new_dev.address, mnemonic, registrar.public_key, True)
+
+
+# --- the devnet's agent ------------------------------------------------------------------------
+
+DEVNET_AGENT_PORT = 6712
+
+
+@dataclass(frozen=True, slots=True)
+class DevnetAgent:
+    """The devnet's user agent, run as a child process of `voxpop devnet up`: it serves the
+    Selene device API for the dev account's devices, authorized by the dev account."""
+
+    url: str
+    address: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def devnet_agent_home(home: NodeHome) -> Path:
+    return home.root / "agent"
+
+
+def mycroft_conf_snippet(agent_url: str) -> str:
+    """What a device's mycroft.conf needs to use the agent (ovos-backend-client's `personal`
+    backend speaks the same paths as Selene)."""
+    doc = {"server": {"url": agent_url, "version": "v1", "backend_type": "personal"}}
+    return json.dumps(doc, indent=2)
+
+
+def start_devnet_agent(
+    home: NodeHome, node_url: str, port: int = DEVNET_AGENT_PORT, wait: float = 30.0
+) -> DevnetAgent:
+    """Create the devnet agent's home on first run (test keyring), provision it on chain for the
+    dev account (funds, keys, grants, settings key; skipped steps already done), then run
+    `voxpop agent start`. Logs to HOME/agent/agent.log.
+
+    Raises AgentError, VoxClientError, KeyringError, OSError."""
+    from voxpop.agent.config import load_config, write_config
+    from voxpop.agent.keys import load_agent_key
+    from voxpop.agent.provision import provision_agent
+    from voxpop.client import VoxClient
+    from voxpop.crypto import encode_address
+
+    agent_home = devnet_agent_home(home)
+    dev_key = Keyring(home.keyring_dir, "test").load_private_key(DEV_KEY)
+    if not (agent_home / "agent.toml").exists():
+        from voxpop.agent.config import init_agent_home
+
+        init_agent_home(
+            agent_home,
+            owner=dev_key.public_key.address,
+            chain_id=DEVNET_CHAIN_ID,
+            nodes=[node_url],
+            port=port,
+            keyring_backend="test",
+        )
+    config = load_config(agent_home)
+    # The node's URL and the agent's port follow this run's options
+    config = config.with_changes(nodes=(node_url,), port=port)
+    write_config(config)
+    agent_key = load_agent_key(config)
+    with VoxClient(node_url) as client:
+        provision_agent(client, dev_key, agent_key)
+    log_path = agent_home / "agent.log"
+    argv = [sys.executable, "-m", "voxpop.cli.main", "agent", "start", "--home", str(agent_home)]
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
+    agent = DevnetAgent(config.url, encode_address(agent_key.public_key.address), process, log_path)
+    _wait_answering(agent, wait)
+    return agent
+
+
+def _wait_answering(agent: DevnetAgent, wait: float) -> None:
+    import httpx
+
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline and agent.process.poll() is None:
+        try:
+            if httpx.get(agent.url + "/status", timeout=2.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    agent.stop()
+    raise OSError(f"the devnet agent did not start: see {agent.log_path}")

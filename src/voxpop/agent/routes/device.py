@@ -10,7 +10,6 @@ GET /device/{uuid}/voice?arch=          {"link": ""}: no premium voices here
 from __future__ import annotations
 
 import json
-import logging
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
@@ -18,13 +17,11 @@ from fastapi.responses import Response
 
 from voxpop.agent import selene
 from voxpop.agent.auth import DeviceSession, current_device, get_agent
-from voxpop.agent.errors import AgentError
-from voxpop.agent.pairings import device_blob_info
+from voxpop.agent.reports import record_report
 from voxpop.agent.responses import error_json, json_ok
 from voxpop.agent.routes.pairing import device_report
 from voxpop.crypto import encode_address
 
-log = logging.getLogger(__name__)
 router = APIRouter()
 
 
@@ -88,35 +85,8 @@ async def report_versions(
     if not isinstance(body, dict):
         return error_json(400, "invalid_json", "the body is a JSON object")
     report = device_report(body)
-    await run_in_threadpool(_record_versions, request, session, report)
+    await run_in_threadpool(record_report, get_agent(request), session.uuid, report)
     return json_ok(device_document(request, session))
-
-
-def _record_versions(request: Request, session: DeviceSession, report: dict[str, str]) -> None:
-    """Keep the reported versions here and, when they changed, in the device's sealed blob on
-    chain (devices/Update under the grant; skipped while no node answers)."""
-    agent = get_agent(request)
-    record = agent.devices.record(session.uuid) or {}
-    versions = {**record.get("versions", {}), **{k: v for k, v in report.items() if k != "name"}}
-    if versions == record.get("versions"):
-        return
-    agent.devices.update(session.uuid, versions=versions)
-    from voxpop.chain.modules.devices.messages import MsgUpdateDevice
-
-    info = device_blob_info({"name": record.get("name"), **versions})
-    chain = agent.chain
-    try:
-        chain.send_with(
-            lambda c: [
-                MsgUpdateDevice(
-                    chain.owner,
-                    session.device_id,
-                    chain.vault(c).seal_blob(session.device_id, info),
-                )
-            ]
-        )
-    except AgentError as exc:
-        log.info("version report kept locally, not on chain yet: %s", exc.code)
 
 
 @router.get("/device/{uuid}/setting")

@@ -1,0 +1,103 @@
+"""The agent's catch-up with the chain, every `interval` seconds in a background thread:
+
+- devices the owner removed (through another agent or the CLI) stop here: their tokens go;
+- the verified cache is refreshed (each paired device's settings, the location, and what other
+  parts register with `add_hook`), so reads answer with what was last proven when no node does;
+- expired tokens and pairing codes are pruned.
+
+A pass that finds no node changes nothing and waits for the next one.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from voxpop.agent.errors import AgentError
+from voxpop.agent.reports import publish_all_pending
+
+if TYPE_CHECKING:
+    from voxpop.agent.agent import Agent
+
+log = logging.getLogger(__name__)
+DEFAULT_INTERVAL = 30.0
+DEVICES_BY_OWNER = "/devices/by_owner"
+
+
+class Syncer:
+    def __init__(self, agent: Agent, interval: float = DEFAULT_INTERVAL) -> None:
+        self.agent = agent
+        self.interval = interval
+        self.hooks: list[Callable[[], None]] = []
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.passes = 0
+        self.last_ok: float | None = None
+
+    def add_hook(self, hook: Callable[[], None]) -> None:
+        """Run `hook` on every pass (after devices and settings): e.g. refresh skill records."""
+        self.hooks.append(hook)
+
+    def run_once(self) -> bool:
+        """One pass; whether the chain answered."""
+        agent = self.agent
+        agent.tokens.prune()
+        agent.pairings.prune()
+        try:
+            self.sync_devices()
+            publish_all_pending(agent)
+            for name in self.record_names():
+                agent.chain.read_record(name)
+            for hook in self.hooks:
+                hook()
+        except AgentError as exc:
+            log.info("sync: %s (%s)", exc.code, exc)
+            return False
+        except Exception as exc:  # a node's bad answer: the next pass tries again
+            log.warning("sync failed: %r", exc)
+            return False
+        finally:
+            self.passes += 1
+        self.last_ok = agent.clock()
+        return True
+
+    def record_names(self) -> list[str]:
+        names = ["location"]
+        for record in self.agent.devices.all():
+            if not record["removed"]:
+                names.append(f"device/{record['device_id']}/settings")
+        return names
+
+    def sync_devices(self) -> None:
+        """Mark removed every device this agent serves that is no longer active on chain."""
+        agent = self.agent
+        items = agent.chain.call(lambda c: c.query_list(DEVICES_BY_OWNER, agent.owner).items)
+        active = {item.id.hex() for item in items}
+        for record in agent.devices.all():
+            if record["removed"] or record["device_id"] in active:
+                continue
+            agent.devices.mark_removed(record["uuid"])
+            gone = agent.tokens.revoke_device(record["uuid"])
+            log.info("device %s removed on chain: %d tokens revoked", record["uuid"], gone)
+
+    # --- the thread ---
+
+    def start(self) -> None:
+        if self._thread is not None or self.interval <= 0:
+            return
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="agent-sync", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self.run_once()
+            self._stop.wait(self.interval)
