@@ -78,10 +78,12 @@ class SettingsVault:
 
     def keys_of(self, epoch: int) -> fmt.SettingsKeys:
         """The keys of `epoch`, from its wrap to this reader (read once, proven). Raises
-        SettingsKeyError, ProofVerificationError."""
+        SettingsKeyError, ProofVerificationError, ValueError (an epoch out of range)."""
         known = self._keys.get(epoch)
         if known is not None:
             return known
+        if not 1 <= epoch <= fmt.MAX_EPOCH:
+            raise ValueError("a key epoch is 1 to 2^32-1")
         data = self.owner + epoch.to_bytes(fmt.EPOCH_SIZE, "big") + self.reader
         sealed = self.client.query("/settings/wrap", data, prove=True).value
         # Verify the owner wrapped this epoch's keys to this reader, and the wrap opens
