@@ -144,6 +144,10 @@ def test_pair_set_read_from_a_second_agent_remove_rotate(world: World) -> None:
     assert office.location() == {"city": "Lisbon", "timezone": "Europe/Lisbon"}
     assert office.skill_settings(skill, device_id) == {"units": "kelvin"}
     assert [v.name for v in office.devices()] == [KITCHEN.name]
+    # ... and through the CLI, with the office agent's key on the office agent's machine
+    code_, got = run(world, "device", "settings", "get", "Kitchen speaker", "--owner", "owner",
+                     key="office")  # fmt: skip
+    assert code_ == 0 and got["settings"]["systemUnit"] == "metric", got
 
     # Rename, then remove: the device leaves the list, and its agent can no longer update it
     ok(world, "device", "rename", "Kitchen speaker", "Kitchen")
@@ -167,6 +171,8 @@ def test_pair_set_read_from_a_second_agent_remove_rotate(world: World) -> None:
     # The removed agent cannot read what is written after: it holds no wrap of the new key
     with pytest.raises(VoxClientError):
         world.kitchen.vault.read("location")
+    code_, out = run(world, "device", "location", "get", "--owner", "owner", key="kitchen")
+    assert code_ != 0 and out["error"]["code"] == "settings_no_key", out
     assert world.office.vault.read(device_settings_name(device_id)) is not None
 
 

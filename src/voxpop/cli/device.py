@@ -18,6 +18,7 @@ from voxpop.cli.output import emit, kv_table, rows_table
 from voxpop.cli.owner import (
     GasOption,
     KeyOption,
+    OwnerOption,
     OwnerReadOptions,
     OwnerTxOptions,
     owner_session,
@@ -85,9 +86,11 @@ def claim(
 
 @device_app.command("list")
 @with_options(OwnerReadOptions)
-def list_devices(key: str = KeyOption, *, opts: OwnerReadOptions) -> None:
+def list_devices(
+    key: str = KeyOption, owner: str | None = OwnerOption, *, opts: OwnerReadOptions
+) -> None:
     """Your active devices, proven complete, with their names decrypted."""
-    with owner_session(key, opts) as (_, flows):
+    with owner_session(key, opts, owner) as (_, flows):
         rows = [device_row(v) for v in flows.devices()]
 
     def render(_: Any) -> None:
@@ -139,11 +142,12 @@ def settings_get(
     device: str = DeviceArgument,
     setting: str | None = typer.Argument(None, metavar="[KEY]", help="one setting only"),
     key: str = KeyOption,
+    owner: str | None = OwnerOption,
     *,
     opts: OwnerReadOptions,
 ) -> None:
     """DEVICE's settings, read with proofs and decrypted."""
-    with owner_session(key, opts) as (_, flows):
+    with owner_session(key, opts, owner) as (_, flows):
         view = flows.find_device(device)
         values = flows.device_settings(view.device_id) or {}
     shown = values if setting is None else {setting: values.get(setting)}
@@ -174,9 +178,11 @@ def settings_set(
 
 @location_app.command("get")
 @with_options(OwnerReadOptions)
-def location_get(key: str = KeyOption, *, opts: OwnerReadOptions) -> None:
+def location_get(
+    key: str = KeyOption, owner: str | None = OwnerOption, *, opts: OwnerReadOptions
+) -> None:
     """Your location, read with proofs and decrypted."""
-    with owner_session(key, opts) as (_, flows):
+    with owner_session(key, opts, owner) as (_, flows):
         values = flows.location() or {}
     emit({"location": values}, opts.output, lambda d: kv_table(d["location"], title="location"))
 

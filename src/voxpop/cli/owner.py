@@ -20,7 +20,12 @@ import typer
 
 from voxpop.chain.module import Msg
 from voxpop.cli.connect import client_errors, light_client, trusted_keys
-from voxpop.cli.keyring import KeyringBackendChoice, open_keyring, read_passphrase
+from voxpop.cli.keyring import (
+    KeyringBackendChoice,
+    open_keyring,
+    read_passphrase,
+    resolve_address,
+)
 from voxpop.cli.options import BroadcastModeChoice, TxOptions
 from voxpop.cli.output import OutputFormat, fail
 from voxpop.cli.signing import Signer, broadcast_msgs, parse_fee
@@ -35,6 +40,12 @@ KeyOption: Any = typer.Option(
     "--key",
     envvar=OWNER_KEY_ENV,
     help=f"the keyring key of the owner's account (else ${OWNER_KEY_ENV}, else 'owner')",
+)
+OwnerOption: Any = typer.Option(
+    None,
+    "--owner",
+    help="read another owner's settings with --key's own wrap (an agent's key): vox1 address "
+    "or key name",
 )
 GasOption: Any = typer.Option(
     None, "--gas", min=1, help="gas limit (default: estimated from the tx's size)"
@@ -87,17 +98,21 @@ def load_owner(key: str, opts: OwnerReadOptions | OwnerTxOptions) -> Signer:
 
 @contextmanager
 def owner_session(
-    key: str, opts: OwnerReadOptions | OwnerTxOptions
+    key: str, opts: OwnerReadOptions | OwnerTxOptions, owner: str | None = None
 ) -> Iterator[tuple[Signer, OwnerDevices]]:
-    """The owner's unlocked key and its flows over a verifying client; client errors (refusals,
-    proofs that fail, no node) are reported with their codes."""
+    """The unlocked key and the owner's flows over a verifying client (`owner`: another account
+    whose settings that key reads through its own wrap; default: the key's own); client errors
+    (refusals, proofs that fail, no node) are reported with their codes."""
     fmt = opts.output
+    owner_address = None
+    if owner is not None:
+        owner_address = resolve_address(owner, opts.home, opts.keyring_backend, fmt)
     keys = trusted_keys(opts.trust, opts.home, fmt)
     light = light_client(opts.trust_height, opts.trust_hash, opts.home, fmt)
     signer = load_owner(key, opts)
     client = VoxClient(opts.node, trusted_validator_keys=keys, light=light)
     with client_errors(fmt), client:
-        yield signer, OwnerDevices(client, signer.key)
+        yield signer, OwnerDevices(client, signer.key, owner=owner_address)
 
 
 def send(
@@ -130,6 +145,7 @@ def send(
 __all__ = [
     "GasOption",
     "KeyOption",
+    "OwnerOption",
     "OwnerReadOptions",
     "OwnerTxOptions",
     "load_owner",

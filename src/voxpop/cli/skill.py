@@ -16,6 +16,7 @@ from voxpop.cli.output import emit, kv_table
 from voxpop.cli.owner import (
     GasOption,
     KeyOption,
+    OwnerOption,
     OwnerReadOptions,
     OwnerTxOptions,
     owner_session,
@@ -46,11 +47,12 @@ def get(
     skill: str = SkillArgument,
     device: str | None = DeviceOption,
     key: str = KeyOption,
+    owner: str | None = OwnerOption,
     *,
     opts: OwnerReadOptions,
 ) -> None:
     """SKILL's settings (for --device, when the skill keeps them per device), decrypted."""
-    with owner_session(key, opts) as (_, flows):
+    with owner_session(key, opts, owner) as (_, flows):
         device_id = _device_id(flows, device)
         scope = flows.skill_scope(skill)
         values = flows.skill_settings(skill, device_id) or {}
