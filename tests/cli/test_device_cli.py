@@ -256,3 +256,16 @@ def test_text_output(world: World) -> None:
         result = CliRunner().invoke(app, [*argv, *options], env=env, catch_exceptions=False)
         assert result.exit_code == 0, (argv, result.output)
     assert "Attic" in CliRunner().invoke(app, ["device", "list", *options], env=env).stdout
+
+
+def test_records_up_to_the_size_limit(world: World) -> None:
+    code, _ = world.office.request_pairing(DeviceInfo("Garage"))
+    ok(world, "device", "claim", code)
+    # The default max_record_bytes is 16,384 bytes of ciphertext: 41 of them are the format's
+    big = "x" * 16_000
+    ok(world, "device", "settings", "set", "Garage", f"notes={big}")
+    too_big = "y" * 16_400
+    assert refused(world, "device", "settings", "set", "Garage", f"notes={too_big}") == (
+        "settings_record_too_large"
+    )
+    assert ok(world, "device", "settings", "get", "Garage", "notes")["settings"] == {"notes": big}
