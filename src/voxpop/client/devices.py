@@ -231,13 +231,15 @@ class OwnerDevices:
         return views
 
     def find_device(self, ref: str) -> DeviceView:
-        """An active device by its id (hex, or a unique prefix of at least 4 digits) or by its
-        name. Raises DeviceFlowError(device_not_found | ambiguous_device)."""
+        """An active device by its name, or by its id (hex, or a unique prefix of at least 4
+        digits). Raises DeviceFlowError(device_not_found | ambiguous_device)."""
         views = self.devices()
-        text = ref.strip().lower()
-        by_id = [v for v in views if len(text) >= 4 and v.device_id.hex().startswith(text)]
-        by_name = [v for v in views if v.info is not None and v.info.name == ref]
-        matches = by_id or by_name
+        text = ref.strip()
+        by_name = [v for v in views if v.info is not None and v.info.name == text]
+        prefix = text.lower()
+        by_id = [v for v in views if len(prefix) >= 4 and v.device_id.hex().startswith(prefix)]
+        # A name the owner gave wins over an id that happens to start with the same letters
+        matches = by_name or by_id
         if not matches:
             raise DeviceFlowError("device_not_found", f"no active device of this owner is {ref!r}")
         if len(matches) > 1:
