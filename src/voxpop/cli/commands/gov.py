@@ -52,6 +52,14 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "gov/AddServiceKinds": {"kinds": ["translate"]},
     "gov/SoftwareUpgrade": {"name": "v2", "height": 100_000, "info": "https://..."},
     "gov/CancelUpgrade": {"name": "v2"},
+    "gov/VestedSpend": {"recipient": ZERO_ADDRESS, "amount": 1_000_000, "duration_seconds": 86_400},
+    "gov/CancelVesting": {"vesting_id": 1},
+    "gov/FundingRound": {
+        "budget": 1_000_000,
+        "application_seconds": 86_400,
+        "review_seconds": 86_400,
+        "reviewers": [ZERO_ADDRESS],
+    },
 }
 
 
