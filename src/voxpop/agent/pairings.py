@@ -80,6 +80,16 @@ def device_blob_info(report: dict[str, Any]) -> bytes:
     return json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
 
 
+def blob_name(plaintext: bytes) -> str | None:
+    """The name in a device blob's JSON (None: not one)."""
+    try:
+        doc = json.loads(plaintext)
+    except ValueError:
+        return None
+    name = doc.get("name") if isinstance(doc, dict) else None
+    return name if isinstance(name, str) and name else None
+
+
 class PairingBook:
     def __init__(self, agent: Agent) -> None:
         self.agent = agent
@@ -88,10 +98,14 @@ class PairingBook:
     # --- the chain's records ---
 
     def chain_device(self, device_id: bytes) -> Device | None:
+        """The device's record, proven, from the first node that answers."""
+        return self.agent.chain.call(lambda c: self.chain_device_on(c, device_id))
+
+    def chain_device_on(self, client: Any, device_id: bytes) -> Device | None:
         from voxpop.chain.encoding import decode_state
         from voxpop.chain.modules.devices.state import Device
 
-        result = self.agent.chain.call(lambda c: c.query("/devices/device", device_id, prove=True))
+        result = client.query("/devices/device", device_id, prove=True)
         return Device.from_value(decode_state(result.value)) if result.value else None
 
     def chain_pairing(self, pid: bytes) -> Pairing | None:
@@ -155,10 +169,25 @@ class PairingBook:
         except ChainUnavailableError:
             return None
         merged = {**entry["report"], **{k: v for k, v in report.items() if v}}
+        # The owner may have named it as it claimed: the name in the sealed blob is the owner's
+        named = self._name_in_blob(pid, device.blob)
+        if named:
+            merged["name"] = named
         uuid = self.agent.devices.add(pid, merged)
         login = self.agent.tokens.issue(uuid)
         self.agent.store.delete(PAIRINGS_NS, key)
         return login.to_json()
+
+    def _name_in_blob(self, device_id: bytes, blob: bytes) -> str | None:
+        from voxpop.client.errors import VoxClientError
+        from voxpop.crypto import CryptoError
+
+        chain = self.agent.chain
+        try:
+            plain = chain.call(lambda c: chain.vault(c).open_blob(device_id, blob))
+        except (AgentError, VoxClientError, CryptoError):
+            return None
+        return blob_name(plain)
 
     def _renew_if_gone(self, key: str, entry: dict[str, Any], pid: bytes) -> None:
         """Publish the code again under a new salt when its request expired unclaimed."""

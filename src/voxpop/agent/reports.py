@@ -8,7 +8,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from voxpop.agent.errors import AgentError
-from voxpop.agent.pairings import device_blob_info
+from voxpop.agent.pairings import blob_name, device_blob_info
 
 if TYPE_CHECKING:
     from voxpop.agent.agent import Agent
@@ -37,14 +37,20 @@ def publish_pending(agent: Agent, uuid: str) -> bool:
     if record is None or record["removed"] or not record.get("chain_pending"):
         return False
     device_id = bytes.fromhex(record["device_id"])
-    info = device_blob_info({"name": record.get("name"), **record.get("versions", {})})
     chain = agent.chain
+
+    def build(client: Any) -> list[Any]:
+        # The name is the owner's (set at claim or renamed since): keep what the chain holds
+        vault = chain.vault(client)
+        current = agent.pairings.chain_device_on(client, device_id)
+        name = record.get("name")
+        if current is not None and current.blob:
+            name = blob_name(vault.open_blob(device_id, current.blob)) or name
+        info = device_blob_info({"name": name, **record.get("versions", {})})
+        return [MsgUpdateDevice(chain.owner, device_id, vault.seal_blob(device_id, info))]
+
     try:
-        chain.send_with(
-            lambda c: [
-                MsgUpdateDevice(chain.owner, device_id, chain.vault(c).seal_blob(device_id, info))
-            ]
-        )
+        chain.send_with(build)
     except AgentError as exc:
         log.info("version report of %s kept until a node answers (%s)", uuid, exc.code)
         return False

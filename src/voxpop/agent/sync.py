@@ -13,9 +13,10 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from voxpop.agent.errors import AgentError
+from voxpop.agent.pairings import blob_name
 from voxpop.agent.reports import publish_all_pending
 
 if TYPE_CHECKING:
@@ -74,13 +75,29 @@ class Syncer:
         """Mark removed every device this agent serves that is no longer active on chain."""
         agent = self.agent
         items = agent.chain.call(lambda c: c.query_list(DEVICES_BY_OWNER, agent.owner).items)
-        active = {item.id.hex() for item in items}
+        active = {item.id.hex(): item.value for item in items}
         for record in agent.devices.all():
-            if record["removed"] or record["device_id"] in active:
+            if record["removed"]:
+                continue
+            if record["device_id"] in active:
+                self._follow_name(record, active[record["device_id"]])
                 continue
             agent.devices.mark_removed(record["uuid"])
             gone = agent.tokens.revoke_device(record["uuid"])
             log.info("device %s removed on chain: %d tokens revoked", record["uuid"], gone)
+
+    def _follow_name(self, record: dict[str, Any], raw_device: bytes) -> None:
+        """Take the name the owner gave the device (sealed in its blob on chain)."""
+        from voxpop.chain.encoding import decode_state
+        from voxpop.chain.modules.devices.state import Device
+
+        chain = self.agent.chain
+        device_id = bytes.fromhex(record["device_id"])
+        blob = Device.from_value(decode_state(raw_device)).blob
+        plain = chain.call(lambda c: chain.vault(c).open_blob(device_id, blob))
+        name = blob_name(plain)
+        if name and name != record.get("name"):
+            self.agent.devices.update(record["uuid"], name=name)
 
     # --- the thread ---
 

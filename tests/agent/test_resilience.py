@@ -1,0 +1,107 @@
+"""No single point of failure: stop every node under a paired device and check which calls still
+work (tokens, settings and location from the verified cache; version reports kept for later),
+restart, and check that everything catches up (owner edits reach the device, the offline report
+reaches the chain). And reads fail over to the next node when one is down."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.agent.conftest import AgentWorld
+from voxpop.agent.chain import ChainView
+from voxpop.agent.config import AgentConfig
+from voxpop.agent.store import LocalStore
+
+pytestmark = pytest.mark.slow
+
+
+def wait_for(predicate: Any, timeout: float = 30.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError("timed out")
+
+
+def test_stop_every_node_then_catch_up(agent_world: AgentWorld) -> None:
+    http = agent_world.http
+    login = agent_world.pair_device("resilient")
+    uuid, headers = login["uuid"], agent_world.bearer(login)
+    agent_world.owner_cli("settings", "set", "resilient", "systemUnit=imperial")
+    agent_world.owner_cli("location", "set", "city=Oslo", "timezone=Europe/Oslo")
+    setting_path, location_path = f"/v1/device/{uuid}/setting", f"/v1/device/{uuid}/location"
+    # The agent has read (and cached, verified) what the owner set
+    wait_for(lambda: http.get(setting_path, headers=headers).json()["systemUnit"] == "imperial")
+    wait_for(lambda: http.get(location_path, headers=headers).json()["city"]["name"] == "Oslo")
+    setting = http.get(setting_path, headers=headers)
+    location = http.get(location_path, headers=headers)
+
+    agent_world.stop_node()
+    try:
+        # Tokens: the device is still paired, refreshes, and the new token works
+        device = http.get(f"/v1/device/{uuid}", headers=headers)
+        assert device.status_code == 200
+        assert device.json()["user"]["uuid"] == agent_world.owner_address
+        refresh = {"Authorization": f"Bearer {login['refreshToken']}", "Device": uuid}
+        fresh = http.get("/v1/auth/token", headers=refresh)
+        assert fresh.status_code == 200
+        headers = agent_world.bearer(fresh.json())
+        # Settings and location: the verified cache answers, ETags and 304s included
+        offline_setting = http.get(setting_path, headers=headers)
+        assert offline_setting.status_code == 200
+        assert offline_setting.json() == setting.json()
+        etag = {"If-None-Match": setting.headers["etag"]}
+        assert http.get(setting_path, headers={**headers, **etag}).status_code == 304
+        assert http.get(location_path, headers=headers).json() == location.json()
+        assert http.get(f"/v1/device/{uuid}/subscription", headers=headers).status_code == 200
+        # A version report is taken and kept for the chain
+        report = http.patch(f"/v1/device/{uuid}", json={"coreVersion": "24.1.0"}, headers=headers)
+        assert report.status_code == 200 and report.json()["coreVersion"] == "24.1.0"
+        # Bad tokens are still refused, in plain text
+        assert http.get(f"/v1/device/{uuid}", headers={"Authorization": "Bearer x"}).text
+        # What needs the chain says so with a code, never an empty or a wrong answer
+        pairing = http.get("/v1/device/code", params={"state": "offline"})
+        assert pairing.status_code == 503 and pairing.json()["error"] == "chain_unavailable"
+    finally:
+        agent_world.restart_node()
+
+    # Catch up: the owner's edit after the restart reaches the device ...
+    agent_world.owner_cli("settings", "set", "resilient", "systemUnit=metric")
+    wait_for(lambda: http.get(setting_path, headers=headers).json()["systemUnit"] == "metric")
+
+    # ... and the report made offline reaches the chain (the owner reads it, decrypted)
+    def reported() -> bool:
+        devices = agent_world.owner_cli("list")["devices"]
+        mine = [d for d in devices if d["name"] == "resilient"]
+        return bool(mine) and (mine[0]["versions"] or {}).get("core") == "24.1.0"
+
+    wait_for(reported)
+
+
+def test_reads_fail_over_to_a_node_that_answers(agent_world: AgentWorld, tmp_path: Path) -> None:
+    dead = "http://127.0.0.1:9"
+    config = AgentConfig(
+        home=tmp_path,
+        owner=agent_world.owner,
+        chain_id=agent_world.node.chain_id,
+        nodes=(dead, agent_world.node.url),
+        keyring_backend="test",
+    )
+    store = LocalStore.open(tmp_path, agent_world.agent_key)
+    chain = ChainView(config, agent_world.agent_key, store)
+    try:
+        agent_world.owner_cli("location", "set", "city=Bergen")
+        location = chain.read_record("location")
+        assert location is not None and b"Bergen" in location
+        assert chain.clients[1].base_url == agent_world.node.url
+        # The node that answered is asked first next time
+        assert chain.call(lambda c: c.base_url) == agent_world.node.url
+    finally:
+        chain.close()
+        store.close()
