@@ -269,3 +269,19 @@ def test_records_up_to_the_size_limit(world: World) -> None:
         "settings_record_too_large"
     )
     assert ok(world, "device", "settings", "get", "Garage", "notes")["settings"] == {"notes": big}
+
+
+def test_skill_settings_per_device_fall_back_to_the_shared_ones(world: World) -> None:
+    skill = "skill-news.openvoiceos"
+    for name in ("Den", "Loft"):
+        code, _ = world.office.request_pairing(DeviceInfo(name))
+        ok(world, "device", "claim", code)
+    ok(world, "skill", "settings", "set", skill, "station=npr", "volume=5")
+    ok(world, "skill", "settings", "set", skill, "station=bbc", "--scope", "device",
+       "--device", "Den")  # fmt: skip
+    # Den has its own values, started from the shared ones; Loft, with none, is served those
+    den = ok(world, "skill", "settings", "get", skill, "--device", "Den")["settings"]
+    loft = ok(world, "skill", "settings", "get", skill, "--device", "Loft")["settings"]
+    assert den == {"station": "bbc", "volume": 5}
+    assert loft == {"station": "npr", "volume": 5}
+    assert ok(world, "skill", "settings", "get", skill)["settings"] == loft

@@ -297,14 +297,15 @@ class OwnerDevices:
         scope = (doc or {}).get("scope", SCOPE_SHARED)
         return scope if scope in SCOPES else SCOPE_SHARED
 
-    def skill_values_record(self, skill: str, device_id: bytes | None) -> str:
-        """The record that holds the skill's values for `device_id` (None: the shared ones)."""
-        if device_id is not None and self.skill_scope(skill) == SCOPE_DEVICE:
-            return skill_values_name(skill, device_id)
-        return skill_values_name(skill)
-
     def skill_settings(self, skill: str, device_id: bytes | None) -> dict[str, Any] | None:
-        return self.read_json(self.skill_values_record(skill, device_id))
+        """The skill's values as `device_id` gets them (None: the shared ones). A skill kept per
+        device falls back to the shared values until the device has its own, as agents serve
+        them (a device paired later inherits them)."""
+        shared = self.read_json(skill_values_name(skill))
+        if device_id is None or self.skill_scope(skill) != SCOPE_DEVICE:
+            return shared
+        own = self.read_json(skill_values_name(skill, device_id))
+        return own if own is not None else shared
 
     def set_skill_settings_msgs(
         self,
@@ -329,12 +330,15 @@ class OwnerDevices:
             raise DeviceFlowError(
                 "device_required", f"{skill} keeps its settings per device: name the device"
             )
-        target = device_id if current_scope == SCOPE_DEVICE else None
-        name = skill_values_name(skill, target)
         if changes or unset or not msgs:
-            msgs.append(
-                self.put_json_msg(name, merge_settings(self.read_json(name), changes, unset))
-            )
+            target = device_id if current_scope == SCOPE_DEVICE else None
+            name = skill_values_name(skill, target)
+            current = self.read_json(name)
+            if current is None and target is not None:
+                # A device's own values start from what it was served: the shared ones
+                current = self.read_json(skill_values_name(skill))
+            merged = merge_settings(current, changes, unset)
+            msgs.append(self.put_json_msg(name, merged))
         return msgs
 
     def settings_agents(self) -> list[bytes]:
