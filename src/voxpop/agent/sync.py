@@ -36,6 +36,7 @@ class Syncer:
         self._thread: threading.Thread | None = None
         self.passes = 0
         self.last_ok: float | None = None
+        self._keys_published = False
 
     def add_hook(self, hook: Callable[[], None]) -> None:
         """Run `hook` on every pass (after devices and settings): e.g. refresh skill records."""
@@ -47,6 +48,7 @@ class Syncer:
         agent.tokens.prune()
         agent.pairings.prune()
         try:
+            self.ensure_keys_published()
             self.sync_devices()
             publish_all_pending(agent)
             for name in self.record_names():
@@ -70,6 +72,23 @@ class Syncer:
             if not record["removed"]:
                 names.append(f"device/{record['device_id']}/settings")
         return names
+
+    def ensure_keys_published(self) -> None:
+        """Publish the agent's encryption keys once, so the owner can wrap the settings key to
+        it (a tx of the agent's own: it needs a little uvox; until then, say so in the log)."""
+        if self._keys_published:
+            return
+        chain = self.agent.chain
+        if chain.call(lambda c: c.directory_keys(chain.agent).record) is None:
+            from voxpop.client.errors import TxRejectedError
+
+            try:
+                chain.call(lambda c: c.publish_keys(chain.agent_key))
+            except TxRejectedError as exc:
+                log.warning("the agent cannot publish its encryption keys yet: %s", exc)
+                return
+            log.info("published the agent's encryption keys")
+        self._keys_published = True
 
     def sync_devices(self) -> None:
         """Mark removed every device this agent serves that is no longer active on chain."""
