@@ -11,10 +11,12 @@ from voxpop.cli.commands import (
     bank,
     chain,
     channels,
+    devices,
     directory,
     distribution,
     feegrant,
     gov,
+    inbox,
     services,
     settings,
     skills,
@@ -37,6 +39,8 @@ MODULES = {
     "gov": "Governance: propose, deposit, vote; read proposals and verify tallies.",
     "skills": "Skills: register skills, and pay their creators per use.",
     "settings": "Settings: an owner's encrypted settings records and key epochs.",
+    "devices": "Devices: pairing requests, claims, device records (encrypted).",
+    "inbox": "Inbox: sealed messages to an owner, read and deleted by the owner.",
 }
 
 COMMANDS: tuple[TxCommand | QueryCommand, ...] = (
@@ -52,6 +56,8 @@ COMMANDS: tuple[TxCommand | QueryCommand, ...] = (
     *gov.COMMANDS,
     *skills.COMMANDS,
     *settings.COMMANDS,
+    *devices.COMMANDS,
+    *inbox.COMMANDS,
     *auth.COMMANDS,
     *chain.COMMANDS,
 )
