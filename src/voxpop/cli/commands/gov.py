@@ -1,4 +1,5 @@
-"""`voxpop tx gov ...` and `voxpop query gov ...`: proposals, deposits, votes and tallies.
+"""`voxpop tx gov ...` and `voxpop query gov ...`: proposals, deposits, votes and tallies, and
+developer rewards (funding round applications and allocations, rounds, vestings).
 
 `query gov tally ID --verify` does not trust the node: it proves the tally record, fetches the
 list it counted, checks the list against the record's commitment, recomputes the totals, and
@@ -14,7 +15,7 @@ from typing import Any
 from voxpop.chain.encoding import decode_state, decode_uint
 from voxpop.chain.fields import ADDRESS_LEN
 from voxpop.chain.listing import decode_commitment, merkle_root
-from voxpop.chain.modules.gov import state, tally, views
+from voxpop.chain.modules.gov import rewards_state, state, tally, views
 from voxpop.chain.modules.gov.actions import ACTIONS, ACTIONS_KIND
 from voxpop.chain.modules.gov.messages import (
     MsgDeposit,
@@ -22,6 +23,7 @@ from voxpop.chain.modules.gov.messages import (
     MsgVote,
     MsgWeightedVote,
 )
+from voxpop.chain.modules.gov.rewards_messages import MsgAllocate, MsgApply
 from voxpop.chain.modules.staking.state import DELEGATIONS_BY_DELEGATOR, Status
 from voxpop.cli.declare import (
     ADDRESS,
@@ -35,6 +37,7 @@ from voxpop.cli.declare import (
     QueryCommand,
     TxCommand,
 )
+from voxpop.cli.keyring import resolve_address
 from voxpop.cli.options import StateQueryOptions, TxOptions
 from voxpop.cli.output import fail
 from voxpop.cli.signing import parse_amount_text
@@ -135,11 +138,28 @@ def _parse_weights(text: str, inputs: Inputs, label: str) -> list[list[int]]:
     return out
 
 
+def _parse_allocations(text: str, inputs: Inputs, label: str) -> list[list[Any]]:
+    """`vox1...=1.5vox,bob=200uvox` (addresses or key names) -> [[address, uvox]]; empty: none
+    (every applicant allocated 0)."""
+    out: list[list[Any]] = []
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        who, sep, amount = part.partition("=")
+        # Verify address=amount pairs
+        if not sep or not who.strip():
+            fail("invalid_allocation", f"{label}: address=amount, ...", inputs.output)
+        address = resolve_address(who.strip(), inputs.home, inputs.keyring_backend, inputs.output)
+        uvox = parse_amount_text(amount.strip(), label, inputs.output, allow_zero=True)
+        out.append([address, uvox])
+    return out
+
+
 PROPOSAL_FILE = Kind(str, _parse_proposal_file)
+ALLOCATIONS = Kind(str, _parse_allocations)
 OPTION = Kind(str, _parse_option)
 WEIGHTS = Kind(str, _parse_weights)
 FLAG = Kind(bool)
 PROPOSAL_ID = Arg("proposal_id", "the proposal's id", INTEGER, metavar="ID")
+ROUND_ID = Arg("round_id", "the funding round's id", INTEGER, metavar="ROUND")
 
 
 def _from_file(opts: TxOptions, value: dict[str, Any]) -> dict[str, Any]:
@@ -182,6 +202,27 @@ TX_COMMANDS = (
         msg=MsgWeightedVote,
         help="Split FROM's stake over options, e.g. yes=0.6,no=0.4 (the weights sum to 1).",
         args=(PROPOSAL_ID, Arg("options", "option=weight,...", WEIGHTS)),
+    ),
+    TxCommand(
+        module="gov",
+        verb="apply",
+        msg=MsgApply,
+        help="Apply from FROM to funding round ROUND with a LINK to the work done and a"
+        " DESCRIPTION of it (in the round's application period, once).",
+        args=(
+            ROUND_ID,
+            Arg("link", "where the work can be seen", TEXT),
+            Arg("description", "the work done", TEXT),
+        ),
+    ),
+    TxCommand(
+        module="gov",
+        verb="allocate",
+        msg=MsgAllocate,
+        help="As a reviewer of funding round ROUND, allocate its budget over the applicants,"
+        " e.g. vox1...=150vox,vox1...=20vox (an applicant left out gets 0 from you; a later"
+        " allocation replaces this one). Each applicant is paid the median of the reviewers'.",
+        args=(ROUND_ID, Arg("allocations", "address=amount,...", ALLOCATIONS)),
     ),
 )
 
@@ -367,6 +408,74 @@ def check_entries_in_state(
                 fail("tally_unverified", f"validator {voter.hex()}: inherited weight differs", fmt)
 
 
+def _listed(
+    client: VoxClient, opts: StateQueryOptions, seq_key: bytes, path: str
+) -> tuple[list[bytes], int, bool]:
+    """Records 1 to the proven last id, all at one height: with --prove none can be left out."""
+    seq = client.query("/store", seq_key, height=opts.height, prove=opts.prove)
+    last = decode_uint(seq.value) if seq.value else 0
+    found, verified = [], seq.verified
+    for n in range(1, last + 1):
+        result = client.query(path, state.id_bytes(n), height=seq.height, prove=opts.prove)
+        verified = verified and result.verified
+        if result.value:
+            found.append(result.value)
+    return found, seq.height, verified
+
+
+def read_vestings(
+    client: VoxClient, opts: StateQueryOptions, given: dict[str, Any]
+) -> dict[str, Any]:
+    found, height, verified = _listed(client, opts, rewards_state.VESTING_SEQ_KEY, "/gov/vesting")
+    vestings = [
+        views.vesting_json(rewards_state.Vesting.from_value(decode_state(raw))) for raw in found
+    ]
+    return {"vestings": vestings, "height": height, "verified": verified}
+
+
+def read_rounds(
+    client: VoxClient, opts: StateQueryOptions, given: dict[str, Any]
+) -> dict[str, Any]:
+    found, height, verified = _listed(client, opts, rewards_state.ROUND_SEQ_KEY, "/gov/round")
+    rounds = [views.round_json(rewards_state.Round.from_value(decode_state(raw))) for raw in found]
+    return {"rounds": rounds, "height": height, "verified": verified}
+
+
+def read_round(client: VoxClient, opts: StateQueryOptions, given: dict[str, Any]) -> dict[str, Any]:
+    """A round with every application (and its result once paid) and every reviewer's
+    allocations, all read at one height (each proven with --prove)."""
+    rid = state.id_bytes(given["round_id"])
+    record = client.query("/gov/round", rid, height=opts.height, prove=opts.prove)
+    # Verify the round exists
+    if not record.value:
+        fail("unknown_round", f"no funding round {given['round_id']}", opts.output)
+    round_ = rewards_state.Round.from_value(decode_state(record.value))
+    verified = record.verified
+
+    def at_height(path: str, address: bytes) -> Any:
+        nonlocal verified
+        res = client.query(path, rid + address, height=record.height, prove=opts.prove)
+        verified = verified and res.verified
+        return decode_state(res.value) if res.value else None
+
+    applications = [
+        views.application_json(
+            a, rewards_state.Application.from_value(at_height("/gov/application", a))
+        )
+        for a in round_.applicants
+    ]
+    allocations = [
+        views.allocation_json(r, at_height("/gov/allocation", r)) for r in round_.reviewers
+    ]
+    return {
+        **views.round_json(round_),
+        "applications": applications,
+        "allocations": allocations,
+        "height": record.height,
+        "verified": verified,
+    }
+
+
 QUERY_COMMANDS = (
     QueryCommand(module="gov", what="params", help="Governance parameters.", read=read_params),
     QueryCommand(
@@ -400,4 +509,26 @@ QUERY_COMMANDS = (
     ),
 )
 
-COMMANDS = (*TX_COMMANDS, *QUERY_COMMANDS)
+REWARDS_QUERY_COMMANDS = (
+    QueryCommand(
+        module="gov",
+        what="rounds",
+        help="Every funding round (with --prove, each proven, and none left out).",
+        read=read_rounds,
+    ),
+    QueryCommand(
+        module="gov",
+        what="round",
+        help="One funding round: its applications, each reviewer's allocations, the payouts.",
+        read=read_round,
+        args=(ROUND_ID,),
+    ),
+    QueryCommand(
+        module="gov",
+        what="vestings",
+        help="Every vesting spend: what it has paid, what it still owes (none left out).",
+        read=read_vestings,
+    ),
+)
+
+COMMANDS = (*TX_COMMANDS, *QUERY_COMMANDS, *REWARDS_QUERY_COMMANDS)

@@ -7,6 +7,13 @@ from typing import Any
 from voxpop.chain.errors import ChainError
 from voxpop.chain.modules.codec import addr_text
 from voxpop.chain.modules.gov.actions import ACTIONS_KIND
+from voxpop.chain.modules.gov.rewards_state import (
+    ROUND_STATUS_NAMES,
+    VESTING_STATUS_NAMES,
+    Application,
+    Round,
+    Vesting,
+)
 from voxpop.chain.modules.gov.state import (
     OPTION_NAMES,
     STATUS_NAMES,
@@ -63,4 +70,55 @@ def entry_json(e: Entry) -> dict[str, Any]:
         "weight": weight,
         "options": options_json(options),
         "delegations": [{"validator": addr_text(op), "shares": s} for op, s in delegations],
+    }
+
+
+def vesting_json(v: Vesting) -> dict[str, Any]:
+    return {
+        "id": v.id,
+        "proposal": v.proposal,
+        "recipient": addr_text(v.recipient),
+        "total": v.total,
+        "paid": v.paid,
+        "returned": v.returned,
+        "start_time": v.start_time,
+        "end_time": v.end_time,
+        "status": VESTING_STATUS_NAMES[v.status],
+    }
+
+
+def round_json(r: Round) -> dict[str, Any]:
+    return {
+        "id": r.id,
+        "proposal": r.proposal,
+        "budget": r.budget,
+        "reviewers": [addr_text(a) for a in r.reviewers],
+        "applicants": [addr_text(a) for a in r.applicants],
+        "start_time": r.start_time,
+        "application_end": r.application_end,
+        "review_end": r.review_end,
+        "status": ROUND_STATUS_NAMES[r.status],
+        "reviews": r.reviews,
+        "paid": r.paid,
+        "returned": r.returned,
+    }
+
+
+def application_json(applicant: bytes, a: Application) -> dict[str, Any]:
+    return {
+        "applicant": addr_text(applicant),
+        "link": a.link,
+        "description": a.description,
+        "median": a.median,
+        "payout": a.payout,
+    }
+
+
+def allocation_json(reviewer: bytes, allocation: list[list[Any]] | None) -> dict[str, Any]:
+    """A reviewer's allocations (None: it submitted none)."""
+    return {
+        "reviewer": addr_text(reviewer),
+        "allocations": None
+        if allocation is None
+        else [{"applicant": addr_text(a), "uvox": v} for a, v in allocation],
     }
