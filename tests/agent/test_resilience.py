@@ -1,7 +1,8 @@
 """No single point of failure: stop every node under a paired device and check which calls still
 work (tokens, settings and location from the verified cache; version reports kept for later),
 restart, and check that everything catches up (owner edits reach the device, the offline report
-reaches the chain). And reads fail over to the next node when one is down."""
+reaches the chain). Reads fail over to the next node when one is down, and paid calls keep
+flowing over the channels already open when none answers."""
 
 from __future__ import annotations
 
@@ -13,10 +14,16 @@ import pytest
 
 from tests.agent.conftest import AgentWorld
 from voxpop.agent.chain import ChainView
-from voxpop.agent.config import AgentConfig
+from voxpop.agent.config import AgentConfig, PaymentSettings
 from voxpop.agent.store import LocalStore
+from voxpop.chain.modules.services.messages import MsgRegister
+from voxpop.client.testing import free_port
+from voxpop.crypto import Keyring, PrivateKey
+from voxpop.provider.keys import response_public_key
+from voxpop.provider.testing import LocalProvider
 
 pytestmark = pytest.mark.slow
+STAKE = 1_000_000_000  # the services module's default min_stake
 
 
 def wait_for(predicate: Any, timeout: float = 30.0) -> Any:
@@ -103,5 +110,62 @@ def test_reads_fail_over_to_a_node_that_answers(agent_world: AgentWorld, tmp_pat
         # The node that answered is asked first next time
         assert chain.call(lambda c: c.base_url) == agent_world.node.url
     finally:
+        chain.close()
+        store.close()
+
+
+ECHO_PROVIDER = PrivateKey(bytes([211]) * 32)
+
+
+def test_paid_calls_flow_over_open_channels_with_no_node(
+    agent_world: AgentWorld, tmp_path: Path
+) -> None:
+    """The agent's payer (channels the owner funds, vouchers the agent signs) keeps paying a
+    provider over its open channel, with the offers last proven, when no node answers."""
+    with agent_world.client() as vox:
+        funded = vox.send(agent_world.owner_key, ECHO_PROVIDER.public_key.address, 2 * STAKE)
+        assert funded.code == 0, funded.log
+        port = free_port()
+        register = MsgRegister(
+            provider=ECHO_PROVIDER.public_key.address,
+            kind="echo",
+            endpoint=f"http://127.0.0.1:{port}",
+            price=5,
+            languages=("en-us",),
+            signing_key=response_public_key(ECHO_PROVIDER),
+            stake=STAKE,
+        )
+        assert vox.execute(ECHO_PROVIDER, [register], gas_limit=300_000).code == 0
+    home = tmp_path / "provider"
+    Keyring(home / "keyring", "test").import_seed("provider", ECHO_PROVIDER.seed)
+    provider = LocalProvider.start(
+        home, node_url=agent_world.node.url, kind="echo", engine="echo", port=port, timeout=60
+    )
+    config = AgentConfig(
+        home=tmp_path,
+        owner=agent_world.owner,
+        chain_id=agent_world.node.chain_id,
+        nodes=(agent_world.node.url,),
+        keyring_backend="test",
+        payments=PaymentSettings(deposit=100_000, top_up_below=1_000, top_up_amount=100_000),
+    )
+    store = LocalStore.open(tmp_path, agent_world.agent_key)
+    chain = ChainView(config, agent_world.agent_key, store)
+    try:
+        payer = chain.payer
+        first = payer.call("echo", b'{"q": "online"}')
+        assert first.body == b'{"q": "online"}' and first.cost == 5
+        payer.offer_ttl = 0  # every call reads the offers again: from the chain, or the last proven
+        agent_world.stop_node()
+        try:
+            for n in range(3):
+                body = f'{{"q": "offline {n}"}}'.encode()
+                answer = payer.call("echo", body)
+                assert answer.body == body and answer.provider == ECHO_PROVIDER.public_key.address
+            assert [r.cost for r in payer.receipts()] == [5, 5, 5, 5]
+        finally:
+            agent_world.restart_node()
+    finally:
+        provider.stop()
         chain.close()
         store.close()

@@ -103,6 +103,11 @@ class ChainView:
         raise ChainUnavailableError("no node answered: " + "; ".join(failures))
 
     @property
+    def preferred(self) -> int:
+        """The index of the node that answered last (asked first next time)."""
+        return self._preferred
+
+    @property
     def online(self) -> bool:
         """Whether a node answers now (a status call to each in turn)."""
         try:
