@@ -291,3 +291,28 @@ def test_another_devices_settings_get_a_plain_401(kitchen: Device, office: Devic
         f"{office.path}/skillJson", json={"skills": []}, headers=kitchen.headers
     )
     assert put.status_code == 401
+
+
+def test_with_no_node_settings_answer_from_the_verified_cache(
+    agent_world: AgentWorld, kitchen: Device
+) -> None:
+    skill = unique("offline")
+    gid = f"@{kitchen.uuid}|{skill}"
+    kitchen.manifest(gid)
+    kitchen.meta(gid, fields_meta())
+    kitchen.upload_v1(gid, units="imperial")
+    online, etag = kitchen.settings()
+    agent_world.stop_node()
+    try:
+        offline = kitchen.get("/skill/settings")
+        assert offline.status_code == 200 and offline.json() == online
+        assert offline.headers["etag"] == etag
+        assert kitchen.get("/skill/settings", etag).status_code == 304
+        # The skill list is the agent's own; writes need a node and say so
+        kitchen.manifest(gid)
+        refused = kitchen.put("/skill", {"skill_gid": gid, "skillMetadata": fields_meta("kelvin")})
+        assert refused.status_code == 503 and refused.json()["error"] == "chain_unavailable"
+    finally:
+        agent_world.restart_node()
+    kitchen.upload_v1(gid, units="kelvin")
+    assert kitchen.settings()[0][gid]["units"] == "kelvin"
