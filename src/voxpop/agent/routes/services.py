@@ -17,10 +17,8 @@ providers on chain (docs/operations/agent-services.md).
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
-import time
 import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING, Any
 
@@ -382,7 +380,7 @@ async def metric(
     counted = False
     skill_id = skill_of_timing(name, data)
     if skill_id is not None and opt_in.skill_usage:
-        counted = await run_in_threadpool(count_skill_use, agent, device, skill_id, data)
+        counted = await run_in_threadpool(count_skill_use, agent, device, skill_id)
     return json_ok(
         {"success": True, "uuid": uuid, "metric": name, "saved": saved, "counted": counted}
     )
@@ -421,16 +419,13 @@ def stored_metrics(agent: Agent, uuid: str) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: int(r["at"]))
 
 
-def count_skill_use(agent: Agent, device: DeviceSession, skill_id: str, data: Any) -> bool:
-    """One use of `skill_id` on `device` for royalties (AG2's voxpop.agent.royalties: it counts
-    only skills in the device's skill list, under the owner's per-skill cap). Whether counted."""
+def count_skill_use(agent: Agent, device: DeviceSession, skill_id: str) -> bool:
+    """One use of `skill_id` on `device` for royalties (voxpop.agent.royalties counts it only for
+    a skill in the device's skill list, under the owner's per-skill daily cap). Whether counted."""
+    from voxpop.agent import royalties
+
     try:
-        royalties = importlib.import_module("voxpop.agent.royalties")
-    except ImportError:
-        log.warning("skill use of %s not counted: voxpop.agent.royalties is missing", skill_id)
-        return False
-    try:
-        return bool(royalties.record_use(agent, device, skill_id, at=int(time.time())))
-    except Exception as exc:
+        return royalties.record_use(agent, device, skill_id, at=int(agent.clock()))
+    except Exception as exc:  # a tally failure never fails the device's metric
         log.warning("skill use of %s not counted: %s", skill_id, exc)
         return False
