@@ -695,3 +695,36 @@ def test_invalid_genesis_too_many_records(tmp_path: Path, monkeypatch: pytest.Mo
     state["devices"] = {"params": DeviceParams().to_value(), "devices": [], "pairings": pairings}
     with pytest.raises(errors.InvalidGenesisError, match="at most"):
         Chain.start(tmp_path / "g", app_state=state)
+
+
+# --- params through governance --------------------------------------------------------------------
+
+
+def scratch(chain: Chain) -> Any:
+    """A context over committed state whose writes go nowhere (what a proposal's action gets)."""
+    from voxpop.chain.context import BlockInfo, Context
+    from voxpop.chain.gas import InfiniteGasMeter
+    from voxpop.chain.kv import Branch
+    from voxpop.chain.modules.auth.state import AuthParams
+
+    block = BlockInfo("voxpop-test", chain.app.last_height + 1, chain.time + 5)
+    return Context(block, Branch(chain.app.committed), InfiniteGasMeter(), AuthParams().gas)
+
+
+def test_params_change_within_bounds(chain: Chain) -> None:
+    from voxpop.chain.modules.devices.state import get_params
+
+    module, ctx = DevicesModule(), scratch(chain)
+    current = module.params_value(chain.app.committed)
+    assert current == DeviceParams().to_value()
+    module.set_params_value(ctx, {**current, "pairing_ttl_seconds": 120})
+    assert get_params(ctx) == DeviceParams(pairing_ttl_seconds=120)
+    for bad in (
+        {**current, "pairing_ttl_seconds": 86_401},
+        {**current, "max_blob_bytes": 63},
+        {**current, "max_devices_per_owner": 1_025},
+        {**current, "unknown": 1},
+        {"pairing_ttl_seconds": 120},
+    ):
+        with pytest.raises(errors.InvalidGenesisError):
+            module.set_params_value(scratch(chain), bad)

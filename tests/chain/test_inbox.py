@@ -420,3 +420,22 @@ def test_invalid_genesis_beyond_the_list(tmp_path: Path, monkeypatch: pytest.Mon
     chain = Chain.start(tmp_path / "ok", app_state=state)
     assert len(chain.query("/inbox/message", A + (1).to_bytes(8, "big"))) > 100
     chain.app.store.close()
+
+
+def test_params_change_within_bounds(chain: Chain) -> None:
+    from tests.chain.test_devices import scratch
+    from voxpop.chain.modules.inbox.state import get_params
+
+    module, ctx = InboxModule(), scratch(chain)
+    current = module.params_value(chain.app.committed)
+    assert current == InboxParams().to_value()
+    module.set_params_value(ctx, {**current, "max_messages_per_owner": 10})
+    assert get_params(ctx) == InboxParams(max_messages_per_owner=10)
+    for bad in (
+        {**current, "max_ttl_seconds": MAX_TTL_SECONDS + 1},
+        {**current, "max_message_bytes": MAX_MESSAGE_BYTES + 1},
+        {**current, "max_messages_per_owner": 0},
+        {"max_ttl_seconds": 3_600},
+    ):
+        with pytest.raises(errors.InvalidGenesisError):
+            module.set_params_value(scratch(chain), bad)
