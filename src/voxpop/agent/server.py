@@ -23,6 +23,11 @@ def serve(agent: Agent, *, log_level: str = "warning") -> None:
         log_level=log_level,
         access_log=False,  # request lines carry device uuids; tokens never, but keep logs lean
         lifespan="on",
+        # The plain asyncio loop and h11: a few devices need neither uvloop nor httptools, and
+        # on a Pi every MB counts; no websockets at all
+        loop="asyncio",
+        http="h11",
+        ws="none",
     )
     server = uvicorn.Server(config)
     try:
