@@ -4,6 +4,7 @@ devices getting only the access token."""
 
 from __future__ import annotations
 
+import json
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
@@ -247,3 +248,41 @@ def test_ovos_backend_client_oauth_api_gets_the_token(
     )
     assert [t["access_token"] for t in result] == [provider.state.access_tokens[-1]] * 2
     assert all("refresh_token" not in t for t in result)
+
+
+def test_the_owner_gets_a_connect_link_from_the_cli(
+    tmp_path: Path, provider: LocalOAuthServer
+) -> None:
+    """`voxpop agent oauth-link music --home DIR`, with the agent key in the home's keyring: the
+    link it prints starts the flow on the running agent."""
+    from typer.testing import CliRunner
+
+    from voxpop.agent.config import load_config
+    from voxpop.agent.keys import agent_keyring
+    from voxpop.cli.main import app
+
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "music.secret").write_text(SECRET)
+    extra = f"""
+[oauth.music]
+client_id = "{CLIENT_ID}"
+client_secret_file = "music.secret"
+auth_endpoint = "{provider.authorize_url}"
+token_endpoint = "{provider.token_url}"
+"""
+    with local_agent(home, owner=OWNER, agent_key=AGENT_KEY, toml_extra=extra) as (_, http, _l):
+        agent_keyring(load_config(home)).import_seed("agent", AGENT_KEY.seed)
+        result = CliRunner().invoke(
+            app, ["agent", "oauth-link", "music", "--home", str(home), "--output", "json"]
+        )
+        assert result.exit_code == 0, result.output
+        url = urllib.parse.urlsplit(json.loads(result.stdout)["url"])
+        assert f"{url.scheme}://{url.netloc}" == str(http.base_url).rstrip("/")
+        started = http.get(f"{url.path}?{url.query}", follow_redirects=False)
+        assert started.status_code == 302
+        assert started.headers["location"].startswith(provider.authorize_url)
+        unknown = CliRunner().invoke(
+            app, ["agent", "oauth-link", "nope", "--home", str(home), "--output", "json"]
+        )
+        assert unknown.exit_code != 0 and "oauth_unknown_credential" in unknown.output

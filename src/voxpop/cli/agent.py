@@ -317,4 +317,5 @@ def grants(
 
 __all__ = ["agent_app"]
 # The agent role's own commands (init, start, status) join this group
+from voxpop.cli import agent_oauth as _agent_oauth  # noqa: E402, F401
 from voxpop.cli import agent_run as _agent_run  # noqa: E402, F401
