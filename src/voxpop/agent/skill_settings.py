@@ -532,4 +532,15 @@ def skill_sync(agent: Agent) -> SkillSync:
             sync = SkillSync(agent)
             _SYNCS[agent] = sync
             agent.syncer.add_hook(sync.refresh)
-        return sync
+        else:
+            return sync
+    # Devices sync skills at boot: from then on each sync pass also settles royalties when due
+    # (uses pending from before a restart included)
+    from voxpop.agent.errors import AgentConfigError
+    from voxpop.agent.royalties import tally_of
+
+    try:
+        tally_of(agent)
+    except AgentConfigError as exc:
+        log.warning("royalties not settled: %s", exc)
+    return sync
