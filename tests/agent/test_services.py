@@ -11,6 +11,7 @@ The market (one node for the module):
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -410,3 +411,38 @@ def test_ovos_backend_client_uses_the_paid_services_unchanged(
     with VoxClient(market.node.url) as vox:
         texts = [i.plaintext or b"" for i in OwnerDevices(vox, OWNER).inbox()]
     assert any(b"from a device" in t for t in texts)
+
+
+def test_knowledge_without_a_device_location(served: tuple[Agent, httpx.Client, Login]) -> None:
+    """ovos-backend-client sends geolocation "None,None" when the device has no location."""
+    _, http, login = served
+    q = {"i": "what is the capital of France", "geolocation": "None,None"}
+    resp = http.get("/v1/wolframAlphaSpoken", params=q, headers=bearer(login))
+    assert resp.status_code == 200 and resp.text == "The capital of France is Paris"
+
+
+def test_weather_without_coordinates_uses_the_owners_location(
+    served: tuple[Agent, httpx.Client, Login],
+) -> None:
+    agent, http, login = served
+    h = bearer(login)
+    # No location set yet: a clear 400, nothing paid
+    before = len(agent.chain.payer.receipts())
+    resp = http.get("/v1/owm/weather", params={"lat": "None", "lon": "None"}, headers=h)
+    assert resp.status_code == 400 and resp.json()["error"] == "bad_request"
+    assert len(agent.chain.payer.receipts()) == before
+    # The owner's location record (what /device/{uuid}/location serves)
+    location = {
+        "city": "Paris",
+        "latitude": 48.85341,
+        "longitude": 2.3488,
+        "timezone": "Europe/Paris",
+    }
+    agent.chain.put_record("location", json.dumps(location).encode())
+    served_location = http.get(f"/v1/device/{login.uuid}/location", headers=h)
+    assert served_location.status_code == 200, served_location.text
+    coordinate = served_location.json()["coordinate"]
+    resp = http.get("/v1/owm/weather", params={"units": "metric"}, headers=h)
+    assert resp.status_code == 200, resp.text
+    expected = weather_at(coordinate["latitude"], coordinate["longitude"])["temp"]
+    assert resp.json()["main"]["temp"] == expected

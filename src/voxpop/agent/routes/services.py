@@ -136,11 +136,15 @@ async def owm(
             raise ServiceError(404, "not_found", f"no weather endpoint {path!r}")
         params = request.query_params
         query: dict[str, Any] = {"endpoint": path}
-        for name in ("lat", "lon", "q", "units", "lang"):
+        for name in ("q", "units", "lang"):
             value = params.get(name)
             if value:
                 query[name] = value
-        if "lat" not in query and "q" not in query:
+        lat, lon = params.get("lat", ""), params.get("lon", "")
+        # Clients send "None" when the device has no location: use the owner's then
+        if is_coordinate_pair(f"{lat},{lon}"):
+            query.update(lat=lat, lon=lon)
+        elif "q" not in query:
             query.update(await _device_coordinates(agent, device))
         answer = await paid_call(agent.chain.payer, "weather", json.dumps(query).encode())
         return json_ok(camel(_answer_json(answer.body)))
@@ -178,12 +182,25 @@ async def _knowledge(request: Request, mode: str) -> Any:
     """The knowledge provider's answer to the question in the query string (`i` or `input`)."""
     agent = get_agent(request)
     question: dict[str, Any] = {"query": _query(request, "i", "input"), "mode": mode}
-    for name in ("units", "geolocation"):
-        value = request.query_params.get(name)
-        if value:
-            question[name] = value
+    units = request.query_params.get("units")
+    if units:
+        question["units"] = units
+    # Clients send "None,None" when the device has no location: ask without one then
+    where = request.query_params.get("geolocation")
+    if where and is_coordinate_pair(where):
+        question["geolocation"] = where
     answer = await paid_call(agent.chain.payer, "knowledge", json.dumps(question).encode())
     return _answer_json(answer.body)
+
+
+def is_coordinate_pair(value: str) -> bool:
+    """Whether `value` is "lat,lon" on the globe (what the knowledge engine takes)."""
+    try:
+        lat_text, lon_text = value.split(",")
+        lat, lon = float(lat_text), float(lon_text)
+    except ValueError:
+        return False
+    return abs(lat) <= 90 and abs(lon) <= 180
 
 
 def _text_answer(doc: Any) -> str:
