@@ -1,5 +1,6 @@
 """The gov module: proposals, deposits and stake-weighted votes that change the chain itself
-(any module's params, registrars, service kinds, community pool spends, software upgrades)."""
+(any module's params, registrars, service kinds, community pool spends, software upgrades),
+and developer rewards paid from the community pool (vesting spends, retro funding rounds)."""
 
 from __future__ import annotations
 
