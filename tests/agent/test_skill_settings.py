@@ -316,3 +316,12 @@ def test_with_no_node_settings_answer_from_the_verified_cache(
         agent_world.restart_node()
     kitchen.upload_v1(gid, units="kelvin")
     assert kitchen.settings()[0][gid]["units"] == "kelvin"
+
+
+def test_a_skill_without_settings_is_answered_with_no_values(kitchen: Device) -> None:
+    skill = unique("plain")
+    gid = f"{skill}|21.02"
+    # mycroft-core uploads just the id and name for a skill with no settingsmeta file
+    answer = kitchen.put("/settingsMeta", {"skill_gid": gid, "display_name": "Plain"})
+    assert answer.status_code == 200 and answer.json() == {}
+    assert kitchen.settings()[0][gid] == {}

@@ -385,7 +385,9 @@ class SkillSync:
             self._require_online(snap)
             current = snap.read(meta_name(key))
             doc = {"display_name": display_name or key, "skillMetadata": checked}
-            if current.doc == doc:
+            # mycroft-core uploads a skill with no settings as just its id and name: nothing to
+            # store unless it replaces metadata stored before
+            if current.doc == doc or (current.version == 0 and not checked["sections"]):
                 return False
             self._write(meta_name(key), doc, current.version)
             return True
