@@ -186,3 +186,25 @@ def test_ovos_backend_client_dataset_api_uploads_a_wake_word(tmp_path: Path) -> 
         [sample] = load_samples(agent.store, login.uuid)
         assert sample.audio == wav.read_bytes()
         assert sample.metadata["wake_word"] == "hey mycroft" and sample.metadata["model"] == "m1"
+
+
+def test_a_device_keeps_at_most_the_newest_samples(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from voxpop.agent import uploads
+    from voxpop.agent.store import LocalStore
+
+    monkeypatch.setattr(uploads, "MAX_SAMPLES_PER_DEVICE", 3)
+    store = LocalStore.open(tmp_path, AGENT_KEY)
+    try:
+        for n in range(5):
+            audio = wav_bytes(marker=f"sample-{n}".encode())
+            uploads.save_sample(store, uploads.Sample("dev-a", "wake-word", 1000 + n, {}, audio))
+        uploads.save_sample(store, uploads.Sample("dev-b", "wake-word", 1, {}, wav_bytes()))
+        kept = load_samples(store, "dev-a")
+        assert [s.received_at for s in kept] == [1002, 1003, 1004]
+        assert [s.audio[44:52] for s in kept] == [b"sample-2", b"sample-3", b"sample-4"]
+        assert len(load_samples(store, "dev-b")) == 1
+        assert len(store.items(UPLOADS_NS)) == 4
+    finally:
+        store.close()

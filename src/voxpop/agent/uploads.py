@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import threading
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -24,6 +25,7 @@ MAX_METADATA_BYTES = 4 * 1024
 MAX_SAMPLES_PER_DEVICE = 1_000  # the oldest goes when a device passes it
 # RFC 2046: 1-70 characters from this set (a space only inside)
 _BOUNDARY = re.compile(rb"--([0-9A-Za-z'()+_,\-./:=? ]{1,70})\r?\n")
+_INDEX_LOCK = threading.Lock()
 _NAME = re.compile(rb'name="([^"]*)"', re.IGNORECASE)
 _FILENAME = re.compile(rb'filename="([^"]*)"', re.IGNORECASE)
 
@@ -153,15 +155,16 @@ def save_sample(store: Store, sample: Sample) -> str:
     }
     head = json.dumps(record, sort_keys=True, separators=(",", ":")).encode()
     key = _sample_key(sample)
-    store.put(UPLOADS_NS, key, len(head).to_bytes(4, "big") + head + sample.audio)
-    raw = store.get(INDEX_NS, sample.device)
-    keys: list[str] = json.loads(raw) if raw else []
-    if key not in keys:
-        keys.append(key)
-    for old in keys[: max(0, len(keys) - MAX_SAMPLES_PER_DEVICE)]:
-        store.delete(UPLOADS_NS, old)
-    keys = keys[-MAX_SAMPLES_PER_DEVICE:]
-    store.put(INDEX_NS, sample.device, json.dumps(keys).encode())
+    with _INDEX_LOCK:  # the index is read, changed and written back
+        store.put(UPLOADS_NS, key, len(head).to_bytes(4, "big") + head + sample.audio)
+        raw = store.get(INDEX_NS, sample.device)
+        keys: list[str] = json.loads(raw) if raw else []
+        if key not in keys:
+            keys.append(key)
+        for old in keys[: max(0, len(keys) - MAX_SAMPLES_PER_DEVICE)]:
+            store.delete(UPLOADS_NS, old)
+        keys = keys[-MAX_SAMPLES_PER_DEVICE:]
+        store.put(INDEX_NS, sample.device, json.dumps(keys).encode())
     return key
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +43,7 @@ INBOX_TTL = 28 * 86_400  # under the inbox module's 30-day maximum
 METRICS_NS = "metrics"
 MAX_METRICS_PER_DEVICE = 1_000  # a ring per device: the oldest is overwritten
 SKILL_HANDLER_SYSTEM = "skill_handler"
+_METRICS_LOCK = threading.Lock()
 LOCATION_RECORD = "location"  # the owner's settings record the device location comes from
 
 
@@ -419,11 +421,12 @@ def skill_of_timing(name: str, data: Any) -> str | None:
 def keep_metric(agent: Agent, uuid: str, name: str, data: Any) -> None:
     """Store the metric in the device's ring of MAX_METRICS_PER_DEVICE (encrypted)."""
     store = agent.store
-    seq_raw = store.get(METRICS_NS, f"{uuid}/next")
-    seq = int(seq_raw) if seq_raw else 0
     record = {"name": name, "data": data, "at": int(agent.clock())}
-    store.put_json(METRICS_NS, f"{uuid}/{seq % MAX_METRICS_PER_DEVICE:04d}", record)
-    store.put(METRICS_NS, f"{uuid}/next", str(seq + 1).encode())
+    with _METRICS_LOCK:  # one slot per metric, even when a device sends several at once
+        seq_raw = store.get(METRICS_NS, f"{uuid}/next")
+        seq = int(seq_raw) if seq_raw else 0
+        store.put_json(METRICS_NS, f"{uuid}/{seq % MAX_METRICS_PER_DEVICE:04d}", record)
+        store.put(METRICS_NS, f"{uuid}/next", str(seq + 1).encode())
 
 
 def stored_metrics(agent: Agent, uuid: str) -> list[dict[str, Any]]:
