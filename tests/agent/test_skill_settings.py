@@ -325,3 +325,24 @@ def test_a_skill_without_settings_is_answered_with_no_values(kitchen: Device) ->
     answer = kitchen.put("/settingsMeta", {"skill_gid": gid, "display_name": "Plain"})
     assert answer.status_code == 200 and answer.json() == {}
     assert kitchen.settings()[0][gid] == {}
+
+
+def test_a_canary_in_skill_settings_is_never_in_node_or_agent_bytes(
+    agent_world: AgentWorld, kitchen: Device
+) -> None:
+    from tests.support.canary import bytes_scanned, scan
+
+    canary = "CANARY" + uuidlib.uuid4().hex.upper()
+    skill = f"skill-{canary.lower()}.tests"
+    gid = f"@{kitchen.uuid}|{skill}"
+    kitchen.manifest(gid)
+    meta = fields_meta(units=f"units-{canary}")
+    meta["sections"][0]["fields"][0]["label"] = f"label-{canary}"
+    kitchen.meta(gid, meta)
+    kitchen.upload_v1(gid, units=f"mine-{canary}")
+    # The owner reads it back, decrypted: it is on chain, sealed
+    assert skill_cli(agent_world, "get", skill)["settings"]["units"] == f"mine-{canary}"
+    roots = [agent_world.node.home, agent_world.agent.home]
+    needles = {"canary": canary.encode(), "lower": canary.lower().encode()}
+    assert scan(roots, needles) == {"canary": [], "lower": []}
+    assert bytes_scanned([agent_world.node.home]) > 0

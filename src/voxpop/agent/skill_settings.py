@@ -430,7 +430,8 @@ class SkillSync:
                 # download (the ETag changed)
                 self.mark_seen(session.uuid, key, {**merged, **values})
                 if conflicts:
-                    log.info("skill %s: kept the newer stored %s", key, ", ".join(conflicts))
+                    # Counts only: skill names and fields are the owner's private data
+                    log.info("skill upload: %d fields kept as stored (newer)", len(conflicts))
                 return key, conflicts
         raise ChainRejectedError(f"{VERSION_CONFLICT}: the skill's values kept changing")
 
