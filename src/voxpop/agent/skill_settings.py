@@ -245,6 +245,9 @@ class SkillSync:
                 self._index(key, None)
             state["dropped"] = [k for k in state.get("dropped", []) if k not in keys]
             state["listed"] = sorted({gid for gid, _k, _n in entries})
+            if len(state["gids"]) > MAX_SKILLS_PER_DEVICE:
+                # Ids of skills no longer installed go first
+                state["gids"] = {g: k for g, k in state["gids"].items() if g in state["listed"]}
             state["names"] = sorted({n for _g, _k, n in entries if n})
             self._save_device_state(session.uuid, state)
         return len(entries)
@@ -255,9 +258,6 @@ class SkillSync:
         listed = set(state.get("listed", []))
         ids = {g.lower() for g in listed} | {state["gids"].get(g, "") for g in listed}
         return (ids | set(state.get("names", []))) - {""}
-
-    def has_list(self, uuid: str) -> bool:
-        return "names" in self.device_state(uuid)
 
     def seen(self, uuid: str, key: str) -> dict[str, Any] | None:
         found = self.store.get_json(SEEN_NS, f"{uuid}/{key}")
@@ -303,7 +303,10 @@ class SkillSync:
     def view(self, snap: Snapshot, session: DeviceSession, key: str) -> SkillView:
         meta_record = snap.read(meta_name(key))
         scope_record = snap.read(skill_scope_name(key))
-        meta = check_meta((meta_record.doc or {}).get("skillMetadata"))
+        try:
+            meta = check_meta((meta_record.doc or {}).get("skillMetadata"))
+        except SkillSettingsError:
+            meta = check_meta(None)  # a record of another shape (not from a device): no defaults
         scope = (scope_record.doc or {}).get("scope", SCOPE_SHARED)
         name = source = skill_values_name(key)
         if scope == SCOPE_DEVICE:
