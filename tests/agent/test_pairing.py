@@ -6,6 +6,8 @@ the Device header, and ovos-backend-client's PairingManager with the owner claim
 from __future__ import annotations
 
 import time
+import warnings
+from pathlib import Path
 
 import pytest
 
@@ -150,3 +152,44 @@ def test_pairing_manager_pairs_with_the_owner_claiming_by_cli(
     # A valid token never looks expired (mycroft-core would refresh before every call)
     assert not identity["expired"] and identity["expires_in"] > 3000
     assert identity["paired"]
+
+
+def test_invalid_pairing_by_an_agent_without_the_settings_key(
+    agent_world: AgentWorld, tmp_path: Path
+) -> None:
+    """Authorized but never given the settings key (the owner did not rotate after adding it):
+    the device is told why with a code, and nothing is published."""
+    from voxpop.agent.agent import Agent
+    from voxpop.agent.app import create_app
+    from voxpop.agent.config import init_agent_home, load_config
+    from voxpop.agent.keys import load_agent_key
+    from voxpop.client.agent_grants import AgentCaps, authorize_msgs
+    from voxpop.client.devices import OwnerDevices
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Starlette's note that TestClient moves to httpx2
+        from fastapi.testclient import TestClient
+
+    config, address = init_agent_home(
+        tmp_path / "keyless",
+        owner=agent_world.owner,
+        chain_id=agent_world.node.chain_id,
+        nodes=[agent_world.node.url],
+        keyring_backend="test",
+    )
+    with agent_world.client() as vox:
+        msgs = authorize_msgs(agent_world.owner, address, AgentCaps())
+        assert vox.execute(agent_world.owner_key, msgs, gas_limit=400_000).code == 0
+        before = len(OwnerDevices(vox, agent_world.owner_key).pending())
+        agent = Agent(
+            config.with_changes(sync_interval=0), load_agent_key(load_config(config.home))
+        )
+        try:
+            with TestClient(create_app(agent)) as http:
+                answer = http.get("/v1/device/code", params={"state": "keyless"})
+        finally:
+            agent.close()
+        assert answer.status_code == 503
+        assert answer.json()["error"] == "no_settings_key"
+        assert "voxpop settings rotate" in answer.json()["message"]
+        assert len(OwnerDevices(vox, agent_world.owner_key).pending()) == before

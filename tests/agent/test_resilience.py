@@ -169,3 +169,39 @@ def test_paid_calls_flow_over_open_channels_with_no_node(
         provider.stop()
         chain.close()
         store.close()
+
+
+def test_a_removal_through_the_agent_takes_effect_at_once_offline(
+    agent_world: AgentWorld,
+) -> None:
+    from typer.testing import CliRunner
+
+    from voxpop.cli.agent import agent_app
+
+    keep, gone = agent_world.pair_device("kept-offline"), agent_world.pair_device("gone-offline")
+    http = agent_world.http
+    agent_world.stop_node()
+    try:
+        argv = ["remove-device", gone["uuid"], "--home", str(agent_world.agent.home)]
+        result = CliRunner().invoke(agent_app, [*argv, "--output", "json"])
+        assert result.exit_code == 0, result.stdout
+        assert '"tokens_revoked": 2' in result.stdout
+        # The running agent refuses it at once; the other device is untouched
+        answer = http.get(f"/v1/device/{gone['uuid']}", headers=agent_world.bearer(gone))
+        assert answer.status_code == 401 and answer.text == "Unauthorized"
+        refresh = {"Authorization": f"Bearer {gone['refreshToken']}"}
+        assert http.get("/v1/auth/token", headers=refresh).status_code == 401
+        kept = http.get(f"/v1/device/{keep['uuid']}", headers=agent_world.bearer(keep))
+        assert kept.status_code == 200
+        # An unknown uuid is refused with a code and changes nothing
+        bad = CliRunner().invoke(
+            agent_app,
+            ["remove-device", "nope", "--home", str(agent_world.agent.home), "--output", "json"],
+        )
+        assert bad.exit_code != 0 and "device_not_found" in bad.stdout
+    finally:
+        agent_world.restart_node()
+    # The chain still lists it (only the owner's key removes it there); the agent keeps refusing
+    time.sleep(2 * 0.5)
+    answer = http.get(f"/v1/device/{gone['uuid']}", headers=agent_world.bearer(gone))
+    assert answer.status_code == 401

@@ -17,6 +17,7 @@ from voxpop.agent.limits import BodyLimitMiddleware
 from voxpop.agent.responses import error_json, json_ok, plain_401
 from voxpop.agent.routes import device, oauth, pairing, services, skills, uploads
 from voxpop.client.errors import VoxClientError
+from voxpop.client.settings import SettingsKeyError
 from voxpop.crypto import encode_address
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,15 @@ def create_app(agent: Agent) -> FastAPI:
     @app.exception_handler(ChainRejectedError)
     async def _rejected(_request: Request, exc: ChainRejectedError) -> Response:
         return error_json(502, exc.code, str(exc))
+
+    @app.exception_handler(SettingsKeyError)
+    async def _no_settings_key(_request: Request, exc: SettingsKeyError) -> Response:
+        # The owner has not wrapped its settings key to this agent (yet, or any more)
+        return error_json(
+            503,
+            "no_settings_key",
+            f"{exc}: the owner runs `voxpop settings rotate` after authorizing this agent",
+        )
 
     @app.exception_handler(VoxClientError)
     async def _node_error(_request: Request, exc: VoxClientError) -> Response:

@@ -16,7 +16,7 @@ from typing import Any
 import typer
 
 from voxpop.cli.agent import agent_app
-from voxpop.cli.output import OutputFormat, OutputOption, emit, fail
+from voxpop.cli.output import OutputFormat, OutputOption, emit, fail, rows_table
 from voxpop.crypto import decode_address, encode_address, is_address
 
 HomeOption: Any = typer.Option(..., "--home", help="the agent's home (agent.toml, keyring, store)")
@@ -110,3 +110,57 @@ def status(home: Path = HomeOption, output: OutputFormat = OutputOption) -> None
     emit(data, output)
     if not data["serving"]:
         raise typer.Exit(1)
+
+
+@agent_app.command("devices")
+def devices(home: Path = HomeOption, output: OutputFormat = OutputOption) -> None:
+    """The devices the agent of HOME serves (read from its encrypted store)."""
+    from voxpop.agent import AgentError
+    from voxpop.agent.agent import Agent
+
+    try:
+        agent = Agent.open(home)
+    except AgentError as exc:
+        fail(exc.code, str(exc), output)
+    try:
+        rows = [
+            {
+                "uuid": r["uuid"],
+                "device_id": r["device_id"],
+                "name": r.get("name", ""),
+                "paired_at": r.get("paired_at"),
+                "removed": r["removed"],
+            }
+            for r in agent.devices.all()
+        ]
+    finally:
+        agent.close()
+    emit({"devices": rows}, output, lambda d: rows_table(d["devices"], DEVICE_COLUMNS))
+
+
+DEVICE_COLUMNS = ("name", "uuid", "paired_at", "removed")
+
+
+@agent_app.command("remove-device")
+def remove_device(
+    uuid: str = typer.Argument(..., metavar="UUID", help="the device's uuid (`agent devices`)"),
+    home: Path = HomeOption,
+    output: OutputFormat = OutputOption,
+) -> None:
+    """Stop serving a device at once, even with no node reachable: its tokens are dropped and it
+    gets 401. `voxpop device remove` (the owner's key) removes it on chain for every agent."""
+    from voxpop.agent import AgentError
+    from voxpop.agent.agent import Agent
+
+    try:
+        agent = Agent.open(home)
+    except AgentError as exc:
+        fail(exc.code, str(exc), output)
+    try:
+        if agent.devices.record(uuid) is None:
+            fail("device_not_found", f"this agent serves no device {uuid!r}", output)
+        agent.devices.mark_removed(uuid)
+        revoked = agent.tokens.revoke_device(uuid)
+    finally:
+        agent.close()
+    emit({"uuid": uuid, "removed": True, "tokens_revoked": revoked}, output)
