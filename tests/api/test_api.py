@@ -35,7 +35,7 @@ from voxpop.chain.encoding import decode_uint, encode
 from voxpop.chain.modules.bank.state import balance_key
 from voxpop.chain.tx import tx_hash
 from voxpop.client import verify_block, verify_entry
-from voxpop.client._core import parse_block
+from voxpop.client._core import parse_block, parse_signed_header
 from voxpop.client.testing import DEFAULT_CHAIN_ID, LocalNode
 from voxpop.crypto import PrivateKey
 
@@ -113,6 +113,14 @@ def test_broadcast_commit_and_read_back(http: httpx.Client) -> None:
     verify_block(parse_block(block), height=height, chain_id=DEFAULT_CHAIN_ID, trusted_keys=keys)
     latest = http.get("/v1/blocks/latest").json()
     assert latest["header"]["height"] >= height
+    # The signed header alone: the block's header, hash and signature, none of its txs
+    signed = http.get(f"/v1/blocks/{height}/header").json()
+    assert set(signed) == {"header", "hash", "signature", "signer_pub_key"}
+    assert {k: block[k] for k in signed} == signed
+    verify_block(
+        parse_signed_header(signed), height=height, chain_id=DEFAULT_CHAIN_ID, trusted_keys=keys
+    )
+    assert http.get("/v1/blocks/999999/header").json()["error"]["code"] == "block_not_found"
 
     after_alice, after_bob = account(http, ALICE_ADDR), account(http, BOB_ADDR)
     assert after_bob["balance"] == before_bob["balance"] + 1_500_000

@@ -101,6 +101,22 @@ def test_account_verified(node: LocalNode) -> None:
         assert client.balance(BOB_ADDR, prove=True) == client.balance(BOB_ADDR)
 
 
+def test_proofs_fetch_each_signed_header_once_and_never_a_whole_block(node: LocalNode) -> None:
+    paths: list[str] = []
+
+    def record(path: str, body: Any) -> Any:
+        paths.append(path)
+        return None
+
+    transport = TamperingTransport(record)
+    with VoxClient(node.url, transport=transport) as client:
+        first = client.query("/bank/supply", prove=True)
+        again = client.query("/bank/supply", height=first.height, prove=True)
+        assert first.verified and again.verified
+    headers = [p for p in paths if p.startswith("/v1/blocks/")]
+    assert headers == [f"/v1/blocks/{first.height}/header"], paths
+
+
 def test_query_verified(node: LocalNode) -> None:
     with VoxClient(node.url) as client:
         supply = client.query("/bank/supply", prove=True)

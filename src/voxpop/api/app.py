@@ -48,6 +48,7 @@ from voxpop.api.models import (
     ErrorResponse,
     ProvenEntryModel,
     QueryModel,
+    SignedHeaderModel,
     StatusModel,
     TxRecordModel,
     TxResultModel,
@@ -239,6 +240,23 @@ def create_api(
         """A committed block with its header, txs (base64), results and signature."""
         return await run_in_threadpool(block_at, node, parse_height(height))
 
+    @app.get(
+        "/v1/blocks/{height}/header",
+        response_model=SignedHeaderModel,
+        responses=_ERRORS,
+        tags=["blocks"],
+    )
+    async def get_signed_header(height: str) -> SignedHeaderModel:
+        """A committed block's header, hash and signature, without its txs: what a client needs
+        to check a proof's state root."""
+        block = await run_in_threadpool(block_at, node, parse_height(height), False)
+        return SignedHeaderModel(
+            header=block.header,
+            hash=block.hash,
+            signature=block.signature,
+            signer_pub_key=block.signer_pub_key,
+        )
+
     add_light_routes(app, node, _ERRORS)
     add_gov_routes(app, node, _ERRORS)
 
@@ -327,11 +345,11 @@ def proven_entry(resp: ResponseQuery) -> ProvenEntryModel:
     return ProvenEntryModel(key=resp.key.hex(), value=resp.value.hex(), proof=resp.proof.hex())
 
 
-def block_at(node: NodeService, height: int) -> BlockModel:
+def block_at(node: NodeService, height: int, with_body: bool = True) -> BlockModel:
     block = node.get_block(height) if height > 0 else None
     if block is None:
         raise ApiError(404, BLOCK_NOT_FOUND, f"no committed block at height {height}")
-    return block_model(block)
+    return block_model(block, with_body)
 
 
 def parse_kinds(text: str) -> frozenset[str]:

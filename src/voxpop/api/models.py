@@ -125,6 +125,16 @@ class BlockModel(BaseModel):
     events: list[EventModel]
 
 
+class SignedHeaderModel(BaseModel):
+    """A block without its txs, results and events: what a client needs to check the signed
+    state root (and much smaller than the block)."""
+
+    header: BlockHeaderModel
+    hash: str
+    signature: str = Field(description="Solo mode: the validator's Ed25519 signature of the header")
+    signer_pub_key: str
+
+
 # --- status, queries, accounts ----------------------------------------------------------------
 
 
@@ -226,7 +236,7 @@ def tx_record_model(record: TxRecord) -> TxRecordModel:
     )
 
 
-def block_model(block: BlockRecord) -> BlockModel:
+def block_model(block: BlockRecord, with_body: bool = True) -> BlockModel:
     h = block.header
     return BlockModel(
         header=BlockHeaderModel(
@@ -240,11 +250,11 @@ def block_model(block: BlockRecord) -> BlockModel:
             num_txs=h.num_txs,
         ),
         hash=block.hash.hex(),
-        txs=[b64(tx) for tx in block.txs],
-        results=[exec_result_model(r) for r in block.results],
+        txs=[b64(tx) for tx in block.txs] if with_body else [],
+        results=[exec_result_model(r) for r in block.results] if with_body else [],
         signature=block.signature.hex(),
         signer_pub_key=block.signer_pub_key.hex(),
-        events=[event_model(e) for e in block.events],
+        events=[event_model(e) for e in block.events] if with_body else [],
     )
 
 

@@ -15,7 +15,7 @@ import base64
 import binascii
 import json
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
 from voxpop.chain.abci import Event, EventAttribute, ExecTxResult
@@ -68,6 +68,7 @@ STREAM_KINDS = ("block", "tx")
 # goes backwards (it answers at its last committed height); the slack is for a client spread over
 # load-balanced nodes, one or two blocks apart.
 DEFAULT_MAX_HEIGHT_LAG = 2
+MAX_VERIFIED_HEADERS = 64
 
 
 @dataclass(slots=True)
@@ -91,6 +92,9 @@ class Trust:
     highest_height: int = 0
     max_height_lag: int = DEFAULT_MAX_HEIGHT_LAG
     light: LightClient | None = None
+    # Solo headers already verified, by height (a committed header never changes): a second
+    # proof at the same height costs no fetch and no signature check
+    verified_headers: dict[int, BlockRecord] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if type(self.max_height_lag) is not int or self.max_height_lag < 0:
@@ -208,6 +212,18 @@ def parse_block(d: Any) -> BlockRecord:
     )
 
 
+def parse_signed_header(d: Any) -> BlockRecord:
+    return BlockRecord(
+        header=parse_header(d["header"]),
+        hash=unhex(d["hash"]),
+        txs=(),
+        results=(),
+        signature=unhex(d["signature"]),
+        signer_pub_key=unhex(d["signer_pub_key"]),
+        events=(),
+    )
+
+
 def parse_status(d: Any) -> NodeStatus:
     return NodeStatus(
         chain_id=str(d["chain_id"]),
@@ -288,6 +304,13 @@ def block_flow(height: int | None) -> Flow[BlockRecord]:
     return parse(parse_block, data, "block")
 
 
+def signed_header_flow(height: int) -> Flow[BlockRecord]:
+    """The block at `height` without its txs, results and events (`/v1/blocks/{h}/header`):
+    enough to check its signed state root."""
+    data = yield from call(HttpRequest("GET", f"/v1/blocks/{int(height)}/header"))
+    return parse(parse_signed_header, data, "signed header")
+
+
 def tx_flow(hash_: bytes | str) -> Flow[TxRecord]:
     data = yield from call(HttpRequest("GET", f"/v1/txs/{normalize_hash(hash_)}"))
     return parse(parse_tx_record, data, "tx record")
@@ -341,12 +364,18 @@ def verified_block_flow(trust: Trust, height: int) -> Flow[BlockRecord]:
         raise ProofVerificationError(
             f"solo signed blocks only; verify this {trust.node_mode!r} node's with the light client"
         )
+    block = trust.verified_headers.get(height)
+    if block is not None:
+        return block
     try:
-        block = yield from block_flow(height)
+        block = yield from signed_header_flow(height)
     except NotFoundError:
         raise ProofVerificationError(f"the node has no block {height} to verify against") from None
     verify_block(block, height=height, chain_id=trust.chain_id, trusted_keys=trust.validator_keys)
     trust.highest_height = max(trust.highest_height, height)
+    if len(trust.verified_headers) >= MAX_VERIFIED_HEADERS:
+        del trust.verified_headers[min(trust.verified_headers)]
+    trust.verified_headers[height] = block
     return block
 
 
