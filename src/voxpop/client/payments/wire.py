@@ -9,8 +9,6 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-import soundfile  # type: ignore[import-untyped, unused-ignore]
-
 from voxpop.client.payments.errors import BadAnswerError, PaymentError
 from voxpop.crypto.vouchers import Receipt, Voucher
 
@@ -47,6 +45,10 @@ def price_units(kind: str, body: bytes) -> int:
     least 1), read from the audio as the gateway reads it. Raises BadAudioError."""
     if kind != STT:
         return 1
+    # Imported here: soundfile brings numpy (about 11 MB), which a client that never prices
+    # audio (or an idle agent) should not hold
+    import soundfile  # type: ignore[import-untyped, unused-ignore]
+
     try:
         info = soundfile.info(io.BytesIO(body))
     except (RuntimeError, ValueError, TypeError) as exc:
