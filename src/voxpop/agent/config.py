@@ -165,9 +165,13 @@ def config_from_doc(home: Path, doc: Mapping[str, Any]) -> AgentConfig:
         raise AgentConfigError("keyring_backend: file or test")
     tokens_doc = _table(doc, "tokens")
     tokens = TokenLifetimes(
-        access_ttl=_positive(tokens_doc, "access_ttl", DEFAULT_ACCESS_TTL),
-        refresh_ttl=_positive(tokens_doc, "refresh_ttl", DEFAULT_REFRESH_TTL),
-        pairing_ttl=_positive(tokens_doc, "pairing_ttl", DEFAULT_PAIRING_TTL),
+        access_ttl=_positive(tokens_doc, "access_ttl", where="tokens.", default=DEFAULT_ACCESS_TTL),
+        refresh_ttl=_positive(
+            tokens_doc, "refresh_ttl", where="tokens.", default=DEFAULT_REFRESH_TTL
+        ),
+        pairing_ttl=_positive(
+            tokens_doc, "pairing_ttl", where="tokens.", default=DEFAULT_PAIRING_TTL
+        ),
     )
     opt_doc = _table(doc, "opt_in")
     for name, value in opt_doc.items():
@@ -325,10 +329,10 @@ def _table(doc: Mapping[str, Any], name: str) -> Mapping[str, Any]:
     return value
 
 
-def _positive(doc: Mapping[str, Any], name: str, default: int) -> int:
+def _positive(doc: Mapping[str, Any], name: str, default: int, where: str = "") -> int:
     value = doc.get(name, default)
     if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-        raise AgentConfigError(f"{name}: a positive integer")
+        raise AgentConfigError(f"{where}{name}: a positive integer")
     return value
 
 
