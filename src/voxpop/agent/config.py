@@ -11,7 +11,7 @@ keyring_backend = "file"          # "test" on a devnet only
 [tokens]                          # seconds
 access_ttl = 86400
 refresh_ttl = 2592000
-pairing_ttl = 600
+pairing_ttl = 86400
 
 [opt_in]                          # all off unless the owner turns them on
 metrics = false
@@ -45,7 +45,7 @@ DEFAULT_PORT = 6712
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_ACCESS_TTL = 24 * 3600
 DEFAULT_REFRESH_TTL = 30 * 24 * 3600
-DEFAULT_PAIRING_TTL = 600
+DEFAULT_PAIRING_TTL = 24 * 3600  # as Selene: devices keep a code for hours
 DEFAULT_SKILL_USE_CAP = 100
 DEFAULT_SYNC_INTERVAL = 30.0
 MAX_BODY_BYTES = 64 * 1024  # JSON bodies

@@ -190,8 +190,11 @@ class PairingBook:
         return blob_name(plain)
 
     def _renew_if_gone(self, key: str, entry: dict[str, Any], pid: bytes) -> None:
-        """Publish the code again under a new salt when its request expired unclaimed."""
-        if self.chain_pairing(pid) is not None:
+        """Publish the code again under a new salt when its request expired unclaimed: gone from
+        the chain, or past its expiry (a quiet chain prunes at its next block, which this
+        request itself makes)."""
+        pending = self.chain_pairing(pid)
+        if pending is not None and not pending.is_expired(int(self.agent.clock())):
             return
         self._publish(entry)
         self.agent.store.put_json(PAIRINGS_NS, key, entry)
