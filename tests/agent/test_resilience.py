@@ -109,6 +109,12 @@ def test_reads_fail_over_to_a_node_that_answers(agent_world: AgentWorld, tmp_pat
         assert chain.clients[1].base_url == agent_world.node.url
         # The node that answered is asked first next time
         assert chain.call(lambda c: c.base_url) == agent_world.node.url
+        # The validator keys it named now check every node's proofs, pinned across restarts
+        learned = chain.clients[1].trust.validator_keys
+        assert learned and chain.clients[0].trust.validator_keys == learned
+        again = ChainView(config, agent_world.agent_key, store)
+        assert all(c.trust.validator_keys == learned for c in again.clients)
+        again.close()
     finally:
         chain.close()
         store.close()

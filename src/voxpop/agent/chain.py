@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 CACHE_NS = "chain-cache"  # verified reads: settings records by name, device records by id
+VALIDATOR_KEYS = "validator-keys"
 GAS_BASE = 150_000
 GAS_PER_BYTE = 40
 
@@ -67,7 +68,7 @@ class ChainView:
             if self._clients is None:
                 from voxpop.client.sync import VoxClient
 
-                keys = self.config.trusted_validator_keys or None
+                keys = self.config.trusted_validator_keys or self.pinned_validator_keys()
                 self._clients = [
                     VoxClient(
                         url, chain_id=self.config.chain_id, trusted_validator_keys=keys, timeout=5.0
@@ -99,8 +100,31 @@ class ChainView:
                 continue
             self._preferred = index
             self.last_online = self.clock()
+            self._pin_validator_keys(clients[index])
             return result
         raise ChainUnavailableError("no node answered: " + "; ".join(failures))
+
+    # --- whom proofs must be signed by ---
+
+    def pinned_validator_keys(self) -> tuple[bytes, ...] | None:
+        """The validator keys learned from the first node that ever answered (None: not yet)."""
+        raw = self.store.get(CACHE_NS, VALIDATOR_KEYS)
+        if not raw:
+            return None
+        return tuple(raw[i : i + 32] for i in range(0, len(raw), 32))
+
+    def _pin_validator_keys(self, client: VoxClient) -> None:
+        """Trust on first use, once for all nodes: the keys the first node that answered named
+        sign every proof from every node from then on (and after restarts); configure
+        `trusted_validator_keys` to trust no node at all."""
+        learned = client.trust.validator_keys
+        if learned is None or self.config.trusted_validator_keys:
+            return
+        for other in self.clients:
+            if other.trust.validator_keys is None:
+                other.trust.validator_keys = learned
+        if self.pinned_validator_keys() is None:
+            self.store.put(CACHE_NS, VALIDATOR_KEYS, b"".join(sorted(learned)))
 
     @property
     def preferred(self) -> int:
