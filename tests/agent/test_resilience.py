@@ -45,7 +45,11 @@ def test_stop_every_node_then_catch_up(agent_world: AgentWorld) -> None:
     setting_path, location_path = f"/v1/device/{uuid}/setting", f"/v1/device/{uuid}/location"
     # The agent has read (and cached, verified) what the owner set
     wait_for(lambda: http.get(setting_path, headers=headers).json()["systemUnit"] == "imperial")
-    wait_for(lambda: http.get(location_path, headers=headers).json()["city"]["name"] == "Oslo")
+    wait_for(
+        lambda: (
+            http.get(location_path, headers=headers).json().get("city", {}).get("name") == "Oslo"
+        )
+    )
     setting = http.get(setting_path, headers=headers)
     location = http.get(location_path, headers=headers)
 
@@ -211,3 +215,34 @@ def test_a_removal_through_the_agent_takes_effect_at_once_offline(
     time.sleep(2 * 0.5)
     answer = http.get(f"/v1/device/{gone['uuid']}", headers=agent_world.bearer(gone))
     assert answer.status_code == 401
+
+
+def test_reads_come_from_the_verified_cache_while_fresh(
+    agent_world: AgentWorld, tmp_path: Path
+) -> None:
+    now = [1_900_000_000.0]
+    config = AgentConfig(
+        home=tmp_path,
+        owner=agent_world.owner,
+        chain_id=agent_world.node.chain_id,
+        nodes=(agent_world.node.url,),
+        keyring_backend="test",
+        cache_fresh_seconds=10,
+    )
+    store = LocalStore.open(tmp_path, agent_world.agent_key)
+    chain = ChainView(config, agent_world.agent_key, store, clock=lambda: now[0])
+    try:
+        agent_world.owner_cli("location", "set", "city=Tromso")
+        assert b"Tromso" in (chain.read_record("location") or b"")
+        agent_world.owner_cli("location", "set", "city=Narvik")
+        # Within the window: the cache answers, no node is asked
+        now[0] += 9
+        assert b"Tromso" in (chain.read_record("location") or b"")
+        # Past it (or asked to refresh, as the sync does): proven again from a node
+        now[0] += 2
+        assert b"Narvik" in (chain.read_record("location") or b"")
+        agent_world.owner_cli("location", "set", "city=Bodo")
+        assert b"Bodo" in (chain.read_record("location", refresh=True) or b"")
+    finally:
+        chain.close()
+        store.close()

@@ -152,9 +152,16 @@ class ChainView:
                 self._vaults[id(client)] = vault
             return vault
 
-    def read_record(self, name: str) -> bytes | None:
-        """The owner's settings record `name`, decrypted: proven from a node, or from the
-        verified cache when no node answers. Raises ChainUnavailableError when neither has it."""
+    def read_record(self, name: str, *, refresh: bool = False) -> bytes | None:
+        """The owner's settings record `name`, decrypted: from the verified cache while it was
+        proven less than `cache_fresh_seconds` ago (the sync keeps it fresh), else proven from a
+        node, else, when no node answers, the cache however old. Raises ChainUnavailableError
+        when no node answers and it was never read."""
+        if not refresh:
+            cached = self._cached(name)
+            fresh_for = self.config.cache_fresh_seconds
+            if cached is not None and self.clock() - cached[0] <= fresh_for:
+                return cached[1]
         try:
             value = self.call(lambda c: self.vault(c).read(name))
         except ChainUnavailableError:
@@ -164,14 +171,25 @@ class ChainView:
 
     def cached_record(self, name: str) -> bytes | None:
         """The record as last proven (no node asked). Raises ChainUnavailableError if never read."""
-        raw = self.store.get(CACHE_NS, "record/" + name)
-        if raw is None:
+        cached = self._cached(name)
+        if cached is None:
             raise ChainUnavailableError(f"no node answered and {name!r} was never read")
-        return None if raw == b"" else raw[1:]
+        return cached[1]
+
+    def _cached(self, name: str) -> tuple[float, bytes | None] | None:
+        """(when it was proven, the plaintext or None for proven absent); None: never read."""
+        raw = self.store.get(CACHE_NS, "record/" + name)
+        # Verify the row has the layout _cache_record writes (an older one is read again)
+        if raw is None or len(raw) < 9:
+            return None
+        at = int.from_bytes(raw[:8], "big") / 1000
+        return at, (raw[9:] if raw[8] == 1 else None)
 
     def _cache_record(self, name: str, value: bytes | None) -> None:
-        # b"" = proven absent; otherwise a 0x01 prefix and the plaintext
-        self.store.put(CACHE_NS, "record/" + name, b"" if value is None else b"\x01" + value)
+        # When (ms, u64 BE), then 0x00 = proven absent, or 0x01 and the plaintext
+        at = int(self.clock() * 1000).to_bytes(8, "big")
+        row = at + (b"\x00" if value is None else b"\x01" + value)
+        self.store.put(CACHE_NS, "record/" + name, row)
 
     def put_record(self, name: str, plaintext: bytes) -> BroadcastResult:
         """settings/Put of `name` as the owner (under the grant). The cache takes the new value

@@ -48,6 +48,7 @@ DEFAULT_REFRESH_TTL = 30 * 24 * 3600
 DEFAULT_PAIRING_TTL = 24 * 3600  # as Selene: devices keep a code for hours
 DEFAULT_SKILL_USE_CAP = 100
 DEFAULT_SYNC_INTERVAL = 30.0
+DEFAULT_CACHE_FRESH = 10.0
 MAX_BODY_BYTES = 64 * 1024  # JSON bodies
 MAX_UPLOAD_BYTES = 4 * 1024 * 1024  # audio bodies (stt, wake words, utterances)
 
@@ -102,6 +103,7 @@ class AgentConfig:
     max_body_bytes: int = MAX_BODY_BYTES
     max_upload_bytes: int = MAX_UPLOAD_BYTES
     sync_interval: float = DEFAULT_SYNC_INTERVAL  # seconds between catch-ups with the chain
+    cache_fresh_seconds: float = DEFAULT_CACHE_FRESH  # reads served from the verified cache
 
     @property
     def config_path(self) -> Path:
@@ -224,6 +226,7 @@ def config_from_doc(home: Path, doc: Mapping[str, Any]) -> AgentConfig:
         max_body_bytes=_positive(doc, "max_body_bytes", MAX_BODY_BYTES),
         max_upload_bytes=_positive(doc, "max_upload_bytes", MAX_UPLOAD_BYTES),
         sync_interval=_seconds(doc, "sync_interval", DEFAULT_SYNC_INTERVAL),
+        cache_fresh_seconds=_seconds(doc, "cache_fresh_seconds", DEFAULT_CACHE_FRESH),
     )
 
 
@@ -254,6 +257,7 @@ def config_to_doc(config: AgentConfig) -> dict[str, Any]:
         "max_body_bytes": config.max_body_bytes,
         "max_upload_bytes": config.max_upload_bytes,
         "sync_interval": config.sync_interval,
+        "cache_fresh_seconds": config.cache_fresh_seconds,
         "tokens": {
             "access_ttl": config.tokens.access_ttl,
             "refresh_ttl": config.tokens.refresh_ttl,

@@ -52,7 +52,7 @@ class Syncer:
             self.sync_devices()
             publish_all_pending(agent)
             for name in self.record_names():
-                agent.chain.read_record(name)
+                agent.chain.read_record(name, refresh=True)
             for hook in self.hooks:
                 hook()
         except AgentError as exc:
