@@ -144,3 +144,10 @@ def test_tokens_are_stored_hashed_and_never_logged(
         token = str(login[name]).encode()
         assert token not in raw and hashlib.sha256(token).hexdigest().encode() not in raw
         assert str(login[name]) not in caplog.text
+
+
+def test_status_is_for_the_agents_own_machine(served: tuple[Agent, TestClient, Clock]) -> None:
+    _agent, http, _clock = served
+    # Starlette's test client calls from the host "testclient": not this machine
+    answer = http.get("/status")
+    assert answer.status_code == 403 and answer.json()["error"] == "local_only"

@@ -74,8 +74,12 @@ def create_app(agent: Agent) -> FastAPI:
         return error_json(502, "chain_error", type(exc).__name__)
 
     @app.get("/status")
-    def status() -> Response:
-        """What `voxpop agent status` shows: no secrets, no device data."""
+    def status(request: Request) -> Response:
+        """What `voxpop agent status` shows: no secrets, no device data; for this machine only
+        (an agent serving the LAN does not tell the LAN whose it is)."""
+        client = request.client.host if request.client is not None else ""
+        if client not in {"127.0.0.1", "::1", agent.config.host}:
+            return error_json(403, "local_only", "the status is for the agent's own machine")
         devices = [r for r in agent.devices.all() if not r["removed"]]
         return json_ok(
             {
