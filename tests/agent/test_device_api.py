@@ -211,7 +211,10 @@ def test_invalid_bodies_are_refused_and_change_nothing(
     assert too_big.status_code == 413 and too_big.json()["error"] == "body_too_large"
     not_json = http.patch(path, content=b"nope", headers=headers)
     assert not_json.status_code == 400 and not_json.json()["error"] == "invalid_json"
-    bad_activate = http.post("/v1/device/activate", json=["not", "an", "object"])
-    assert bad_activate.status_code == 400
+    # A refused activation is never JSON: ovos-backend-client would save it as its identity
+    for bad in (["not", "an", "object"], {"state": "s"}, {"state": 1, "token": "t"}):
+        bad_activate = http.post("/v1/device/activate", json=bad)
+        assert bad_activate.status_code == 400
+        assert bad_activate.headers["content-type"].startswith("text/plain")
     assert http.get("/v1/device/code").status_code == 400  # no state
     assert http.get(path, headers=headers).json() == before

@@ -16,19 +16,22 @@ same code under a new salt, so the code the device speaks stays good until `toke
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from voxpop.agent.errors import AgentError
+from voxpop.agent.errors import AgentError, ChainUnavailableError
 from voxpop.agent.store import token_key
+from voxpop.client.errors import VoxClientError
 from voxpop.crypto.pairing import new_salt, pairing_id
 
 if TYPE_CHECKING:
     from voxpop.agent.agent import Agent
     from voxpop.chain.modules.devices.state import Device, Pairing
 
+log = logging.getLogger(__name__)
 PAIRINGS_NS = "pairings"
 # Selene's code alphabet: no letters or digits that sound or look alike (B/D/E/G/P/T/V/Z...).
 SELENE_CODE_ALPHABET = "ACEFHJKLMNPRTUVWXY3479"
@@ -141,23 +144,29 @@ class PairingBook:
     def activate(self, state: str, token: str, report: dict[str, Any]) -> dict[str, Any] | None:
         """The login of a device whose code the owner claimed; None while it is pending (or
         unknown, or expired: the device asks for a new code when its own clock says so)."""
-        key = token_key(token) if 0 < len(token) <= 256 else None
-        entry = None if key is None else self.agent.store.get_json(PAIRINGS_NS, key)
-        now = int(self.agent.clock())
         # Verify the token is a live pairing of this state
+        if not 0 < len(token) <= 256:
+            return None
+        key = token_key(token)
+        entry = self.agent.store.get_json(PAIRINGS_NS, key)
+        now = int(self.agent.clock())
         if entry is None or entry["state"] != state:
             return None
         if entry["expires"] <= now:
-            self.agent.store.delete(PAIRINGS_NS, key)  # type: ignore[arg-type]
+            self.agent.store.delete(PAIRINGS_NS, key)
             return None
         with self._lock:
-            return self._activate(key, entry, report, now)  # type: ignore[arg-type]
+            try:
+                return self._activate(key, entry, report, now)
+            except (AgentError, VoxClientError) as exc:
+                # Still pending as far as the device knows: any answer but the login must not
+                # look like one (ovos-backend-client saves a JSON body as its identity)
+                log.warning("activation of a pairing failed for now: %r", exc)
+                return None
 
     def _activate(
         self, key: str, entry: dict[str, Any], report: dict[str, Any], now: int
     ) -> dict[str, Any] | None:
-        from voxpop.agent.errors import ChainUnavailableError
-
         pid = bytes.fromhex(entry["pairing_id"])
         try:
             device = self.chain_device(pid)

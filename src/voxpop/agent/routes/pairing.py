@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import PlainTextResponse, Response
 
 from voxpop.agent.auth import bearer_token, get_agent
 from voxpop.agent.pairings import PairingError
@@ -55,16 +55,18 @@ def device_code(request: Request, state: str = "") -> Response:
 @router.post("/device/activate")
 async def device_activate(request: Request) -> Response:
     agent = get_agent(request)
+    # Refusals here are plain text: a JSON body would be saved as the identity by
+    # ovos-backend-client, which reads .json() before looking at the status
     try:
         body = json.loads(await request.body())
     except ValueError:
-        return error_json(400, "invalid_json", "the body is not JSON")
+        return PlainTextResponse("invalid_json: the body is not JSON", status_code=400)
     # Verify the body names the pairing: its state and token
     if not isinstance(body, dict):
-        return error_json(400, "invalid_json", "the body is a JSON object")
+        return PlainTextResponse("invalid_json: the body is a JSON object", status_code=400)
     state, token = body.get("state"), body.get("token")
     if not isinstance(state, str) or not isinstance(token, str):
-        return error_json(400, "invalid_activation", "state and token are required")
+        return PlainTextResponse("invalid_activation: state and token are required", 400)
     from starlette.concurrency import run_in_threadpool
 
     login = await run_in_threadpool(agent.pairings.activate, state, token, device_report(body))
