@@ -193,3 +193,43 @@ def test_invalid_pairing_by_an_agent_without_the_settings_key(
         assert answer.json()["error"] == "no_settings_key"
         assert "voxpop settings rotate" in answer.json()["message"]
         assert len(OwnerDevices(vox, agent_world.owner_key).pending()) == before
+
+
+def test_invalid_more_codes_than_the_cap(agent_world: AgentWorld, tmp_path: Path) -> None:
+    """Each code is a tx the owner pays for: a flood of /device/code stops at the cap with 429
+    and a code, and asking again with the same state replaces that device's code."""
+    from tests.agent.conftest import make_agent_home
+    from voxpop.agent.agent import Agent
+    from voxpop.agent.app import create_app
+    from voxpop.agent.config import load_config
+    from voxpop.agent.pairings import MAX_PENDING_CODES
+    from voxpop.client.devices import OwnerDevices
+    from voxpop.crypto.keys import PrivateKey
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Starlette's note that TestClient moves to httpx2
+        from fastapi.testclient import TestClient
+
+    owner = PrivateKey(bytes([202]) * 32)  # its own owner: the chain caps requests per owner
+    with agent_world.client() as vox:
+        assert vox.send(agent_world.owner_key, owner.public_key.address, 10**10).code == 0
+        key = make_agent_home(tmp_path / "agent", agent_world.node, owner)
+        agent = Agent(load_config(tmp_path / "agent").with_changes(sync_interval=0), key)
+        try:
+            with TestClient(create_app(agent)) as http:
+                first = http.get("/v1/device/code", params={"state": "same"}).json()
+                again = http.get("/v1/device/code", params={"state": "same"}).json()
+                assert first["token"] != again["token"]
+                for n in range(MAX_PENDING_CODES - 1):
+                    assert http.get("/v1/device/code", params={"state": f"d{n}"}).is_success
+                flood = http.get("/v1/device/code", params={"state": "one-too-many"})
+                assert flood.status_code == 429
+                assert flood.json()["error"] == "too_many_pairings"
+                pending = OwnerDevices(vox, owner).pending()
+                # The replaced code's request stays on chain until it runs out, unused
+                assert len(pending) == MAX_PENDING_CODES + 1
+                # The first token of "same" was given up: claiming its code pairs nothing
+                body = {"state": "same", "token": first["token"]}
+                assert http.post("/v1/device/activate", json=body).content == b""
+        finally:
+            agent.close()

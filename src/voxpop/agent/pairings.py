@@ -38,6 +38,9 @@ SELENE_CODE_ALPHABET = "ACEFHJKLMNPRTUVWXY3479"
 CODE_LENGTH = 6
 RENEW_AFTER_SECONDS = 15  # the least time between two republished requests of one code
 MAX_STATE_LENGTH = 128
+# Codes waiting for the owner at once: half the chain's default per-owner limit (16), so one
+# agent flooded with /device/code leaves room for the owner's other agents
+MAX_PENDING_CODES = 8
 
 
 class PairingError(AgentError):
@@ -126,9 +129,19 @@ class PairingBook:
         # Verify the state is a short opaque string (devices send a uuid4)
         if not state or len(state) > MAX_STATE_LENGTH:
             raise PairingError("state must be 1 to 128 characters", code="invalid_state")
+        now = int(self.agent.clock())
+        with self._lock:
+            # A device asking again (same state) gives up its previous code
+            live = self._live_entries(now, drop_state=state)
+            # Verify the owner's pending requests stay bounded: each is a tx the owner pays for
+            if len(live) >= MAX_PENDING_CODES:
+                raise PairingError(
+                    f"{MAX_PENDING_CODES} devices are waiting to be claimed already: claim "
+                    "them or wait until their codes run out",
+                    code="too_many_pairings",
+                )
         code = new_spoken_code()
         token = secrets.token_hex(32)
-        now = int(self.agent.clock())
         entry = {
             "state": state,
             "code": code,
@@ -224,6 +237,17 @@ class PairingBook:
         chain.send_with(build)
         entry["pairing_id"] = pid.hex()
         entry["published_at"] = int(self.agent.clock())
+
+    def _live_entries(self, now: int, drop_state: str | None = None) -> list[dict[str, Any]]:
+        """The pending codes still live; expired ones, and `drop_state`'s, are deleted."""
+        live = []
+        for key, raw in self.agent.store.items(PAIRINGS_NS):
+            entry = json.loads(raw)
+            if entry["expires"] <= now or entry["state"] == drop_state:
+                self.agent.store.delete(PAIRINGS_NS, key)
+            else:
+                live.append(entry)
+        return live
 
     def prune(self) -> int:
         now = int(self.agent.clock())

@@ -48,7 +48,7 @@ def device_code(request: Request, state: str = "") -> Response:
     try:
         grant = agent.pairings.start(state, device_report(dict(request.query_params)))
     except PairingError as exc:
-        return error_json(400, exc.code, str(exc))
+        return error_json(429 if exc.code == "too_many_pairings" else 400, exc.code, str(exc))
     return json_ok(grant.to_json())
 
 
