@@ -131,7 +131,8 @@ def test_validator_that_stops_signing_is_jailed_then_unjails(
     jailed = staking_validator(network, 0, operator3.public_key.address)
     assert jailed["jailed"] and not jailed["tombstoned"]
     assert jailed["tokens"] < POWER * UVOX_PER_POWER  # slashed 1 % for downtime
-    assert len(powers(network, 1)) == 3
+    # Node 1 may be a block behind node 0 under load: it too reaches the same set
+    wait_until(lambda: len(powers(network, 1)) == 3, 30, "node1 to see the set without node3")
 
     network.start(wait_height=0)
     network.wait_height(network.height(0), [3], 60)
