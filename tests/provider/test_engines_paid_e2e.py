@@ -24,7 +24,7 @@ import pytest
 from voxpop.chain.modules.services.messages import MsgRegister
 from voxpop.client import VoxClient
 from voxpop.client.payments import Ledger, PayingClient, Policy
-from voxpop.client.testing import LocalNode, free_port, voxpop_command
+from voxpop.client.testing import LocalNode, free_port
 from voxpop.crypto import Keyring, PrivateKey, encode_address
 from voxpop.provider.engines.local_upstreams import LocalUpstream, weather_at
 from voxpop.provider.keys import response_public_key
@@ -45,18 +45,6 @@ def key(n: int) -> PrivateKey:
 
 STT, GEO, BROKEN, OWM, WOLFRAM = (key(n) for n in range(120, 125))
 PAYER = key(130)
-
-
-def has_engine_options() -> bool:
-    """Whether `voxpop provider start` takes --engine-option (the upstream engines need it)."""
-    argv = voxpop_command("provider", "start", "--help")
-    return "--engine-option" in subprocess.run(argv, capture_output=True, text=True).stdout
-
-
-needs_engine_options = pytest.mark.skipif(
-    not has_engine_options(),
-    reason="voxpop provider start has no --engine-option yet (docs/operations/engines.md)",
-)
 
 
 @dataclass
@@ -101,13 +89,10 @@ def market(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Market]:
     plan: list[tuple[PrivateKey, str, str, int, list[str]]] = [
         (STT, "stt", "ovos:ovos-stt-plugin-pocketsphinx", 1_000, []),
         (GEO, "geolocation", "places", 2, []),
+        (BROKEN, "weather", "openweathermap", 1, options(broken.weather_url)),
+        (OWM, "weather", "openweathermap", 3, options(upstream.weather_url)),
+        (WOLFRAM, "knowledge", "wolframalpha", 4, options(upstream.knowledge_url)),
     ]
-    if has_engine_options():
-        plan += [
-            (BROKEN, "weather", "openweathermap", 1, options(broken.weather_url)),
-            (OWM, "weather", "openweathermap", 3, options(upstream.weather_url)),
-            (WOLFRAM, "knowledge", "wolframalpha", 4, options(upstream.knowledge_url)),
-        ]
     providers: dict[str, LocalProvider] = {}
     with LocalNode.start(root / "node", funds=funds) as node:
         try:
@@ -166,7 +151,6 @@ def test_pay_for_geolocation_of_london(client: PayingClient) -> None:
     assert answer.provider == GEO.public_key.address and answer.cost == 2
 
 
-@needs_engine_options
 def test_pay_for_weather_past_a_provider_whose_upstream_fails(
     market: Market, client: PayingClient
 ) -> None:
@@ -183,7 +167,6 @@ def test_pay_for_weather_past_a_provider_whose_upstream_fails(
     assert market.broken.state.requests and market.upstream.state.requests
 
 
-@needs_engine_options
 def test_pay_for_knowledge(client: PayingClient) -> None:
     question = {"query": "what is the capital of France", "mode": "spoken"}
     answer = client.call("knowledge", json.dumps(question).encode())

@@ -51,7 +51,12 @@ def _account(
 @provider_app.command("start")
 def start(
     service: str = typer.Option(..., "--service", help="the service kind sold: stt, echo, ..."),
-    engine: str = typer.Option(..., "--engine", help="echo | pocketsphinx"),
+    engine: str = typer.Option(
+        ...,
+        "--engine",
+        help="echo | pocketsphinx | openweathermap | wolframalpha | places | ovos:<plugin-name> "
+        "(docs/operations/engines.md)",
+    ),
     home: Path = HomeOption,
     key: str = KeyOption,
     keyring_backend: KeyringBackendChoice = BackendOption,
@@ -64,6 +69,12 @@ def start(
         None, "--price", min=0, help="uvox per unit (default: the registered offer's price)"
     ),
     grammar: Path | None = typer.Option(None, "--grammar", help="a JSGF grammar file (stt)"),
+    engine_option: list[str] | None = typer.Option(
+        None,
+        "--engine-option",
+        help="NAME=VALUE for the engine (repeatable), e.g. upstream=https://api.example, "
+        "key_file=owm.key, timeout=5, lang=en-us",
+    ),
     claim_threshold: int = typer.Option(
         DEFAULT_CLAIM_THRESHOLD, "--claim-threshold", min=1, help="claim once this much is owed"
     ),
@@ -84,6 +95,17 @@ def start(
             grammar_text = grammar.read_text(encoding="utf-8")
         except OSError as exc:
             fail("grammar_unreadable", f"cannot read {grammar}: {exc.strerror}", output)
+    options: dict[str, str] = {}
+    for item in engine_option or []:
+        name, sep, value = item.partition("=")
+        # Verify each option is NAME=VALUE, each name once
+        if not sep or not name or name in options:
+            fail(
+                "invalid_engine_option",
+                f"--engine-option takes NAME=VALUE once each: {item!r}",
+                output,
+            )
+        options[name] = value
     config = ProviderConfig(
         home=home,
         kind=service,
@@ -95,6 +117,7 @@ def start(
         endpoint=endpoint,
         bench_unpaid=bench_unpaid,
         grammar=grammar_text,
+        engine_options=options,
         claim_threshold=claim_threshold,
         claim_interval=claim_interval,
         refresh_interval=refresh_interval,

@@ -62,6 +62,7 @@ class ProviderConfig:
     endpoint: str | None = None  # the public URL; default http://host:port
     bench_unpaid: bool = False
     grammar: str | None = None  # JSGF text for the stt engine's grammar mode
+    engine_options: dict[str, str] = field(default_factory=dict)  # see make_engine
     claim_threshold: int = DEFAULT_CLAIM_THRESHOLD
     claim_interval: float = 2.0
     refresh_interval: float = 5.0
@@ -192,7 +193,9 @@ class Provider:
             raise ProviderError("node_unreachable", f"cannot reach the node: {exc}") from None
         price = resolve_price(self.link, config.kind, config.price)
         try:
-            engine = make_engine(config.engine, config.kind, grammar=config.grammar)
+            engine = make_engine(
+                config.engine, config.kind, grammar=config.grammar, options=config.engine_options
+            )
         except ValueError as exc:
             raise ProviderError("invalid_engine", str(exc)) from None
         self.view = ChannelView(self.link.fetch, serve_margin=config.serve_margin)
