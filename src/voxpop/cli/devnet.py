@@ -15,8 +15,10 @@ from voxpop.cli.keyring import KeyringBackendChoice, open_keyring
 from voxpop.cli.output import console, fail
 from voxpop.client import VoxClientError
 from voxpop.crypto import KeyringError
+from voxpop.crypto.keys import PrivateKey
 from voxpop.node.config import ConfigError
 from voxpop.node.devnet import (
+    DEV_KEY,
     DEVNET_AGENT_PORT,
     PROVIDER_KEY,
     DevnetAgent,
@@ -28,7 +30,17 @@ from voxpop.node.devnet import (
 from voxpop.node.init import home_at
 from voxpop.node.solo import SoloNode, SoloNodeError
 from voxpop.node.validator_key import ValidatorKeyError
-from voxpop.provider.devnet import DevnetProvider, start_devnet_provider
+from voxpop.provider.devnet import (
+    DEVNET_OFFERS,
+    DEVNET_UPSTREAM_PORT,
+    DevnetOffer,
+    DevnetProvider,
+    fund,
+    provider_account,
+    start_devnet_provider,
+    upstream_key_file,
+)
+from voxpop.provider.engines.local_upstreams import LocalUpstream
 
 devnet_app = typer.Typer(no_args_is_help=True, help="Run everything locally with one command.")
 
@@ -38,9 +50,17 @@ def up(
     home: Path = typer.Option(default_devnet_home(), "--home", help="devnet home"),
     api_port: int | None = typer.Option(None, "--api-port", help="HTTP API port (default 1317)"),
     provider: bool = typer.Option(
-        True, "--provider/--no-provider", help="also run an stt provider (pocketsphinx)"
+        True,
+        "--provider/--no-provider",
+        help="also run a provider of each kind: stt (pocketsphinx), weather and knowledge (on a "
+        "local upstream), geolocation (places)",
     ),
-    provider_port: int = typer.Option(8700, "--provider-port", help="the stt provider's port"),
+    provider_port: int = typer.Option(
+        8700, "--provider-port", help="the stt provider's port; the others take the next three"
+    ),
+    upstream_port: int = typer.Option(
+        DEVNET_UPSTREAM_PORT, "--upstream-port", help="the local weather/knowledge upstream's port"
+    ),
     agent: bool = typer.Option(
         True, "--agent/--no-agent", help="also run a user agent for the dev account's devices"
     ),
@@ -89,16 +109,47 @@ def up(
             f"voxpop device claim CODE --home {h.root} --keyring-backend test --key dev"
         )
 
-    def start_provider(url: str) -> None:
-        # Registering waits for a block: off the event loop, in its own thread
+    upstreams: list[LocalUpstream] = []
+
+    def start_providers(url: str) -> None:
+        # Funding and registering wait for blocks: off the event loop, in their own threads
         try:
-            account = open_keyring(h.root, KeyringBackendChoice.TEST).load_private_key(PROVIDER_KEY)
-            started = start_devnet_provider(h.root, url, account, provider_port)
+            keyring = open_keyring(h.root, KeyringBackendChoice.TEST)
+            accounts = [provider_account(keyring, offer) for offer in DEVNET_OFFERS]
+            # The stt provider's account is funded at genesis; the others by the dev account
+            others = [
+                a for a, o in zip(accounts, DEVNET_OFFERS, strict=True) if o.key != PROVIDER_KEY
+            ]
+            fund(url, keyring.load_private_key(DEV_KEY), others)
         except (VoxClientError, KeyringError, OSError) as exc:
-            console.print(f"[yellow]stt provider not started[/]: {exc}")
+            console.print(f"[yellow]providers not started[/]: {exc}")
+            return
+        threads = [
+            threading.Thread(target=start_provider, args=(url, offer, account), daemon=True)
+            for offer, account in zip(DEVNET_OFFERS, accounts, strict=True)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+
+    def start_provider(url: str, offer: DevnetOffer, account: PrivateKey) -> None:
+        try:
+            upstream_url, key_file = "", None
+            if offer.upstream:
+                _, key_file = upstream_key_file(h.root)
+                upstream_url = upstreams[0].url if upstreams else ""
+            port = provider_port + offer.port_offset
+            started = start_devnet_provider(
+                h.root, url, account, port, offer, upstream_url, key_file
+            )
+        except (VoxClientError, OSError, ValueError) as exc:
+            console.print(f"[yellow]{offer.kind} provider not started[/]: {exc}")
             return
         providers.append(started)
-        console.print(f"  stt provider {started.url} (log {started.log_path})")
+        console.print(
+            f"  {offer.kind} provider {started.url} ({offer.engine}; log {started.log_path})"
+        )
 
     def ready(node: SoloNode, url: str) -> None:
         console.print(
@@ -107,7 +158,13 @@ def up(
             "Ctrl-C to stop; run again to resume."
         )
         if provider and info.has_provider:
-            starter = threading.Thread(target=start_provider, args=(url,), daemon=True)
+            try:
+                key, _ = upstream_key_file(h.root)
+                upstreams.append(LocalUpstream.start(key=key, port=upstream_port))
+                console.print(f"  local upstream {upstreams[0].url} (weather, knowledge)")
+            except OSError as exc:
+                console.print(f"[yellow]local upstream not started[/]: {exc}")
+            starter = threading.Thread(target=start_providers, args=(url,), daemon=True)
             starters.append(starter)
             starter.start()
         if agent:
@@ -133,6 +190,8 @@ def up(
             starter.join(timeout=60)  # a provider started late is still stopped
         for running in providers:
             running.stop()
+        for upstream in upstreams:
+            upstream.stop()
         for serving in agents:
             serving.stop()
     console.print("devnet stopped")
