@@ -82,6 +82,18 @@ def test_devnet_runs_and_pays_a_provider_of_every_kind(tmp_path: Path) -> None:
             place = payer.call("geolocation", json.dumps({"location": "London"}).encode())
             coordinate = json.loads(place.body)["data"]["coordinate"]
             assert round(coordinate["latitude"]) == 52 and round(coordinate["longitude"]) == 0
+
+        # And from the CLI, as the README shows a newcomer
+        call = [sys.executable, "-m", "voxpop.cli.main", "provider", "call", "knowledge"]
+        call += ["--data", json.dumps(question), "--home", str(home), "--keyring-backend", "test"]
+        call += ["--node", api, "--output", "json"]
+        done = subprocess.run(call, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stdout + done.stderr
+        paid = json.loads(done.stdout)
+        assert "Paris" in paid["answer"]["answer"] and paid["cost_uvox"] == 200
+        assert len(paid["receipt"]) == 128
+        refused = subprocess.run([*call[:6], "--home", str(home)], capture_output=True, text=True)
+        assert refused.returncode != 0 and "invalid_request" in refused.stdout + refused.stderr
     finally:
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=60)

@@ -1,10 +1,12 @@
-"""`voxpop provider start|status|claim`: run a paid-API provider gateway.
+"""`voxpop provider start|status|claim`: run a paid-API provider gateway; `voxpop provider call`:
+pay for one call.
 
 See docs/operations/provider.md."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import time
 from pathlib import Path
@@ -20,7 +22,7 @@ from voxpop.cli.keyring import (
 from voxpop.cli.options import NODE_ENV
 from voxpop.cli.output import OutputFormat, OutputOption, emit, fail
 from voxpop.client import DEFAULT_URL
-from voxpop.crypto import CryptoError, PrivateKey
+from voxpop.crypto import CryptoError, PrivateKey, encode_address
 from voxpop.node.home import default_home
 from voxpop.provider.claims import DEFAULT_CLAIM_THRESHOLD
 from voxpop.provider.status import STATUS_NAME, read_status
@@ -211,3 +213,63 @@ def claim(
     except ProviderError as exc:
         fail(exc.code, str(exc), output)
     emit(result, output)
+
+
+@provider_app.command("call")
+def call(
+    kind: str = typer.Argument(..., help="the service kind: stt, weather, knowledge, geolocation"),
+    data: str | None = typer.Option(None, "--data", help="the JSON request (not for stt)"),
+    audio: Path | None = typer.Option(
+        None, "--audio", help="stt: a 16 kHz FLAC or WAV file", exists=True, dir_okay=False
+    ),
+    home: Path = HomeOption,
+    key: str = typer.Option("dev", "--key", help="the keyring key of the paying account"),
+    keyring_backend: KeyringBackendChoice = BackendOption,
+    passphrase_file: Path | None = PassphraseOption,
+    node: str = NodeOption,
+    deposit: int = typer.Option(
+        1_000_000, "--deposit", min=1, help="uvox locked in a new channel (reused across calls)"
+    ),
+    output: OutputFormat = OutputOption,
+) -> None:
+    """Pay for one call of KIND from the key's account, through a payment channel (opened on the
+    first call, reused after: the channels and receipts are kept in HOME/payments.db), and print
+    the answer, what it cost and the provider's verified receipt."""
+    from voxpop.client import VoxClient, VoxClientError
+    from voxpop.client.payments import PayingClient, PaymentError, Policy
+
+    # Verify exactly one request was given, of the shape the kind takes
+    if (audio is None) == (data is None) or (audio is not None) != (kind == "stt"):
+        fail("invalid_request", "stt takes --audio FILE; the other kinds --data JSON", output)
+    if audio is not None:
+        body = audio.read_bytes()
+        content_type = "audio/wav" if audio.suffix.lower() == ".wav" else "audio/x-flac"
+    else:
+        body, content_type = (data or "").encode(), "application/json"
+    account = _account(home, key, keyring_backend, passphrase_file, output)
+    policy = Policy(deposit=deposit, top_up_below=deposit // 10, top_up_amount=deposit)
+    try:
+        with (
+            VoxClient(node) as vox,
+            PayingClient(vox, account, ledger=home / "payments.db", policy=policy) as payer,
+        ):
+            answer = payer.call(kind, body, content_type=content_type)
+    except PaymentError as exc:
+        fail(getattr(exc, "code", "payment_failed"), str(exc), output)
+    except VoxClientError as exc:
+        fail(exc.code, exc.message, output)
+    try:
+        shown: object = json.loads(answer.body)
+    except ValueError:
+        shown = answer.body.decode(errors="replace")
+    emit(
+        {
+            "answer": shown,
+            "provider": encode_address(answer.provider),
+            "cost_uvox": answer.cost,
+            "channel_total_uvox": answer.amount,
+            "receipt": answer.receipt.signature.hex(),
+            "latency_ms": round(answer.latency * 1000, 1),
+        },
+        output,
+    )
