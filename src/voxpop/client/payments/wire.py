@@ -42,11 +42,59 @@ class Problem:
 
 def price_units(kind: str, body: bytes) -> int:
     """How many price units a call costs: 1, or for stt the started 10 seconds of audio (at
-    least 1), read from the audio as the gateway reads it. Raises BadAudioError."""
+    least 1), counted in the frames the gateway bills (soundfile's). Raises BadAudioError."""
     if kind != STT:
         return 1
-    # Imported here: soundfile brings numpy (about 11 MB), which a client that never prices
-    # audio (or an idle agent) should not hold
+    frames, rate = header_frames(body) or decoded_frames(body)
+    return max(1, -(-frames // (rate * SECONDS_PER_UNIT)))
+
+
+def header_frames(body: bytes) -> tuple[int, int] | None:
+    """(frames, sample rate) as a FLAC STREAMINFO or a PCM WAV header states them, or None when
+    the header does not say (no frame count, a size past the end, another format): reading a
+    header keeps numpy, which soundfile brings (about 11 MB), out of a paying agent."""
+    if body[:4] == b"fLaC":
+        return flac_frames(body)
+    if body[:4] == b"RIFF" and body[8:12] == b"WAVE":
+        return wav_frames(body)
+    return None
+
+
+def flac_frames(body: bytes) -> tuple[int, int] | None:
+    import mutagen.flac
+
+    try:
+        info = mutagen.flac.FLAC(io.BytesIO(body)).info  # type: ignore[no-untyped-call]
+    except mutagen.MutagenError:
+        return None
+    # Verify STREAMINFO states the length: 0 total samples means "unknown" (a streamed encode)
+    if info.total_samples <= 0 or info.sample_rate <= 0:
+        return None
+    return int(info.total_samples), int(info.sample_rate)
+
+
+def wav_frames(body: bytes) -> tuple[int, int] | None:
+    import wave
+
+    stream = io.BytesIO(body)
+    try:
+        with wave.open(stream, "rb") as audio:
+            frames, rate, width = audio.getnframes(), audio.getframerate(), audio.getsampwidth()
+            frame_bytes = width * audio.getnchannels()
+            # wave stops reading at the data chunk's header: what follows is the audio
+            available = len(body) - stream.tell()
+    except (wave.Error, EOFError, ValueError):
+        return None  # not PCM (float, extensible) or malformed: soundfile decides
+    # Verify the data chunk's stated size fits in the body: a streamed WAV states a
+    # placeholder, and libsndfile then counts what is there
+    if rate <= 0 or frame_bytes <= 0 or frames * frame_bytes > available:
+        return None
+    return frames, rate
+
+
+def decoded_frames(body: bytes) -> tuple[int, int]:
+    """(frames, sample rate) as soundfile reads them, for audio whose header does not say.
+    Raises BadAudioError."""
     import soundfile  # type: ignore[import-untyped, unused-ignore]
 
     try:
@@ -55,8 +103,7 @@ def price_units(kind: str, body: bytes) -> int:
         raise BadAudioError(f"the stt request is not audio soundfile can read: {exc}") from None
     if int(info.samplerate) <= 0:
         raise BadAudioError("the audio has no sample rate")
-    frames, rate = int(info.frames), int(info.samplerate)
-    return max(1, -(-frames // (rate * SECONDS_PER_UNIT)))
+    return int(info.frames), int(info.samplerate)
 
 
 def payment_headers(voucher: Voucher) -> dict[str, str]:
