@@ -9,7 +9,6 @@ docs/operations/agent.md has the whole setup (authorize, settings key, pointing 
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -73,21 +72,15 @@ def start(
     output: OutputFormat = OutputOption,
 ) -> None:
     """Serve the Selene device API for the owner's devices (blocks until interrupted)."""
-    from voxpop.agent import AgentError
-    from voxpop.agent.agent import Agent
-    from voxpop.agent.server import serve
+    import os
+    import sys
 
-    logging.basicConfig(level=log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
-    try:
-        agent = Agent.open(home)
-    except AgentError as exc:
-        fail(exc.code, str(exc), output)
-    typer.echo(
-        f"voxpop agent {encode_address(agent.address)} serving {agent.config.url}/v1 "
-        f"for {encode_address(agent.owner)}",
-        err=True,
-    )
-    serve(agent, log_level=log_level)
+    # The process becomes the agent's lean entry point (same pid, streams and environment):
+    # the CLI's own modules would stay resident for the agent's whole life otherwise
+    argv = ["--home", str(home), "--log-level", log_level, "--output", output.value]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, [sys.executable, "-m", "voxpop.agent", *argv])
 
 
 @agent_app.command("status")
