@@ -83,6 +83,24 @@ def rss_mb(pid: int) -> float:
     raise RuntimeError("no VmRSS")
 
 
+def rss_breakdown(pid: int) -> str:
+    """Where the resident memory is (/proc/PID/smaps_rollup): the heap and other anonymous
+    pages versus mapped files (code and libraries, partly shared), and the threads."""
+    fields = {}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]:
+        name, _, rest = line.partition(":")
+        fields[name] = int(rest.split()[0]) / 1024
+    threads = next(
+        line.split()[1]
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+        if line.startswith("Threads:")
+    )
+    return (
+        f"rss {fields['Rss']:.1f} MB: anonymous {fields['Anonymous']:.1f}, files "
+        f"{fields['Rss'] - fields['Anonymous']:.1f} (pss {fields['Pss']:.1f}); {threads} threads"
+    )
+
+
 def p50(times: list[float]) -> float:
     return statistics.median(times)
 
@@ -204,6 +222,7 @@ def main() -> None:
                         resp.raise_for_status()
                     time.sleep(1.0)  # idle: nothing in flight
                     agent_rss = rss_mb(agent.pid)
+                    breakdown = rss_breakdown(agent.pid)
             finally:
                 agent.terminate()
                 agent.wait(10)
@@ -223,6 +242,7 @@ def main() -> None:
 
     direct_times, direct_text = asyncio.run(direct_runs())
     print(f"sentence: {SENTENCE!r}; through the agent: {heard!r}; direct: {direct_text!r}")
+    print(f"agent idle: {breakdown}")
     print(f"settings: p50 {p50(settings_times):.2f} ms over {len(settings_times)} reads")
     added = p50(stt_times) - p50(direct_times)
     print(

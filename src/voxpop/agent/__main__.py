@@ -12,9 +12,12 @@ import logging
 import sys
 from pathlib import Path
 
-# httpx imports its command-line client when click and rich are installed (the CLI installs
-# them), about 5 MB the agent never uses; without the module httpx keeps a stub `main`
-sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+# Optional modules the agent never uses, which its libraries import when installed and do
+# without when not (each import is guarded by `except ImportError`): httpx's command-line client
+# (it brings rich, about 5 MB), pydantic.v1 (fastapi asks whether a route's model is one, 1.4 MB:
+# the agent has none) and watchfiles (uvicorn's --reload, 0.7 MB; StatReload is its fallback)
+for unused in ("httpx._main", "pydantic.v1", "watchfiles"):
+    sys.modules.setdefault(unused, None)  # type: ignore[arg-type]
 
 from voxpop.agent.errors import AgentError  # noqa: E402
 

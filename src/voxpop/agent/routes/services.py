@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import xml.etree.ElementTree as ET
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -264,6 +263,8 @@ async def wolfram_xml(
 def full_results_xml(doc: Any) -> bytes:
     """Wolfram's XML shape of a Full Results JSON answer: queryresult, pods, subpods with their
     plaintext (what the old clients read)."""
+    import xml.etree.ElementTree as ET  # only this old route needs it: not resident otherwise
+
     result = doc.get("queryresult", {}) if isinstance(doc, dict) else {}
     pods = result.get("pods", []) if isinstance(result, dict) else []
     root = ET.Element(
