@@ -10,6 +10,7 @@ import typer
 from voxpop.chain.errors import InvalidGenesisError
 from voxpop.chain.genesis import load_genesis, validate_genesis
 from voxpop.cli.output import OutputFormat, OutputOption, console, emit, fail, parse_funds
+from voxpop.node.app_factory import UpgradeModuleError, load_upgrade_modules
 from voxpop.node.config import ConfigError, NodeConfig
 from voxpop.node.home import default_home
 from voxpop.node.init import HomeExistsError, home_at, init_home
@@ -78,6 +79,11 @@ def start(
         validate_genesis(load_genesis(h.genesis_json))
     except InvalidGenesisError as exc:
         fail(InvalidGenesisError.name, exc.message)
+    # Verify the upgrade modules of $VOXPOP_UPGRADES import, before anything starts
+    try:
+        load_upgrade_modules()
+    except UpgradeModuleError as exc:
+        fail(exc.code, str(exc))
     if not solo:
         from voxpop.node.cometbft import CometBFTError, GenesisError, run_cometbft_node
 

@@ -571,7 +571,17 @@ async def run_cometbft_node_async(
             reason.append(why)
             stop.set()
 
-    server = AbciServer(app, on_fatal=lambda exc: request_stop(f"fatal ABCI error: {exc}"))
+    def on_fatal(exc: BaseException) -> None:
+        from voxpop.chain.modules.gov.upgrades import UpgradeRequired
+        from voxpop.node.app_factory import UPGRADES_ENV
+
+        if isinstance(exc, UpgradeRequired):
+            # Not a crash: the chain planned this halt. Say what to run (the block stays
+            # uncommitted in the app; CometBFT replays it to the upgraded version at restart).
+            log.error("%s; restart with $%s naming a module that registers it", exc, UPGRADES_ENV)
+        request_stop(f"fatal ABCI error: {exc}")
+
+    server = AbciServer(app, on_fatal=on_fatal)
     await server.start(prepared.proxy_app)
     handled: list[signal.Signals] = []
     for sig in (signal.SIGINT, signal.SIGTERM):
