@@ -92,11 +92,15 @@ def up(
     providers: list[DevnetProvider] = []
     agents: list[DevnetAgent] = []
     starters: list[threading.Thread] = []
+    # The dev account signs the providers' funding and the agent's grants: one at a time, or two
+    # txs would take the same sequence
+    dev_txs = threading.Lock()
 
     def start_agent(url: str) -> None:
         # Provisioning waits for blocks: off the event loop, in its own thread
         try:
-            started = start_devnet_agent(h, url, agent_port)
+            with dev_txs:  # its provisioning sends the dev account's txs too
+                started = start_devnet_agent(h, url, agent_port)
         except (AgentError, VoxClientError, KeyringError, OSError) as exc:
             console.print(f"[yellow]agent not started[/]: {exc}")
             return
@@ -120,7 +124,8 @@ def up(
             others = [
                 a for a, o in zip(accounts, DEVNET_OFFERS, strict=True) if o.key != PROVIDER_KEY
             ]
-            fund(url, keyring.load_private_key(DEV_KEY), others)
+            with dev_txs:
+                fund(url, keyring.load_private_key(DEV_KEY), others)
         except (VoxClientError, KeyringError, OSError) as exc:
             console.print(f"[yellow]providers not started[/]: {exc}")
             return
