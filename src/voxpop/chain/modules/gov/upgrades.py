@@ -1,7 +1,9 @@
 """Software upgrades: the plan governance sets, the halt, and the migrations new versions carry.
 
 A version that knows an upgrade registers its migration under the upgrade's name
-(`register_upgrade`) before the app starts. At the plan's height, in the first begin-block hook:
+(`register_upgrade`) before the app starts: a node imports the modules named in
+`$VOXPOP_UPGRADES` for that (`voxpop.node.app_factory`, docs/operations/node.md). At the plan's
+height, in the first begin-block hook:
 
 - a node that knows the upgrade runs its migration once (in the block, so every node that runs it
   reaches the same app hash), records it as done and clears the plan;
