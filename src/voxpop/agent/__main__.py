@@ -12,12 +12,11 @@ import logging
 import sys
 from pathlib import Path
 
-# Optional modules the agent never uses, which its libraries import when installed and do
-# without when not (each import is guarded by `except ImportError`): httpx's command-line client
-# (it brings rich, about 5 MB), pydantic.v1 (fastapi asks whether a route's model is one, 1.4 MB:
-# the agent has none) and watchfiles (uvicorn's --reload, 0.7 MB; StatReload is its fallback)
-for unused in ("httpx._main", "pydantic.v1", "watchfiles"):
-    sys.modules.setdefault(unused, None)  # type: ignore[arg-type]
+# httpx imports its command-line client when click and rich are installed (they are: the CLI
+# uses them) and does without it when not (`except ImportError` in httpx/__init__.py); the agent
+# never runs it, and it brings rich (about 5 MB resident). Only this one, long-standing guard is
+# relied on: pydantic.v1 and watchfiles would save 2 MB more, but their guards are less settled.
+sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 
 from voxpop.agent.errors import AgentError  # noqa: E402
 
