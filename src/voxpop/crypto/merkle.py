@@ -4,8 +4,9 @@ The chain commits to one root per shard; a storage node proves it still holds th
 answering a challenged leaf index with the leaf bytes and its audit path. The tree is RFC 6962's
 Merkle Tree Hash (§2.1): leaf hash = sha256(0x00 || leaf), node hash =
 sha256(0x01 || left || right), the tree over n leaves splitting at the largest power of two
-below n. The domain prefixes keep a leaf from passing as an inner node (second-preimage attacks). Audit paths are in §2.1.1 order:
-the sibling nearest the leaf first. Verification is RFC 9162 §2.1.3.2.
+below n. The domain prefixes keep a leaf from passing as an inner node (second preimages).
+Audit paths are in §2.1.1 order, the sibling nearest the leaf first; verification is
+RFC 9162 §2.1.3.2.
 
 Format and test vectors: docs/protocol/storage.md.
 """
