@@ -1,0 +1,1 @@
+"""The randomness beacon: a per-block seed from the validators' vote extensions."""
