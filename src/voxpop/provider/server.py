@@ -18,17 +18,21 @@ from typing import Any
 
 from nacl.signing import SigningKey
 
+from voxpop.client.asgi import (
+    JSON_HEADERS,
+    Receive,
+    Scope,
+    Send,
+    read_body,
+    respond,
+    respond_error,
+)
 from voxpop.crypto.vouchers import CHANNEL_ID_SIZE, MAX_AMOUNT, Voucher, sign_receipt
 from voxpop.provider.engines import Engine, EngineError, Prepared
 from voxpop.provider.ledger import LedgerClosedError, VoucherLedger
 from voxpop.provider.status import ProviderStats
 from voxpop.provider.view import ChannelView, Entry, ViewBusyError, ViewUnavailableError
 
-Scope = dict[str, Any]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
-
-_JSON = [(b"content-type", b"application/json")]
 DEPOSIT_RECHECK_SECONDS = 1.0
 _LOOPBACK = ("127.0.0.1", "::1")
 
@@ -158,16 +162,18 @@ class Gateway:
         elif method == "POST" and path == self._unpaid_path and self.bench_unpaid:
             await self._unpaid(scope, receive, send)
         elif method == "GET" and path == "/v1/offer":
-            await _respond(send, 200, self._offer, _JSON)
+            await respond(send, 200, self._offer, JSON_HEADERS)
         elif method == "GET" and path == "/v1/status" and self._status is not None:
             # Verify the caller is on this machine: earnings are the operator's business
             client = scope.get("client")
             if client is None or client[0] not in _LOOPBACK:
-                await _error(send, 403, "forbidden", "the status is served to localhost only")
+                await respond_error(
+                    send, 403, "forbidden", "the status is served to localhost only"
+                )
                 return
-            await _respond(send, 200, json.dumps(self._status()).encode(), _JSON)
+            await respond(send, 200, json.dumps(self._status()).encode(), JSON_HEADERS)
         else:
-            await _error(send, 404, "not_found", f"no route {method} {path}")
+            await respond_error(send, 404, "not_found", f"no route {method} {path}")
 
     # --- the paid call --------------------------------------------------------------------------
 
@@ -210,7 +216,7 @@ class Gateway:
             await self._refuse(send, exc, channel_id)
             return
         except EngineError as exc:
-            await _error(send, exc.status, exc.code, str(exc))
+            await respond_error(send, exc.status, exc.code, str(exc))
             return
         await self._serve(send, voucher, previous, body, prepared)
 
@@ -300,14 +306,16 @@ class Gateway:
             # Nothing served: give the reservation back unless a later voucher superseded it
             if self.accepted.get(channel_id) == voucher.amount:
                 self.accepted[channel_id] = previous
-            await _error(send, exc.status, exc.code, str(exc))
+            await respond_error(send, exc.status, exc.code, str(exc))
             return
         try:
             await self.ledger.record(voucher)
         except (OSError, LedgerClosedError) as exc:  # not durable: must not be answered
             if self.accepted.get(channel_id) == voucher.amount:
                 self.accepted[channel_id] = previous
-            await _error(send, 503, "storage_unavailable", f"cannot store the voucher: {exc!r}")
+            await respond_error(
+                send, 503, "storage_unavailable", f"cannot store the voucher: {exc!r}"
+            )
             return
         stats = self.stats
         stats.served += 1
@@ -325,7 +333,7 @@ class Gateway:
             (b"x-vox-receipt", receipt.signature.hex().encode()),
             (b"x-vox-amount", str(voucher.amount).encode()),
         ]
-        await _respond(send, 200, answer, headers)
+        await respond(send, 200, answer, headers)
 
     async def _refuse(self, send: Send, exc: PaymentError, channel_id: bytes | None) -> None:
         error: dict[str, Any] = {
@@ -340,7 +348,7 @@ class Gateway:
             error["accepted"] = self.accepted.get(channel_id, 0)
         if exc.amount_needed is None:
             error["amount_needed"] = (error["accepted"] or 0) + self.identity.price
-        await _respond(send, exc.status, json.dumps({"error": error}).encode(), _JSON)
+        await respond(send, exc.status, json.dumps({"error": error}).encode(), JSON_HEADERS)
 
     # --- the unpaid route (benchmarks only) -----------------------------------------------------
 
@@ -357,13 +365,13 @@ class Gateway:
             prepared = self.engine.prepare(body, content_type, _query_params(scope))
             answer = await self.engine.run(prepared)
         except PaymentError as exc:
-            await _error(send, exc.status, exc.code, str(exc))
+            await respond_error(send, exc.status, exc.code, str(exc))
             return
         except EngineError as exc:
-            await _error(send, exc.status, exc.code, str(exc))
+            await respond_error(send, exc.status, exc.code, str(exc))
             return
         self.stats.served_unpaid += 1
-        await _respond(send, 200, answer, _JSON)
+        await respond(send, 200, answer, JSON_HEADERS)
 
 
 # --- helpers --------------------------------------------------------------------------------------
@@ -389,25 +397,11 @@ def _parse_amount(value: bytes) -> int:
 
 
 async def _read_body(receive: Receive, length: int, limit: int) -> bytes:
-    # Verify the declared size first: a too large body is refused before it is read
-    if length > limit:
+    # Verify the size: a body declared too large is refused before it is read
+    body = await read_body(receive, limit, length)
+    if body is None:
         raise PaymentError("too_large", f"the request body is over {limit} bytes", status=413)
-    message = await receive()
-    body: bytes = message.get("body", b"")
-    if not message.get("more_body", False):
-        if len(body) > limit:
-            raise PaymentError("too_large", f"the request body is over {limit} bytes", status=413)
-        return body
-    chunks = [body]
-    size = len(body)
-    while message.get("more_body", False):
-        message = await receive()
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise PaymentError("too_large", f"the request body is over {limit} bytes", status=413)
-        chunks.append(chunk)
-    return b"".join(chunks)
+    return body
 
 
 def _query_params(scope: Scope) -> dict[str, str]:
@@ -417,16 +411,3 @@ def _query_params(scope: Scope) -> dict[str, str]:
     from urllib.parse import parse_qsl
 
     return dict(parse_qsl(raw.decode("latin-1")))
-
-
-async def _respond(
-    send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]
-) -> None:
-    headers = [*headers, (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
-
-
-async def _error(send: Send, status: int, code: str, message: str) -> None:
-    body = json.dumps({"error": {"code": code, "message": message}}).encode()
-    await _respond(send, status, body, _JSON)
