@@ -1,0 +1,140 @@
+"""Signed HTTP to storage nodes: put and get shards and object headers (docs/protocol/storage.md).
+
+Every request carries `Authorization: Voxpop-Sig v1 ...` signed with the owner's account key
+(voxpop.crypto.storage_auth): the node serves and accepts only the deal owner's requests. One
+httpx.Client (thread-safe, pooled) serves the worker threads that move the shards in parallel.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from typing import Any
+
+import httpx
+
+from voxpop.client.storage.errors import ShardFetchError, StorageNodeError, UploadError
+from voxpop.crypto.keys import PrivateKey
+from voxpop.crypto.storage_auth import sign_request
+
+CONNECT_TIMEOUT = 5.0
+READ_TIMEOUT = 120.0  # a 100+ MiB shard to a slow disk; a node that stalls longer is dropped
+READ_CHUNK = 1 << 20
+MAX_HEADER_BYTES = 64 * 1024  # an object header is a few hundred bytes
+
+
+class Cancelled(Exception):  # a signal between worker threads, not an error
+    """A download stopped because enough other shards already arrived."""
+
+
+def shard_path(object_id: bytes, index: int) -> str:
+    return f"/v1/objects/{object_id.hex()}/shards/{index}"
+
+
+def header_path(object_id: bytes) -> str:
+    return f"/v1/objects/{object_id.hex()}/header"
+
+
+class StorageNodes:
+    """The owner's connection to any number of storage nodes. Use as a context manager."""
+
+    def __init__(self, account: PrivateKey, *, max_connections: int = 64) -> None:
+        self.account = account
+        self._http = httpx.Client(
+            timeout=httpx.Timeout(READ_TIMEOUT, connect=CONNECT_TIMEOUT),
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=32),
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> StorageNodes:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _headers(self, method: str, path: str, body: bytes) -> dict[str, str]:
+        return {"Authorization": sign_request(self.account, method, path, body, int(time.time()))}
+
+    # --- writes ---------------------------------------------------------------------------------
+
+    def put_shard(self, endpoint: str, object_id: bytes, index: int, shard: bytes) -> None:
+        """Raises StorageNodeError (the node refused: root_mismatch, not_assigned, ...),
+        UploadError (unreachable, timed out)."""
+        self._put(endpoint, shard_path(object_id, index), shard)
+
+    def put_header(self, endpoint: str, object_id: bytes, header: bytes) -> None:
+        self._put(endpoint, header_path(object_id), header)
+
+    def _put(self, endpoint: str, path: str, body: bytes) -> None:
+        url = endpoint.rstrip("/") + path
+        headers = self._headers("PUT", path, body)
+        headers["Content-Type"] = "application/octet-stream"
+        try:
+            resp = self._http.put(url, content=body, headers=headers)
+        except httpx.HTTPError as exc:
+            raise UploadError(f"{endpoint}: {exc!r}") from None
+        if resp.status_code >= 300:
+            raise node_error(endpoint, resp.status_code, resp.content)
+
+    # --- reads ----------------------------------------------------------------------------------
+
+    def get_shard(
+        self,
+        endpoint: str,
+        object_id: bytes,
+        index: int,
+        max_bytes: int,
+        cancel: threading.Event | None = None,
+    ) -> bytes:
+        """The shard as the node holds it (at most `max_bytes`: a node cannot flood the owner).
+
+        Raises StorageNodeError, ShardFetchError (unreachable, too long), Cancelled.
+        """
+        return self._get(endpoint, shard_path(object_id, index), max_bytes, cancel)
+
+    def get_header(self, endpoint: str, object_id: bytes) -> bytes:
+        return self._get(endpoint, header_path(object_id), MAX_HEADER_BYTES, None)
+
+    def _get(
+        self, endpoint: str, path: str, max_bytes: int, cancel: threading.Event | None
+    ) -> bytes:
+        url = endpoint.rstrip("/") + path
+        out = bytearray()
+        try:
+            with self._http.stream("GET", url, headers=self._headers("GET", path, b"")) as resp:
+                if resp.status_code >= 300:
+                    resp.read()
+                    raise node_error(endpoint, resp.status_code, resp.content)
+                for chunk in resp.iter_bytes(READ_CHUNK):
+                    if cancel is not None and cancel.is_set():
+                        raise Cancelled
+                    out += chunk
+                    # Verify the node sends no more than the object's format allows
+                    if len(out) > max_bytes:
+                        raise ShardFetchError(f"{endpoint}{path}: over {max_bytes} bytes")
+        except httpx.HTTPError as exc:
+            raise ShardFetchError(f"{endpoint}: {exc!r}") from None
+        return bytes(out)
+
+    def status(self, endpoint: str, timeout: float = 3.0) -> dict[str, Any] | None:
+        """The node's public `/v1/status`, or None when it does not answer."""
+        try:
+            resp = self._http.get(endpoint.rstrip("/") + "/v1/status", timeout=timeout)
+            doc = resp.json() if resp.status_code == 200 else None
+        except (httpx.HTTPError, ValueError):
+            return None
+        return doc if isinstance(doc, dict) else None
+
+
+def node_error(endpoint: str, status: int, body: bytes) -> StorageNodeError:
+    """The node's `{"error": {"code", "message"}}`, or what can be said without it."""
+    code, message = f"http_{status}", body[:200].decode("utf-8", "replace")
+    try:
+        doc = json.loads(body)
+        code, message = str(doc["error"]["code"]), str(doc["error"]["message"])
+    except (ValueError, KeyError, TypeError):
+        pass
+    return StorageNodeError(endpoint, status, code, message)
