@@ -6,6 +6,7 @@ from __future__ import annotations
 import typer
 
 from voxpop.cli.agent import agent_app
+from voxpop.cli.data import data_app
 from voxpop.cli.device import device_app
 from voxpop.cli.devnet import devnet_app
 from voxpop.cli.inbox import inbox_app
@@ -38,6 +39,7 @@ for name, group in (
     ("skill", skill_app),
     ("inbox", inbox_app),
     ("settings", settings_app),
+    ("data", data_app),
 ):
     app.add_typer(group, name=name, rich_help_panel=top_level_panel(name))
 

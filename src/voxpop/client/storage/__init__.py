@@ -22,10 +22,24 @@ from voxpop.client.storage.errors import (
     UploadError,
 )
 from voxpop.client.storage.index import IndexEntry, NameIndex
+from voxpop.client.storage.pipeline import (
+    DEFAULT_EPOCHS,
+    DEFAULT_K,
+    DEFAULT_N,
+    DataVault,
+    PutPolicy,
+    PutResult,
+    RepairResult,
+    parse_object_id,
+)
 from voxpop.client.storage.selection import ProviderView, choose_providers, rank_providers
 
 __all__ = [
+    "DEFAULT_EPOCHS",
+    "DEFAULT_K",
+    "DEFAULT_N",
     "DataError",
+    "DataVault",
     "DealView",
     "IndexEntry",
     "NameIndex",
@@ -35,10 +49,14 @@ __all__ = [
     "ObjectTooLargeError",
     "Placement",
     "ProviderView",
+    "PutPolicy",
+    "PutResult",
+    "RepairResult",
     "ShardFetchError",
     "StorageNodeError",
     "StorageParams",
     "UploadError",
     "choose_providers",
+    "parse_object_id",
     "rank_providers",
 ]

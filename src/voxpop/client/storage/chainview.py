@@ -7,12 +7,12 @@ shard that matches a forged root would be garbage that decodes.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from voxpop.chain.encoding import decode_state
 from voxpop.chain.errors import ChainError
+from voxpop.chain.modules.storage import state
 from voxpop.client.errors import NotFoundError, ProtocolError
 from voxpop.client.storage.selection import ProviderView
 from voxpop.client.sync import VoxClient
@@ -22,7 +22,7 @@ PROVIDER_PATH = "/storage/provider"
 DEAL_PATH = "/storage/deal"
 PROVIDERS_LIST = "/storage/providers"
 DEALS_BY_OWNER = "/storage/deals_by_owner"
-LIVE = "active"
+LIVE = state.ACTIVE
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,63 +61,45 @@ class DealView:
         return [p for p in self.placements if p.status == LIVE]
 
 
-def _field(doc: Mapping[str, Any], *names: str, default: Any = None) -> Any:
-    for name in names:
-        if name in doc:
-            return doc[name]
-    if default is not None:
-        return default
-    raise KeyError(names[0])
-
-
 def decode_params(raw: bytes) -> StorageParams:
-    doc = decode_state(raw)
-    return StorageParams(
-        epoch_blocks=int(doc["epoch_blocks"]),
-        leaf_size=int(doc["leaf_size"]),
-        confirm_blocks=int(doc["confirm_blocks"]),
-        max_shard_size=int(doc["max_shard_size"]),
-        max_n=int(doc["max_n"]),
-    )
+    p = state.decode_params(raw)
+    return StorageParams(p.epoch_blocks, p.leaf_size, p.confirm_blocks, p.max_shard_size, p.max_n)
 
 
 def decode_provider(address: bytes, raw: bytes) -> ProviderView:
-    doc = decode_state(raw)
-    return ProviderView(
-        address=address,
-        endpoint=str(doc["endpoint"]),
-        capacity=int(doc["capacity"]),
-        used=int(_field(doc, "used", default=0)),
-        price=int(doc["price"]),
-        collateral=int(doc["collateral"]),
-        faults=int(_field(doc, "faults", default=0)),
-    )
+    p = state.decode_provider(raw)
+    return ProviderView(address, p.endpoint, p.capacity, p.used, p.price, p.collateral, p.faults)
 
 
-def decode_deal(object_id: bytes, raw: bytes, height: int) -> DealView:
-    doc = decode_state(raw)
-    placements = []
-    for i, p in enumerate(doc["placements"]):
-        placements.append(
-            Placement(
-                index=i,
-                provider=bytes(p["provider"]),
-                root=bytes(p["root"]),
-                status=str(p["status"]),
-                since=int(_field(p, "since", "height", default=0)),
-            )
+def decode_deal(
+    object_id: bytes, raw: bytes, height: int, registered: Collection[bytes] | None = None
+) -> DealView:
+    """The deal; with `registered` (the providers the chain lists), a placement whose provider
+    is not among them shows `gone`, as the chain's deal JSON does."""
+    d = state.decode_deal(raw)
+    placements = tuple(
+        Placement(
+            index=i,
+            provider=p.provider,
+            root=p.root,
+            status=state.GONE
+            if registered is not None and p.provider not in registered
+            else p.status,
+            since=p.placed_at,
         )
+        for i, p in enumerate(d.placements)
+    )
     return DealView(
         object_id=object_id,
-        owner=bytes(doc["owner"]),
-        header_hash=bytes(doc["header_hash"]),
-        size=int(doc["size"]),
-        shard_size=int(doc["shard_size"]),
-        k=int(doc["k"]),
-        n=int(doc["n"]),
-        leaf_size=int(doc["leaf_size"]),
-        epochs=int(doc["epochs"]),
-        placements=tuple(placements),
+        owner=d.owner,
+        header_hash=d.header_hash,
+        size=d.size,
+        shard_size=d.shard_size,
+        k=d.k,
+        n=d.n,
+        leaf_size=d.leaf_size,
+        epochs=d.end_epoch - d.start_epoch,
+        placements=placements,
         height=height,
     )
 
@@ -152,15 +134,20 @@ def fetch_provider(vox: VoxClient, address: bytes) -> ProviderView | None:
     return provider
 
 
-def fetch_deal(vox: VoxClient, object_id: bytes) -> DealView | None:
-    """The deal, proven (None: never opened, or closed and gone)."""
+def fetch_deal(
+    vox: VoxClient, object_id: bytes, registered: Collection[bytes] | None = None
+) -> DealView | None:
+    """The deal, proven (None: never opened, or closed and gone); see decode_deal for
+    `registered`."""
     try:
         result = vox.query(DEAL_PATH, object_id, prove=True)
     except NotFoundError:
         return None
     if not result.value:
         return None
-    deal: DealView = _decoded("deal", decode_deal, object_id, result.value, result.height)
+    deal: DealView = _decoded(
+        "deal", decode_deal, object_id, result.value, result.height, registered
+    )
     return deal
 
 

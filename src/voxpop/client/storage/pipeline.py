@@ -1,0 +1,591 @@
+"""The owner's data vault: put, get, ls, rm, status and repair of encrypted, erasure-coded objects
+held by storage providers (issue 13; docs/protocol/storage.md).
+
+    put   read -> encrypt (fresh data key, XChaCha20 secretstream) -> erasure-code (k of n) ->
+          Merkle roots -> choose n providers (proven list) -> storage/OpenDeal -> shards and the
+          object header to the nodes in parallel -> wait for their Confirms
+    get   proven deal -> header (checked against the deal's header_hash) -> data key from the
+          capsule (the owner's Umbral key) -> the fastest k shards, each checked against its root
+          -> decode -> decrypt -> (if the local index knows it) check the plaintext digest
+    repair  when an object's live shards fall below k + margin: fetch k shards, rebuild the lost
+          ones byte-exactly, storage/Replace each onto a new provider, upload, wait for Confirms
+
+Only the opaque object id, sizes, roots, k, n and the deal terms reach the chain; the object
+header (capsule, wrapped data key) goes only to the deal's storage nodes; names and digests stay in
+the owner's sealed local index (client/storage/index.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from voxpop.client.errors import NotFoundError
+from voxpop.client.storage import progress as phases
+from voxpop.client.storage.chainview import (
+    DealView,
+    StorageParams,
+    fetch_deal,
+    fetch_deal_ids,
+    fetch_params,
+    fetch_providers,
+)
+from voxpop.client.storage.download import fetch_shards
+from voxpop.client.storage.errors import (
+    DataError,
+    ObjectNotFoundError,
+    ObjectTooLargeError,
+    UploadError,
+)
+from voxpop.client.storage.index import IndexEntry, NameIndex
+from voxpop.client.storage.progress import Progress, quiet
+from voxpop.client.storage.selection import ProviderView, choose_providers
+from voxpop.client.storage.transport import StorageNodes
+from voxpop.client.sync import VoxClient
+from voxpop.crypto import erasure, vault
+from voxpop.crypto.address import encode_address
+from voxpop.crypto.encryption_keys import EncryptionKeys, derive_encryption_keys
+from voxpop.crypto.keys import PrivateKey
+from voxpop.crypto.merkle import merkle_root
+
+DEFAULT_K = 4
+DEFAULT_N = 6
+DEFAULT_EPOCHS = 100
+# Repair when fewer than k + margin shards are live: one spare shard may go before the owner pays
+# for a repair (a lazy repair, as Storj's repair threshold), two may not
+DEFAULT_REPAIR_MARGIN = 1
+DEAL_GAS = 600_000
+REPLACE_GAS = 300_000
+CLOSE_GAS = 300_000
+CONFIRM_TIMEOUT = 60.0
+POLL_INTERVAL = 0.25
+OBJECT_ID_SIZE = 32
+
+
+@dataclass(frozen=True, slots=True)
+class PutPolicy:
+    """The owner's choices for one object."""
+
+    k: int = DEFAULT_K
+    n: int = DEFAULT_N
+    epochs: int = DEFAULT_EPOCHS
+    max_price: int | None = None  # uvox per GiB-epoch; None: whatever the chosen ones ask
+    wait_confirm: bool = True
+    confirm_timeout: float = CONFIRM_TIMEOUT
+
+
+@dataclass
+class PutResult:
+    object_id: bytes
+    size: int  # plaintext bytes
+    ciphertext_size: int
+    shard_size: int
+    k: int
+    n: int
+    providers: list[bytes]
+    tx_hash: str
+    height: int
+    failed: dict[int, str] = field(default_factory=dict)  # shard index -> why its upload failed
+    confirmed: bool = False
+    # seconds: prepare (encrypt, encode, hash), commit (the deal tx, a block), upload (every
+    # shard and header stored on its node), confirm (the nodes' Confirm txs in blocks)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class RepairResult:
+    object_id: bytes
+    live: int
+    repaired: dict[int, bytes] = field(default_factory=dict)  # shard index -> new provider
+    skipped: str = ""  # why nothing was done (healthy, ...)
+
+
+def _check_tx(result: Any, what: str) -> None:
+    # Verify the tx executed in a block (a failed tx pays its fee and changes nothing else)
+    if result.code != 0:
+        raise DataError(f"{what} failed (code {result.code}): {result.log}")
+    if result.height == 0:
+        raise DataError(f"{what} was accepted but not committed in time")
+
+
+class DataVault:
+    """The owner's vault over one node (`vox`) and the storage nodes the chain lists.
+
+    `home` holds the sealed name index. Use as a context manager (closes the node connections).
+    """
+
+    def __init__(self, vox: VoxClient, account: PrivateKey, home: Path) -> None:
+        self.vox = vox
+        self.account = account
+        self.owner = account.public_key.address
+        self.index = NameIndex(home, account)
+        self.nodes = StorageNodes(account)
+        self._params: StorageParams | None = None
+
+    def close(self) -> None:
+        self.nodes.close()
+
+    def __enter__(self) -> DataVault:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- chain reads ----------------------------------------------------------------------------
+
+    def params(self) -> StorageParams:
+        if self._params is None:
+            self._params = fetch_params(self.vox)
+        return self._params
+
+    def providers(self) -> list[ProviderView]:
+        return fetch_providers(self.vox)
+
+    def endpoints(self) -> dict[bytes, str]:
+        return {p.address: p.endpoint for p in self.providers()}
+
+    def deal(self, object_id: bytes, endpoints: dict[bytes, str] | None = None) -> DealView:
+        """This owner's deal, proven; placements whose provider left show `gone` (`endpoints`:
+        the registered providers, read if not given). Raises ObjectNotFoundError."""
+        registered = self.endpoints() if endpoints is None else endpoints
+        deal = fetch_deal(self.vox, object_id, registered)
+        # Verify there is a deal, and that it is this owner's (another's would not decrypt)
+        if deal is None:
+            raise ObjectNotFoundError(f"no deal for object {object_id.hex()} on chain")
+        if deal.owner != self.owner:
+            raise ObjectNotFoundError(f"object {object_id.hex()} belongs to another account")
+        return deal
+
+    def object_ids(self) -> list[bytes]:
+        """The ids of this owner's open deals (proven complete)."""
+        try:
+            return fetch_deal_ids(self.vox, self.owner)
+        except NotFoundError:
+            return []
+
+    # --- keys -----------------------------------------------------------------------------------
+
+    def encryption_keys(self, generation: int | None = None) -> EncryptionKeys:
+        """The owner's keys of `generation`, or of the version the directory publishes (proven;
+        1, the first a publish would use, when none is)."""
+        if generation is None:
+            published = self.vox.directory_keys(self.owner, prove=True).record
+            generation = published.version if published and not published.revoked else 1
+            keys = derive_encryption_keys(self.account.seed, generation)
+            # Verify the published key is the one this account derives (else a data key sealed
+            # to it could not be opened by the owner)
+            if published and published.secp256k1 not in (None, keys.secp256k1_public):
+                raise DataError("the directory's secp256k1 key is not this account's")
+            return keys
+        return derive_encryption_keys(self.account.seed, generation)
+
+    # --- put ------------------------------------------------------------------------------------
+
+    def put(
+        self,
+        data: bytes,
+        name: str,
+        policy: PutPolicy = PutPolicy(),
+        progress: Progress = quiet,
+    ) -> PutResult:
+        """Store `data` as a new object; record `name` in the local index.
+
+        Raises NotEnoughProvidersError, ObjectTooLargeError, DataError, VoxClientError.
+        """
+        params = self.params()
+        # Verify the erasure code's shape before any work
+        if not 1 <= policy.k < policy.n <= params.max_n:
+            raise DataError(f"need 1 <= k < n <= {params.max_n}, got k={policy.k} n={policy.n}")
+        keys = self.encryption_keys()
+        t0 = time.perf_counter()
+        progress(phases.ENCRYPT, 0, len(data))
+        data_key = vault.new_data_key()
+        ciphertext = vault.encrypt_object(data_key, data)
+        header = vault.seal_header(
+            keys.secp256k1_public, data_key, k=policy.k, n=policy.n, size=len(ciphertext)
+        )
+        shards = erasure.encode(ciphertext, policy.k, policy.n)
+        shard_size = len(shards[0])
+        # Verify the shards fit one placement each
+        if shard_size > params.max_shard_size:
+            raise ObjectTooLargeError(
+                f"shards of {shard_size} bytes; the chain takes at most {params.max_shard_size}"
+            )
+        roots = compute_roots(shards, params.leaf_size)
+        progress(phases.ENCRYPT, len(data), len(data))
+        chosen = choose_providers(
+            self.providers(), policy.n, shard_size, max_price=policy.max_price
+        )
+        t1 = time.perf_counter()
+        object_id = os.urandom(OBJECT_ID_SIZE)
+        progress(phases.COMMIT, 0, 1)
+        msg = (
+            "storage/OpenDeal",
+            {
+                "owner": self.owner,
+                "object_id": object_id,
+                "header_hash": hashlib.sha256(header).digest(),
+                "size": len(ciphertext),
+                "shard_size": shard_size,
+                "k": policy.k,
+                "n": policy.n,
+                "leaf_size": params.leaf_size,
+                "roots": roots,
+                "providers": [p.address for p in chosen],
+                "epochs": policy.epochs,
+                "max_price": policy.max_price
+                if policy.max_price is not None
+                else max(p.price for p in chosen),
+            },
+        )
+        result = self.vox.execute(self.account, [msg], gas_limit=DEAL_GAS, mode="commit")
+        _check_tx(result, "storage/OpenDeal")
+        progress(phases.COMMIT, 1, 1)
+        # The object is on chain: record its name now, so a failed upload can still be repaired
+        self.index.add(
+            IndexEntry(
+                object_id=object_id.hex(),
+                name=name,
+                size=len(data),
+                sha256=hashlib.sha256(data).hexdigest(),
+                created_at=int(time.time()),
+                k=policy.k,
+                n=policy.n,
+                epochs=policy.epochs,
+                key_generation=keys.generation,
+            )
+        )
+        t2 = time.perf_counter()
+        failed = self.upload(
+            object_id, header, {i: shards[i] for i in range(policy.n)}, chosen, progress
+        )
+        t3 = time.perf_counter()
+        out = PutResult(
+            object_id=object_id,
+            size=len(data),
+            ciphertext_size=len(ciphertext),
+            shard_size=shard_size,
+            k=policy.k,
+            n=policy.n,
+            providers=[p.address for p in chosen],
+            tx_hash=result.tx_hash.hex(),
+            height=result.height,
+            failed=failed,
+            timings={"prepare": t1 - t0, "commit": t2 - t1, "upload": t3 - t2},
+        )
+        if policy.wait_confirm and not failed:
+            out.confirmed = self.wait_confirmed(
+                object_id, range(policy.n), policy.confirm_timeout, progress
+            )
+            out.timings["confirm"] = time.perf_counter() - t3
+        return out
+
+    def upload(
+        self,
+        object_id: bytes,
+        header: bytes,
+        shards: dict[int, bytes],
+        providers: Sequence[ProviderView],
+        progress: Progress = quiet,
+    ) -> dict[int, str]:
+        """Each shard (with the header) to its provider, all at once. Returns the failures by
+        shard index (empty: every node stored its shard)."""
+        total = sum(len(s) for s in shards.values())
+        done = [0]
+        failed: dict[int, str] = {}
+        progress(phases.UPLOAD, 0, total)
+
+        def one(index: int, provider: ProviderView) -> None:
+            self.nodes.put_header(provider.endpoint, object_id, header)
+            self.nodes.put_shard(provider.endpoint, object_id, index, shards[index])
+
+        pairs = list(zip(sorted(shards), providers, strict=True))
+        with ThreadPoolExecutor(max_workers=max(1, len(pairs))) as pool:
+            futures = {pool.submit(one, i, p): i for i, p in pairs}
+            for fut, i in futures.items():
+                try:
+                    fut.result()
+                except DataError as exc:
+                    failed[i] = exc.message
+                    continue
+                done[0] += len(shards[i])
+                progress(phases.UPLOAD, done[0], total)
+        return failed
+
+    def wait_confirmed(
+        self,
+        object_id: bytes,
+        indices: Sequence[int] | range,
+        timeout: float,
+        progress: Progress = quiet,
+    ) -> bool:
+        """Poll the deal until the placements at `indices` are confirmed (no longer pending)."""
+        wanted = set(indices)
+        deadline = time.monotonic() + timeout
+        while True:
+            deal = fetch_deal(self.vox, object_id)
+            if deal is None:
+                return False
+            pending = {p.index for p in deal.placements if p.status == "pending"} & wanted
+            progress(phases.CONFIRM, len(wanted) - len(pending), len(wanted))
+            if not pending:
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(POLL_INTERVAL)
+
+    # --- get ------------------------------------------------------------------------------------
+
+    def get(self, object_id: bytes, progress: Progress = quiet) -> bytes:
+        """The object's plaintext, byte-exact. Raises ObjectNotFoundError, ShardFetchError,
+        DataError (a header or data key that does not open, a digest that does not match)."""
+        endpoints = self.endpoints()
+        deal = self.deal(object_id, endpoints)
+        entry = self.index.get(object_id.hex())
+        header_blob = self.fetch_header(deal, endpoints)
+        try:
+            header = vault.open_header(header_blob)
+        except vault.VaultError as exc:
+            raise DataError(f"object {object_id.hex()}'s header: {exc}") from None
+        data_key = self.unwrap(header, entry)
+        done = [0]
+        total = deal.k * deal.shard_size
+        progress(phases.DOWNLOAD, 0, total)
+
+        def on_bytes(n: int) -> None:
+            done[0] += n
+            progress(phases.DOWNLOAD, min(done[0], total), total)
+
+        fetched = fetch_shards(self.nodes, deal, endpoints, on_bytes=on_bytes)
+        progress(phases.DECODE, 0, 1)
+        try:
+            ciphertext = erasure.decode(fetched.shards, deal.k, deal.n)[: deal.size]
+            plaintext = vault.decrypt_object(data_key, ciphertext)
+        except (erasure.ErasureError, vault.VaultError) as exc:
+            raise DataError(f"object {object_id.hex()} does not decode: {exc}") from None
+        # Verify the bytes are the ones put (when this home put them)
+        if entry is not None and hashlib.sha256(plaintext).hexdigest() != entry.sha256:
+            raise DataError(f"object {object_id.hex()} decrypted to other bytes than were put")
+        progress(phases.DECODE, 1, 1)
+        return plaintext
+
+    def fetch_header(self, deal: DealView, endpoints: dict[bytes, str]) -> bytes:
+        """The object header from the first node whose copy matches the deal's header_hash."""
+        problems = []
+        for p in deal.placements:
+            endpoint = endpoints.get(p.provider)
+            if endpoint is None or p.status == "gone":
+                continue
+            try:
+                blob = self.nodes.get_header(endpoint, deal.object_id)
+            except DataError as exc:
+                problems.append(f"{endpoint}: {exc.message}")
+                continue
+            # Verify the header is the one the deal commits to
+            if hashlib.sha256(blob).digest() == deal.header_hash:
+                return blob
+            problems.append(f"{endpoint}: a header that does not match the deal")
+        raise DataError(f"no node returned object {deal.object_id.hex()}'s header: {problems}")
+
+    def unwrap(self, header: Any, entry: IndexEntry | None) -> bytes:
+        """The data key from the header's capsule, with the key generation the index recorded
+        (or each generation up to the published one, for an object put from another home)."""
+        if entry is not None:
+            generations = [entry.key_generation]
+        else:
+            current = self.encryption_keys().generation
+            generations = list(range(current, 0, -1))
+        for generation in generations:
+            secret = self.encryption_keys(generation).umbral_secret_key()
+            try:
+                key: bytes = vault.unwrap_data_key(header, secret)
+                return key
+            except vault.VaultError:
+                continue
+        raise DataError("the object's data key does not open with this account's keys")
+
+    # --- rm, ls, status -------------------------------------------------------------------------
+
+    def rm(self, object_id: bytes) -> str:
+        """Close the deal (unearned escrow returns) and forget the name. Returns the tx hash."""
+        self.deal(object_id)
+        msg = ("storage/CloseDeal", {"owner": self.owner, "object_id": object_id})
+        result = self.vox.execute(self.account, [msg], gas_limit=CLOSE_GAS, mode="commit")
+        _check_tx(result, "storage/CloseDeal")
+        self.index.remove(object_id.hex())
+        return result.tx_hash.hex()
+
+    def ls(self) -> list[dict[str, Any]]:
+        """The owner's objects: every open deal on chain, named from the local index (objects
+        the index knows but the chain no longer holds are listed as `missing`)."""
+        entries = {e.object_id: e for e in self.index.entries()}
+        rows = []
+        for oid in self.object_ids():
+            e = entries.pop(oid.hex(), None)
+            rows.append({"id": oid.hex(), **_entry_fields(e), "on_chain": True})
+        for e in entries.values():
+            rows.append({"id": e.object_id, **_entry_fields(e), "on_chain": False})
+        return rows
+
+    def status(self, object_id: bytes, probe: bool = True) -> dict[str, Any]:
+        """The deal as the chain holds it, the local name, and (with `probe`) whether each
+        node answers."""
+        endpoints = self.endpoints()
+        deal = self.deal(object_id, endpoints)
+        entry = self.index.get(object_id.hex())
+        placements = []
+        for p in deal.placements:
+            endpoint = endpoints.get(p.provider, "")
+            row: dict[str, Any] = {
+                "index": p.index,
+                "provider": _addr(p.provider),
+                "root": p.root.hex(),
+                "status": p.status,
+                "endpoint": endpoint,
+            }
+            if probe:
+                row["reachable"] = bool(endpoint) and self.nodes.status(endpoint) is not None
+            placements.append(row)
+        return {
+            "id": object_id.hex(),
+            **_entry_fields(entry),
+            "ciphertext_size": deal.size,
+            "shard_size": deal.shard_size,
+            "k": deal.k,
+            "n": deal.n,
+            "epochs": deal.epochs,
+            "live": len(deal.live()),
+            "placements": placements,
+            "height": deal.height,
+        }
+
+    # --- repair ---------------------------------------------------------------------------------
+
+    def lost_placements(self, deal: DealView) -> list[int]:
+        """Shards to place again: marked for repair, on a provider that left, or pending past
+        the chain's confirm window."""
+        confirm = self.params().confirm_blocks
+        return [
+            p.index
+            for p in deal.placements
+            if p.status in ("repair", "gone")
+            or (p.status == "pending" and deal.height - p.since > confirm)
+        ]
+
+    def repair(
+        self,
+        object_id: bytes | None = None,
+        *,
+        margin: int = DEFAULT_REPAIR_MARGIN,
+        force: bool = False,
+        progress: Progress = quiet,
+        log: Callable[[str], None] | None = None,
+    ) -> list[RepairResult]:
+        """Repair one object, or every object of the owner, whose live shards are fewer than
+        k + margin (with `force`, any lost shard). Raises per object only when `object_id` is
+        given; for a sweep, an object that cannot be repaired now is reported in its result."""
+        ids = [object_id] if object_id is not None else self.object_ids()
+        out = []
+        for oid in ids:
+            try:
+                out.append(self.repair_one(oid, margin=margin, force=force, progress=progress))
+            except DataError as exc:
+                if object_id is not None:
+                    raise
+                out.append(RepairResult(oid, -1, skipped=f"{exc.code}: {exc.message}"))
+                if log is not None:
+                    log(f"{oid.hex()}: {exc.message}")
+        return out
+
+    def repair_one(
+        self, object_id: bytes, *, margin: int, force: bool, progress: Progress = quiet
+    ) -> RepairResult:
+        endpoints = self.endpoints()
+        deal = self.deal(object_id, endpoints)
+        live = len(deal.live())
+        lost = self.lost_placements(deal)
+        if not lost:
+            return RepairResult(object_id, live, skipped="every shard is placed")
+        if not force and live >= deal.k + margin:
+            return RepairResult(
+                object_id, live, skipped=f"{live} live shards >= k + margin ({deal.k + margin})"
+            )
+        header = self.fetch_header(deal, endpoints)
+        fetched = fetch_shards(self.nodes, deal, endpoints, skip=lost)
+        try:
+            rebuilt = erasure.rebuild(fetched.shards, lost, deal.k, deal.n)
+        except erasure.ErasureError as exc:
+            raise DataError(f"shards of {object_id.hex()} do not rebuild: {exc}") from None
+        # Verify each rebuilt shard is byte-exact: its root must be the one the chain holds
+        for i in lost:
+            if merkle_root(rebuilt[i], deal.leaf_size) != deal.placements[i].root:
+                raise DataError(f"shard {i} of {object_id.hex()} rebuilt to other bytes")
+        current = {p.provider for p in deal.placements if p.status != "gone"}
+        chosen = choose_providers(self.providers(), len(lost), deal.shard_size, exclude=current)
+        msgs = [
+            (
+                "storage/Replace",
+                {
+                    "owner": self.owner,
+                    "object_id": object_id,
+                    "shard_index": i,
+                    "provider": p.address,
+                },
+            )
+            for i, p in zip(lost, chosen, strict=True)
+        ]
+        progress(phases.COMMIT, 0, 1)
+        result = self.vox.execute(
+            self.account, msgs, gas_limit=REPLACE_GAS * len(msgs), mode="commit"
+        )
+        _check_tx(result, "storage/Replace")
+        progress(phases.COMMIT, 1, 1)
+        failed = self.upload(object_id, header, {i: rebuilt[i] for i in lost}, chosen, progress)
+        if failed:
+            raise UploadError(f"repair of {object_id.hex()}: uploads failed: {failed}")
+        self.wait_confirmed(object_id, lost, CONFIRM_TIMEOUT, progress)
+        return RepairResult(
+            object_id, live, repaired={i: p.address for i, p in zip(lost, chosen, strict=True)}
+        )
+
+
+def compute_roots(shards: Sequence[bytes], leaf_size: int) -> list[bytes]:
+    """Each shard's Merkle root; hashlib releases the GIL, so the shards hash in parallel."""
+    with ThreadPoolExecutor(max_workers=min(len(shards), os.cpu_count() or 1)) as pool:
+        return list(pool.map(lambda s: merkle_root(s, leaf_size), shards))
+
+
+def _addr(raw: bytes) -> str:
+    return encode_address(raw)
+
+
+def _entry_fields(e: IndexEntry | None) -> dict[str, Any]:
+    if e is None:
+        return {"name": None, "size": None, "created_at": None}
+    return {"name": e.name, "size": e.size, "created_at": e.created_at}
+
+
+def parse_object_id(text: str) -> bytes:
+    """64 hex digits. Raises ValueError."""
+    raw = bytes.fromhex(text)
+    if len(raw) != OBJECT_ID_SIZE:
+        raise ValueError("an object id is 64 hex digits")
+    return raw
+
+
+__all__ = [
+    "DEFAULT_EPOCHS",
+    "DEFAULT_K",
+    "DEFAULT_N",
+    "DataVault",
+    "PutPolicy",
+    "PutResult",
+    "RepairResult",
+    "parse_object_id",
+]
