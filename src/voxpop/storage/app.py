@@ -1,0 +1,318 @@
+"""The storage node's HTTP API as a bare ASGI app (docs/protocol/storage.md, "Storage node API").
+
+    PUT /v1/objects/{object_id}/shards/{i}   the deal's owner uploads shard i (checked on chain)
+    PUT /v1/objects/{object_id}/header       the object header (sha256 == the deal's header_hash)
+    GET /v1/objects/{object_id}/shards/{i}   the owner reads it back
+    GET /v1/objects/{object_id}/header
+    GET /v1/status                           public: what the node holds and earns
+
+Errors are JSON `{"error": {"code": ..., "message": ...}}` with stable codes. A shard is taken
+only if the proven deal names this node at index i, its size is the deal's shard size and its
+Merkle root is the deal's root i; it is on disk (fsynced) before the answer, and its placement is
+then confirmed on chain in a batch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from voxpop.client.asgi import Receive, Scope, Send, read_body, respond, respond_error
+from voxpop.crypto.merkle import MerkleError, merkle_root
+from voxpop.crypto.storage_auth import StorageAuthError, verify_request
+from voxpop.storage import wire
+from voxpop.storage.chain import ChainUnavailableError
+from voxpop.storage.config import MAX_HEADER_BYTES, MAX_SHARD_BYTES
+from voxpop.storage.shards import OverCapacityError, ShardStore
+
+OBJECT_ID_SIZE = 32
+_OCTETS = [(b"content-type", b"application/octet-stream")]
+_JSON = [(b"content-type", b"application/json")]
+
+
+class ApiError(Exception):
+    """A request refused: HTTP `status`, stable `code`."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+# Reads a deal with a verified proof (None: no such deal); raises ChainUnavailableError
+DealReader = Callable[[bytes], Awaitable["wire.Deal | None"]]
+# Queues (object_id, shard_index) for the next batched storage/Confirm
+ConfirmQueue = Callable[[bytes, int], None]
+
+
+@dataclass(slots=True)
+class ApiStats:
+    shards_received: int = 0
+    shards_served: int = 0
+    refused: int = 0
+
+
+def parse_route(path: str) -> tuple[bytes, str, int | None] | None:
+    """(object_id, "shards" | "header", index) of an object route, None for another path."""
+    parts = path.split("/")
+    # /v1/objects/<id>/header or /v1/objects/<id>/shards/<i>
+    if len(parts) < 5 or parts[0] != "" or parts[1:3] != ["v1", "objects"]:
+        return None
+    try:
+        object_id = bytes.fromhex(parts[3])
+    except ValueError:
+        raise ApiError(400, "bad_request", "the object id is 64 hex digits") from None
+    if len(object_id) != OBJECT_ID_SIZE:
+        raise ApiError(400, "bad_request", "the object id is 64 hex digits")
+    if len(parts) == 5 and parts[4] == "header":
+        return object_id, "header", None
+    if len(parts) == 6 and parts[4] == "shards":
+        text = parts[5]
+        # Verify a plain small decimal index (one spelling per shard)
+        if not text.isdigit() or len(text) > 3 or (len(text) > 1 and text[0] == "0"):
+            raise ApiError(400, "bad_request", "the shard index is a decimal number")
+        return object_id, "shards", int(text)
+    return None
+
+
+class StorageApp:
+    """The ASGI app; `startup`/`shutdown` run from the ASGI lifespan (the background loops)."""
+
+    def __init__(
+        self,
+        address: bytes,
+        store: ShardStore,
+        read_deal: DealReader,
+        confirm: ConfirmQueue,
+        status: Callable[[], dict[str, Any]],
+        *,
+        startup: Callable[[], Awaitable[None]] | None = None,
+        shutdown: Callable[[], Awaitable[None]] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.address = address
+        self.store = store
+        self.read_deal = read_deal
+        self.confirm = confirm
+        self.status = status
+        self.stats = ApiStats()
+        self._startup = startup
+        self._shutdown = shutdown
+        self.clock = clock
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            await self._http(scope, receive, send)
+        elif scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    if self._startup is not None:
+                        await self._startup()
+                except Exception as exc:  # reported to the server, which exits
+                    await send({"type": "lifespan.startup.failed", "message": repr(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                if self._shutdown is not None:
+                    await self._shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        method, path = scope["method"], scope["path"]
+        try:
+            if path == "/v1/status" and method == "GET":
+                await respond(send, 200, json.dumps(self.status()).encode(), _JSON)
+                return
+            route = parse_route(path)
+            if route is None:
+                raise ApiError(404, "not_found", f"no route {method} {path[:80]}")
+            object_id, kind, index = route
+            if method == "PUT" and index is not None:
+                answer = await self._put_shard(scope, receive, object_id, index)
+            elif method == "PUT":
+                answer = await self._put_header(scope, receive, object_id)
+            elif method == "GET":
+                body = await self._get(scope, object_id, index)
+                self.stats.shards_served += index is not None
+                await respond(send, 200, body, _OCTETS)
+                return
+            else:
+                raise ApiError(405, "method_not_allowed", f"{method} is not offered on {kind}")
+        except ApiError as exc:
+            self.stats.refused += 1
+            await respond_error(send, exc.status, exc.code, str(exc))
+            return
+        await respond(send, 200, json.dumps(answer).encode(), _JSON)
+
+    # --- checks shared by every object route ---------------------------------------------------
+
+    async def _deal(self, object_id: bytes) -> wire.Deal:
+        try:
+            deal = await self.read_deal(object_id)
+        except ChainUnavailableError as exc:
+            raise ApiError(503, "node_unreachable", f"cannot read the deal: {exc}") from None
+        # Verify the chain knows the deal
+        if deal is None:
+            raise ApiError(404, "unknown_deal", "no deal with this object id on chain")
+        return deal
+
+    def _authorize(self, scope: Scope, body: bytes, deal: wire.Deal) -> None:
+        header = _header(scope, b"authorization")
+        raw_path = scope.get("raw_path") or scope["path"].encode()
+        query = scope.get("query_string", b"")
+        path = raw_path.decode("latin-1") + ("?" + query.decode("latin-1") if query else "")
+        try:
+            signer = verify_request(header, scope["method"], path, body, int(self.clock()))
+        except StorageAuthError as exc:
+            raise ApiError(401, exc.code, str(exc)) from None
+        # Verify the signer is the deal's owner (grantees: later, through consent)
+        if signer != deal.owner:
+            raise ApiError(403, "not_owner", "only the deal's owner may do this")
+
+    def _placement(self, deal: wire.Deal, index: int) -> wire.Placement:
+        # Verify the deal has a shard i and places it with this node
+        if not 0 <= index < len(deal.placements):
+            raise ApiError(404, "unknown_shard", f"the deal has no shard {index}")
+        placement = deal.placements[index]
+        if placement.provider != self.address:
+            raise ApiError(403, "not_assigned", f"shard {index} of this deal is not placed here")
+        return placement
+
+    # --- PUT -----------------------------------------------------------------------------------
+
+    async def _put_shard(
+        self, scope: Scope, receive: Receive, object_id: bytes, index: int
+    ) -> dict[str, Any]:
+        length = _content_length(scope)
+        # Verify the declared size before reading anything (a shard is never larger than this)
+        if length > MAX_SHARD_BYTES:
+            raise ApiError(413, "too_large", f"a shard is at most {MAX_SHARD_BYTES} bytes")
+        deal = await self._deal(object_id)
+        placement = self._placement(deal, index)
+        # Verify the declared size is the deal's shard size, before reading the body
+        if length >= 0 and length != deal.shard_size:
+            raise _size_error(length, deal.shard_size)
+        if self.store.has_shard(placement.root):
+            body = await self._read(receive, deal.shard_size)
+            self._authorize(scope, body, deal)
+            self._queue_confirm(object_id, index, placement)
+            return _stored(object_id, index, placement.root, new=False)
+        try:
+            self.store.reserve(deal.shard_size)
+        except OverCapacityError as exc:
+            raise ApiError(507, "over_capacity", str(exc)) from None
+        try:
+            body = await self._read(receive, deal.shard_size)
+            self._authorize(scope, body, deal)
+            if len(body) != deal.shard_size:
+                raise _size_error(len(body), deal.shard_size)
+            # Verify the bytes are the ones the chain committed to (hashing off the event loop)
+            root = await asyncio.to_thread(_root_or_none, body, deal.leaf_size)
+            if root != placement.root:
+                raise ApiError(422, "root_mismatch", "the shard's Merkle root is not the deal's")
+            try:
+                await asyncio.to_thread(self.store.write_shard, placement.root, body)
+            except OSError as exc:
+                raise _unavailable(exc) from None
+        finally:
+            self.store.release(deal.shard_size)
+        self.stats.shards_received += 1
+        self._queue_confirm(object_id, index, placement)
+        return _stored(object_id, index, placement.root, new=True)
+
+    def _queue_confirm(self, object_id: bytes, index: int, placement: wire.Placement) -> None:
+        if placement.status == wire.PENDING:
+            self.confirm(object_id, index)
+
+    async def _put_header(self, scope: Scope, receive: Receive, object_id: bytes) -> dict[str, Any]:
+        length = _content_length(scope)
+        if length > MAX_HEADER_BYTES:
+            raise ApiError(413, "too_large", f"a header is at most {MAX_HEADER_BYTES} bytes")
+        deal = await self._deal(object_id)
+        # Verify this node holds a shard of the deal (the header goes to its shards' nodes only)
+        if all(p.provider != self.address for p in deal.placements):
+            raise ApiError(403, "not_assigned", "no shard of this deal is placed here")
+        body = await self._read(receive, MAX_HEADER_BYTES)
+        self._authorize(scope, body, deal)
+        # Verify it is the header the deal commits to
+        if hashlib.sha256(body).digest() != deal.header_hash:
+            raise ApiError(422, "header_mismatch", "sha256 of the header is not the deal's")
+        if not self.store.has_header(deal.header_hash):
+            try:
+                self.store.reserve(len(body))
+            except OverCapacityError as exc:
+                raise ApiError(507, "over_capacity", str(exc)) from None
+            try:
+                await asyncio.to_thread(self.store.write_header, deal.header_hash, body)
+            except OSError as exc:
+                raise _unavailable(exc) from None
+            finally:
+                self.store.release(len(body))
+        return {"object_id": object_id.hex(), "header_hash": deal.header_hash.hex()}
+
+    async def _read(self, receive: Receive, limit: int) -> bytes:
+        body = await read_body(receive, limit)
+        if body is None:
+            raise ApiError(413, "too_large", f"the body is over {limit} bytes")
+        return body
+
+    # --- GET -----------------------------------------------------------------------------------
+
+    async def _get(self, scope: Scope, object_id: bytes, index: int | None) -> bytes:
+        deal = await self._deal(object_id)
+        self._authorize(scope, b"", deal)
+        if index is None:
+            data = await asyncio.to_thread(self.store.read_header, deal.header_hash)
+        else:
+            if not 0 <= index < len(deal.placements):
+                raise ApiError(404, "unknown_shard", f"the deal has no shard {index}")
+            # Served if held, wherever the chain now places it (a repairer may still need it)
+            data = await asyncio.to_thread(self.store.read_shard, deal.placements[index].root)
+        if data is None:
+            raise ApiError(404, "not_held", "this node does not hold it")
+        return data
+
+
+def _stored(object_id: bytes, index: int, root: bytes, *, new: bool) -> dict[str, Any]:
+    return {"object_id": object_id.hex(), "index": index, "root": root.hex(), "stored": new}
+
+
+def _unavailable(exc: OSError) -> ApiError:
+    return ApiError(503, "storage_unavailable", f"cannot store: {exc.strerror}")
+
+
+def _size_error(size: int, expected: int) -> ApiError:
+    if size > expected:
+        return ApiError(413, "too_large", f"the deal's shards are {expected} bytes, not {size}")
+    return ApiError(422, "size_mismatch", f"the deal's shards are {expected} bytes, not {size}")
+
+
+def _root_or_none(body: bytes, leaf_size: int) -> bytes | None:
+    try:
+        return merkle_root(body, leaf_size)
+    except MerkleError:
+        return None
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            text: str = value.decode("latin-1")
+            return text
+    return None
+
+
+def _content_length(scope: Scope) -> int:
+    value = _header(scope, b"content-length")
+    return int(value) if value is not None and value.isdigit() and len(value) < 19 else -1

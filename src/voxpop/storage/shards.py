@@ -1,0 +1,158 @@
+"""The shards on disk, content-addressed: `data/shards/<merkle root hex>` and
+`data/headers/<sha256 hex>`.
+
+A file is written to `data/tmp/`, fsynced, renamed into place and its directory fsynced: after a
+crash (kill -9, power cut) a name either holds the whole checked content or does not exist, so
+what the node confirmed on chain is what it can prove. Leftovers in tmp/ are removed at open.
+The name is the content's commitment, checked before the write, so a file is never overwritten
+with other bytes and two deals that commit to the same shard share one file.
+
+Capacity: the bytes of every stored file plus the bytes of writes in flight (reserved before the
+body is written) never exceed the configured capacity.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import mmap
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+
+class OverCapacityError(Exception):
+    """Storing this would take the node over its capacity."""
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class ShardStore:
+    """Files named by their commitment under one data directory, within a capacity in bytes."""
+
+    def __init__(self, directory: Path, capacity: int) -> None:
+        self.directory = directory
+        self.capacity = capacity
+        self.shards_dir = directory / "shards"
+        self.headers_dir = directory / "headers"
+        self.tmp_dir = directory / "tmp"
+        for d in (directory, self.shards_dir, self.headers_dir, self.tmp_dir):
+            d.mkdir(parents=True, exist_ok=True)
+        # Writes a crash interrupted were never acknowledged: drop them
+        for leftover in self.tmp_dir.iterdir():
+            with contextlib.suppress(OSError):
+                leftover.unlink()
+        self.used = sum(p.stat().st_size for p in self._files())
+        self.reserved = 0
+
+    def _files(self) -> Iterator[Path]:
+        yield from self.shards_dir.iterdir()
+        yield from self.headers_dir.iterdir()
+
+    # --- capacity --------------------------------------------------------------------------------
+
+    @property
+    def free(self) -> int:
+        return self.capacity - self.used - self.reserved
+
+    def reserve(self, size: int) -> None:
+        """Hold `size` bytes for a write about to happen. Raises OverCapacityError."""
+        # Verify the write fits beside everything stored and everything being written
+        if size > self.free:
+            raise OverCapacityError(
+                f"{size} bytes do not fit: {self.free} of {self.capacity} bytes are free"
+            )
+        self.reserved += size
+
+    def release(self, size: int) -> None:
+        self.reserved -= size
+
+    # --- shards ----------------------------------------------------------------------------------
+
+    def shard_path(self, root: bytes) -> Path:
+        return self.shards_dir / root.hex()
+
+    def header_path(self, header_hash: bytes) -> Path:
+        return self.headers_dir / header_hash.hex()
+
+    def has_shard(self, root: bytes) -> bool:
+        return self.shard_path(root).is_file()
+
+    def has_header(self, header_hash: bytes) -> bool:
+        return self.header_path(header_hash).is_file()
+
+    def roots(self) -> list[bytes]:
+        """The roots of every shard held, sorted."""
+        out = []
+        for path in self.shards_dir.iterdir():
+            with contextlib.suppress(ValueError):
+                out.append(bytes.fromhex(path.name))
+        return sorted(out)
+
+    def write_shard(self, root: bytes, data: bytes) -> bool:
+        """Store `data` (already checked to have this root) durably; False if it was held already.
+        Call from a worker thread; the caller reserved len(data) bytes and releases them."""
+        return self._write(self.shard_path(root), data)
+
+    def write_header(self, header_hash: bytes, data: bytes) -> bool:
+        return self._write(self.header_path(header_hash), data)
+
+    def _write(self, target: Path, data: bytes) -> bool:
+        if target.is_file():
+            return False
+        tmp = self.tmp_dir / secrets.token_hex(8)
+        try:
+            with tmp.open("wb") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise
+        _fsync_dir(target.parent)
+        self.used += len(data)
+        return True
+
+    def read_shard(self, root: bytes) -> bytes | None:
+        return _read(self.shard_path(root))
+
+    def read_header(self, header_hash: bytes) -> bytes | None:
+        return _read(self.header_path(header_hash))
+
+    def map_shard(self, root: bytes) -> mmap.mmap | None:
+        """The shard mapped read-only (pages come from the file, not the heap); None if absent
+        or empty."""
+        try:
+            with self.shard_path(root).open("rb") as f:
+                return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        except (OSError, ValueError):
+            return None
+
+    def drop_shard(self, root: bytes) -> None:
+        self._drop(self.shard_path(root))
+
+    def drop_header(self, header_hash: bytes) -> None:
+        self._drop(self.header_path(header_hash))
+
+    def _drop(self, path: Path) -> None:
+        try:
+            size = path.stat().st_size
+            path.unlink()
+        except FileNotFoundError:
+            return
+        self.used -= size
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
