@@ -6,6 +6,7 @@ from __future__ import annotations
 import typer
 
 from voxpop.cli.agent import agent_app
+from voxpop.cli.contract import contract_app
 from voxpop.cli.data import data_app
 from voxpop.cli.device import device_app
 from voxpop.cli.devnet import devnet_app
@@ -17,6 +18,7 @@ from voxpop.cli.provider import provider_app
 from voxpop.cli.query import query_app
 from voxpop.cli.settings_cmd import settings_app
 from voxpop.cli.skill import skill_app
+from voxpop.cli.storage import storage_app
 from voxpop.cli.testnet import testnet_app
 from voxpop.cli.tx import tx_app
 
@@ -34,11 +36,13 @@ for name, group in (
     ("devnet", devnet_app),
     ("testnet", testnet_app),
     ("provider", provider_app),
+    ("storage", storage_app),
     ("agent", agent_app),
     ("device", device_app),
     ("skill", skill_app),
     ("inbox", inbox_app),
     ("settings", settings_app),
+    ("contract", contract_app),
     ("data", data_app),
 ):
     app.add_typer(group, name=name, rich_help_panel=top_level_panel(name))
