@@ -5,7 +5,8 @@ crypto_secretstream_xchacha20poly1305 (via PyNaCl): a 24-byte stream header, the
 17-byte-longer ciphertext chunk per CHUNK_SIZE bytes of plaintext, the last one tagged FINAL
 (it may be full; it is empty only for the empty object). The stream authenticates order and
 end: a chunk moved, dropped, repeated or changed, a cut before the FINAL chunk, or bytes after
-it all fail. It is streamed: both directions hold about two chunks in memory whatever the object's size.
+it all fail. It is streamed: both directions hold about two chunks in memory whatever the
+object's size.
 
 The data key is encapsulated to the owner's Umbral (secp256k1) key, the one the key directory
 publishes and voxpop.crypto.encryption_keys derives from the account key, as a nucypher-core
