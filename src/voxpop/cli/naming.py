@@ -11,7 +11,17 @@ from __future__ import annotations
 
 CHAIN_RECORDS = ("block", "tx", "status")
 ROLES = ("node", "agent", "provider", "storage", "privacy", "explorer")
-OWNER_TOOLS = ("keys", "device", "skill", "settings", "data", "market", "swap", "inbox")
+OWNER_TOOLS = (
+    "keys",
+    "device",
+    "skill",
+    "settings",
+    "data",
+    "market",
+    "swap",
+    "inbox",
+    "contract",
+)
 LOCAL_NETWORKS = ("devnet", "testnet")
 
 # Names kept from before the rule, hidden from --help: old name -> the name under the rule
