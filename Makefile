@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 GOBIN  := $(shell go env GOPATH 2>/dev/null)/bin
 export PATH := $(GOBIN):$(PATH)
 
-.PHONY: run test install cometbft system-deps proto ovos-venv lint typecheck pytest bench bench-testnet fuzz clean
+.PHONY: run test install cometbft system-deps proto ovos-venv contracts-sdk lint typecheck pytest bench bench-testnet fuzz clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,8 +46,13 @@ typecheck: install
 ovos-venv: install
 	$(BIN)/python tests/agent/ovos_env.py
 
+# The AssemblyScript compiler (asc 0.28, pinned by package-lock.json) that `voxpop contract build`
+# and tests/contracts use, in the SDK's node_modules (ignored by git, never in the wheel)
+contracts-sdk:
+	cd src/voxpop/contracts/sdk && npm ci --no-audit --no-fund --loglevel=error
+
 # pytest exits 5 when it collects nothing; that is a broken suite, so it fails too.
-pytest: install proto system-deps ovos-venv
+pytest: install proto system-deps ovos-venv contracts-sdk
 	$(BIN)/pytest -q
 
 test: lint typecheck pytest
