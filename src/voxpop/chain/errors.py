@@ -1132,3 +1132,225 @@ class InboxExpiryInvalidError(ChainError):
 
     code = 383
     name = "inbox_expiry_invalid"
+
+
+# Storage (420-449)
+
+
+@_register
+class StorageProviderNotFoundError(ChainError):
+    """No storage provider is registered at this address."""
+
+    code = 420
+    name = "storage_provider_not_found"
+
+
+@_register
+class StorageProviderExistsError(ChainError):
+    """The address is already a registered storage provider (Update changes its terms)."""
+
+    code = 421
+    name = "storage_provider_exists"
+
+
+@_register
+class StorageCollateralLowError(ChainError):
+    """The provider's collateral is below the chain's `min_collateral`: it takes no new shards."""
+
+    code = 422
+    name = "storage_collateral_low"
+
+
+@_register
+class StorageProviderBusyError(ChainError):
+    """The provider still holds placements (pending, active or marked for repair): it cannot leave."""
+
+    code = 423
+    name = "storage_provider_busy"
+
+
+@_register
+class StorageOverCapacityError(ChainError):
+    """The provider's declared capacity cannot take the shard (or is below what it holds)."""
+
+    code = 424
+    name = "storage_over_capacity"
+
+
+@_register
+class StoragePriceTooHighError(ChainError):
+    """The provider's price per GiB-epoch is above the deal's `max_price`."""
+
+    code = 425
+    name = "storage_price_too_high"
+
+
+@_register
+class StorageBadCodingError(ChainError):
+    """A deal's k, n, sizes, leaf size or roots are inconsistent or outside the chain's limits."""
+
+    code = 426
+    name = "storage_bad_coding"
+
+
+@_register
+class StorageDealNotFoundError(ChainError):
+    """No open deal has this object id (never opened, closed, or ended)."""
+
+    code = 427
+    name = "storage_deal_not_found"
+
+
+@_register
+class StorageDealExistsError(ChainError):
+    """A deal with this object id is open already (object ids are chosen at random by owners)."""
+
+    code = 428
+    name = "storage_deal_exists"
+
+
+@_register
+class StorageWrongOwnerError(ChainError):
+    """Only the deal's owner may replace a placement or close the deal."""
+
+    code = 429
+    name = "storage_wrong_owner"
+
+
+@_register
+class StorageNotPlacedError(ChainError):
+    """The deal has no such shard index, or the signer is not the provider placed there."""
+
+    code = 430
+    name = "storage_not_placed"
+
+
+@_register
+class StorageNotPendingError(ChainError):
+    """The placement is already confirmed."""
+
+    code = 431
+    name = "storage_not_pending"
+
+
+@_register
+class StorageWrongEpochError(ChainError):
+    """A proof names an epoch other than the current one, or one without challenges."""
+
+    code = 432
+    name = "storage_wrong_epoch"
+
+
+@_register
+class StorageNotChallengedError(ChainError):
+    """A proof answers no challenge of the provider (another shard or another leaf)."""
+
+    code = 433
+    name = "storage_not_challenged"
+
+
+@_register
+class StorageBadProofError(ChainError):
+    """A proof's leaf and Merkle path do not lead to the shard's root."""
+
+    code = 434
+    name = "storage_bad_proof"
+
+
+@_register
+class StorageProofLateError(ChainError):
+    """The epoch's proof deadline has passed: the challenges were judged."""
+
+    code = 435
+    name = "storage_proof_late"
+
+
+@_register
+class StorageNotReplaceableError(ChainError):
+    """The placement is neither marked for repair, nor pending past `confirm_blocks`."""
+
+    code = 436
+    name = "storage_not_replaceable"
+
+
+@_register
+class StorageDuplicateProviderError(ChainError):
+    """A provider appears twice in one deal: each shard goes to a different provider."""
+
+    code = 437
+    name = "storage_duplicate_provider"
+
+
+@_register
+class StorageDealEndingError(ChainError):
+    """The deal has no epoch left to place a shard for."""
+
+    code = 438
+    name = "storage_deal_ending"
+
+
+@_register
+class StorageShardTooLargeError(ChainError):
+    """A deal's shards are larger than the chain's `max_shard_size`."""
+
+    code = 439
+    name = "storage_shard_too_large"
+
+
+@_register
+class StorageEpochBlocksFixedError(ChainError):
+    """`epoch_blocks` cannot change once set: deals count their terms in epochs."""
+
+    code = 440
+    name = "storage_epoch_blocks_fixed"
+
+
+# Beacon (450-459): ProcessProposal's reasons to refuse a block's beacon entry
+
+
+@_register
+class BeaconEntryMissingError(ChainError):
+    """The previous height's votes carried extensions; the block does not start with their entry."""
+
+    code = 450
+    name = "beacon_entry_missing"
+
+
+@_register
+class BeaconEntryMalformedError(ChainError):
+    """The beacon entry is not canonical CBOR {"beacon": [[address, proof], ...]} by address."""
+
+    code = 451
+    name = "beacon_entry_malformed"
+
+
+@_register
+class BeaconProofInvalidError(ChainError):
+    """A validator's VRF proof in the beacon entry does not verify under its consensus key."""
+
+    code = 452
+    name = "beacon_proof_invalid"
+
+
+@_register
+class BeaconPowerTooLowError(ChainError):
+    """The beacon entry's validators hold no more than 2/3 of the last validator set's power."""
+
+    code = 453
+    name = "beacon_power_too_low"
+
+
+@_register
+class BeaconEntryUnexpectedError(ChainError):
+    """A beacon entry in a block whose previous height's votes carried no extensions."""
+
+    code = 454
+    name = "beacon_entry_unexpected"
+
+
+@_register
+class BeaconUnknownValidatorError(ChainError):
+    """The beacon entry names an address that is not in the last validator set."""
+
+    code = 455
+    name = "beacon_unknown_validator"

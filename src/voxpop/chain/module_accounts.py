@@ -28,6 +28,7 @@ COMMUNITY_POOL = "community_pool"  # the community tax, spent by governance
 CHANNELS = "channels"  # payment channels' deposits not yet claimed or returned
 GOV = "gov"  # deposits of open proposals: refunded, or burned when vetoed or short of quorum
 SERVICES = "services"  # providers' stakes, leaving ones included
+STORAGE = "storage"  # storage providers' collateral and deals' escrow not yet paid or returned
 
 # Which module accounts exist and what they may do. Later modules (staking, ...) add theirs.
 MODULE_ACCOUNTS: dict[str, frozenset[Permission]] = {
@@ -41,6 +42,7 @@ MODULE_ACCOUNTS: dict[str, frozenset[Permission]] = {
     CHANNELS: frozenset(),
     GOV: frozenset({Permission.BURNER}),
     SERVICES: frozenset(),
+    STORAGE: frozenset(),  # slashes go to the community pool: nothing is burned
 }
 MODULE_ADDRESSES: dict[bytes, str] = {module_address(n): n for n in MODULE_ACCOUNTS}
 

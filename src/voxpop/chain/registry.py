@@ -27,6 +27,7 @@ from voxpop.chain.modules.settings.module import SettingsModule
 from voxpop.chain.modules.skills.module import SkillsModule
 from voxpop.chain.modules.slashing.module import SlashingModule
 from voxpop.chain.modules.staking.module import StakingModule
+from voxpop.chain.modules.storage.module import StorageModule
 from voxpop.chain.tx import decode_tx
 
 MAX_STORE_KEY = 256
@@ -55,6 +56,7 @@ def default_modules() -> list[Module]:
         DevicesModule(),
         InboxModule(),
         SettingsModule(),
+        StorageModule(),
     ]
 
 
