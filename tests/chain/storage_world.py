@@ -1,5 +1,5 @@
 """A small storage world for the storage module's tests: four providers, two owners, real shards
-with real Merkle trees, and tiny epochs (10 blocks, deadline at 5).
+with real Merkle trees, and tiny epochs (20 blocks, deadline at 12).
 
 Every tx goes in its own block (the harness's `deliver`), so a test steers the height exactly:
 `to_offset` moves to a given block of an epoch.
@@ -28,8 +28,8 @@ START = 10_000_000
 GAS = 400_000
 FEE = AuthParams().min_fee(GAS)
 PARAMS = state.StorageParams(
-    epoch_blocks=10,
-    proof_deadline_blocks=5,
+    epoch_blocks=20,
+    proof_deadline_blocks=12,
     challenges_per_epoch=4,
     leaf_size=64,
     min_collateral=1_000,
