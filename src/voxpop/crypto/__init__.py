@@ -3,7 +3,9 @@
 The protocol side (sign, verify, address) is in keys.py and address.py; the wallet side
 (mnemonics, SLIP-10 derivation, the keyring) is in mnemonic.py, slip10.py and keyring.py. An
 account's encryption keys (X25519, secp256k1), derived from its key, are in encryption_keys.py;
-sealed boxes to them in sealed.py.
+sealed boxes to them in sealed.py. The data vault's formats (docs/protocol/storage.md): object
+encryption and header in vault.py, erasure coding in erasure.py, shard Merkle trees in merkle.py,
+signed storage-node requests in storage_auth.py (imported by module, not re-exported here).
 """
 
 from voxpop.crypto.address import (
