@@ -13,6 +13,8 @@ import cbor2
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from nucypher_core import MessageKit
+from nucypher_core.umbral import Capsule, Signer, generate_kfrags, reencrypt
 from nucypher_core.umbral import SecretKey as UmbralSecretKey
 
 from voxpop.crypto import erasure
@@ -191,3 +193,30 @@ def test_invalid_headers() -> None:
         seal_header(b"\x02" + bytes(32), KEY, k=2, n=3, size=1000)
     with pytest.raises(VaultError):
         seal_header(keys.secp256k1_public, KEY, k=3, n=3, size=1000)
+
+
+def test_capsule_reencrypts_to_a_grantee() -> None:
+    # What a later consent grant does: the owner makes key fragments for the grantee, proxies
+    # re-encrypt the header's capsule, and the grantee opens the data key without the owner
+    owner = derive_encryption_keys(bytes(range(32)), 1)
+    grantee = derive_encryption_keys(bytes(range(1, 33)), 1)
+    data_key = new_data_key()
+    header = open_header(seal_header(owner.secp256k1_public, data_key, k=2, n=3, size=100))
+    owner_sk = owner.umbral_secret_key()
+    kfrags = generate_kfrags(
+        delegating_sk=owner_sk,
+        receiving_pk=grantee.umbral_secret_key().public_key(),
+        signer=Signer(owner_sk),
+        threshold=2,
+        shares=3,
+        sign_delegating_key=True,
+        sign_receiving_key=True,
+    )
+    capsule = Capsule.from_bytes(header.capsule)
+    cfrags = [reencrypt(capsule, kfrag) for kfrag in kfrags[:2]]
+    kit = MessageKit.from_bytes(header.key_ct)
+    opened = kit.decrypt_reencrypted(grantee.umbral_secret_key(), owner_sk.public_key(), cfrags)
+    assert bytes(opened) == data_key
+    # The grantee's own key alone does not open it
+    with pytest.raises(VaultError):
+        unwrap_data_key(header, grantee.umbral_secret_key())
