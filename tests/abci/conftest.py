@@ -21,7 +21,11 @@ except ImportError:
     subprocess.run(["bash", str(ROOT / "scripts" / "gen_proto.sh")], check=False)
 
 from tests.abci.comet_testing import Processes, Rpc  # noqa: E402
-from voxpop.node.cometbft import CometBFTError, check_cometbft_version, find_cometbft  # noqa: E402
+from voxpop.node.cometbft.binary import (  # noqa: E402
+    CometBFTError,
+    check_cometbft_version,
+    find_cometbft,
+)
 
 
 @pytest.fixture(scope="session")

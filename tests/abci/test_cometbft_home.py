@@ -12,18 +12,19 @@ import pytest
 
 from voxpop.chain.errors import ChainError, MempoolFullError, TxInMempoolError
 from voxpop.chain.genesis import load_genesis
-from voxpop.node.cometbft import (
-    CometRPCError,
+from voxpop.node.cometbft.config import (
     CometSettings,
-    GenesisError,
-    block_record_from_rpc,
     cometbft_config,
-    cometbft_genesis,
     load_comet_settings,
+    rpc_url_from_laddr,
+)
+from voxpop.node.cometbft.genesis import GenesisError, cometbft_genesis
+from voxpop.node.cometbft.home import prepare_cometbft_home
+from voxpop.node.cometbft.rpc import (
+    CometRPCError,
+    block_record_from_rpc,
     mempool_refusal,
     parse_rfc3339_unix,
-    prepare_cometbft_home,
-    rpc_url_from_laddr,
 )
 from voxpop.node.config import load_config
 from voxpop.node.testnet import (

@@ -19,7 +19,8 @@ from tests.abci.comet_testing import Processes, Rpc, free_base_port, node_env, p
 from tests.abci.kvapp import KVApp
 from voxpop.chain.abci import RequestQuery
 from voxpop.chain.errors import CODESPACE, TxInMempoolError
-from voxpop.node.cometbft import CometNodeService, run_cometbft_node_async
+from voxpop.node.cometbft.service import CometNodeService
+from voxpop.node.cometbft.supervisor import run_cometbft_node_async
 from voxpop.node.service import BroadcastMode
 from voxpop.node.testnet import LocalNode, init_testnet, node_command
 

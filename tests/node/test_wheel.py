@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from voxpop.client.testing import free_port
-from voxpop.node.cometbft import CometBFTError, find_cometbft
+from voxpop.node.cometbft.binary import CometBFTError, find_cometbft
 
 ROOT = Path(__file__).resolve().parents[2]
 GEN = ROOT / "src" / "voxpop" / "abci" / "gen"

@@ -85,7 +85,9 @@ def start(
     except UpgradeModuleError as exc:
         fail(exc.code, str(exc))
     if not solo:
-        from voxpop.node.cometbft import CometBFTError, GenesisError, run_cometbft_node
+        from voxpop.node.cometbft.binary import CometBFTError
+        from voxpop.node.cometbft.genesis import GenesisError
+        from voxpop.node.cometbft.supervisor import run_cometbft_node
 
         try:
             code = run_cometbft_node(h, api_host=api_host, api_port=api_port)

@@ -49,7 +49,7 @@ from voxpop.node.validator_key import save_validator_key
 MANIFEST = "testnet.json"
 NODE_PID = "node.pid"
 NODE_LOG = "node.log"
-OVERRIDES_FILE = "overrides.toml"  # the same file voxpop.node.cometbft reads
+OVERRIDES_FILE = "overrides.toml"  # the same file voxpop.node.cometbft.config reads
 DEFAULT_BASE_PORT = 27000
 DEFAULT_POWER = 10
 DEFAULT_APP_FACTORY = "voxpop.node.app_factory:open_app"
