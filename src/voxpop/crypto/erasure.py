@@ -73,7 +73,10 @@ def encode(data: bytes, k: int, n: int) -> list[bytes]:
 
 
 def decode(shards: Mapping[int, bytes], k: int, n: int) -> bytes:
-    """The object, from any k of its shards (by index). Raises ErasureError."""
+    """The object, from any k of its shards (by index). Raises ErasureError.
+
+    Check each shard against its Merkle root first: a changed payload decodes to wrong bytes
+    without an error (pyeclib checks its fragment headers, not the payloads)."""
     driver = _driver(k, n)
     chosen = _pick(shards, k, n)
     stripes = _split_all(chosen, k, n)
