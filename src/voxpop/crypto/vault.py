@@ -68,9 +68,8 @@ def new_data_key() -> bytes:
 
 def ciphertext_size(size: int) -> int:
     """The ciphertext length of `size` bytes of plaintext."""
-    chunks = size // CHUNK_SIZE + 1  # a full last chunk is followed by an empty FINAL one
-    if size and size % CHUNK_SIZE == 0:
-        chunks -= 1
+    # One chunk per started CHUNK_SIZE; the empty object is one empty FINAL chunk
+    chunks = max(1, -(-size // CHUNK_SIZE))
     return STREAM_HEADER + size + chunks * CHUNK_OVERHEAD
 
 
