@@ -36,6 +36,7 @@ from voxpop.chain.modules.services.messages import (
     LanguageKind,
     ServiceKindKind,
 )
+from voxpop.chain.modules.wasm.messages import ContractMsgKind, OptionalAddressKind
 from voxpop.chain.registry import default_modules
 
 MODULES = Path(__file__).resolve().parents[2] / "src" / "voxpop" / "chain" / "modules"
@@ -96,6 +97,10 @@ def values_of(kind: Kind) -> st.SearchStrategy[Any]:
         )
     if isinstance(kind, Ed25519KeyKind):  # the public key of a random seed
         return st.binary(min_size=32, max_size=32).map(lambda s: SigningKey(s).verify_key.encode())
+    if isinstance(kind, ContractMsgKind):  # compact JSON, as a contract's message is sent
+        return st.sampled_from([b"{}", b'{"a":1}', b'"x"', b"[1,2]", b'{"to":"vox1","n":"2"}'])
+    if isinstance(kind, OptionalAddressKind):
+        return st.just(b"") | st.binary(min_size=20, max_size=20)
     raise AssertionError(f"no strategy for {kind!r}")
 
 

@@ -10,7 +10,7 @@ from the request.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,21 +22,26 @@ from voxpop.chain.abci import (
     ExecTxResult,
     ProposalStatus,
     RequestCheckTx,
+    RequestExtendVote,
     RequestFinalizeBlock,
     RequestInfo,
     RequestInitChain,
     RequestPrepareProposal,
     RequestProcessProposal,
     RequestQuery,
+    RequestVerifyVoteExtension,
     ResponseCheckTx,
     ResponseCommit,
+    ResponseExtendVote,
     ResponseFinalizeBlock,
     ResponseInfo,
     ResponseInitChain,
     ResponsePrepareProposal,
     ResponseProcessProposal,
     ResponseQuery,
+    ResponseVerifyVoteExtension,
     ValidatorUpdate,
+    VerifyStatus,
 )
 from voxpop.chain.check_state import PendingTx, ReadTrackingBranch
 from voxpop.chain.context import BlockInfo, Context
@@ -46,6 +51,7 @@ from voxpop.chain.errors import (
     ChainError,
     HeightNotAvailableError,
     InvalidGenesisError,
+    InvalidQueryError,
     TxDecodeError,
     TxTooLargeError,
     UnauthorizedError,
@@ -54,12 +60,14 @@ from voxpop.chain.gas import GasMeter, InfiniteGasMeter
 from voxpop.chain.genesis import init_genesis_state
 from voxpop.chain.kv import Branch, CachedView, KVReader
 from voxpop.chain.listing import ListRoute
-from voxpop.chain.module import Module, Msg, MsgRoute, parse_msg
+from voxpop.chain.module import ComputedQuery, Module, Msg, MsgRoute, parse_msg
 from voxpop.chain.modules.auth.ante import process_ante
 from voxpop.chain.modules.auth.state import AuthParams, read_params
+from voxpop.chain.modules.beacon import entry as beacon_entry
+from voxpop.chain.modules.beacon import state as beacon
 from voxpop.chain.modules.codec import addr_text
 from voxpop.chain.modules.grant.messages import MsgClaimGrant
-from voxpop.chain.registry import default_modules, list_route, query_key
+from voxpop.chain.registry import computed_query, default_modules, list_route, query_key
 from voxpop.chain.tx import Tx, decode_tx, tx_hash
 from voxpop.chain.txcache import TxCache
 from voxpop.crypto.keys import address_from_pubkey, verify_signature
@@ -109,6 +117,10 @@ class VoxApp:
         self._last_block_time: int | None = None
         # The chain's tx size limit, for the pre-verifier (which reads no state): set at commit
         self._max_tx_bytes = read_params(self.committed).max_tx_bytes if store.version else 0
+        # The VRF prover over this node's consensus key (alpha -> proof), for its vote
+        # extensions: handed in by the node (voxpop.node.app_factory), so the state machine
+        # reads no key. None on a node that is not a validator.
+        self.beacon_prover: Callable[[bytes], bytes] | None = None
 
     # --- facts about the committed chain --------------------------------------------------------
 
@@ -166,6 +178,8 @@ class VoxApp:
         ctx.set(CHAIN_ID_KEY, req.chain_id.encode())
         init_genesis_state(self.modules, ctx, app_state)
         initial = [u for module in self.modules for u in module.initial_validators(ctx)]
+        beacon.set_extensions_from(ctx, req.vote_extensions_enable_height, req.initial_height)
+        beacon.record_keys(ctx, initial or req.validators)
         self._genesis = branch
         self._check = Branch(branch)
         self._max_tx_bytes = read_params(branch).max_tx_bytes
@@ -311,6 +325,13 @@ class VoxApp:
             else params.max_block_bytes
         )
         chosen: list[bytes] = []
+        # The beacon entry goes first, and counts against the block's bytes
+        entry = beacon_entry.build_entry(
+            self._state(), self.chain_id, req.height, req.local_last_commit
+        )
+        if entry is not None:
+            chosen.append(entry)
+            max_bytes -= len(entry)
         left_out: set[bytes] = set()  # public keys of signers with a tx left out
         size = gas = 0
         for raw in req.txs:
@@ -332,10 +353,20 @@ class VoxApp:
         return ResponsePrepareProposal(tuple(chosen))
 
     def process_proposal(self, req: RequestProcessProposal) -> ResponseProcessProposal:
-        """Accept a proposal only if every tx decodes and the block fits the limits."""
+        """Accept a proposal only if its beacon entry is valid (where one is due), every tx
+        decodes and the block fits the limits."""
         params = self._params()
-        size = gas = 0
-        for raw in req.txs:
+        try:
+            beacon_entry.check_entry(
+                self._state(), self.chain_id, req.height, req.txs, req.proposed_last_commit
+            )
+        except ChainError:
+            return ResponseProcessProposal(ProposalStatus.REJECT)
+        has_entry = bool(req.txs) and beacon_entry.is_entry(req.txs[0])
+        txs = req.txs[1:] if has_entry else req.txs
+        size = len(req.txs[0]) if has_entry else 0  # the entry counts against the block's bytes
+        gas = 0
+        for raw in txs:
             try:
                 tx, _ = self._decode(raw, params.max_tx_bytes)
             except ChainError:
@@ -363,12 +394,17 @@ class VoxApp:
         )
         schedule = read_params(block_branch).gas
         hooks = Context(block, block_branch, InfiniteGasMeter(), schedule)
+        txs = req.txs
+        first: tuple[ExecTxResult, ...] = ()
+        if txs and beacon_entry.is_entry(txs[0]):
+            first, txs = (self._fold_beacon(hooks, txs[0]),), txs[1:]
         for module in self.modules:
             module.begin_block(hooks)
-        results = tuple(self._deliver_tx(block_branch, raw, block) for raw in req.txs)
+        results = first + tuple(self._deliver_tx(block_branch, raw, block) for raw in txs)
         updates: list[ValidatorUpdate] = []
         for module in self.modules:
             updates.extend(module.end_block(hooks))
+        beacon.record_keys(hooks, updates)
         changes = dict(block_branch.writes)
         if self._genesis is not None:
             changes = {**self._genesis.writes, **changes}
@@ -381,6 +417,42 @@ class VoxApp:
             validator_updates=tuple(updates),
             app_hash=app_hash,
         )
+
+    def _fold_beacon(self, hooks: Context, raw: bytes) -> ExecTxResult:
+        """Move the seed with a block's entry, before any begin-block hook reads it. The entry's
+        proofs were checked when the block was proposed (ProcessProposal), so a node replaying
+        committed blocks only decodes it."""
+        try:
+            outputs = beacon_entry.entry_outputs(raw)
+        except ChainError as exc:  # not in a block 2/3 accepted; a result, never a halt
+            return ExecTxResult(code=exc.code, log=exc.message, codespace=CODESPACE)
+        seed = beacon.fold(hooks, outputs)
+        hooks.emit("beacon", seed=seed.hex(), validators=str(len(outputs)))
+        return ExecTxResult(code=0, log="beacon entry")
+
+    # --- Vote extensions ------------------------------------------------------------------------
+
+    def extend_vote(self, req: RequestExtendVote) -> ResponseExtendVote:
+        """This validator's VRF proof for the votes of `req.height` (empty where extensions are
+        off, or on a node without a consensus key)."""
+        if self.beacon_prover is None or not beacon.extensions_on(self._state(), req.height):
+            return ResponseExtendVote(b"")
+        return ResponseExtendVote(self.beacon_prover(beacon.vrf_input(self.chain_id, req.height)))
+
+    def verify_vote_extension(self, req: RequestVerifyVoteExtension) -> ResponseVerifyVoteExtension:
+        """Accept an extension only if it is the sender's valid VRF proof for this height: an
+        honest validator's always is, so refusing the others costs no liveness."""
+        state = self._state()
+        if not beacon.extensions_on(state, req.height):
+            ok = not req.vote_extension
+        else:
+            ok = (
+                beacon_entry.proof_output(
+                    state, self.chain_id, req.height, req.validator_address, req.vote_extension
+                )
+                is not None
+            )
+        return ResponseVerifyVoteExtension(VerifyStatus.ACCEPT if ok else VerifyStatus.REJECT)
 
     def stage_aux(self, rows: Sequence[tuple[str, bytes, bytes | None]]) -> None:
         """Rows (db, key, value) the block producer wants written atomically with the next
@@ -410,7 +482,50 @@ class VoxApp:
             kept.seen = False
         self._unconfirmed = len(self._mempool)
         self._rechecking = True
-        return ResponseCommit(retain_height=0)
+        return ResponseCommit(retain_height=self.retain_height(pending.height))
+
+    # --- pruning and snapshots (the node's: voxpop.node.snapshots) ------------------------------
+
+    # How many recent blocks CometBFT keeps (0: all). Set by the node from its config: what a
+    # node keeps is its own choice, never consensus.
+    retain_blocks = 0
+
+    def retain_height(self, height: int) -> int:
+        """The lowest block CometBFT must keep once `height` is committed (Commit's
+        retain_height): the last `retain_blocks` blocks, or 0 to keep every block."""
+        if self.retain_blocks <= 0:
+            return 0
+        return max(0, height - self.retain_blocks + 1)
+
+    def iterate_state(self) -> Iterator[tuple[bytes, bytes]]:
+        """Every (key, value) of the committed state, ascending: what a snapshot holds. The
+        iterator reads one store transaction, opened by its first step."""
+        return self.store.iterate(b"")
+
+    def restore_snapshot(
+        self,
+        height: int,
+        state: dict[bytes, bytes],
+        block_time: int,
+        aux: Sequence[tuple[str, bytes, bytes]],
+        app_hash: bytes,
+    ) -> bytes:
+        """Make `state` the committed state of `height` (with the `aux` rows and the block time)
+        if its root is `app_hash`; return its root either way, writing nothing on a mismatch.
+
+        Raises VersionError unless the store is empty (below `height`), StoreError for an
+        invalid key, value or aux row.
+        """
+        root = self.store.stage(height, state)
+        # Verify the records give the verified app hash before anything is written
+        if root != app_hash:
+            return root
+        self.store.commit_staged([*aux, (META_DB, LAST_BLOCK_TIME_KEY, encode_uint(block_time))])
+        self.committed.clear()
+        self._check = Branch(self.committed)
+        self._last_block_time = block_time
+        self._max_tx_bytes = read_params(self.committed).max_tx_bytes
+        return root
 
     # --- Query ----------------------------------------------------------------------------------
 
@@ -421,6 +536,9 @@ class VoxApp:
         address).
         """
         height = req.height or self.last_height
+        computed = computed_query(self.modules, req.path)
+        if computed is not None:
+            return self._query_computed(computed, req, height)
         try:
             key = query_key(self.modules, req.path, req.data)
             # Verify the height is committed and retained
@@ -441,6 +559,22 @@ class VoxApp:
         except ChainError as exc:
             return ResponseQuery(code=exc.code, log=exc.message, codespace=CODESPACE, height=height)
         return ResponseQuery(code=0, key=key, value=value or b"", proof=proof_bytes, height=height)
+
+    def _query_computed(
+        self, computed: ComputedQuery, req: RequestQuery, height: int
+    ) -> ResponseQuery:
+        """A computed answer (a contract's smart query): of the latest state, never proven."""
+        try:
+            # Verify it is asked of the latest committed state, without a proof
+            if req.prove or height != self.last_height or height < 1:
+                raise InvalidQueryError(
+                    "a computed query is answered at the latest height, unproven"
+                )
+            block = BlockInfo(self.chain_id, height, self.last_block_time)
+            value = computed(self.committed, block, req.data)
+        except ChainError as exc:
+            return ResponseQuery(code=exc.code, log=exc.message, codespace=CODESPACE, height=height)
+        return ResponseQuery(code=0, value=value, height=height)
 
     def _query_list(
         self, listed: ListRoute, data: bytes, height: int, prove: bool
@@ -470,8 +604,12 @@ class VoxApp:
 
     # --- the tx pipeline ------------------------------------------------------------------------
 
+    def _state(self) -> KVReader:
+        """The latest state a block builds on: committed, or genesis before the first block."""
+        return self.committed if self._genesis is None else self._genesis
+
     def _params(self) -> AuthParams:
-        return read_params(self.committed if self._genesis is None else self._genesis)
+        return read_params(self._state())
 
     def _decode_msgs(self, tx: Tx) -> list[tuple[Msg, MsgRoute]]:
         """Parse each message. Raises ChainError only: any input gives a failed tx with a code."""

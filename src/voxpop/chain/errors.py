@@ -1354,3 +1354,54 @@ class BeaconUnknownValidatorError(ChainError):
 
     code = 455
     name = "beacon_unknown_validator"
+
+
+# Beacon (450-459): ProcessProposal's reasons to refuse a block's beacon entry
+
+
+@_register
+class BeaconEntryMissingError(ChainError):
+    """The previous height's votes carried extensions; the block does not start with their entry."""
+
+    code = 450
+    name = "beacon_entry_missing"
+
+
+@_register
+class BeaconEntryMalformedError(ChainError):
+    """The beacon entry is not canonical CBOR {"beacon": [[address, proof], ...]} by address."""
+
+    code = 451
+    name = "beacon_entry_malformed"
+
+
+@_register
+class BeaconProofInvalidError(ChainError):
+    """A validator's VRF proof in the beacon entry does not verify under its consensus key."""
+
+    code = 452
+    name = "beacon_proof_invalid"
+
+
+@_register
+class BeaconPowerTooLowError(ChainError):
+    """The beacon entry's validators hold no more than 2/3 of the last validator set's power."""
+
+    code = 453
+    name = "beacon_power_too_low"
+
+
+@_register
+class BeaconEntryUnexpectedError(ChainError):
+    """A beacon entry in a block whose previous height's votes carried no extensions."""
+
+    code = 454
+    name = "beacon_entry_unexpected"
+
+
+@_register
+class BeaconUnknownValidatorError(ChainError):
+    """The beacon entry names an address that is not in the last validator set."""
+
+    code = 455
+    name = "beacon_unknown_validator"

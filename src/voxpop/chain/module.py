@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, ClassVar, Self, TypeVar, get_type_hints
 
 from voxpop.chain.abci import ValidatorUpdate
-from voxpop.chain.context import Context
+from voxpop.chain.context import BlockInfo, Context
 from voxpop.chain.encoding import decode_state, encode
 from voxpop.chain.errors import (
     ChainError,
@@ -185,6 +185,10 @@ class MsgRoute:
     spend_of: SpendOf | None = None
 
 
+# A computed query: (latest committed state, the block it is at, query data) -> the answer
+ComputedQuery = Callable[[KVReader, BlockInfo, bytes], bytes]
+
+
 @dataclass(frozen=True, slots=True)
 class ParamsSpec:
     """Where a module keeps its parameters and how it checks them, so that governance can change
@@ -218,6 +222,11 @@ class Module(ABC):
     def query_routes(self) -> Mapping[str, Callable[[bytes], bytes]]:
         """Query name -> function from query data to the one state key it reads (so every answer
         is provable)."""
+        return {}
+
+    def computed_queries(self) -> Mapping[str, ComputedQuery]:
+        """Query name -> a function computing its answer from the latest state (a contract's
+        smart query): answered by the node asked, never proven. Most modules have none."""
         return {}
 
     def list_routes(self) -> Mapping[str, ListRoute]:

@@ -10,10 +10,11 @@ from typing import Any
 
 from voxpop.chain.errors import ChainError, InvalidQueryError, UnknownQueryError, quote
 from voxpop.chain.listing import ListRoute
-from voxpop.chain.module import Module, MsgRoute, parse_msg
+from voxpop.chain.module import ComputedQuery, Module, MsgRoute, parse_msg
 from voxpop.chain.modules.auth.module import AuthModule
 from voxpop.chain.modules.authz.module import AuthzModule
 from voxpop.chain.modules.bank.module import BankModule
+from voxpop.chain.modules.beacon.module import BeaconModule
 from voxpop.chain.modules.channels.module import ChannelsModule
 from voxpop.chain.modules.devices.module import DevicesModule
 from voxpop.chain.modules.directory.module import DirectoryModule
@@ -28,6 +29,7 @@ from voxpop.chain.modules.skills.module import SkillsModule
 from voxpop.chain.modules.slashing.module import SlashingModule
 from voxpop.chain.modules.staking.module import StakingModule
 from voxpop.chain.modules.storage.module import StorageModule
+from voxpop.chain.modules.wasm.module import WasmModule
 from voxpop.chain.tx import decode_tx
 
 MAX_STORE_KEY = 256
@@ -56,7 +58,9 @@ def default_modules() -> list[Module]:
         DevicesModule(),
         InboxModule(),
         SettingsModule(),
+        BeaconModule(),
         StorageModule(),
+        WasmModule(),
     ]
 
 
@@ -98,6 +102,17 @@ def msgs_json(raw_tx: bytes) -> list[dict[str, Any]] | None:
         ]
     except ChainError:
         return None
+
+
+def computed_query(modules: Sequence[Module], path: str) -> ComputedQuery | None:
+    """The computed query `path` names (`/<module>/<name>`, e.g. `/wasm/smart`), or None."""
+    parts = path.strip("/").split("/")
+    if len(parts) != 2:
+        return None
+    for module in modules:
+        if module.name == parts[0]:
+            return module.computed_queries().get(parts[1])
+    return None
 
 
 def list_route(modules: Sequence[Module], path: str) -> ListRoute | None:
