@@ -56,6 +56,9 @@ class BlockIDFlag(IntEnum):
 class VoteInfo:
     validator: Validator
     block_id_flag: BlockIDFlag
+    # The validator's vote extension (ExtendedVoteInfo): only in PrepareProposal's
+    # local_last_commit, once vote extensions are enabled; empty elsewhere
+    vote_extension: bytes = b""
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +109,8 @@ class RequestInitChain:
     app_state_bytes: bytes  # the genesis "app_state" as canonical JSON bytes
     validators: tuple[ValidatorUpdate, ...] = ()
     initial_height: int = 1
+    # Consensus param abci.vote_extensions_enable_height (0: vote extensions stay off)
+    vote_extensions_enable_height: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,6 +202,36 @@ class RequestFinalizeBlock:
 
 
 @dataclass(frozen=True, slots=True)
+class RequestExtendVote:
+    height: int
+    hash: bytes = b""
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseExtendVote:
+    vote_extension: bytes = b""
+
+
+@dataclass(frozen=True, slots=True)
+class RequestVerifyVoteExtension:
+    validator_address: bytes
+    height: int
+    vote_extension: bytes
+    hash: bytes = b""
+
+
+class VerifyStatus(IntEnum):
+    UNKNOWN = 0
+    ACCEPT = 1
+    REJECT = 2  # the whole precommit of its sender is refused
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseVerifyVoteExtension:
+    status: VerifyStatus
+
+
+@dataclass(frozen=True, slots=True)
 class ExecTxResult:
     code: int
     log: str = ""
@@ -247,13 +282,18 @@ class ResponseQuery:
 
 class Application(Protocol):
     """What a block producer (solo node or CometBFT) drives. Calls come in ABCI order:
-    init_chain once; then per block prepare/process_proposal, finalize_block, commit."""
+    init_chain once; then per block prepare/process_proposal, (once vote extensions are on)
+    extend_vote and verify_vote_extension, finalize_block, commit."""
 
     def info(self, req: RequestInfo) -> ResponseInfo: ...
     def init_chain(self, req: RequestInitChain) -> ResponseInitChain: ...
     def check_tx(self, req: RequestCheckTx) -> ResponseCheckTx: ...
     def prepare_proposal(self, req: RequestPrepareProposal) -> ResponsePrepareProposal: ...
     def process_proposal(self, req: RequestProcessProposal) -> ResponseProcessProposal: ...
+    def extend_vote(self, req: RequestExtendVote) -> ResponseExtendVote: ...
+    def verify_vote_extension(
+        self, req: RequestVerifyVoteExtension
+    ) -> ResponseVerifyVoteExtension: ...
     def finalize_block(self, req: RequestFinalizeBlock) -> ResponseFinalizeBlock: ...
     def commit(self) -> ResponseCommit: ...
     def query(self, req: RequestQuery) -> ResponseQuery: ...

@@ -100,7 +100,11 @@ def proof_to_hash(proof: bytes) -> bytes:
     """The 64-byte output of a proof (RFC 9381 §5.2). Call only on a verified proof."""
     if len(proof) != PROOF_SIZE:
         raise VrfError(f"a proof is {PROOF_SIZE} bytes")
-    return hashlib.sha512(SUITE + b"\x03" + _times8(proof[:32]) + b"\x00").digest()
+    try:
+        cleared = _times8(proof[:32])
+    except SodiumError:
+        raise VrfError("Gamma is not a curve point") from None
+    return hashlib.sha512(SUITE + b"\x03" + cleared + b"\x00").digest()
 
 
 def verify(public_key: bytes, alpha: bytes, proof: bytes) -> bytes | None:
