@@ -15,8 +15,8 @@ Failures:
 - An exception from any other application call, or an undecodable request, is answered with
   `ResponseException` and the connection is closed; CometBFT stops, and `on_fatal` is called so
   the supervisor can stop the node.
-- Snapshot calls are answered empty (state sync comes later); vote extensions are empty and
-  accepted.
+- Snapshot calls go to the node's SnapshotService (voxpop.abci.snapshots; without one there
+  are none to list and every offer is refused); vote extensions are empty and accepted.
 """
 
 from __future__ import annotations
@@ -30,16 +30,20 @@ import stat
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from google.protobuf.message import DecodeError
 
 from voxpop.abci import translate
 from voxpop.abci.codec import FrameDecoder, FramingError, encode_frame
 from voxpop.abci.proto import abci_pb2
+from voxpop.abci.snapshots import snapshot_handlers
 from voxpop.chain.abci import Application, ResponseCheckTx, ResponseQuery
+
+if TYPE_CHECKING:
+    from voxpop.node.snapshots.service import SnapshotService
 
 log = logging.getLogger("voxpop.abci")
 
@@ -127,8 +131,10 @@ class AbciServer:
         *,
         lock: AppLock | None = None,
         on_fatal: Callable[[BaseException], None] | None = None,
+        snapshots: SnapshotService | None = None,
     ) -> None:
         self.app = app
+        self.snapshots = snapshots
         self.lock = lock or AppLock()
         self._on_fatal = on_fatal
         self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="abci-app")
@@ -150,6 +156,7 @@ class AbciServer:
             "finalize_block": self._finalize_block,
             "commit": self._commit,
         }
+        self._handlers.update(snapshot_handlers(snapshots))
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -413,11 +420,15 @@ class AbciServer:
         return translate.finalize_block_response_to_pb(self.app.finalize_block(req))
 
     def _commit(self, pb: Any) -> Any:
-        return translate.commit_response_to_pb(self.app.commit())
+        resp = self.app.commit()
+        if self.snapshots is not None:
+            # Before the next block: a snapshot due at this height starts from this state
+            resp = replace(resp, retain_height=self.snapshots.after_commit(resp.retain_height))
+        return translate.commit_response_to_pb(resp)
 
 
 # Requests that wait behind consensus calls for the app lock.
-_NOT_URGENT = frozenset({"check_tx", "query", "info"})
+_NOT_URGENT = frozenset({"check_tx", "query", "info", "list_snapshots", "load_snapshot_chunk"})
 
 # How many bursts of requests a connection reads ahead of the one being answered.
 _MAX_BURSTS_AHEAD = 4
@@ -445,14 +456,6 @@ def _is_cheap(payload: bytes) -> bool:
 
 
 _SNAPSHOT_AND_VOTE_EXTENSION_ANSWERS: dict[str, Callable[[], Any]] = {
-    "list_snapshots": lambda: abci_pb2.ResponseListSnapshots(),
-    "offer_snapshot": lambda: abci_pb2.ResponseOfferSnapshot(
-        result=abci_pb2.ResponseOfferSnapshot.ABORT
-    ),
-    "load_snapshot_chunk": lambda: abci_pb2.ResponseLoadSnapshotChunk(),
-    "apply_snapshot_chunk": lambda: abci_pb2.ResponseApplySnapshotChunk(
-        result=abci_pb2.ResponseApplySnapshotChunk.ABORT
-    ),
     "extend_vote": lambda: abci_pb2.ResponseExtendVote(),
     "verify_vote_extension": lambda: abci_pb2.ResponseVerifyVoteExtension(
         status=abci_pb2.ResponseVerifyVoteExtension.ACCEPT

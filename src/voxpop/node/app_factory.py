@@ -63,4 +63,6 @@ def open_app(home: NodeHome) -> VoxApp:
     config = load_config(home.config_toml)
     home.state_dir.mkdir(parents=True, exist_ok=True)
     store = MerkleStore(home.state_dir, keep_versions=config.store.keep_versions, aux_dbs=AUX_DBS)
-    return VoxApp(store)
+    app = VoxApp(store)
+    app.retain_blocks = config.store.retain_blocks
+    return app

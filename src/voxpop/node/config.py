@@ -69,6 +69,23 @@ class MempoolConfig:
 class StoreConfig:
     # ~4.6 MB per 2,000-key block at 1M accounts (docs/benchmarks.md): 1,000 versions ~ 5 GB
     keep_versions: int = 1_000
+    # Blocks CometBFT keeps (Commit's retain_height; 0: all). A block is only useful for proofs
+    # while its state version is kept, so a pruned node sets both to its window.
+    retain_blocks: int = 0
+
+
+@dataclass(slots=True)
+class SnapshotConfig:
+    """State sync snapshots a CometBFT node takes and serves (docs/protocol/snapshots.md)."""
+
+    interval: int = 1_000  # a snapshot every `interval` blocks (0: none)
+    keep: int = 2  # the newest `keep` are kept (CometBFT keeps their blocks too)
+    chunk_bytes: int = 4 << 20
+
+    def __post_init__(self) -> None:
+        # Verify the numbers make a snapshot possible (a chunk holds at least a small record)
+        if self.interval < 0 or self.keep < 1 or self.chunk_bytes < 1024:
+            raise ConfigError("snapshots: interval >= 0, keep >= 1, chunk_bytes >= 1024")
 
 
 @dataclass(slots=True)
@@ -81,6 +98,12 @@ class CometConfig:
     timeout_commit_ms: int = 1000
     create_empty_blocks: bool = True
     persistent_peers: str = ""
+    # State sync (`voxpop node init --state-sync`): CometBFT RPC servers (comma-separated, two at
+    # least) and the trust root our light client verified there; empty: sync by replay.
+    state_sync_rpc_servers: str = ""
+    state_sync_trust_height: int = 0
+    state_sync_trust_hash: str = ""
+    state_sync_discovery_ms: int = 15_000  # CometBFT allows 0 or at least 5 s
 
 
 @dataclass(slots=True)
@@ -91,6 +114,7 @@ class NodeConfig:
     mempool: MempoolConfig = field(default_factory=MempoolConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
     cometbft: CometConfig = field(default_factory=CometConfig)
+    snapshots: SnapshotConfig = field(default_factory=SnapshotConfig)
 
     def save(self, path: Path) -> None:
         path.write_text(tomli_w.dumps(asdict(self)))
@@ -124,7 +148,7 @@ def load_config(path: Path) -> NodeConfig:
             if not isinstance(value, str):
                 raise ConfigError("moniker must be text")
             config.moniker = value
-        elif key in ("api", "solo", "mempool", "store", "cometbft"):
+        elif key in ("api", "solo", "mempool", "store", "cometbft", "snapshots"):
             current = getattr(config, key)
             setattr(config, key, _section(type(current), value, key))
         else:

@@ -22,8 +22,8 @@ class CometSettings:
 
     From our HOME/config/config.toml (`voxpop.node.config`): `moniker`, `[api] host/port` and
     `[cometbft] p2p_port, rpc_port, abci_port, timeout_commit_ms, create_empty_blocks,
-    persistent_peers`. P2P listens on all interfaces (peers must reach it), RPC and ABCI on
-    127.0.0.1 only (the HTTP API is the public face).
+    persistent_peers, state_sync_*` (CometBFT's [statesync]). P2P listens on all interfaces
+    (peers must reach it), RPC and ABCI on 127.0.0.1 only (the HTTP API is the public face).
 
     Anything else goes in HOME/cometbft/overrides.toml, which is merged verbatim into CometBFT's
     config.toml at every start, after the settings above (so it wins), e.g.
@@ -37,6 +37,10 @@ class CometSettings:
     timeout_commit_ms: int = 1000
     create_empty_blocks: bool = True
     persistent_peers: str = ""
+    state_sync_rpc_servers: str = ""
+    state_sync_trust_height: int = 0
+    state_sync_trust_hash: str = ""
+    state_sync_discovery_ms: int = 15_000
     api_host: str = "127.0.0.1"
     api_port: int = 1317
     overrides: dict[str, Any] = field(default_factory=dict)
@@ -67,6 +71,10 @@ def load_comet_settings(home: NodeHome) -> CometSettings:
         timeout_commit_ms=c.timeout_commit_ms,
         create_empty_blocks=c.create_empty_blocks,
         persistent_peers=c.persistent_peers,
+        state_sync_rpc_servers=c.state_sync_rpc_servers,
+        state_sync_trust_height=c.state_sync_trust_height,
+        state_sync_trust_hash=c.state_sync_trust_hash,
+        state_sync_discovery_ms=c.state_sync_discovery_ms,
         api_host=config.api.host,
         api_port=config.api.port,
         overrides=overrides,
@@ -116,4 +124,14 @@ def cometbft_config(base: dict[str, Any], settings: CometSettings) -> dict[str, 
     cfg.setdefault("storage", {})["discard_abci_responses"] = False
     cfg.setdefault("tx_index", {})["indexer"] = "kv"
     cfg.setdefault("instrumentation", {})["prometheus"] = False
+    if settings.state_sync_rpc_servers:
+        # A new node restores the latest snapshot its peers serve (docs/operations/state-sync.md);
+        # CometBFT skips this once it has blocks of its own.
+        cfg.setdefault("statesync", {}).update(
+            enable=True,
+            rpc_servers=settings.state_sync_rpc_servers,
+            trust_height=settings.state_sync_trust_height,
+            trust_hash=settings.state_sync_trust_hash,
+            discovery_time=f"{settings.state_sync_discovery_ms}ms",
+        )
     return _deep_merge(cfg, settings.overrides)

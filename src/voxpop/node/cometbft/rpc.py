@@ -121,7 +121,13 @@ def is_missing(err: CometRPCError) -> bool:
     """JSON-RPC errors that mean "not there (yet)" rather than "something is wrong"."""
     text = err.data.lower()
     return any(
-        s in text for s in ("not found", "must be less than or equal", "could not find results")
+        s in text
+        for s in (
+            "not found",
+            "must be less than or equal",
+            "could not find results",
+            "is not available",  # below the block store's base: pruned (retain_height)
+        )
     )
 
 

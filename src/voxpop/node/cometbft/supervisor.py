@@ -188,7 +188,9 @@ async def run_cometbft_node_async(
             log.error("%s; restart with $%s naming a module that registers it", exc, UPGRADES_ENV)
         request_stop(f"fatal ABCI error: {exc}")
 
-    server = AbciServer(app, on_fatal=on_fatal)
+    from voxpop.node.snapshots.service import open_snapshot_service
+
+    server = AbciServer(app, on_fatal=on_fatal, snapshots=open_snapshot_service(home, app))
     await server.start(prepared.proxy_app)
     handled: list[signal.Signals] = []
     for sig in (signal.SIGINT, signal.SIGTERM):
