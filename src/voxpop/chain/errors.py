@@ -1134,6 +1134,162 @@ class InboxExpiryInvalidError(ChainError):
     name = "inbox_expiry_invalid"
 
 
+# Contracts: the wasm module (460-499)
+
+
+@_register
+class InvalidWasmError(ChainError):
+    """Uploaded code is not a valid WebAssembly module (it does not parse, validate or compile)."""
+
+    code = 460
+    name = "invalid_wasm"
+
+
+@_register
+class WasmTooLargeError(ChainError):
+    """Uploaded code is larger than the wasm module's `max_code_bytes`."""
+
+    code = 461
+    name = "wasm_too_large"
+
+
+@_register
+class WasmForbiddenImportError(ChainError):
+    """The code imports something outside the contract host API (module `voxpop`, `env.abort`)."""
+
+    code = 462
+    name = "wasm_forbidden_import"
+
+
+@_register
+class WasmFloatOpcodeError(ChainError):
+    """The code uses a floating-point instruction or value type: contracts compute in integers."""
+
+    code = 463
+    name = "wasm_float_opcode"
+
+
+@_register
+class WasmMissingExportError(ChainError):
+    """The code lacks an export the ABI requires, or an export has the wrong type."""
+
+    code = 464
+    name = "wasm_missing_export"
+
+
+@_register
+class WasmLimitsError(ChainError):
+    """The code declares more memory, tables, functions or globals than the chain's caps."""
+
+    code = 465
+    name = "wasm_limits"
+
+
+@_register
+class UnknownCodeError(ChainError):
+    """No stored code has this id."""
+
+    code = 466
+    name = "unknown_code"
+
+
+@_register
+class UnknownContractError(ChainError):
+    """No contract has this address."""
+
+    code = 467
+    name = "unknown_contract"
+
+
+@_register
+class ContractTrapError(ChainError):
+    """The contract trapped (unreachable, out-of-bounds access, stack overflow, ...)."""
+
+    code = 468
+    name = "contract_trap"
+
+
+@_register
+class ContractRefusedError(ChainError):
+    """The contract returned a non-zero code: it refused the call (its error text follows)."""
+
+    code = 469
+    name = "contract_refused"
+
+
+@_register
+class ContractAbortedError(ChainError):
+    """The contract called `env.abort` (an AssemblyScript assertion or runtime error)."""
+
+    code = 470
+    name = "contract_aborted"
+
+
+@_register
+class ContractReentrancyError(ChainError):
+    """A call into a contract already on the call stack."""
+
+    code = 471
+    name = "contract_reentrancy"
+
+
+@_register
+class ContractCallDepthError(ChainError):
+    """Contract calls nest deeper than the chain's limit."""
+
+    code = 472
+    name = "contract_call_depth"
+
+
+@_register
+class ContractMemoryError(ChainError):
+    """A host call named memory outside the contract's linear memory."""
+
+    code = 473
+    name = "contract_memory"
+
+
+@_register
+class ContractHostCallError(ChainError):
+    """A host call's input is invalid (bad JSON, a key or value too large, too many events)."""
+
+    code = 474
+    name = "contract_host_call"
+
+
+@_register
+class ContractReadOnlyError(ChainError):
+    """A query (read-only) tried to write, delete, emit or dispatch."""
+
+    code = 475
+    name = "contract_read_only"
+
+
+@_register
+class NotContractAdminError(ChainError):
+    """Only the contract's admin (or governance) may migrate it or change its admin."""
+
+    code = 476
+    name = "not_contract_admin"
+
+
+@_register
+class ContractSubmsgError(ChainError):
+    """A dispatched sub-message is of a type contracts may not send, or is not signed by the
+    contract."""
+
+    code = 477
+    name = "contract_submsg"
+
+
+@_register
+class ContractQueryError(ChainError):
+    """A smart query failed, or asked to be proven (a computed answer has no proof)."""
+
+    code = 478
+    name = "contract_query"
+
+
 # Storage (420-449)
 
 
@@ -1303,57 +1459,6 @@ class StorageEpochBlocksFixedError(ChainError):
 
     code = 440
     name = "storage_epoch_blocks_fixed"
-
-
-# Beacon (450-459): ProcessProposal's reasons to refuse a block's beacon entry
-
-
-@_register
-class BeaconEntryMissingError(ChainError):
-    """The previous height's votes carried extensions; the block does not start with their entry."""
-
-    code = 450
-    name = "beacon_entry_missing"
-
-
-@_register
-class BeaconEntryMalformedError(ChainError):
-    """The beacon entry is not canonical CBOR {"beacon": [[address, proof], ...]} by address."""
-
-    code = 451
-    name = "beacon_entry_malformed"
-
-
-@_register
-class BeaconProofInvalidError(ChainError):
-    """A validator's VRF proof in the beacon entry does not verify under its consensus key."""
-
-    code = 452
-    name = "beacon_proof_invalid"
-
-
-@_register
-class BeaconPowerTooLowError(ChainError):
-    """The beacon entry's validators hold no more than 2/3 of the last validator set's power."""
-
-    code = 453
-    name = "beacon_power_too_low"
-
-
-@_register
-class BeaconEntryUnexpectedError(ChainError):
-    """A beacon entry in a block whose previous height's votes carried no extensions."""
-
-    code = 454
-    name = "beacon_entry_unexpected"
-
-
-@_register
-class BeaconUnknownValidatorError(ChainError):
-    """The beacon entry names an address that is not in the last validator set."""
-
-    code = 455
-    name = "beacon_unknown_validator"
 
 
 # Beacon (450-459): ProcessProposal's reasons to refuse a block's beacon entry
