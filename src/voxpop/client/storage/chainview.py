@@ -21,7 +21,7 @@ PARAMS_PATH = "/storage/params"
 PROVIDER_PATH = "/storage/provider"
 DEAL_PATH = "/storage/deal"
 PROVIDERS_LIST = "/storage/providers"
-DEALS_BY_OWNER = "/storage/deals_by_owner"
+DEALS_BY_OWNER = "/storage/by_owner"
 LIVE = state.ACTIVE
 
 
