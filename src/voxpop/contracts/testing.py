@@ -33,7 +33,7 @@ from voxpop.node.service import BroadcastResult
 ACCOUNTS = ("alice", "bob", "carol", "dave", "erin")
 FUNDS = 10**12  # uvox each test account holds at genesis
 # Storing code is paid by its size; the rest are small calls
-STORE_GAS = 20_000_000
+STORE_GAS = 10_000_000  # the chain's max gas per tx (auth params)
 CALL_GAS = 2_000_000
 
 
@@ -52,12 +52,13 @@ def test_key(name: str) -> PrivateKey:
     return PrivateKey(hashlib.sha256(b"voxpop contract test account " + name.encode()).digest())
 
 
-def _attr(events: Sequence[Event], key: str) -> str:
+def _attr(events: Sequence[Event], kind: str, key: str) -> str:
+    """`key` of the tx's `kind` event (the module's own: a contract's events are `wasm-*`)."""
     for event in events:
-        value = event.attr(key)
+        value = event.attr(key) if event.type == kind else None
         if value is not None:
             return value
-    raise ContractTxError(0, f"no event carries {key!r}")
+    raise ContractTxError(0, f"no {kind} event with {key!r}")
 
 
 @dataclass
@@ -102,7 +103,7 @@ class ContractChain:
     def store(self, signer: str, wasm: bytes | Path) -> int:
         code = wasm.read_bytes() if isinstance(wasm, Path) else wasm
         result = self.tx(signer, [MsgStoreCode(self._me(signer), code)], gas=STORE_GAS)
-        return int(_attr(result.events, "code_id"))
+        return int(_attr(result.events, "wasm_store_code", "code_id"))
 
     def instantiate(
         self,
@@ -117,7 +118,7 @@ class ContractChain:
         """The new contract's address."""
         admin_bytes = b"" if admin is None else decode_address(self.address(admin))
         made = MsgInstantiate(self._me(signer), code_id, admin_bytes, label, _json(msg), funds)
-        return _attr(self.tx(signer, [made]).events, "contract")
+        return _attr(self.tx(signer, [made]).events, "wasm_instantiate", "contract")
 
     def execute(self, signer: str, contract: str, msg: Any, *, funds: int = 0) -> BroadcastResult:
         call = MsgExecute(self._me(signer), decode_address(contract), _json(msg), funds)

@@ -1,0 +1,218 @@
+"""The three example contracts of issue 17, built with asc and run on one real solo node.
+
+(a) revenue_split receives a skill's royalties through skills/Settle and pays three developers
+their shares with bank/Send sub-messages; (b) household_wallet pays a spend once two of three
+members approve; (c) bounty keeps an escrow until the arbiter approves a hunter's claim. Plus the
+SDK's JSON reader at its edges, through the template's counter.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from voxpop.chain.modules.skills.messages import MsgRegisterSkill, MsgSettle
+from voxpop.contracts.build import build_contract, example_dir
+from voxpop.contracts.scaffold import TEMPLATE_DIR
+from voxpop.contracts.testing import ContractChain, ContractTxError
+from voxpop.crypto.address import decode_address
+
+pytestmark = pytest.mark.slow
+
+EXAMPLES = ("revenue_split", "household_wallet", "bounty")
+
+
+@pytest.fixture(scope="module")
+def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ContractChain]:
+    with ContractChain.start(tmp_path_factory.mktemp("node")) as chain:
+        yield chain
+
+
+@pytest.fixture(scope="module")
+def codes(chain: ContractChain, tmp_path_factory: pytest.TempPathFactory) -> dict[str, int]:
+    """Each example (and the template's counter) built with asc, then stored: its code id."""
+    out = tmp_path_factory.mktemp("wasm")
+    projects = {name: example_dir(name) for name in EXAMPLES} | {"counter": TEMPLATE_DIR}
+    # Two compiles at a time: asc is single-threaded, the machine has two cores
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        built = {
+            name: pool.submit(build_contract, path, out / f"{name}.wasm")
+            for name, path in projects.items()
+        }
+        wasm = {name: f.result() for name, f in built.items()}
+    return {name: chain.store("alice", path) for name, path in wasm.items()}
+
+
+def me(chain: ContractChain, name: str) -> bytes:
+    return decode_address(chain.address(name))
+
+
+# --- (a) revenue split ------------------------------------------------------------------------
+
+
+def test_revenue_split_pays_royalties_by_shares(
+    chain: ContractChain, codes: dict[str, int]
+) -> None:
+    members = [
+        {"address": chain.address("alice"), "share": 5000},
+        {"address": chain.address("bob"), "share": 3000},
+        {"address": chain.address("carol"), "share": 2000},
+    ]
+    split = chain.instantiate("alice", codes["revenue_split"], {"members": members})
+    # The skill's royalties go to the contract: its address is the payout
+    skill = "skill-split.voxpop"
+    register = MsgRegisterSkill(me(chain, "alice"), skill, decode_address(split), 1000)
+    chain.tx("alice", [register])
+    chain.tx("dave", [MsgSettle(me(chain, "dave"), ((skill, 7),))])
+    assert chain.balance(split) == 7000
+    before = {n: chain.balance(n) for n in ("alice", "bob", "carol")}
+
+    # Anyone (erin) distributes; the shares arrive through bank/Send sub-messages
+    chain.execute("erin", split, {"distribute": {}})
+    after = {n: chain.balance(n) for n in ("alice", "bob", "carol")}
+    assert {n: after[n] - before[n] for n in after} == {"alice": 3500, "bob": 2100, "carol": 1400}
+    assert chain.balance(split) == 0
+    assert chain.query(split, {"paid": {"address": chain.address("bob")}}) == {"paid": 2100}
+    assert chain.query(split, {"members": {}})["distributed"] == 7000
+
+    with pytest.raises(ContractTxError, match="nothing to distribute"):
+        chain.execute("erin", split, {"distribute": {}})
+
+
+def test_revenue_split_shares_must_make_the_whole(
+    chain: ContractChain, codes: dict[str, int]
+) -> None:
+    members = [{"address": chain.address("alice"), "share": 9000}]
+    with pytest.raises(ContractTxError, match="sum to 10000"):
+        chain.instantiate("alice", codes["revenue_split"], {"members": members})
+    twice = [{"address": chain.address("bob"), "share": 5000}] * 2
+    with pytest.raises(ContractTxError, match="listed twice"):
+        chain.instantiate("alice", codes["revenue_split"], {"members": twice})
+
+
+# --- (b) household wallet ---------------------------------------------------------------------
+
+
+def test_household_wallet_pays_on_two_of_three(chain: ContractChain, codes: dict[str, int]) -> None:
+    family = [chain.address(n) for n in ("alice", "bob", "carol")]
+    wallet = chain.instantiate(
+        "alice", codes["household_wallet"], {"members": family, "threshold": 2}
+    )
+    chain.send("dave", wallet, 50_000)
+    chain.execute("dave", wallet, {"deposit": {}}, funds=1_000)
+    assert chain.balance(wallet) == 51_000
+    erin = chain.balance("erin")
+
+    spend = {"propose": {"to": chain.address("erin"), "amount": 30_000, "memo": "groceries"}}
+    chain.execute("bob", wallet, spend)
+    assert chain.balance("erin") == erin  # one approval of two: nothing paid
+    with pytest.raises(ContractTxError, match="only a member"):
+        chain.execute("dave", wallet, {"approve": {"id": 1}})
+    with pytest.raises(ContractTxError, match="already approved"):
+        chain.execute("bob", wallet, {"approve": {"id": 1}})
+
+    chain.execute("carol", wallet, {"approve": {"id": 1}})
+    assert chain.balance("erin") == erin + 30_000
+    assert chain.balance(wallet) == 21_000
+    proposal = chain.query(wallet, {"proposal": {"id": 1}})
+    assert proposal["paid"] is True and proposal["approvals"] == 2
+    with pytest.raises(ContractTxError, match="already paid"):
+        chain.execute("alice", wallet, {"approve": {"id": 1}})
+
+    # More than the wallet holds: the approval that would pay is refused, nothing changes
+    chain.execute("alice", wallet, {"propose": {"to": chain.address("erin"), "amount": 99_000}})
+    with pytest.raises(ContractTxError, match="holds less than"):
+        chain.execute("bob", wallet, {"approve": {"id": 2}})
+    assert chain.query(wallet, {"proposal": {"id": 2}})["approvals"] == 1
+    assert chain.balance(wallet) == 21_000
+
+
+def test_household_wallet_needs_a_real_threshold(
+    chain: ContractChain, codes: dict[str, int]
+) -> None:
+    family = [chain.address(n) for n in ("alice", "bob", "carol")]
+    with pytest.raises(ContractTxError, match="threshold"):
+        chain.instantiate("alice", codes["household_wallet"], {"members": family, "threshold": 1})
+
+
+# --- (c) bounty -------------------------------------------------------------------------------
+
+
+def _bounty(chain: ContractChain, code_id: int, funds: int, deadline: int) -> str:
+    msg = {"arbiter": chain.address("carol"), "description": "port X", "deadline": deadline}
+    return chain.instantiate("alice", code_id, msg, funds=funds)
+
+
+def test_bounty_pays_the_hunter_the_arbiter_approves(
+    chain: ContractChain, codes: dict[str, int]
+) -> None:
+    later = int(time.time()) + 3600
+    bounty = _bounty(chain, codes["bounty"], 40_000, later)
+    chain.execute("bob", bounty, {"claim": {"note": "PR #1"}})
+    chain.execute("dave", bounty, {"claim": {"note": "PR #2"}})
+    with pytest.raises(ContractTxError, match="already claimed"):
+        chain.execute("bob", bounty, {"claim": {"note": "again"}})
+    with pytest.raises(ContractTxError, match="only the arbiter"):
+        chain.execute("bob", bounty, {"approve": {"hunter": chain.address("bob")}})
+    with pytest.raises(ContractTxError, match="no claim"):
+        chain.execute("carol", bounty, {"approve": {"hunter": chain.address("erin")}})
+    with pytest.raises(ContractTxError, match="deadline has not passed"):
+        chain.execute("alice", bounty, {"reclaim": {}})
+
+    dave = chain.balance("dave")
+    chain.execute("carol", bounty, {"approve": {"hunter": chain.address("dave")}})
+    assert chain.balance("dave") == dave + 40_000
+    status = chain.query(bounty, {"status": {}})
+    assert status["status"] == "paid" and status["paid"] == 40_000 and status["escrow"] == 0
+    with pytest.raises(ContractTxError, match="closed"):
+        chain.execute("erin", bounty, {"claim": {"note": "late"}})
+
+
+def test_bounty_cancel_refunds_the_funder(chain: ContractChain, codes: dict[str, int]) -> None:
+    bounty = _bounty(chain, codes["bounty"], 10_000, int(time.time()) + 3600)
+    alice = chain.balance("alice")
+    chain.execute("carol", bounty, {"cancel": {}})
+    assert chain.balance("alice") == alice + 10_000
+    assert chain.query(bounty, {"status": {}})["status"] == "cancelled"
+
+
+def test_bounty_needs_escrow_and_a_future_deadline(
+    chain: ContractChain, codes: dict[str, int]
+) -> None:
+    with pytest.raises(ContractTxError, match="reward"):
+        _bounty(chain, codes["bounty"], 0, int(time.time()) + 3600)
+    with pytest.raises(ContractTxError, match="deadline has passed"):
+        _bounty(chain, codes["bounty"], 1_000, 1)
+
+
+# --- the SDK's JSON reader, through the counter -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("msg", "refusal"),
+    [
+        ({"count": 1.5}, "numbers must be integers"),
+        ({"count": 18446744073709551616}, "above 2^64-1"),
+        ({"count": -1}, "not an unsigned integer"),
+        ({"count": "5"}, "must be an integer"),
+    ],
+)
+def test_sdk_refuses_what_is_not_a_u64(
+    chain: ContractChain, codes: dict[str, int], msg: object, refusal: str
+) -> None:
+    with pytest.raises(ContractTxError, match=re.escape(refusal)):
+        chain.instantiate("alice", codes["counter"], msg)
+
+
+def test_sdk_reads_escapes_and_the_largest_u64(chain: ContractChain, codes: dict[str, int]) -> None:
+    counter = chain.instantiate(
+        "alice", codes["counter"], {"count": 2**64 - 3, "note": 'a "q" \\ \u00e9 \U0001f600'}
+    )
+    chain.execute("bob", counter, {"add": {"by": 2}})
+    assert chain.query(counter, {"count": {}}) == {"count": 2**64 - 1}
+    with pytest.raises(ContractTxError, match="overflow"):
+        chain.execute("bob", counter, {"add": {"by": 1}})
