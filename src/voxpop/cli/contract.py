@@ -72,3 +72,4 @@ def test(
     )
     if done.returncode != 0:
         fail("tests_failed", f"pytest exited with {done.returncode}", output, done.returncode)
+    emit({"project": str(project.resolve()), "wasm": str(wasm), "passed": True}, output)
