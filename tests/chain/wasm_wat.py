@@ -268,3 +268,14 @@ TOKEN = contract(
     call $set_result
     i32.const 0""",
 )
+
+
+def data_at(offset: int, raw: bytes) -> str:
+    """A WAT data segment holding `raw` at `offset` (every byte escaped)."""
+    escaped = "".join("\\" + format(b, "02x") for b in raw)
+    return f'  (data (i32.const {offset}) "{escaped}")'
+
+
+def ops(*instructions: str) -> str:
+    """Instructions, one a line, as an entry's body."""
+    return "\n    ".join(instructions)

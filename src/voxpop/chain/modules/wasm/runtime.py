@@ -100,7 +100,7 @@ class Engine:
     def module_for(self, ctx: Context, code_id: int) -> wasmtime.Module:
         """The compiled code `code_id`, from the cache or compiled now. Reads state without
         charging for the code's bytes: gas must not depend on whether the cache held it."""
-        code = state.get_code(ctx, code_id)
+        code = state.get_code(ctx.store, code_id)  # charged in CALL_GAS: fuel is set already
         with self._lock:
             module = self._modules.get(code.hash)
             if module is not None:
