@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -30,12 +31,28 @@ def init(
     ),
     api_port: int = typer.Option(1317, "--api-port"),
     overwrite: bool = typer.Option(False, "--overwrite", help="replace an existing genesis"),
+    state_sync: str = typer.Option(
+        "",
+        "--state-sync",
+        help="RPC1,RPC2: join a running network by state sync, verifying through these CometBFT "
+        "RPC servers (needs --genesis and --peers)",
+    ),
+    genesis_file: Path | None = typer.Option(None, "--genesis", help="the network's genesis.json"),
+    peers: str = typer.Option("", "--peers", help="ID@HOST:PORT,... to connect to"),
+    trust_height: int = typer.Option(0, "--trust-height", help="a trust root got out of band"),
+    trust_hash: str = typer.Option("", "--trust-hash", help="the block hash at --trust-height"),
     output: OutputFormat = OutputOption,
 ) -> None:
-    """Write config.toml, a validator key and a one-validator genesis.json."""
+    """Write config.toml, a validator key and a one-validator genesis.json; with --state-sync, a
+    full node of an existing network that restores a snapshot instead of replaying blocks."""
     balances = parse_funds(fund, output)
     config = NodeConfig()
     config.api.port = api_port
+    if state_sync:
+        _init_state_sync(
+            home, state_sync, genesis_file, peers, trust_height, trust_hash, config, output
+        )
+        return
     try:
         genesis = init_home(
             home_at(home),
@@ -110,6 +127,111 @@ def start(
         fail(getattr(exc, "code", "node_error"), str(exc))
     except KeyboardInterrupt:
         pass
+
+
+def _init_state_sync(
+    home: Path,
+    rpc_servers: str,
+    genesis_file: Path | None,
+    peers: str,
+    trust_height: int,
+    trust_hash: str,
+    config: NodeConfig,
+    output: OutputFormat,
+) -> None:
+    from voxpop.client.light import TrustOptions
+    from voxpop.node.statesync import (
+        StateSyncSetupError,
+        init_state_sync_home,
+        verified_trust_root,
+    )
+
+    h = home_at(home)
+    if h.exists():
+        fail(HomeExistsError.code, f"{h.root} already holds a node (genesis.json exists)", output)
+    # Verify what a joining node cannot do without: the network's genesis and someone to ask
+    if genesis_file is None or not peers:
+        fail("state_sync_setup", "--state-sync needs --genesis FILE and --peers", output)
+    servers = [s.strip() for s in rpc_servers.split(",") if s.strip()]
+    try:
+        given = TrustOptions(trust_height, bytes.fromhex(trust_hash)) if trust_height else None
+        trust = verified_trust_root(servers, given)
+        config.cometbft.persistent_peers = peers
+        init_state_sync_home(
+            h, genesis=genesis_file, rpc_servers=servers, trust=trust, config=config
+        )
+    except ValueError as exc:
+        fail("state_sync_setup", f"bad trust root: {exc}", output)
+    except StateSyncSetupError as exc:
+        fail(exc.code, str(exc), output)
+    except OSError as exc:
+        fail("init_failed", str(exc), output)
+    emit(
+        {
+            "home": str(h.root),
+            "state_sync_rpc_servers": servers,
+            "trust_height": trust.height,
+            "trust_hash": trust.hash.hex().upper(),
+        },
+        output,
+    )
+
+
+snapshot_app = typer.Typer(no_args_is_help=True, help="Back up and restore a stopped node's state.")
+node_app.add_typer(snapshot_app, name="snapshot")
+
+
+@snapshot_app.command("export")
+def snapshot_export(
+    out: Path = typer.Argument(..., help="directory to write the snapshot into"),
+    home: Path = typer.Option(default_home(), "--home", help="node home directory"),
+    output: OutputFormat = OutputOption,
+) -> None:
+    """Write the node's latest state as a snapshot (the state sync format) into OUT."""
+    from voxpop.node.snapshots.backup import export_snapshot
+    from voxpop.node.snapshots.errors import SnapshotError
+    from voxpop.store import StoreError
+
+    try:
+        meta = export_snapshot(home_at(home), out)
+    except (SnapshotError, StoreError, ConfigError) as exc:
+        fail(getattr(exc, "code", "snapshot_error"), str(exc), output)
+    emit(_snapshot_summary(meta, out), output)
+
+
+@snapshot_app.command("import")
+def snapshot_import(
+    src: Path = typer.Argument(..., help="directory holding snapshots (from `export`)"),
+    home: Path = typer.Option(default_home(), "--home", help="node home directory"),
+    height: int | None = typer.Option(None, "--height", help="default: the newest in SRC"),
+    app_hash: str = typer.Option("", "--app-hash", help="the app hash it must restore (hex)"),
+    output: OutputFormat = OutputOption,
+) -> None:
+    """Restore a snapshot into a node whose store is empty (after `voxpop node init`)."""
+    from voxpop.node.snapshots.backup import import_snapshot
+    from voxpop.node.snapshots.errors import SnapshotError
+    from voxpop.store import StoreError, VersionError
+
+    try:
+        expected = bytes.fromhex(app_hash) if app_hash else None
+        meta = import_snapshot(home_at(home), src, height, expected)
+    except ValueError as exc:
+        fail("snapshot_error", f"--app-hash: {exc}", output)
+    except VersionError as exc:
+        fail("snapshot_state_not_empty", str(exc), output)
+    except (SnapshotError, StoreError, ConfigError) as exc:
+        fail(getattr(exc, "code", "snapshot_error"), str(exc), output)
+    emit(_snapshot_summary(meta, src), output)
+
+
+def _snapshot_summary(meta: Any, where: Path) -> dict[str, Any]:
+    return {
+        "dir": str(where),
+        "height": meta.height,
+        "app_hash": meta.app_hash.hex().upper(),
+        "records": meta.records,
+        "chunks": meta.chunks,
+    }
 
 
 @node_app.command("show-genesis")
