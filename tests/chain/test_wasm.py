@@ -537,3 +537,23 @@ def test_genesis_round_trip(chain: Chain, tmp_path: Path) -> None:
     assert again.app.export_genesis()["wasm"] == exported
     assert smart(again, token, json.dumps(encode_address(B)).encode())[1] == b"5"
     again.app.store.close()
+
+
+def test_governance_migrates_a_contract_without_admin(chain: Chain) -> None:
+    from voxpop.chain.context import BlockInfo, Context
+    from voxpop.chain.gas import InfiniteGasMeter
+    from voxpop.chain.kv import Branch
+    from voxpop.chain.modules.gov.actions import ActionEnv, MigrateContract
+    from voxpop.chain.modules.wasm.state import contract_store_key
+
+    orphan = deploy(chain, contract())
+    assert store(chain, wasm(contract(data=ABC, migrate=f"{WRITE_ABC}\n    i32.const 0"))).code == 0
+    env = ActionEnv({m.name: m for m in chain.app.modules})
+    block = BlockInfo("voxpop-test", chain.app.last_height + 1, chain.time)
+    ctx = Context(block, Branch(chain.app.committed), InfiniteGasMeter(), AuthParams().gas)
+    action = MigrateContract.from_value({"contract": orphan, "code_id": 2, "msg": b"{}"})
+    action.check(ctx, env)
+    action.apply(ctx, env)
+    assert ctx.store.get(contract_store_key(orphan, b"abc")) == b"abc"
+    with pytest.raises(errors.UnknownContractError):
+        MigrateContract.from_value({"contract": B, "code_id": 2, "msg": b"{}"}).check(ctx, env)

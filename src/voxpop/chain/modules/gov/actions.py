@@ -38,6 +38,9 @@ from voxpop.chain.modules.gov import rewards, state
 from voxpop.chain.modules.gov import rewards_state as rs
 from voxpop.chain.modules.grant import state as grant
 from voxpop.chain.modules.services import state as services
+from voxpop.chain.modules.wasm import state as wasm
+from voxpop.chain.modules.wasm.messages import CONTRACT_MSG
+from voxpop.chain.modules.wasm.module import WasmModule
 
 COMMUNITY_POOL_ADDRESS = module_address(COMMUNITY_POOL)
 MAX_ACTIONS = 16
@@ -342,6 +345,34 @@ class FundingRound(Action):
         )
 
 
+@dataclass(frozen=True, slots=True)
+class MigrateContract(Action):
+    """Move a contract to another stored code and run that code's `migrate` with `msg`, whether
+    or not the contract has an admin (the wasm module runs it, the gov account as the sender)."""
+
+    TYPE = "gov/MigrateContract"
+    contract: Annotated[bytes, ADDRESS]
+    code_id: Annotated[int, UintKind(1), Doc("the stored code to move to")]
+    msg: Annotated[bytes, CONTRACT_MSG]
+
+    def module(self, env: ActionEnv) -> WasmModule:
+        found = env.modules.get("wasm")
+        # Verify the chain runs contracts
+        if not isinstance(found, WasmModule):
+            raise InvalidProposalActionError("this chain has no wasm module")
+        return found
+
+    def check(self, ctx: Context, env: ActionEnv) -> None:
+        self.module(env)
+        # Verify the contract and the code exist
+        wasm.get_contract(ctx, self.contract)
+        wasm.get_code(ctx, self.code_id)
+
+    def apply(self, ctx: Context, env: ActionEnv) -> None:
+        self.check(ctx, env)
+        self.module(env).migrate_by_governance(ctx, self.contract, self.code_id, self.msg)
+
+
 ACTIONS: dict[str, type[Action]] = {
     cls.TYPE: cls
     for cls in (
@@ -354,6 +385,7 @@ ACTIONS: dict[str, type[Action]] = {
         VestedSpend,
         CancelVesting,
         FundingRound,
+        MigrateContract,
     )
 }
 
