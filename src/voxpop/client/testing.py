@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import IO
+from typing import IO, ClassVar, Self
 
 import httpx
 
@@ -158,6 +158,99 @@ class LocalNode:
         self._log.close()
 
     def __enter__(self) -> LocalNode:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class LocalProcessError(Exception):
+    pass
+
+
+@dataclass
+class LocalProcess:
+    """A role's process (`voxpop <role> start ...`) on a local port, for tests and benchmarks:
+    started, waited for until READY_PATH answers 200, killed (a crash) or stopped, restarted with
+    the same command. Its output goes to HOME/LOG_NAME. Subclasses give a `start` that builds the
+    command and calls `spawn`."""
+
+    READY_PATH: ClassVar[str] = "/v1/status"
+    LOG_NAME: ClassVar[str] = "process.log"
+
+    home: Path
+    port: int
+    argv: list[str]
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    _log: IO[bytes] = field(repr=False)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @classmethod
+    def spawn(cls, home: Path, port: int, argv: list[str], timeout: float) -> Self:
+        """Run `argv` and wait until it answers. Raises LocalProcessError (stopping it)."""
+        home.mkdir(parents=True, exist_ok=True)
+        log_path = home / cls.LOG_NAME
+        log = log_path.open("ab")
+        process = subprocess.Popen(
+            argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
+        child = cls(home, port, argv, process, log_path, log)
+        try:
+            child.wait_ready(timeout)
+        except BaseException:
+            child.stop()
+            raise
+        return child
+
+    def restart(self, timeout: float = START_TIMEOUT) -> Self:
+        """The same command again (after stop() or kill()), on the same port."""
+        return self.spawn(self.home, self.port, self.argv, timeout)
+
+    def wait_ready(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        with httpx.Client(base_url=self.url, timeout=2.0) as http:
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    raise LocalProcessError(f"exited with {self.process.returncode}: {self.log()}")
+                with contextlib.suppress(httpx.HTTPError):
+                    if http.get(self.READY_PATH).status_code == 200:
+                        return
+                time.sleep(0.05)
+        raise LocalProcessError(f"did not answer within {timeout} s: {self.log()}")
+
+    def log(self) -> str:
+        with contextlib.suppress(OSError):
+            return self.log_path.read_text(errors="replace")[-4000:]
+        return ""
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no flush (a crash)."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+        self._log.close()
+
+    def stop(self) -> None:
+        """SIGTERM, then SIGKILL if it has not exited within STOP_TIMEOUT seconds."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log.close()
+
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(

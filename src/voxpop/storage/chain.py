@@ -24,7 +24,7 @@ DEAL_QUERY = "/storage/deal"
 PROVIDER_QUERY = "/storage/provider"
 CHALLENGES_QUERY = "/storage/challenges"
 PARAMS_QUERY = "/storage/params"
-PLACEMENTS_LIST = "/storage/placements_by_provider"
+PLACEMENTS_LIST = "/storage/by_provider"
 TX_GAS = 400_000
 
 
@@ -105,13 +105,18 @@ class ChainLink:
         raw = await self._proven(CHALLENGES_QUERY, self.address + epoch.to_bytes(8, "big"))
         return None if raw is None else wire.decode_challenges(raw)
 
-    async def placements(self) -> list[tuple[bytes, int]]:
-        """(object_id, shard_index) of every placement the chain lists for this node."""
+    async def placements(self) -> list[tuple[bytes, int, wire.Deal]]:
+        """(object_id, shard_index, deal) of every placement the chain lists for this node (the
+        list carries each deal's record, proven with it)."""
         try:
             listed = await self.client.query_list(PLACEMENTS_LIST, self.address, prove=True)
         except VoxClientError as exc:
             raise ChainUnavailableError(f"{PLACEMENTS_LIST}: {exc}") from None
-        return sorted(wire.decode_placement_id(item.id) for item in listed.items)
+        out = []
+        for item in listed.items:
+            object_id, index = wire.decode_placement_id(item.id)
+            out.append((object_id, index, wire.decode_deal(item.value)))
+        return sorted(out, key=lambda entry: (entry[0], entry[1]))
 
     async def send(self, msgs: Sequence[Message | Msg], gas: int = TX_GAS) -> TxOutcome:
         """Sign and commit one tx. Raises TxFailedError, ChainUnavailableError."""

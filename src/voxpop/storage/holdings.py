@@ -35,13 +35,12 @@ class Holdings:
         listed = await link.placements()
         deals: dict[bytes, wire.Deal] = {}
         placements: dict[tuple[bytes, int], wire.Placement] = {}
-        for object_id, index in listed:
-            deal = deals.get(object_id) or await link.deal(object_id)
-            if deal is None or index >= len(deal.placements):
-                continue  # closed between the two reads
+        for object_id, index, deal in listed:
+            # Verify the deal places the shard here (the list and the deal come from one state)
+            if index >= len(deal.placements):
+                continue
             deals[object_id] = deal
             placement = deal.placements[index]
-            # Verify the chain still places it here (the list and the deal are separate reads)
             if placement.provider == link.address:
                 placements[(object_id, index)] = placement
         self.placements, self.deals = placements, deals

@@ -19,7 +19,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from voxpop.chain.modules.storage.messages import MAX_PROOFS, MsgProve
-from voxpop.crypto.merkle import MerkleError, MerkleTree
+from voxpop.crypto.merkle import MerkleError, MerkleTree, verify_path
 from voxpop.storage import wire
 from voxpop.storage.chain import ChainLink, ChainUnavailableError, TxFailedError
 from voxpop.storage.shards import ShardStore
@@ -53,6 +53,11 @@ class TreeCache:
     def tree(self, root: bytes, leaf_size: int) -> MerkleTree | None:
         """The shard's tree, or None if the shard is not held (or its bytes no longer match)."""
         held = self._trees.get(root)
+        # Verify the file is still there: a cached map would outlive a deleted file's name, and
+        # the node must not prove what it no longer keeps
+        if held is not None and not self.store.has_shard(root):
+            self._evict(root)
+            return None
         if held is not None:
             self._trees.move_to_end(root)
             return held[0]
@@ -150,8 +155,15 @@ class Prover:
             if tree is None or not 0 <= leaf_index < tree.leaf_count:
                 missing.append(f"{object_id.hex()}:{shard_index}")
                 continue
-            leaf = tree.leaf(leaf_index)
-            proofs.append((object_id, shard_index, leaf_index, leaf, tuple(tree.path(leaf_index))))
+            leaf, path = tree.leaf(leaf_index), tuple(tree.path(leaf_index))
+            root = deal_roots[shard_index]
+            # Verify the answer before sending it: bytes changed on disk since the tree was built
+            # would fail the whole tx on chain, the good answers with it
+            if not verify_path(root, leaf, leaf_index, tree.leaf_count, path):
+                self.cache.forget(root)
+                missing.append(f"{object_id.hex()}:{shard_index}")
+                continue
+            proofs.append((object_id, shard_index, leaf_index, leaf, path))
         return proofs, missing
 
     async def safe_tick(self, params: wire.Params, height: int) -> None:
