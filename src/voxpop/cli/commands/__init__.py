@@ -22,6 +22,7 @@ from voxpop.cli.commands import (
     skills,
     slashing,
     staking,
+    wasm,
 )
 from voxpop.cli.declare import QueryCommand, TxCommand
 
@@ -41,6 +42,7 @@ MODULES = {
     "settings": "Settings: an owner's encrypted settings records and key epochs.",
     "devices": "Devices: pairing requests, claims, device records (encrypted).",
     "inbox": "Inbox: sealed messages to an owner, read and deleted by the owner.",
+    "wasm": "Contracts: store WebAssembly code, instantiate, execute, query, migrate.",
 }
 
 COMMANDS: tuple[TxCommand | QueryCommand, ...] = (
@@ -58,6 +60,7 @@ COMMANDS: tuple[TxCommand | QueryCommand, ...] = (
     *settings.COMMANDS,
     *devices.COMMANDS,
     *inbox.COMMANDS,
+    *wasm.COMMANDS,
     *auth.COMMANDS,
     *chain.COMMANDS,
 )

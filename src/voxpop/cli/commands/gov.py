@@ -63,6 +63,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "review_seconds": 86_400,
         "reviewers": [ZERO_ADDRESS],
     },
+    "gov/MigrateContract": {"contract": ZERO_ADDRESS, "code_id": 2, "msg": {"migrate": {}}},
 }
 
 
