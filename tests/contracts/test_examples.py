@@ -11,12 +11,13 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
 from voxpop.chain.modules.skills.messages import MsgRegisterSkill, MsgSettle
-from voxpop.contracts.build import build_contract, example_dir
+from voxpop.contracts.build import build_contracts, example_dir
 from voxpop.contracts.scaffold import TEMPLATE_DIR
 from voxpop.contracts.testing import ContractChain, ContractTxError
 from voxpop.crypto.address import decode_address
@@ -24,27 +25,47 @@ from voxpop.crypto.address import decode_address
 pytestmark = pytest.mark.slow
 
 EXAMPLES = ("revenue_split", "household_wallet", "bounty")
+BUILT = (*EXAMPLES, "counter", "tipjar")
+GUIDE = Path(__file__).resolve().parents[2] / "docs" / "contracts-guide.md"
+
+
+def _block(text: str, heading: str, lang: str) -> str:
+    """The first ```lang block after `heading` in the guide."""
+    after = text[text.index(heading) :]
+    return after.split(f"```{lang}\n", 1)[1].split("```", 1)[0]
 
 
 @pytest.fixture(scope="module")
-def chain(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ContractChain]:
+def building(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Future[list[Path]]]:
+    """Each example, the template's counter and the guide's tip jar, compiled by one asc process
+    (it loads and warms up once) while the node starts."""
+    out = tmp_path_factory.mktemp("wasm")
+    guide = out / "tipjar"
+    guide.mkdir()
+    (guide / "contract.ts").write_text(_block(GUIDE.read_text(), "## 5.", "ts"))
+    projects = [example_dir(name) for name in EXAMPLES] + [TEMPLATE_DIR, guide]
+    jobs = [(path, out / f"{name}.wasm") for name, path in zip(BUILT, projects, strict=True)]
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        yield pool.submit(build_contracts, jobs)
+
+
+@pytest.fixture(scope="module")
+def chain(
+    building: Future[list[Path]], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ContractChain]:
     with ContractChain.start(tmp_path_factory.mktemp("node")) as chain:
         yield chain
 
 
 @pytest.fixture(scope="module")
-def codes(chain: ContractChain, tmp_path_factory: pytest.TempPathFactory) -> dict[str, int]:
-    """Each example (and the template's counter) built with asc, then stored: its code id."""
-    out = tmp_path_factory.mktemp("wasm")
-    projects = {name: example_dir(name) for name in EXAMPLES} | {"counter": TEMPLATE_DIR}
-    # Two compiles at a time: asc is single-threaded, the machine has two cores
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        built = {
-            name: pool.submit(build_contract, path, out / f"{name}.wasm")
-            for name, path in projects.items()
-        }
-        wasm = {name: f.result() for name, f in built.items()}
-    return {name: chain.store("alice", path) for name, path in wasm.items()}
+def wasm(building: Future[list[Path]]) -> dict[str, Path]:
+    return dict(zip(BUILT, building.result(), strict=True))
+
+
+@pytest.fixture(scope="module")
+def codes(chain: ContractChain, wasm: dict[str, Path]) -> dict[str, int]:
+    """The examples and the counter, stored: their code ids."""
+    return {name: chain.store("alice", wasm[name]) for name in (*EXAMPLES, "counter")}
 
 
 def me(chain: ContractChain, name: str) -> bytes:
@@ -216,3 +237,20 @@ def test_sdk_reads_escapes_and_the_largest_u64(chain: ContractChain, codes: dict
     assert chain.query(counter, {"count": {}}) == {"count": 2**64 - 1}
     with pytest.raises(ContractTxError, match="overflow"):
         chain.execute("bob", counter, {"add": {"by": 1}})
+
+
+# --- the guide's tip jar, built and tested from the page ----------------------------------------
+
+
+def test_guide_tip_jar(chain: ContractChain, wasm: dict[str, Path]) -> None:
+    namespace: dict[str, object] = {
+        "ContractChain": ContractChain,
+        "ContractTxError": ContractTxError,
+        "pytest": pytest,
+        "built_wasm": lambda _: wasm["tipjar"],
+        "HERE": wasm["tipjar"].parent,
+    }
+    exec(_block(GUIDE.read_text(), "## 6.", "python"), namespace)
+    test = namespace["test_tip_jar"]
+    assert callable(test)
+    test(chain)
