@@ -56,6 +56,7 @@ def shard_bytes(object_id: bytes, index: int, size: int = SHARD_SIZE) -> bytes:
 @dataclass
 class World:
     chain: Chain
+    params: state.StorageParams = PARAMS
     shards: dict[tuple[bytes, int], bytes] = field(default_factory=dict)
     trees: dict[tuple[bytes, int], MerkleTree] = field(default_factory=dict)
 
@@ -63,7 +64,7 @@ class World:
     def start(cls, path: Path, params: state.StorageParams = PARAMS) -> World:
         app_state = default_app_state([(a, START) for a in [*PROVIDERS, *OWNERS]])
         app_state["storage"] = {**StorageModule().default_genesis(), "params": params.to_value()}
-        return cls(Chain.start(path, app_state=app_state))
+        return cls(Chain.start(path, app_state=app_state), params)
 
     # --- txs ---------------------------------------------------------------------------------
 
@@ -88,7 +89,7 @@ class World:
         roots = []
         for i in range(len(providers)):
             data = shard_bytes(object_id, i)
-            tree = MerkleTree(data, PARAMS.leaf_size)
+            tree = MerkleTree(data, self.params.leaf_size)
             self.shards[object_id, i] = data
             self.trees[object_id, i] = tree
             roots.append(tree.root)
@@ -100,7 +101,7 @@ class World:
             "shard_size": SHARD_SIZE,
             "k": k,
             "n": len(providers),
-            "leaf_size": PARAMS.leaf_size,
+            "leaf_size": self.params.leaf_size,
             "roots": roots,
             "providers": [PROVIDERS[p] for p in providers],
             "epochs": epochs,
@@ -149,12 +150,12 @@ class World:
             self.chain.block([])
 
     def to_offset(self, epoch: int, offset: int) -> None:
-        self.to_height(epoch * PARAMS.epoch_blocks + offset)
+        self.to_height(epoch * self.params.epoch_blocks + offset)
 
     @property
     def epoch(self) -> int:
         """The epoch of the next block."""
-        return self.next_height // PARAMS.epoch_blocks
+        return self.next_height // self.params.epoch_blocks
 
     # --- reads ---------------------------------------------------------------------------------
 
