@@ -557,3 +557,15 @@ def test_governance_migrates_a_contract_without_admin(chain: Chain) -> None:
     assert ctx.store.get(contract_store_key(orphan, b"abc")) == b"abc"
     with pytest.raises(errors.UnknownContractError):
         MigrateContract.from_value({"contract": B, "code_id": 2, "msg": b"{}"}).check(ctx, env)
+
+
+def test_address_vectors_of_the_protocol_page() -> None:
+    """The vectors in docs/protocol/contracts.md, recomputed from the page itself."""
+    import re
+
+    page = (Path(__file__).resolve().parents[2] / "docs/protocol/contracts.md").read_text()
+    rows = re.findall(r"\| (\d+) \| (\d+) \| `([0-9a-f]{40})` \| `(vox1[0-9a-z]+)` \|", page)
+    assert len(rows) == 2
+    for code_id, seq, hex_address, text in rows:
+        address = compute_contract_address(int(code_id), int(seq))
+        assert address.hex() == hex_address and encode_address(address) == text
