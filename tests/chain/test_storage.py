@@ -4,12 +4,14 @@ its signer's fee (the harness checks every module's invariants after every block
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.chain.harness import Chain
 from tests.chain.storage_world import (
     CAPACITY,
     COLLATERAL,
@@ -498,14 +500,41 @@ def test_params_bounds() -> None:
             state.StorageParams.from_value({**value, name: bad})
 
 
-def test_genesis_round_trip(placed: World) -> None:
+def test_genesis_round_trip(placed: World, tmp_path: Path) -> None:
+    """A chain started from an export holds the same providers, deals, dense lists, challenges
+    and balances; genesis refuses records the storage account does not fund, and junk."""
     placed.chain.block([])
-    module = StorageModule()
-    exported = module.export_genesis(placed.chain.app.committed)
-    assert exported["deals"] and exported["active"] and exported["challenges"]
-    import json
-
+    exported = placed.chain.app.export_genesis()
+    data = exported["storage"]
+    assert data["deals"] and data["active"] and data["challenges"]
     assert json.loads(json.dumps(exported)) == exported
+    again = Chain.start(tmp_path / "again", app_state=exported)
+    try:
+        for i in range(4):
+            assert again.query("/storage/provider", PROVIDERS[i]) == placed.chain.query(
+                "/storage/provider", PROVIDERS[i]
+            )
+        assert again.query("/storage/deal", OID) == placed.chain.query("/storage/deal", OID)
+        epoch = placed.epoch
+        key = PROVIDERS[0] + state.u64(epoch)
+        assert again.query("/storage/challenges", key) == placed.chain.query(
+            "/storage/challenges", key
+        )
+        assert again.balance(MODULE) == placed.chain.balance(MODULE)
+        assert StorageModule().export_genesis(again.app.committed) == data
+    finally:
+        again.app.store.close()
+    deal = data["deals"][0]
+    richer = [{**deal["placements"][0], "escrow": deal["placements"][0]["escrow"] + 1}]
+    unfunded = {**data, "deals": [{**deal, "placements": richer + deal["placements"][1:]}]}
+    with pytest.raises(errors.InvalidGenesisError, match="storage account"):
+        Chain.start(tmp_path / "unfunded", app_state={**exported, "storage": unfunded})
+    unlisted = {**data, "active": []}
+    with pytest.raises(errors.InvalidGenesisError, match="dense"):
+        Chain.start(tmp_path / "unlisted", app_state={**exported, "storage": unlisted})
+    junk = {**data, "deals": [{**deal, "placements": 7}]}
+    with pytest.raises(errors.InvalidGenesisError, match="malformed"):
+        Chain.start(tmp_path / "junk", app_state={**exported, "storage": junk})
 
 
 def test_queries_refuse_bad_data(world: World) -> None:
