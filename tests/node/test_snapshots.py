@@ -52,6 +52,16 @@ def take(chain: Chain, path: Path, chunk_bytes: int = 1024) -> tuple[SnapshotDir
 
 
 def test_metadata_vector() -> None:
+    """The vector of docs/protocol/snapshots.md."""
+    records = [(b"a", b"1"), (b"bb", b""), (b"c", b"\x00\x01")]
+    chunks = list(chunk_records(iter(records), 16))
+    assert [c.hex() for c in chunks] == ["00016100000001310002626200000000", "000163000000020001"]
+    vector = SnapshotMetadata(
+        100, bytes(range(32)), 1_800_000_000, 3, tuple(chunk_hash(c) for c in chunks)
+    )
+    assert vector.hash().hex() == (
+        "0206c1aa7b8b046f822e2afd0c01b957acb8a3ee1df71834672dfa53ad8299e5"
+    )
     meta = SnapshotMetadata(7, bytes(32), 1_800_000_000, 1, (bytes(range(32)),))
     assert SnapshotMetadata.decode(meta.encode()) == meta
     assert encode_record(b"k", b"v") == bytes.fromhex("00016b0000000176")

@@ -221,6 +221,74 @@ def init_testnet(
     return testnet
 
 
+def init_full_node(
+    testnet: LocalNet,
+    path: Path,
+    *,
+    base_port: int,
+    state_sync: bool,
+    timeout_commit_ms: int = 1000,
+    discovery_ms: int = 5_000,
+) -> LocalNode:
+    """Write a full node's home at `path` that follows `testnet` (peers with every node, on this
+    host, ports base_port .. base_port+3), joining by state sync (`voxpop node init
+    --state-sync`'s setup: the trust root from our light client over the first two nodes' RPC)
+    or, without, by replaying every block. Not added to the manifest: the caller runs and stops
+    it (`node_command`). Raises StateSyncSetupError if the trust root cannot be verified."""
+    from voxpop.node.statesync import init_state_sync_home, verified_trust_root
+
+    home = NodeHome(path)
+    config = NodeConfig(
+        moniker=path.name,
+        api=ApiConfig(port=base_port + 3),
+        cometbft=CometConfig(
+            p2p_port=base_port,
+            rpc_port=base_port + 1,
+            abci_port=base_port + 2,
+            timeout_commit_ms=timeout_commit_ms,
+            persistent_peers=",".join(f"{n.node_id}@127.0.0.1:{n.p2p_port}" for n in testnet.nodes),
+        ),
+    )
+    genesis = testnet.nodes[0].node_home.genesis_json
+    if state_sync:
+        servers = [n.rpc_url for n in testnet.nodes[:2]]
+        if len(servers) == 1:  # CometBFT asks for two; one node is its own witness
+            servers *= 2
+        trust = verified_trust_root(servers)
+        init_state_sync_home(
+            home,
+            genesis=genesis,
+            rpc_servers=servers,
+            trust=trust,
+            config=config,
+            discovery_ms=discovery_ms,
+        )
+    else:
+        for d in (home.root, home.config_dir, home.data_dir):
+            d.mkdir(parents=True, exist_ok=True)
+        save_validator_key(home.priv_validator_key, PrivateKey.generate())
+        home.genesis_json.write_bytes(genesis.read_bytes())
+        config.save(home.config_toml)
+    node_key = SigningKey.generate()
+    (home.cometbft_dir / "config").mkdir(parents=True, exist_ok=True)
+    (home.cometbft_dir / "config" / "node_key.json").write_text(
+        json.dumps(_node_key_json(node_key))
+    )
+    # One host: peers share an IP, as the testnet's own nodes do
+    p2p = {"laddr": f"tcp://127.0.0.1:{base_port}", "addr_book_strict": False}
+    p2p["allow_duplicate_ip"] = True
+    (home.cometbft_dir / OVERRIDES_FILE).write_text(tomli_w.dumps({"p2p": p2p}))
+    return LocalNode(
+        name=path.name,
+        home=str(path),
+        node_id=compute_node_id(node_key),
+        p2p_port=base_port,
+        rpc_port=base_port + 1,
+        abci_port=base_port + 2,
+        api_port=base_port + 3,
+    )
+
+
 def load_testnet(dir: Path) -> LocalNet:
     """Read DIR/testnet.json. Raises LocalNetError if it is missing."""
     path = dir.resolve() / MANIFEST
