@@ -14,6 +14,8 @@ from voxpop.chain.errors import InvalidGenesisError
 from voxpop.cli.keyring import KeyringBackendChoice, open_keyring
 from voxpop.cli.output import console, fail
 from voxpop.client import VoxClientError
+from voxpop.client.funding import top_up
+from voxpop.client.testing import LocalProcessError
 from voxpop.crypto import KeyringError
 from voxpop.crypto.keys import PrivateKey
 from voxpop.node.config import ConfigError
@@ -41,6 +43,16 @@ from voxpop.provider.devnet import (
     upstream_key_file,
 )
 from voxpop.provider.engines.local_upstreams import LocalUpstream
+from voxpop.storage.devnet import (
+    DEVNET_STORAGE_FUNDS,
+    DEVNET_STORAGE_NODES,
+    DEVNET_STORAGE_PARAMS,
+    DEVNET_STORAGE_PORT,
+    set_storage_params,
+    start_devnet_storage,
+    storage_accounts,
+)
+from voxpop.storage.testing import LocalStorageNode
 
 devnet_app = typer.Typer(no_args_is_help=True, help="Run everything locally with one command.")
 
@@ -61,6 +73,14 @@ def up(
     upstream_port: int = typer.Option(
         DEVNET_UPSTREAM_PORT, "--upstream-port", help="the local weather/knowledge upstream's port"
     ),
+    storage: bool = typer.Option(
+        True,
+        "--storage/--no-storage",
+        help=f"also run {DEVNET_STORAGE_NODES} storage nodes (enough for k=4 of n=6)",
+    ),
+    storage_port: int = typer.Option(
+        DEVNET_STORAGE_PORT, "--storage-port", help="the first storage node's port; the rest follow"
+    ),
     agent: bool = typer.Option(
         True, "--agent/--no-agent", help="also run a user agent for the dev account's devices"
     ),
@@ -77,6 +97,9 @@ def up(
         fail("devnet_failed", str(exc))
     except OSError as exc:
         fail("devnet_home_unusable", f"cannot prepare {h.root}: {exc.strerror or exc}")
+    if info.created:
+        # Short storage epochs, so a quick start sees its shards proven and paid in a minute
+        set_storage_params(h.genesis_json, **DEVNET_STORAGE_PARAMS)
     if info.created and info.dev_mnemonic:
         console.print(
             Panel(
@@ -114,6 +137,38 @@ def up(
         )
 
     upstreams: list[LocalUpstream] = []
+    storage_nodes: list[LocalStorageNode] = []
+
+    def start_storage(url: str) -> None:
+        # Funding and registering wait for blocks: off the event loop, in their own threads
+        try:
+            keyring = open_keyring(h.root, KeyringBackendChoice.TEST)
+            accounts = storage_accounts(keyring)
+            with dev_txs:
+                addresses = [a.public_key.address for a in accounts]
+                dev = keyring.load_private_key(DEV_KEY)
+                top_up(url, dev, addresses, DEVNET_STORAGE_FUNDS, "the storage nodes")
+        except (VoxClientError, KeyringError, OSError) as exc:
+            console.print(f"[yellow]storage nodes not started[/]: {exc}")
+            return
+
+        def start_one(index: int, account: PrivateKey) -> None:
+            try:
+                node = start_devnet_storage(h.root, url, account, index, storage_port + index)
+            except (LocalProcessError, OSError) as exc:
+                console.print(f"[yellow]storage node {index} not started[/]: {exc}")
+                return
+            storage_nodes.append(node)
+            console.print(f"  storage {node.url} (log {node.log_path})")
+
+        threads = [
+            threading.Thread(target=start_one, args=(i, account), daemon=True)
+            for i, account in enumerate(accounts)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=90)
 
     def start_providers(url: str) -> None:
         # Funding and registering wait for blocks: off the event loop, in their own threads
@@ -172,6 +227,10 @@ def up(
             starter = threading.Thread(target=start_providers, args=(url,), daemon=True)
             starters.append(starter)
             starter.start()
+        if storage:
+            starter = threading.Thread(target=start_storage, args=(url,), daemon=True)
+            starters.append(starter)
+            starter.start()
         if agent:
             starter = threading.Thread(target=start_agent, args=(url,), daemon=True)
             starters.append(starter)
@@ -195,6 +254,8 @@ def up(
             starter.join(timeout=60)  # a provider started late is still stopped
         for running in providers:
             running.stop()
+        for stored in storage_nodes:
+            stored.stop()
         for upstream in upstreams:
             upstream.stop()
         for serving in agents:

@@ -64,6 +64,8 @@ def ensure_devnet(home: NodeHome, *, api_port: int | None = None) -> DevnetInfo:
         keyring.show(PROVIDER_KEY) if keyring.has(PROVIDER_KEY) else keyring.add(PROVIDER_KEY).info
     )
     config = NodeConfig()
+    # Storage epochs are counted in blocks: an idle devnet still proves and pays its shards
+    config.solo.create_empty_blocks = True
     if api_port is not None:
         config.api.port = api_port
     init_home(

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from voxpop.client import VoxClient, VoxClientError
+from voxpop.client.funding import top_up
 from voxpop.crypto import Keyring
 from voxpop.crypto.keys import PrivateKey
 from voxpop.provider.keys import response_public_key
@@ -109,18 +110,8 @@ def provider_account(devnet_keyring: Keyring, offer: DevnetOffer) -> PrivateKey:
 def fund(node_url: str, dev: PrivateKey, accounts: list[PrivateKey]) -> None:
     """Send each provider what it needs to stake and claim, from the dev account, in one tx (one
     sender, one sequence), if it lacks it."""
-    with VoxClient(node_url) as client:
-        outputs = [
-            (a.public_key.address, DEVNET_PROVIDER_FUNDS)
-            for a in accounts
-            if client.balance(a.public_key.address) < DEVNET_PROVIDER_FUNDS
-        ]
-        if not outputs:
-            return
-        send = ("bank/MultiSend", {"from": dev.public_key.address, "outputs": outputs})
-        result = client.execute(dev, [send], gas_limit=REGISTER_GAS)
-    if result.code != 0:
-        raise VoxClientError(f"funding the devnet providers failed: {result.log}")
+    addresses = [a.public_key.address for a in accounts]
+    top_up(node_url, dev, addresses, DEVNET_PROVIDER_FUNDS, "the devnet providers")
 
 
 def upstream_key_file(devnet_root: Path) -> tuple[str, Path]:
