@@ -22,6 +22,7 @@ from voxpop.cli.commands import (
     skills,
     slashing,
     staking,
+    storage,
     wasm,
 )
 from voxpop.cli.declare import QueryCommand, TxCommand
@@ -43,6 +44,7 @@ MODULES = {
     "devices": "Devices: pairing requests, claims, device records (encrypted).",
     "inbox": "Inbox: sealed messages to an owner, read and deleted by the owner.",
     "wasm": "Contracts: store WebAssembly code, instantiate, execute, query, migrate.",
+    "storage": "Storage: providers, deals of erasure-coded shards, proofs and repairs.",
 }
 
 COMMANDS: tuple[TxCommand | QueryCommand, ...] = (
@@ -61,6 +63,7 @@ COMMANDS: tuple[TxCommand | QueryCommand, ...] = (
     *devices.COMMANDS,
     *inbox.COMMANDS,
     *wasm.COMMANDS,
+    *storage.COMMANDS,
     *auth.COMMANDS,
     *chain.COMMANDS,
 )
