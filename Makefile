@@ -67,6 +67,7 @@ bench: install
 	$(BIN)/python bench/settings.py
 	$(BIN)/python bench/agent_footprint.py
 	$(BIN)/python bench/gov_tally.py
+	$(BIN)/python bench/storage.py
 
 # The fuzz campaign of docs/security.md: 1,000,000 inputs over every ABCI step (minutes)
 fuzz: install

@@ -15,7 +15,7 @@ OTHER = PrivateKey(bytes([8]) * 32)
 
 
 def entry(oid: str, name: str, created: int = 1) -> IndexEntry:
-    return IndexEntry(oid, name, 11, "ab" * 32, created, 4, 6, 10, 1)
+    return IndexEntry(oid, name, 11, created, 4, 6, 10, 1)
 
 
 def test_add_get_find_remove(tmp_path: Path) -> None:

@@ -1,9 +1,9 @@
 """The data vault's end-to-end world: one real solo node and six real storage node processes
 (`voxpop storage start`), shared by the module; a seventh node is started by the repair test.
 
-Small storage params make an epoch 1 s (10 blocks of 100 ms), so a fault is judged within
-seconds. The owner's key sits in a test keyring in its own home, where the sealed name index
-lives; `data_cli` runs `voxpop data ...` in-process exactly as the owner would.
+Small storage params (tests/support/vault.py) make a fault judged within seconds. The owner's key
+sits in a test keyring in its own home, where the sealed name index lives; `data_cli` runs
+`voxpop data ...` in-process exactly as the owner would.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,62 +18,19 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from voxpop.chain.modules.storage.module import StorageModule
+from tests.support.vault import (
+    OWNER,
+    STORAGE_KEYS,
+    STORAGE_PARAMS,
+    init_chain,
+    start_storage_nodes,
+)
 from voxpop.cli.main import app
 from voxpop.client import VoxClient
 from voxpop.client.storage import DataVault
 from voxpop.client.testing import LocalNode
-from voxpop.crypto import Keyring, encode_address
-from voxpop.crypto.keys import PrivateKey
+from voxpop.crypto import Keyring
 from voxpop.storage.testing import LocalStorageNode
-
-OWNER = PrivateKey(bytes([51]) * 32)
-STORAGE_KEYS = [PrivateKey(bytes([60 + i]) * 32) for i in range(8)]
-FUNDS = 10**13
-COLLATERAL = 1_000_000_000
-START_TIMEOUT = 120.0  # six Python processes starting at once on a busy 2-core machine
-STORAGE_PARAMS = {
-    "epoch_blocks": 10,
-    "proof_deadline_blocks": 6,
-    "challenges_per_epoch": 16,
-    "leaf_size": 4096,
-    "min_collateral": 1_000_000,
-    "slash_fraction_bps": 500,
-    "confirm_blocks": 5,
-    "max_shard_size": 1 << 30,
-    "max_n": 32,
-}
-
-
-def init_chain(home: Path, storage_keys: list[PrivateKey], params: dict[str, int]) -> None:
-    """`voxpop node init` funding the owner and the storage accounts, then the small params."""
-    funds = {encode_address(k.public_key.address): FUNDS for k in [OWNER, *storage_keys]}
-    LocalNode.init_home(home, funds=funds, block_interval_ms=100)
-    path = home / "config" / "genesis.json"
-    genesis = json.loads(path.read_text())
-    storage = genesis["app_state"].setdefault("storage", StorageModule().default_genesis())
-    storage["params"] = params
-    path.write_text(json.dumps(genesis))
-
-
-def start_storage_nodes(
-    root: Path, chain_url: str, keys: list[PrivateKey], first: int = 0, capacity: str = "2GiB"
-) -> list[LocalStorageNode]:
-    """One storage node per key (homes storage<first>, ...), started in parallel (each
-    registers on chain)."""
-
-    def one(i: int) -> LocalStorageNode:
-        return LocalStorageNode.start(
-            root / f"storage{first + i}",
-            node_url=chain_url,
-            account=keys[i],
-            capacity=capacity,
-            collateral=COLLATERAL,
-            timeout=START_TIMEOUT,
-        )
-
-    with ThreadPoolExecutor(max_workers=len(keys)) as pool:
-        return list(pool.map(one, range(len(keys))))
 
 
 @dataclass
@@ -126,7 +82,7 @@ def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
 @pytest.fixture(scope="module")
 def vault_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VaultWorld]:
     root = tmp_path_factory.mktemp("vault")
-    init_chain(root / "chain", STORAGE_KEYS, STORAGE_PARAMS)
+    init_chain(root / "chain", [OWNER, *STORAGE_KEYS], STORAGE_PARAMS)
     node = LocalNode.start(root / "chain")
     storage: list[LocalStorageNode] = []
     try:

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.storage_e2e.conftest import STORAGE_KEYS, VaultWorld, start_storage_nodes, wait_until
+from tests.storage_e2e.conftest import VaultWorld, wait_until
 from tests.support.canary import bytes_scanned, scan
+from tests.support.vault import STORAGE_KEYS, start_storage_nodes
 from voxpop.client.storage import PutPolicy
 from voxpop.client.storage.chainview import fetch_deal, fetch_provider
 

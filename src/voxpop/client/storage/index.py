@@ -1,6 +1,6 @@
 """The owner's local name index: which object id holds which file, kept only in the owner's home.
 
-Names, plaintext sizes and digests, and capture times are exactly what must never reach a chain
+Names, plaintext sizes and capture times are exactly what must never reach a chain
 node or a storage node (issue 13, Privacy), so they live here and nowhere else. The file is one
 sealed blob per owner account, `<home>/vault/<address>.names`:
 
@@ -46,7 +46,6 @@ class IndexEntry:
     object_id: str  # 64 hex digits, the on-chain deal's id
     name: str  # the file's name as given to `put`
     size: int  # plaintext bytes
-    sha256: str  # of the plaintext, hex: `get` checks the bytes it rebuilt against it
     created_at: int  # unix seconds, the owner's clock
     k: int
     n: int

@@ -6,7 +6,7 @@ held by storage providers (issue 13; docs/protocol/storage.md).
           object header to the nodes in parallel -> wait for their Confirms
     get   proven deal -> header (checked against the deal's header_hash) -> data key from the
           capsule (the owner's Umbral key) -> the fastest k shards, each checked against its root
-          -> decode -> decrypt -> (if the local index knows it) check the plaintext digest
+          -> decode -> decrypt (authenticated chunk by chunk)
     repair  when an object's live shards fall below k + margin: fetch k shards, rebuild the lost
           ones byte-exactly, storage/Replace each onto a new provider, upload, wait for Confirms
 
@@ -36,7 +36,7 @@ from voxpop.client.storage.chainview import (
     fetch_params,
     fetch_providers,
 )
-from voxpop.client.storage.download import fetch_shards
+from voxpop.client.storage.download import DEFAULT_HEDGE, fetch_shards
 from voxpop.client.storage.errors import (
     DataError,
     ObjectNotFoundError,
@@ -93,8 +93,9 @@ class PutResult:
     height: int
     failed: dict[int, str] = field(default_factory=dict)  # shard index -> why its upload failed
     confirmed: bool = False
-    # seconds: prepare (encrypt, encode, hash), commit (the deal tx, a block), upload (every
-    # shard and header stored on its node), confirm (the nodes' Confirm txs in blocks)
+    # seconds per step: keys (the directory read), encrypt, encode, roots, choose (the proven
+    # provider list), commit (the deal tx, a block), upload (every shard and header stored on
+    # its node), confirm (the nodes' Confirm txs in blocks)
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -127,6 +128,7 @@ class DataVault:
         self.index = NameIndex(home, account)
         self.nodes = StorageNodes(account)
         self._params: StorageParams | None = None
+        self.hedge = DEFAULT_HEDGE  # downloads beyond k in flight (see download.py)
 
     def close(self) -> None:
         self.nodes.close()
@@ -202,15 +204,18 @@ class DataVault:
         # Verify the erasure code's shape before any work
         if not 1 <= policy.k < policy.n <= params.max_n:
             raise DataError(f"need 1 <= k < n <= {params.max_n}, got k={policy.k} n={policy.n}")
+        clock = Stopwatch()
         keys = self.encryption_keys()
-        t0 = time.perf_counter()
+        clock.lap("keys")
         progress(phases.ENCRYPT, 0, len(data))
         data_key = vault.new_data_key()
         ciphertext = vault.encrypt_object(data_key, data)
         header = vault.seal_header(
             keys.secp256k1_public, data_key, k=policy.k, n=policy.n, size=len(ciphertext)
         )
+        clock.lap("encrypt")
         shards = erasure.encode(ciphertext, policy.k, policy.n)
+        clock.lap("encode")
         shard_size = len(shards[0])
         # Verify the shards fit one placement each
         if shard_size > params.max_shard_size:
@@ -218,11 +223,12 @@ class DataVault:
                 f"shards of {shard_size} bytes; the chain takes at most {params.max_shard_size}"
             )
         roots = compute_roots(shards, params.leaf_size)
+        clock.lap("roots")
         progress(phases.ENCRYPT, len(data), len(data))
         chosen = choose_providers(
             self.providers(), policy.n, shard_size, max_price=policy.max_price
         )
-        t1 = time.perf_counter()
+        clock.lap("choose")
         object_id = os.urandom(OBJECT_ID_SIZE)
         progress(phases.COMMIT, 0, 1)
         msg = (
@@ -253,7 +259,6 @@ class DataVault:
                 object_id=object_id.hex(),
                 name=name,
                 size=len(data),
-                sha256=hashlib.sha256(data).hexdigest(),
                 created_at=int(time.time()),
                 k=policy.k,
                 n=policy.n,
@@ -261,11 +266,11 @@ class DataVault:
                 key_generation=keys.generation,
             )
         )
-        t2 = time.perf_counter()
+        clock.lap("commit")
         failed = self.upload(
             object_id, header, {i: shards[i] for i in range(policy.n)}, chosen, progress
         )
-        t3 = time.perf_counter()
+        clock.lap("upload")
         out = PutResult(
             object_id=object_id,
             size=len(data),
@@ -277,13 +282,13 @@ class DataVault:
             tx_hash=result.tx_hash.hex(),
             height=result.height,
             failed=failed,
-            timings={"prepare": t1 - t0, "commit": t2 - t1, "upload": t3 - t2},
+            timings=clock.laps,
         )
         if policy.wait_confirm and not failed:
             out.confirmed = self.wait_confirmed(
                 object_id, range(policy.n), policy.confirm_timeout, progress
             )
-            out.timings["confirm"] = time.perf_counter() - t3
+            clock.lap("confirm")
         return out
 
     def upload(
@@ -342,18 +347,28 @@ class DataVault:
 
     # --- get ------------------------------------------------------------------------------------
 
-    def get(self, object_id: bytes, progress: Progress = quiet) -> bytes:
-        """The object's plaintext, byte-exact. Raises ObjectNotFoundError, ShardFetchError,
-        DataError (a header or data key that does not open, a digest that does not match)."""
+    def get(
+        self,
+        object_id: bytes,
+        progress: Progress = quiet,
+        timings: dict[str, float] | None = None,
+    ) -> bytes:
+        """The object's plaintext, byte-exact (`timings`, if given, gets each step's seconds).
+
+        Raises ObjectNotFoundError, ShardFetchError, DataError (a header or data key that does
+        not open, a digest that does not match)."""
+        clock = Stopwatch(timings)
         endpoints = self.endpoints()
         deal = self.deal(object_id, endpoints)
         entry = self.index.get(object_id.hex())
+        clock.lap("chain")
         header_blob = self.fetch_header(deal, endpoints)
         try:
             header = vault.open_header(header_blob)
         except vault.VaultError as exc:
             raise DataError(f"object {object_id.hex()}'s header: {exc}") from None
         data_key = self.unwrap(header, entry)
+        clock.lap("header")
         done = [0]
         total = deal.k * deal.shard_size
         progress(phases.DOWNLOAD, 0, total)
@@ -362,16 +377,21 @@ class DataVault:
             done[0] += n
             progress(phases.DOWNLOAD, min(done[0], total), total)
 
-        fetched = fetch_shards(self.nodes, deal, endpoints, on_bytes=on_bytes)
+        fetched = fetch_shards(self.nodes, deal, endpoints, hedge=self.hedge, on_bytes=on_bytes)
+        clock.lap("download")
         progress(phases.DECODE, 0, 1)
         try:
             ciphertext = erasure.decode(fetched.shards, deal.k, deal.n)[: deal.size]
+            clock.lap("decode")
             plaintext = vault.decrypt_object(data_key, ciphertext)
+            clock.lap("decrypt")
         except (erasure.ErasureError, vault.VaultError) as exc:
             raise DataError(f"object {object_id.hex()} does not decode: {exc}") from None
-        # Verify the bytes are the ones put (when this home put them)
-        if entry is not None and hashlib.sha256(plaintext).hexdigest() != entry.sha256:
-            raise DataError(f"object {object_id.hex()} decrypted to other bytes than were put")
+        # Verify the size the index recorded (the bytes themselves are authenticated: every
+        # chunk by the AEAD, the end by the FINAL tag, the data key by the header the deal
+        # commits to, so a digest of the plaintext would add nothing)
+        if entry is not None and len(plaintext) != entry.size:
+            raise DataError(f"object {object_id.hex()} decrypted to {len(plaintext)} bytes")
         progress(phases.DECODE, 1, 1)
         return plaintext
 
@@ -553,6 +573,19 @@ class DataVault:
         return RepairResult(
             object_id, live, repaired={i: p.address for i, p in zip(lost, chosen, strict=True)}
         )
+
+
+class Stopwatch:
+    """Seconds per named step, each lap from the end of the one before."""
+
+    def __init__(self, laps: dict[str, float] | None = None) -> None:
+        self.laps = laps if laps is not None else {}
+        self._last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = self.laps.get(name, 0.0) + now - self._last
+        self._last = now
 
 
 def compute_roots(shards: Sequence[bytes], leaf_size: int) -> list[bytes]:
