@@ -8,6 +8,7 @@ SDK's JSON reader at its edges, through the template's counter.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
 from collections.abc import Iterator
@@ -19,13 +20,14 @@ import pytest
 from voxpop.chain.modules.skills.messages import MsgRegisterSkill, MsgSettle
 from voxpop.contracts.build import build_contracts, example_dir
 from voxpop.contracts.scaffold import TEMPLATE_DIR
-from voxpop.contracts.testing import ContractChain, ContractTxError
+from voxpop.contracts.testing import ContractChain, ContractTxError, account_key
 from voxpop.crypto.address import decode_address
 
 pytestmark = pytest.mark.slow
 
 EXAMPLES = ("revenue_split", "household_wallet", "bounty")
-BUILT = (*EXAMPLES, "counter", "tipjar")
+BUILT = (*EXAMPLES, "counter", "tipjar", "probe")
+PROBE = Path(__file__).resolve().parent / "probe"
 GUIDE = Path(__file__).resolve().parents[2] / "docs" / "contracts-guide.md"
 
 
@@ -43,7 +45,7 @@ def building(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Future[list[P
     guide = out / "tipjar"
     guide.mkdir()
     (guide / "contract.ts").write_text(_block(GUIDE.read_text(), "## 5.", "ts"))
-    projects = [example_dir(name) for name in EXAMPLES] + [TEMPLATE_DIR, guide]
+    projects = [example_dir(name) for name in EXAMPLES] + [TEMPLATE_DIR, guide, PROBE]
     jobs = [(path, out / f"{name}.wasm") for name, path in zip(BUILT, projects, strict=True)]
     with ThreadPoolExecutor(max_workers=1) as pool:
         yield pool.submit(build_contracts, jobs)
@@ -64,8 +66,8 @@ def wasm(building: Future[list[Path]]) -> dict[str, Path]:
 
 @pytest.fixture(scope="module")
 def codes(chain: ContractChain, wasm: dict[str, Path]) -> dict[str, int]:
-    """The examples and the counter, stored: their code ids."""
-    return {name: chain.store("alice", wasm[name]) for name in (*EXAMPLES, "counter")}
+    """The examples, the counter and the probe, stored: their code ids."""
+    return {name: chain.store("alice", wasm[name]) for name in (*EXAMPLES, "counter", "probe")}
 
 
 def me(chain: ContractChain, name: str) -> bytes:
@@ -254,3 +256,59 @@ def test_guide_tip_jar(chain: ContractChain, wasm: dict[str, Path]) -> None:
     test = namespace["test_tip_jar"]
     assert callable(test)
     test(chain)
+
+
+# --- every SDK function, through the probe contract (tests/contracts/probe) --------------------
+
+
+@pytest.fixture(scope="module")
+def probe(chain: ContractChain, codes: dict[str, int]) -> str:
+    return chain.instantiate("alice", codes["probe"], {})
+
+
+def test_sdk_storage_and_key_ranges(chain: ContractChain, probe: str) -> None:
+    big = "x" * 1000  # past the SDK's first 256-byte read buffer: it asks again with the size
+    for key, value in (("a/2", big), ("a/1", "one"), ("a/3", "three"), ("b/1", "other")):
+        chain.execute("bob", probe, {"put": {"key": key, "value": value}})
+    assert chain.query(probe, {"get": {"key": "a/2"}}) == {"value": big}
+    assert chain.query(probe, {"get": {"key": "a/9"}}) is None
+    keys = {"keys": {"prefix": "a/", "limit": 10}}
+    assert chain.query(probe, keys) == {"keys": ["a/1", "a/2", "a/3"]}
+    assert chain.query(probe, {"keys": {"prefix": "a/", "limit": 2}}) == {"keys": ["a/1", "a/2"]}
+    after = {"keys": {"prefix": "a/", "limit": 10, "after": "a/1"}}
+    assert chain.query(probe, after) == {"keys": ["a/2", "a/3"]}
+    chain.execute("bob", probe, {"remove": {"key": "a/2"}})
+    assert chain.query(probe, keys) == {"keys": ["a/1", "a/3"]}
+
+
+def test_sdk_crypto_and_addresses(chain: ContractChain, probe: str) -> None:
+    text = "h\u00e9llo \U0001f600"
+    assert chain.query(probe, {"sha256": {"text": text}}) == {
+        "hex": hashlib.sha256(text.encode()).hexdigest()
+    }
+    key = account_key("bob")
+    sig = key.sign(b"pay 5")
+    good = {"msg": "pay 5", "sig": sig.hex(), "pubkey": key.public_key.raw.hex()}
+    assert chain.query(probe, {"verify": good}) == {"valid": True}
+    assert chain.query(probe, {"verify": {**good, "msg": "pay 6"}}) == {"valid": False}
+    carol = chain.address("carol")
+    assert chain.query(probe, {"address": {"text": carol}}) == {
+        "valid": True,
+        "hex": decode_address(carol).hex(),
+    }
+    broken = carol[:-1] + ("q" if carol[-1] != "q" else "p")
+    assert chain.query(probe, {"address": {"text": broken}}) == {"valid": False, "hex": ""}
+
+
+def test_sdk_env_and_calls_to_another_contract(
+    chain: ContractChain, codes: dict[str, int], probe: str
+) -> None:
+    seen = chain.query(probe, {"env": {}})
+    assert seen["contract"] == probe and seen["chain_id"] == chain.node.chain_id
+    assert seen["height"] > 0 and seen["time"] > 1_700_000_000 and seen["funds"] == 0
+
+    counter = chain.instantiate("alice", codes["counter"], {"count": 1})
+    # A sub-message: the probe calls the counter, which sees the probe as its sender
+    chain.execute("bob", probe, {"call": {"contract": counter, "msg": {"add": {"by": 3}}}})
+    ask = {"smart": {"contract": counter, "msg": {"count": {}}}}
+    assert chain.query(probe, ask) == {"count": 4}

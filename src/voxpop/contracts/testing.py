@@ -47,7 +47,7 @@ class ContractTxError(Exception):
         self.log = log
 
 
-def test_key(name: str) -> PrivateKey:
+def account_key(name: str) -> PrivateKey:
     """The key of a named test account: fixed by its name, for tests only."""
     return PrivateKey(hashlib.sha256(b"voxpop contract test account " + name.encode()).digest())
 
@@ -73,7 +73,7 @@ class ContractChain:
         cls, home: Path, accounts: Sequence[str] = ACCOUNTS, funds: int = FUNDS
     ) -> Iterator[ContractChain]:
         """A solo node on `home` with each named account funded; stopped on exit."""
-        keys = {name: test_key(name) for name in accounts}
+        keys = {name: account_key(name) for name in accounts}
         balances = {encode_address(k.public_key.address): funds for k in keys.values()}
         with (
             LocalNode.start(home, funds=balances) as node,

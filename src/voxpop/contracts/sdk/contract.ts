@@ -324,6 +324,19 @@ export function toHex(data: Uint8Array): string {
   return out;
 }
 
+// Hex text to bytes; aborts on an odd length or a non-hex character.
+export function fromHex(text: string): Uint8Array {
+  if (text.length % 2 != 0) abort("hex of odd length");
+  const out = new Uint8Array(text.length / 2);
+  for (let i = 0; i < out.length; i++) {
+    const hi = HEXCHARS.indexOf(text.charAt(2 * i).toLowerCase());
+    const lo = HEXCHARS.indexOf(text.charAt(2 * i + 1).toLowerCase());
+    if (hi < 0 || lo < 0) abort("not hex: " + text);
+    out[i] = <u8>((hi << 4) | lo);
+  }
+  return out;
+}
+
 export function utf8(text: string): Uint8Array {
   return Uint8Array.wrap(bytesOf(text));
 }
