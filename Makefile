@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 GOBIN  := $(shell go env GOPATH 2>/dev/null)/bin
 export PATH := $(GOBIN):$(PATH)
 
-.PHONY: run test install cometbft system-deps proto ovos-venv contracts-sdk lint typecheck pytest bench bench-testnet fuzz clean
+.PHONY: run test install cometbft system-deps proto ovos-venv contracts-sdk lint typecheck pytest bench bench-testnet bench-state-sync fuzz clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -67,6 +67,7 @@ bench: install
 	$(BIN)/python bench/settings.py
 	$(BIN)/python bench/agent_footprint.py
 	$(BIN)/python bench/gov_tally.py
+	$(BIN)/python bench/device_day.py
 	$(BIN)/python bench/storage.py
 
 # The fuzz campaign of docs/security.md: 1,000,000 inputs over every ABCI step (minutes)
@@ -75,6 +76,10 @@ fuzz: install
 
 bench-testnet: install proto
 	$(BIN)/python bench/testnet_throughput.py
+
+# State sync versus replay on a 20,000-block, 100,000-account chain (tens of minutes)
+bench-state-sync: install proto
+	$(BIN)/python bench/state_sync.py
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

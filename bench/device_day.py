@@ -24,8 +24,10 @@ devices, and is measured by the storage module (src/voxpop/chain/modules/storage
 
 Prints a table on stderr and, as its last line:
 
-    device_day_txs=<n> device_day_bytes=<n> device_day_gas=<n> devices_per_4val=<n>
-    devices_per_100val=<n>
+    device_day_txs=<n> device_day_bytes=<n> device_day_gas=<n> device_state_bytes=<n>
+    devices_per_4val=<n> devices_per_100val=<n>
+
+(device_state_bytes: keys + values the device's first day leaves in the state.)
 
 where devices_per_N = committed tx/s x 86,400 / device_day_txs, with the tx/s measured on this
 machine for 4 validators (docs/benchmarks.md, testnet_tps) and CometBFT's published saturation
@@ -159,13 +161,18 @@ def exec_as(agent: PrivateKey, msgs: Sequence[Msg]) -> Msg:
     return "authz/Exec", {"grantee": agent.public_key.address, "msgs": inner}
 
 
-def simulate(devices: int) -> tuple[dict[str, Kind], dict[str, Kind]]:
-    """(setup, day): per message kind, over `devices` devices."""
+def state_bytes(app: VoxApp) -> int:
+    return sum(len(k) + len(v) for k, v in app.iterate_state())
+
+
+def simulate(devices: int) -> tuple[dict[str, Kind], dict[str, Kind], int]:
+    """(setup, day, state bytes added): per message kind, over `devices` devices."""
     owners = [PrivateKey((1_000 + i).to_bytes(32, "big")) for i in range(devices)]
     agent = PrivateKey((500).to_bytes(32, "big"))
     provider = PrivateKey((600).to_bytes(32, "big"))
     tmp = Path(tempfile.mkdtemp(prefix="voxpop-device-day-"))
     sim = start(tmp / "state", [*owners, agent, provider])
+    before = state_bytes(sim.app)
     voucher_keys = [SigningKey((2_000 + i).to_bytes(32, "big")) for i in range(devices)]
     keys = []
 
@@ -293,15 +300,16 @@ def simulate(devices: int) -> tuple[dict[str, Kind], dict[str, Kind]]:
         msg = ("channels/Claim", {"payee": provider.public_key.address, "vouchers": vouchers})
         txs.append(("channels/Claim (64 vouchers)", sim.tx(provider, [msg])))
     sim.block(txs)
+    grown = state_bytes(sim.app) - before
     sim.app.store.close()
-    return setup, sim.kinds
+    return setup, sim.kinds, grown
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--devices", type=int, default=128, help="simulated side by side")
     args = parser.parse_args(argv)
-    setup, day = simulate(args.devices)
+    setup, day, grown = simulate(args.devices)
     d = args.devices
     rows = []
     day_txs = day_bytes = day_gas = 0.0
@@ -323,7 +331,8 @@ def main(argv: list[str] | None = None) -> int:
     per100 = COMETBFT_QA_TPS * 86_400 / day_txs
     print(
         f"device_day_txs={day_txs:.2f} device_day_bytes={day_bytes:.0f} "
-        f"device_day_gas={day_gas:.0f} devices_per_4val={per4:.0f} devices_per_100val={per100:.0f}"
+        f"device_day_gas={day_gas:.0f} device_state_bytes={grown / d:.0f} "
+        f"devices_per_4val={per4:.0f} devices_per_100val={per100:.0f}"
     )
     return 0
 

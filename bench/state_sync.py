@@ -102,6 +102,8 @@ def build_network(dir: Path, accounts: int, interval: int) -> tuple[LocalNet, li
     )
     config = load_config(net.nodes[0].node_home.config_toml)
     config.snapshots.interval = interval
+    # Blocks come fast here: keep snapshots long enough for a joiner to fetch one it chose
+    config.snapshots.keep = 5
     config.save(net.nodes[0].node_home.config_toml)
     return net, senders
 
