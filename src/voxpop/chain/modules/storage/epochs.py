@@ -72,12 +72,16 @@ def process_challenges(ctx: Context, params: state.StorageParams, epoch: int) ->
 
 
 def process_deadline(ctx: Context, params: state.StorageParams, epoch: int) -> None:
-    """Judge every provider challenged in `epoch`: all proven, or a fault."""
-    prefix = state.CHALLENGE_QUEUE_PREFIX + state.u64(epoch)
-    for key, _ in list(ctx.iterate(prefix)):
+    """Judge every provider challenged in `epoch`: all proven, or a fault. Earlier epochs still
+    queued are judged too (only if governance moved the deadline past their deadline block)."""
+    start = len(state.CHALLENGE_QUEUE_PREFIX)
+    for key, _ in list(ctx.iterate(state.CHALLENGE_QUEUE_PREFIX)):
+        judged = int.from_bytes(key[start : start + state.EPOCH_LEN], "big")
+        if judged > epoch:
+            break  # ascending by epoch
         ctx.delete(key)
-        provider_address = key[len(prefix) :]
-        challenges = state.get_challenges(ctx, provider_address, epoch)
+        provider_address = key[start + state.EPOCH_LEN :]
+        challenges = state.get_challenges(ctx, provider_address, judged)
         provider = state.get_provider(ctx, provider_address)
         if challenges is None or provider is None:
             continue
@@ -86,11 +90,11 @@ def process_deadline(ctx: Context, params: state.StorageParams, epoch: int) -> N
             for item, proven in zip(challenges.items, challenges.proven, strict=True)
             if not proven and _still_held(ctx, provider_address, item[0], item[1])
         ]
-        state.set_challenges(ctx, provider_address, epoch, replace(challenges, judged=True))
+        state.set_challenges(ctx, provider_address, judged, replace(challenges, judged=True))
         if not missed:
             state.set_provider(ctx, provider_address, replace(provider, proven=provider.proven + 1))
             continue
-        process_fault(ctx, params, provider_address, provider, epoch, missed)
+        process_fault(ctx, params, provider_address, provider, judged, missed)
 
 
 def _still_held(ctx: Context, provider: bytes, object_id: bytes, shard_index: int) -> bool:

@@ -440,7 +440,9 @@ def settle(ctx: Context, deal: Deal, placement: Placement, through: int) -> Plac
         if start < through:
             pay = compute_share(placement, deal.end_epoch, start, through)
             for epoch in faulted_epochs(ctx, placement.provider):
-                if start <= epoch < through:
+                if epoch >= through:
+                    break  # ascending
+                if epoch >= start:
                     pay -= compute_share(placement, deal.end_epoch, epoch, epoch + 1)
     bank.move(ctx, MODULE_ADDRESS, placement.provider, pay)
     return replace(placement, paid=placement.paid + pay, settled=through)
