@@ -548,3 +548,29 @@ def test_queries_refuse_bad_data(world: World) -> None:
         assert (
             world.chain.app.query(RequestQuery(path, data, 0)).code == errors.InvalidQueryError.code
         )
+
+
+def test_params_change_through_governance(world: World) -> None:
+    """Governance may change any param within its bounds except epoch_blocks (terms count
+    epochs of it)."""
+    from voxpop.chain.context import BlockInfo, Context
+    from voxpop.chain.gas import InfiniteGasMeter
+    from voxpop.chain.kv import Branch
+    from voxpop.chain.modules.auth.state import AuthParams
+
+    def scratch() -> Context:
+        block = BlockInfo("voxpop-test", world.next_height, world.chain.time + 5)
+        return Context(
+            block, Branch(world.chain.app.committed), InfiniteGasMeter(), AuthParams().gas
+        )
+
+    module = StorageModule()
+    current = module.params_value(world.chain.app.committed)
+    assert current == PARAMS.to_value()
+    ctx = scratch()
+    module.set_params_value(ctx, {**current, "challenges_per_epoch": 32})
+    assert state.get_params(ctx).challenges_per_epoch == 32
+    with pytest.raises(errors.StorageEpochBlocksFixedError):
+        module.set_params_value(scratch(), {**current, "epoch_blocks": 40})
+    with pytest.raises(errors.InvalidGenesisError):
+        module.set_params_value(scratch(), {**current, "proof_deadline_blocks": 20})
