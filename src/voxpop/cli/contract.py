@@ -4,6 +4,7 @@ against a real solo node (docs/contracts-guide.md). Storing and calling contract
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -62,6 +63,9 @@ def test(
     output: OutputFormat = OutputOption,
 ) -> None:
     """Build PROJECT, then run its test_*.py files with pytest: each starts a real solo node."""
+    # Verify pytest is there before building: a wheel install does not bring it
+    if importlib.util.find_spec("pytest") is None:
+        fail("missing_tool", "the tests run with pytest: pip install pytest", output)
     wasm = _build(project, output)
     argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *pytest_args]
     done = subprocess.run(
