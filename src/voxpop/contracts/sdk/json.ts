@@ -1,10 +1,14 @@
 // A small JSON reader and writer for contract messages, integers only.
 //
-// Why not a JSON library from npm: the maintained ones (assemblyscript-json 1.1, json-as 1.6)
-// build with asc 0.28, but they parse every number through f64, and the chain refuses code with
-// float instructions at upload (floats are where machines may disagree). Contract messages carry
-// amounts, heights and counts, all integers, so numbers here are integers: a fraction or an
-// exponent is a parse error, never a rounded value.
+// Why not a JSON library from npm (both maintained ones build with asc 0.28, measured):
+// - assemblyscript-json 1.1 parses every number through f64: a one-field reader holds 46 float
+//   instructions, and the chain refuses code with floats at upload (machines may disagree).
+// - json-as 1.6 generates float-free readers for integer fields, but reads what is not an
+//   integer as one without a word: into a u64 field, 1.5 became 42949673045, -1 became
+//   4294967293, 1e3 became 633, 2^64 and "5" became 0; a repeated key silently wins. A contract
+//   moving tokens must refuse such a message, not pay a made-up amount.
+// So numbers here are integers: a fraction, an exponent, a sign where none belongs, an overflow
+// or a repeated key is a refusal, never a rounded or wrapped value.
 
 export const enum Kind {
   Null = 0,
