@@ -43,8 +43,8 @@ PRICE = 10**9  # uvox per GiB-epoch: about 15,000 uvox per epoch for a 16 KiB sh
 FUNDS = 10**13
 GAS = 400_000
 PARAMS = {
-    "epoch_blocks": 10,  # 2 s at 200 ms blocks
-    "proof_deadline_blocks": 7,
+    "epoch_blocks": 15,  # 3 s at 200 ms blocks
+    "proof_deadline_blocks": 12,
     "challenges_per_epoch": 4,
     "leaf_size": LEAF,
     "confirm_blocks": 50,
@@ -150,6 +150,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
                 price=PRICE,
                 poll_interval=0.1,
                 claim_interval=1.0,
+                via_cli=name == "A",  # one through `voxpop storage start`, two straight
+                timeout=90.0,  # a loaded CI machine
             )
         except BaseException as exc:  # reported by the fixture below
             errors.append(exc)
@@ -254,8 +256,8 @@ def test_restarted_node_still_proves(world: World, one: bytes) -> None:
     a = world.nodes["A"]
     wait_for("A active", lambda: world.deal(one).placements[0].status == "active")
     a.kill()
-    world.nodes["A"] = a = a.restart()
-    # The epochs while it was down may be missed (2 s epochs here); after that it proves again
+    world.nodes["A"] = a = a.restart(timeout=90.0)
+    # The epochs while it was down may be missed (3 s epochs here); after that it proves again
     proven = world.provider(A).proven
     wait_for("a proof after the restart", lambda: world.provider(A).proven >= proven + 1, 40)
     faults = world.provider(A).faults

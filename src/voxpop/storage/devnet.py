@@ -85,4 +85,5 @@ def start_devnet_storage(
         poll_interval=0.5,
         claim_interval=10.0,
         timeout=60.0,
+        via_cli=False,
     )

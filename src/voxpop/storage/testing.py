@@ -10,6 +10,7 @@ The account key is put in the test keyring under `home` (name `storage`) if it i
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -18,7 +19,13 @@ import httpx
 from voxpop.client.testing import START_TIMEOUT, LocalProcess, free_port, voxpop_command
 from voxpop.crypto import Keyring
 from voxpop.crypto.keys import PrivateKey
-from voxpop.storage.config import DEFAULT_KEY, KEYRING_DIR
+from voxpop.storage.config import (
+    DEFAULT_KEY,
+    KEYRING_DIR,
+    StorageConfig,
+    parse_size,
+    write_config,
+)
 
 
 class LocalStorageNode(LocalProcess):
@@ -40,13 +47,32 @@ class LocalStorageNode(LocalProcess):
         claim_interval: float = 1.0,
         extra: list[str] | None = None,
         timeout: float = START_TIMEOUT,
+        via_cli: bool = True,
     ) -> LocalStorageNode:
         """Run `voxpop storage start` (test keyring) and wait until it answers /v1/status.
+
+        `via_cli=False` writes HOME/storage.toml itself and runs the lean entry the CLI would
+        exec into (`python -m voxpop.storage`), saving the CLI's start-up: for starting many.
         Raises LocalProcessError."""
         keyring = Keyring(home / KEYRING_DIR, "test")
         if not keyring.has(DEFAULT_KEY):
             keyring.import_seed(DEFAULT_KEY, account.seed)
         port = port or free_port()
+        if not via_cli:
+            config = StorageConfig(
+                home,
+                node=node_url,
+                port=port,
+                capacity=parse_size(capacity),
+                price=price,
+                collateral=collateral,
+                keyring_backend="test",
+                poll_interval=poll_interval,
+                claim_interval=claim_interval,
+            )
+            write_config(config)
+            argv = [sys.executable, "-m", "voxpop.storage", "--home", str(home)]
+            return cls.spawn(home, port, argv, timeout)
         argv = voxpop_command(
             "storage",
             "start",
