@@ -27,6 +27,7 @@ from voxpop.chain.errors import (
 )
 from voxpop.chain.modules.codec import addr_text
 from voxpop.chain.modules.wasm import state
+from voxpop.chain.modules.wasm.fastcall import define_i32_func, read_memory, write_memory
 from voxpop.chain.modules.wasm.runtime import FUEL_PER_GAS, Call, current_call
 from voxpop.chain.modules.wasm.validate import ABORT_IMPORT, HOST_FUNCTIONS
 from voxpop.crypto.address import AddressError, decode_address
@@ -65,21 +66,16 @@ def read_mem(call: Call, caller: wasmtime.Caller, ptr: int, length: int, limit: 
     # Verify the length is within the call's bound and the range within memory
     if length < 0 or length > limit:
         raise ContractHostCallError(f"a host call input is longer than {limit} bytes")
-    memory = _memory(call, caller)
-    if ptr < 0 or ptr + length > memory.data_len(caller):
+    data = read_memory(caller, _memory(call, caller), ptr, length)
+    if data is None:
         raise ContractMemoryError("a host call named memory outside the contract's")
-    return bytes(memory.read(caller, ptr, ptr + length))
+    return data
 
 
-def write_mem(call: Call, caller: wasmtime.Caller | wasmtime.Store, ptr: int, data: bytes) -> None:
-    memory = call.memory if call.memory is not None else None
-    if memory is None:
-        assert isinstance(caller, wasmtime.Caller)
-        memory = _memory(call, caller)
+def write_mem(call: Call, caller: wasmtime.Caller, ptr: int, data: bytes) -> None:
     # Verify the range is within memory
-    if ptr < 0 or ptr + len(data) > memory.data_len(caller):
+    if not write_memory(caller, _memory(call, caller), ptr, data):
         raise ContractMemoryError("a host call named memory outside the contract's")
-    memory.write(caller, data, ptr)
 
 
 def write_out(call: Call, caller: wasmtime.Caller, data: bytes, out_ptr: int, out_cap: int) -> int:
@@ -98,15 +94,6 @@ def charge(call: Call, gas: int) -> None:
         call.store.set_fuel(0)
         raise OutOfGasError("out of gas in a host call")
     call.store.set_fuel(left - fuel)
-
-
-def write_input(call: Call, alloc: Any, msg: bytes) -> int:
-    """Place the call's message in contract memory through its `alloc`."""
-    ptr = alloc(call.store, len(msg))
-    if type(ptr) is not int:
-        raise ContractMemoryError("alloc returned no pointer")
-    write_mem(call, call.store, ptr, msg)
-    return ptr
 
 
 def _require_writable(call: Call, what: str) -> None:
@@ -367,10 +354,8 @@ HOST: dict[str, Callable[..., Any]] = {
 def make_linker(engine: wasmtime.Engine) -> wasmtime.Linker:
     """Every host function, defined once per engine; each finds its call on the thread's stack."""
     linker = wasmtime.Linker(engine)
-    i32 = wasmtime.ValType.i32()
     for name, (params, results) in HOST_FUNCTIONS.items():
-        func_type = wasmtime.FuncType([i32] * params, [i32] * results)
-        linker.define_func("voxpop", name, func_type, HOST[name], access_caller=True)
+        define_i32_func(linker, "voxpop", name, params, results, HOST[name])
     module, name = ABORT_IMPORT
-    linker.define_func(module, name, wasmtime.FuncType([i32] * 4, []), abort, access_caller=True)
+    define_i32_func(linker, module, name, 4, 0, abort)
     return linker

@@ -24,6 +24,7 @@ import wasmtime
 from voxpop.chain.context import Context
 from voxpop.chain.errors import (
     ChainError,
+    ContractMemoryError,
     ContractRefusedError,
     ContractTrapError,
     InvalidWasmError,
@@ -33,6 +34,7 @@ from voxpop.chain.errors import (
 )
 from voxpop.chain.module import Msg, MsgRoute
 from voxpop.chain.modules.wasm import state
+from voxpop.chain.modules.wasm.fastcall import call_i32, export, write_memory
 from voxpop.chain.modules.wasm.validate import (
     MAX_MEMORY_PAGES,
     MAX_TABLE_ELEMENTS,
@@ -83,7 +85,7 @@ class Engine:
     def __init__(self) -> None:
         self.engine = wasmtime.Engine(_engine_config())
         self._lock = threading.Lock()
-        self._modules: OrderedDict[bytes, wasmtime.Module] = OrderedDict()
+        self._modules: OrderedDict[bytes, wasmtime.InstancePre] = OrderedDict()
         from voxpop.chain.modules.wasm.host import make_linker  # host needs this file's types
 
         self.linker = make_linker(self.engine)
@@ -97,25 +99,28 @@ class Engine:
             raise InvalidWasmError("the code is not a valid WebAssembly module") from None
         return module, validate_code(code, module)
 
-    def module_for(self, ctx: Context, code_id: int) -> wasmtime.Module:
-        """The compiled code `code_id`, from the cache or compiled now. Reads state without
-        charging for the code's bytes: gas must not depend on whether the cache held it."""
+    def module_for(self, ctx: Context, code_id: int) -> wasmtime.InstancePre:
+        """The code `code_id` compiled and linked to the host functions, from the cache or made
+        now. Reads state without charging for the code's bytes: gas must not depend on whether
+        the cache held it."""
         code = state.get_code(ctx.store, code_id)  # charged in CALL_GAS: fuel is set already
         with self._lock:
-            module = self._modules.get(code.hash)
-            if module is not None:
+            pre = self._modules.get(code.hash)
+            if pre is not None:
                 self._modules.move_to_end(code.hash)
-                return module
+                return pre
         module = wasmtime.Module(self.engine, state.get_wasm(ctx.store, code_id))
-        self.remember(code.hash, module)
-        return module
+        return self.remember(code.hash, module)
 
-    def remember(self, code_hash: bytes, module: wasmtime.Module) -> None:
+    def remember(self, code_hash: bytes, module: wasmtime.Module) -> wasmtime.InstancePre:
+        """Cache a compiled module, pre-linked (instantiating it is then only the store's work)."""
+        pre = self.linker.instantiate_pre(module)
         with self._lock:
-            self._modules[code_hash] = module
+            self._modules[code_hash] = pre
             self._modules.move_to_end(code_hash)
             while len(self._modules) > MAX_CACHED_MODULES:
                 self._modules.popitem(last=False)
+        return pre
 
 
 _ENGINE: Engine | None = None
@@ -189,7 +194,7 @@ def run_entry(
     ContractRefusedError, and what the host functions raise; `fuel_used` is set on the error as
     `exc.fuel_used` so the caller charges it either way."""
     eng = engine()
-    module = eng.module_for(ctx, code_id)
+    pre = eng.module_for(ctx, code_id)
     store = wasmtime.Store(eng.engine)
     store.set_fuel(fuel)
     store.set_limits(
@@ -203,7 +208,7 @@ def run_entry(
     calls: list[Call] = _LOCAL.__dict__.setdefault("calls", [])
     calls.append(call)
     try:
-        rc = _invoke(eng, module, call, entry, msg)
+        rc = _invoke(pre, call, entry, msg)
     except ChainError as exc:
         exc.fuel_used = fuel - store.get_fuel()  # type: ignore[attr-defined]
         raise
@@ -220,22 +225,22 @@ def run_entry(
     return Outcome(call.result, used, tuple(call.submsgs))
 
 
-def _invoke(eng: Engine, module: wasmtime.Module, call: Call, entry: str, msg: bytes) -> int:
-    from voxpop.chain.modules.wasm.host import write_input
-
+def _invoke(pre: wasmtime.InstancePre, call: Call, entry: str, msg: bytes) -> int:
     store = call.store
     try:
-        instance = eng.linker.instantiate(store, module)
-        exports = instance.exports(store)
-        memory = exports["memory"]
-        assert isinstance(memory, wasmtime.Memory)
+        instance = pre.instantiate(store)
+        memory, alloc = export(store, instance, "memory"), export(store, instance, "alloc")
+        assert isinstance(memory, wasmtime.Memory) and isinstance(alloc, wasmtime.Func)
         call.memory = memory
-        func = exports.get(entry)
+        func = export(store, instance, entry)
         # Verify the entry point exists (only `migrate` is optional)
         if not isinstance(func, wasmtime.Func):
             raise WasmMissingExportError(f"the code has no `{entry}`")
-        ptr = write_input(call, exports["alloc"], msg)
-        rc: Any = func(store, ptr, len(msg))
+        # Place the message in contract memory through the contract's own `alloc`
+        ptr = call_i32(store, alloc, len(msg))
+        if not write_memory(store, memory, ptr, msg):
+            raise ContractMemoryError("alloc returned memory outside the contract's")
+        rc: Any = call_i32(store, func, ptr, len(msg))
     except wasmtime.Trap as trap:
         if trap.trap_code == wasmtime.TrapCode.OUT_OF_FUEL:
             raise OutOfGasError("out of gas in the contract") from None

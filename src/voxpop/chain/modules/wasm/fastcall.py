@@ -1,0 +1,125 @@
+"""Calls into a contract's exports without wasmtime-py's per-call type reflection.
+
+`Func.__call__` asks the store for the function's type and converts every value through it on
+each call; the ABI's exports have types fixed at upload (validate.py checks them), so the host
+builds the i32 arguments itself. Traps and exceptions raised by host functions surface exactly as
+through `Func.__call__` (the same `enter_wasm`). Only for the pinned wasmtime version: these are
+its internal helpers.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from collections.abc import Callable
+from ctypes import byref
+from typing import Any
+
+import wasmtime
+from wasmtime import _ffi as ffi
+from wasmtime import _func
+from wasmtime._extern import wrap_extern
+from wasmtime._func import Caller, enter_wasm
+
+I32 = ffi.WASMTIME_I32.value
+
+
+def call_i32(store: wasmtime.Store, func: wasmtime.Func, *args: int) -> int:
+    """Call an export of type [i32 ...] -> [i32]; return its result."""
+    params = (ffi.wasmtime_val_t * len(args))()
+    for i, arg in enumerate(args):
+        params[i].kind = I32  # type: ignore[assignment]  # ctypes takes the int
+        params[i].of.i32 = arg
+    results = (ffi.wasmtime_val_t * 1)()
+    with enter_wasm(store) as trap:
+        error = ffi.wasmtime_func_call(
+            store._context(), byref(func._func), params, len(args), results, 1, trap
+        )
+        if error:
+            raise wasmtime.WasmtimeError._from_ptr(error)
+    value: int = results[0].of.i32
+    return value
+
+
+def export(store: wasmtime.Store, instance: wasmtime.Instance, name: str) -> object | None:
+    """One export by name (InstanceExports would wrap every export first)."""
+    raw = name.encode()
+    item = ffi.wasmtime_extern_t()
+    found = ffi.wasmtime_instance_export_get(
+        store._context(), byref(instance._instance), ctypes.c_char_p(raw), len(raw), byref(item)
+    )
+    return wrap_extern(item) if found else None
+
+
+# Callbacks handed to wasmtime stay referenced here for the process's life (the linker is too)
+_CALLBACKS: list[object] = []
+
+
+def define_i32_func(
+    linker: wasmtime.Linker,
+    module: str,
+    name: str,
+    params: int,
+    results: int,
+    func: Callable[..., int | None],
+) -> None:
+    """Define a host function of type [i32 * params] -> [i32 * results] (results 0 or 1) on the
+    unchecked path: arguments read straight from the raw values, no per-call type objects.
+    `func(caller, *args)`; an exception it raises ends the call and is re-raised by the caller
+    of the export, as through `Linker.define_func`."""
+    func_type = wasmtime.FuncType(
+        [wasmtime.ValType.i32()] * params, [wasmtime.ValType.i32()] * results
+    )
+
+    def trampoline(env: object, caller_ptr: object, vals: Any, count: int) -> int:
+        caller = Caller(caller_ptr)  # type: ignore[arg-type]  # the C caller pointer
+        try:
+            out = func(caller, *(vals[i].i32 for i in range(params)))
+            if results:
+                vals[0].i32 = out
+            return 0
+        except BaseException as exc:
+            _func.LAST_EXCEPTION = exc  # type: ignore[assignment]  # re-raised as is
+            trap = wasmtime.Trap("python exception")._consume()
+            address: int = ctypes.cast(trap, ctypes.c_void_p).value or 0
+            return address
+        finally:
+            caller._invalidate()
+
+    callback = ffi.wasmtime_func_unchecked_callback_t(trampoline)
+    _CALLBACKS.append(callback)
+    module_raw, name_raw = module.encode(), name.encode()
+    error = ffi.wasmtime_linker_define_func_unchecked(
+        linker.ptr(),
+        ctypes.create_string_buffer(module_raw),
+        len(module_raw),
+        ctypes.create_string_buffer(name_raw),
+        len(name_raw),
+        func_type.ptr(),
+        callback,
+        None,
+        ctypes.CFUNCTYPE(None, ctypes.c_void_p)(),  # no finalizer: NULL
+    )
+    if error:
+        raise wasmtime.WasmtimeError._from_ptr(error)
+
+
+def read_memory(store: Any, memory: wasmtime.Memory, ptr: int, length: int) -> bytes | None:
+    """`length` bytes at `ptr` of `memory`, or None when the range is outside it. `store` is the
+    Store or the Caller of a host call."""
+    context = store._context()
+    size = ffi.wasmtime_memory_data_size(context, byref(memory._memory))
+    if ptr < 0 or length < 0 or ptr + length > size:
+        return None
+    base = ctypes.cast(ffi.wasmtime_memory_data(context, byref(memory._memory)), ctypes.c_void_p)
+    return ctypes.string_at((base.value or 0) + ptr, length)
+
+
+def write_memory(store: Any, memory: wasmtime.Memory, ptr: int, data: bytes) -> bool:
+    """Write `data` at `ptr` of `memory`; False (nothing written) when outside it."""
+    context = store._context()
+    size = ffi.wasmtime_memory_data_size(context, byref(memory._memory))
+    if ptr < 0 or ptr + len(data) > size:
+        return False
+    base = ctypes.cast(ffi.wasmtime_memory_data(context, byref(memory._memory)), ctypes.c_void_p)
+    ctypes.memmove((base.value or 0) + ptr, data, len(data))
+    return True
