@@ -55,3 +55,11 @@ def test_invalid_not_enough_providers() -> None:
         choose_providers([provider(1), provider(2, free=1)], 2, 1000)
     assert err.value.code == "not_enough_providers"
     assert "1 usable of 2" in err.value.message
+
+
+def test_at_least_takes_what_is_usable() -> None:
+    ps = [provider(1), provider(2), provider(3, free=1)]
+    chosen = choose_providers(ps, 3, 1000, at_least=1)
+    assert [p.address[0] for p in chosen] == [1, 2]
+    with pytest.raises(NotEnoughProvidersError):
+        choose_providers(ps, 3, 1000, at_least=3)

@@ -2,8 +2,8 @@
 node whose genesis funds the owner and the storage accounts and sets the storage params, and
 storage nodes (`voxpop storage start`) started in parallel.
 
-The test params make an epoch 3 s (20 blocks of 150 ms, empty blocks on: epochs are counted in
-blocks) with 2.25 s to prove (a busy machine's nodes need it), so a fault is judged within
+The test params make an epoch 6 s (40 blocks of 150 ms, empty blocks on: epochs are counted in
+blocks) with 4.5 s to prove (a busy machine's nodes need it), so a fault is judged within
 seconds.
 """
 
@@ -28,8 +28,8 @@ COLLATERAL = 1_000_000_000
 BLOCK_MS = 150
 START_TIMEOUT = 120.0  # six Python processes starting at once on a busy 2-core machine
 STORAGE_PARAMS = {
-    "epoch_blocks": 20,
-    "proof_deadline_blocks": 15,
+    "epoch_blocks": 40,
+    "proof_deadline_blocks": 30,
     "challenges_per_epoch": 16,
     "leaf_size": 4096,
     "min_collateral": 1_000_000,

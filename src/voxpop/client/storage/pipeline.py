@@ -537,17 +537,27 @@ class DataVault:
                 object_id, live, skipped=f"{live} live shards >= k + margin ({deal.k + margin})"
             )
         header = self.fetch_header(deal, endpoints)
-        fetched = fetch_shards(self.nodes, deal, endpoints, skip=lost)
+        # Any k shards that verify will do, a placement marked for repair included (its node
+        # may only have been late with a proof): what is read back need not be rebuilt
+        have = fetch_shards(self.nodes, deal, endpoints).shards
+        unread = [i for i in lost if i not in have]
         try:
-            rebuilt = erasure.rebuild(fetched.shards, lost, deal.k, deal.n)
+            rebuilt = erasure.rebuild(have, unread, deal.k, deal.n) if unread else {}
         except erasure.ErasureError as exc:
             raise DataError(f"shards of {object_id.hex()} do not rebuild: {exc}") from None
-        # Verify each rebuilt shard is byte-exact: its root must be the one the chain holds
-        for i in lost:
-            if merkle_root(rebuilt[i], deal.leaf_size) != deal.placements[i].root:
+        shards = {i: have[i] if i in have else rebuilt[i] for i in lost}
+        # Verify each shard is byte-exact: its root must be the one the chain holds
+        for i, shard in shards.items():
+            if merkle_root(shard, deal.leaf_size) != deal.placements[i].root:
                 raise DataError(f"shard {i} of {object_id.hex()} rebuilt to other bytes")
+        # The shards nobody could read first: if fewer new providers are free than shards to
+        # move, those are the ones to move now
+        lost = sorted(lost, key=lambda i: (i in have, i))
         current = {p.provider for p in deal.placements if p.status != "gone"}
-        chosen = choose_providers(self.providers(), len(lost), deal.shard_size, exclude=current)
+        chosen = choose_providers(
+            self.providers(), len(lost), deal.shard_size, exclude=current, at_least=1
+        )
+        lost = lost[: len(chosen)]
         msgs = [
             (
                 "storage/Replace",
@@ -566,7 +576,7 @@ class DataVault:
         )
         _check_tx(result, "storage/Replace")
         progress(phases.COMMIT, 1, 1)
-        failed = self.upload(object_id, header, {i: rebuilt[i] for i in lost}, chosen, progress)
+        failed = self.upload(object_id, header, {i: shards[i] for i in lost}, chosen, progress)
         if failed:
             raise UploadError(f"repair of {object_id.hex()}: uploads failed: {failed}")
         self.wait_confirmed(object_id, lost, CONFIRM_TIMEOUT, progress)

@@ -54,8 +54,11 @@ def choose_providers(
     *,
     max_price: int | None = None,
     exclude: Collection[bytes] = (),
+    at_least: int | None = None,
 ) -> list[ProviderView]:
-    """`count` distinct providers for shards of `shard_size` bytes, best first.
+    """`count` distinct providers for shards of `shard_size` bytes, best first; with `at_least`,
+    as many as are usable up to `count`, if that is at least `at_least` (a repair moves what it
+    can now and the rest later).
 
     Raises NotEnoughProvidersError (saying how many were usable and why the others were not).
     """
@@ -67,8 +70,8 @@ def choose_providers(
         seen.add(p.address)
         if is_usable(p, shard_size, max_price):
             usable.append(p)
-    # Verify there are enough distinct usable providers for every shard
-    if len(usable) < count:
+    # Verify there are enough distinct usable providers for every shard (or the least asked)
+    if len(usable) < (count if at_least is None else at_least):
         raise NotEnoughProvidersError(
             f"{count} storage providers needed, {len(usable)} usable of {len(providers)} "
             f"registered (room for {shard_size} bytes, price <= {max_price or 'any'}, "
