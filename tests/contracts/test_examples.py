@@ -222,6 +222,9 @@ def test_bounty_needs_escrow_and_a_future_deadline(
         ({"count": 18446744073709551616}, "above 2^64-1"),
         ({"count": -1}, "not an unsigned integer"),
         ({"count": "5"}, "must be an integer"),
+        (b'{"count": 1e3}', "numbers must be integers"),
+        (b'{"count": 1, "count": 2}', "not JSON"),
+        (b'{"count": -0}', "not an unsigned integer"),
     ],
 )
 def test_sdk_refuses_what_is_not_a_u64(

@@ -35,6 +35,8 @@ FUNDS = 10**12  # uvox each test account holds at genesis
 # Storing code is paid by its size; the rest are small calls
 STORE_GAS = 10_000_000  # the chain's max gas per tx (auth params)
 CALL_GAS = 2_000_000
+# A node answers in a few seconds; a machine busy with other builds can take several times that
+START_TIMEOUT = 90.0
 
 
 class ContractTxError(Exception):
@@ -70,13 +72,18 @@ class ContractChain:
     @classmethod
     @contextmanager
     def start(
-        cls, home: Path, accounts: Sequence[str] = ACCOUNTS, funds: int = FUNDS
+        cls,
+        home: Path,
+        accounts: Sequence[str] = ACCOUNTS,
+        funds: int = FUNDS,
+        timeout: float = START_TIMEOUT,
     ) -> Iterator[ContractChain]:
-        """A solo node on `home` with each named account funded; stopped on exit."""
+        """A solo node on `home` with each named account funded; stopped on exit. Raises
+        LocalNodeError if it does not answer within `timeout` seconds."""
         keys = {name: account_key(name) for name in accounts}
         balances = {encode_address(k.public_key.address): funds for k in keys.values()}
         with (
-            LocalNode.start(home, funds=balances) as node,
+            LocalNode.start(home, funds=balances, timeout=timeout) as node,
             VoxClient(node.url) as client,
         ):
             yield cls(node, client, keys)
@@ -139,4 +146,7 @@ class ContractChain:
 
 
 def _json(msg: Any) -> bytes:
+    """A message as JSON text; bytes pass as they are (to send what json.dumps never writes)."""
+    if isinstance(msg, bytes):
+        return msg
     return json.dumps(msg, separators=(",", ":")).encode()
