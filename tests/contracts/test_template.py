@@ -54,3 +54,18 @@ def test_build_reports_compile_errors(tmp_path: Path) -> None:
     error = out["error"]
     assert isinstance(error, dict) and error["code"] == "build_failed"
     assert "OKAY" in error["message"]
+
+
+def test_build_says_what_the_chain_would_refuse(tmp_path: Path) -> None:
+    run("new", "floaty", "--dir", str(tmp_path))
+    entry = tmp_path / "floaty" / "contract.ts"
+    # A float in the count: it compiles, but the chain refuses float instructions at upload
+    source = entry.read_text().replace(
+        'msg.has("count") ? msg.u64("count") : 0', '<u64>(<f64>msg.u64("count") * 1.5)', 1
+    )
+    entry.write_text(source)
+    code, out = run("build", str(tmp_path / "floaty"))
+    assert code == 1
+    error = out["error"]
+    assert isinstance(error, dict) and error["code"] == "refused_code"
+    assert "wasm_float_opcode" in error["message"]

@@ -14,7 +14,7 @@ from typing import Any
 import typer
 
 from voxpop.cli.output import OutputFormat, OutputOption, emit, fail
-from voxpop.contracts.build import BUILT_ENV, ContractBuildError, build_contract
+from voxpop.contracts.build import BUILT_ENV, ContractBuildError, build_contract, check_contract
 from voxpop.contracts.scaffold import ScaffoldError, new_project
 
 contract_app = typer.Typer(
@@ -42,9 +42,14 @@ def new(
 
 def _build(project: Path, output: OutputFormat) -> Path:
     try:
-        return build_contract(project)
+        wasm = build_contract(project)
     except ContractBuildError as exc:
         fail("build_failed", str(exc), output)
+    try:
+        check_contract(wasm)
+    except ContractBuildError as exc:
+        fail("refused_code", str(exc), output)
+    return wasm
 
 
 @contract_app.command("build")

@@ -103,6 +103,20 @@ def build_contracts(jobs: Sequence[tuple[Path, Path | None]]) -> list[Path]:
     return outs
 
 
+def check_contract(wasm: Path) -> None:
+    """Check a build as the chain checks an upload (the host API's imports only, the ABI's
+    exports, memory and table caps, no floats), so a newcomer hears it at build time, not when
+    storing. Raises ContractBuildError naming the chain's error."""
+    # Imported here: every `voxpop` command imports this file, and wasmtime is slow to load
+    from voxpop.chain.errors import ChainError
+    from voxpop.chain.modules.wasm.runtime import engine
+
+    try:
+        engine().compile(wasm.read_bytes())
+    except ChainError as exc:
+        raise ContractBuildError(f"the chain would refuse it: [{exc.name}] {exc.message}") from None
+
+
 def build_contract(project: Path, output: Path | None = None) -> Path:
     """Compile `project/contract.ts` to `output` (default `project/build/contract.wasm`).
     Raises ContractBuildError with the compiler's messages."""
