@@ -39,7 +39,7 @@ def run(c: Chain, msg: tuple[str, dict[str, object]], gas: int = GAS) -> ExecTxR
 
 
 def store(c: Chain, code: bytes, gas: int = 2_000_000) -> ExecTxResult:
-    return run(c, ("wasm/StoreCode", {"sender": A, "code": code}), gas)
+    return run(c, ("wasm/StoreCode", {"sender": A, "wasm_byte_code": code}), gas)
 
 
 def instantiate(c: Chain, code_id: int, *, funds: int = 0, admin: bytes = b"") -> ExecTxResult:
@@ -158,12 +158,12 @@ def test_invalid_malformed_code(chain: Chain, code: bytes, error: type[errors.Ch
 def test_invalid_oversized_code(chain: Chain) -> None:
     """Code larger than a tx may be is refused at check_tx; larger than the format's bound, as a
     message that does not parse."""
-    big = chain.tx(ALICE, [("wasm/StoreCode", {"sender": A, "code": b"\0" * 40_000})])
+    big = chain.tx(ALICE, [("wasm/StoreCode", {"sender": A, "wasm_byte_code": b"\0" * 40_000})])
     assert chain.check(big).code == errors.TxTooLargeError.code
     from voxpop.chain.modules.wasm.messages import MsgStoreCode
 
     with pytest.raises(errors.InvalidMessageError):
-        MsgStoreCode.from_value({"sender": A, "code": b"\0" * (512 * 1024 + 1)})
+        MsgStoreCode.from_value({"sender": A, "wasm_byte_code": b"\0" * (512 * 1024 + 1)})
 
 
 @pytest.mark.parametrize(
@@ -569,3 +569,27 @@ def test_address_vectors_of_the_protocol_page() -> None:
     for code_id, seq, hex_address, text in rows:
         address = compute_contract_address(int(code_id), int(seq))
         assert address.hex() == hex_address and encode_address(address) == text
+
+
+def test_check_tx_admits_a_call_it_does_not_run(chain: Chain) -> None:
+    """The contract runs once, in the block: check_tx accepts a call the contract will refuse,
+    and the block's result refuses it, fee charged."""
+    refuses = deploy(chain, contract(execute="i32.const 3"))
+    tx = chain.tx(
+        ALICE,
+        [("wasm/Execute", {"sender": A, "contract": refuses, "msg": b"{}", "funds": 0})],
+        gas_limit=GAS,
+    )
+    assert chain.check(tx).code == 0
+    before = chain.balance(ALICE)
+    res = chain.block([tx])[0]
+    assert res.code == errors.ContractRefusedError.code
+    assert chain.balance(ALICE) == before - AuthParams().min_fee(GAS)
+    # An unknown contract is refused at check_tx already
+    missing = chain.tx(
+        ALICE,
+        [("wasm/Execute", {"sender": A, "contract": B, "msg": b"{}", "funds": 0})],
+        gas_limit=GAS,
+        sequence=chain.sequences[A],
+    )
+    assert chain.check(missing).code == errors.UnknownContractError.code

@@ -45,17 +45,17 @@ def run_scenario(path: Path) -> dict[str, Any]:
     )
     looping = contract(instantiate="(loop $l br $l)\n    i32.const 0")
     msgs: list[tuple[str, dict[str, Any]]] = [
-        ("wasm/StoreCode", {"sender": a, "code": wasm(TOKEN)}),
+        ("wasm/StoreCode", {"sender": a, "wasm_byte_code": wasm(TOKEN)}),
         (
             "wasm/Instantiate",
             {"sender": a, "code_id": 1, "admin": b"", "label": "t", "msg": b"{}", "funds": 0},
         ),
-        ("wasm/StoreCode", {"sender": a, "code": wasm(busy)}),
+        ("wasm/StoreCode", {"sender": a, "wasm_byte_code": wasm(busy)}),
         (
             "wasm/Instantiate",
             {"sender": a, "code_id": 2, "admin": a, "label": "b", "msg": b"{}", "funds": 9},
         ),
-        ("wasm/StoreCode", {"sender": a, "code": wasm(looping)}),
+        ("wasm/StoreCode", {"sender": a, "wasm_byte_code": wasm(looping)}),
     ]
     results = [chain.deliver(chain.tx(alice, [m], gas_limit=2_000_000)) for m in msgs]
     calls = [

@@ -106,7 +106,11 @@ def test_fuzz_store_and_execute(tmp_path: Path) -> None:
             codes = [generated(rng) for _ in range(3)]
             codes += [rng.choice(makers)(rng, token) for _ in range(5)]
             txs = [
-                chain.tx(ALICE, [("wasm/StoreCode", {"sender": A, "code": c})], gas_limit=3_000_000)
+                chain.tx(
+                    ALICE,
+                    [("wasm/StoreCode", {"sender": A, "wasm_byte_code": c})],
+                    gas_limit=3_000_000,
+                )
                 for c in codes
             ]
             results = chain.block(txs)

@@ -93,7 +93,7 @@ TX_COMMANDS = (
         msg=MsgStoreCode,
         help="Upload WASM_FILE (ABI v1, docs/protocol/contracts.md); the result's events carry its "
         "code id. The chain refuses code with imports outside the host API or float instructions.",
-        args=(Arg("code", "the .wasm file", WASM_FILE, metavar="WASM_FILE"),),
+        args=(Arg("wasm_byte_code", "the .wasm file", WASM_FILE, metavar="WASM_FILE"),),
     ),
     TxCommand(
         module="wasm",

@@ -15,6 +15,7 @@ from voxpop.chain.fields import (
     Kind,
     TextKind,
     UintKind,
+    Wire,
 )
 from voxpop.chain.module import Msg
 from voxpop.chain.modules.wasm.validate import MAX_CODE_BYTES
@@ -88,7 +89,13 @@ class MsgStoreCode(Msg):
     TYPE = "wasm/StoreCode"
     SIGNER = "sender"
     sender: Annotated[bytes, ADDRESS]
-    code: Annotated[bytes, BytesKind(max_length=MAX_CODE_BYTES), Doc("a wasm binary (ABI v1)")]
+    # On the wire `wasm_byte_code` (as in CosmWasm): a tx result's own `code` is its status
+    code: Annotated[
+        bytes,
+        BytesKind(max_length=MAX_CODE_BYTES),
+        Wire("wasm_byte_code"),
+        Doc("a wasm binary (ABI v1)"),
+    ]
 
 
 @dataclass(frozen=True, slots=True)
