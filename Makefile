@@ -67,6 +67,7 @@ bench: install
 	$(BIN)/python bench/settings.py
 	$(BIN)/python bench/agent_footprint.py
 	$(BIN)/python bench/gov_tally.py
+	$(BIN)/python bench/contracts.py
 	$(BIN)/python bench/device_day.py
 	$(BIN)/python bench/storage.py
 
