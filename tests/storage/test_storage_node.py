@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -22,12 +21,13 @@ from typing import Any
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
 from tests.support.nodeproc import NodeProcess
 from voxpop.chain.modules.storage.messages import MsgCloseDeal, MsgOpenDeal
 from voxpop.chain.modules.storage.state import decode_deal, decode_provider
+from voxpop.cli.main import app
 from voxpop.client import VoxClient
-from voxpop.client.testing import voxpop_command
 from voxpop.crypto.keys import PrivateKey
 from voxpop.crypto.merkle import merkle_root
 from voxpop.crypto.storage_auth import sign_request
@@ -294,7 +294,7 @@ def test_over_capacity_is_refused(world: World) -> None:
 
 def test_status_command(world: World) -> None:
     home = str(world.nodes["C"].home)
-    argv = voxpop_command("storage", "status", "--home", home, "-o", "json")
-    done = subprocess.run(argv, capture_output=True, check=True, timeout=30)
-    out = json.loads(done.stdout)
+    done = CliRunner().invoke(app, ["storage", "status", "--home", home, "-o", "json"])
+    assert done.exit_code == 0, done.output
+    out = json.loads(done.output)
     assert out["serving"] is True and out["capacity"] == 20000
