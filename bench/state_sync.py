@@ -2,7 +2,8 @@
 
 Builds a chain under CometBFT as fast as one validator on this machine makes blocks: `--accounts`
 funded at genesis, `--blocks` blocks (timeout_commit 0), transfers to new accounts sent along the
-way, a snapshot every `--interval` blocks. Then two full nodes join the running chain at the same
+way, a snapshot every `--interval` blocks. The validator is then restarted at a network's pace
+(`--join-block-ms`, one block a second) and two full nodes join the running chain at the same
 moment: one by state sync (`voxpop node init --state-sync`'s setup, voxpop.node.testnet
 .init_full_node), one by replaying every block from genesis (CometBFT's block sync). Each one's
 time is from its start until it has caught up (CometBFT no longer `catching_up`, at or above the
@@ -108,7 +109,9 @@ def build_network(dir: Path, accounts: int, interval: int) -> tuple[LocalNet, li
     return net, senders
 
 
-def send_transfers(net: LocalNet, senders: list[PrivateKey], stop: threading.Event) -> None:
+def send_transfers(
+    net: LocalNet, senders: list[PrivateKey], stop: threading.Event, pace: float
+) -> None:
     """New accounts along the way: each sender pays a fresh address, one tx per block or so."""
     api = net.nodes[0].api_url
     sequences = dict.fromkeys(range(len(senders)), 0)
@@ -137,6 +140,7 @@ def send_transfers(net: LocalNet, senders: list[PrivateKey], stop: threading.Eve
             if reply.status_code in (200, 202) and reply.json().get("code") == 0:
                 sequences[i] += 1
                 n += 1
+                stop.wait(pace)  # a steady trickle: block production, not the API, is measured
             else:
                 time.sleep(0.05)
 
@@ -168,6 +172,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--accounts", type=int, default=100_000)
     parser.add_argument("--interval", type=int, default=1_000, help="snapshot interval")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir")
+    parser.add_argument(
+        "--join-block-ms", type=int, default=1000, help="timeout_commit while nodes join"
+    )
+    parser.add_argument("--tx-pace", type=float, default=0.1, help="seconds between transfers")
     args = parser.parse_args(argv)
     interval = min(args.interval, max(10, args.blocks // 2))
 
@@ -179,7 +187,9 @@ def main(argv: list[str] | None = None) -> int:
         url = net.nodes[0].rpc_url
         t0 = time.monotonic()
         stop = threading.Event()
-        load = threading.Thread(target=send_transfers, args=(net, senders, stop), daemon=True)
+        load = threading.Thread(
+            target=send_transfers, args=(net, senders, stop, args.tx_pace), daemon=True
+        )
         load.start()
         last = 0
         while (h := height(url)) < args.blocks:
@@ -195,6 +205,14 @@ def main(argv: list[str] | None = None) -> int:
         snapshot_height = tip - tip % interval
         snaps = net.nodes[0].node_home.data_dir / "snapshots" / f"{snapshot_height:020d}"
         while not snaps.exists() or height(url) < snapshot_height + 2:
+            time.sleep(0.5)
+        # Joiners chase the tip: from now on blocks come at a network's pace, one a second
+        stop_testnet(root / "net")
+        config = load_config(net.nodes[0].node_home.config_toml)
+        config.cometbft.timeout_commit_ms = args.join_block_ms
+        config.save(net.nodes[0].node_home.config_toml)
+        start_testnet(root / "net", serve_api=True)
+        while height(url) < snapshot_height + 2:
             time.sleep(0.5)
         blocks = height(url)
         txs = count_txs(url, blocks)
