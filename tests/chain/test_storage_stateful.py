@@ -103,7 +103,8 @@ class StorageMachine(RuleBasedStateMachine):
                     pending.append((object_id, i))
         if pending:
             value = {"provider": PROVIDERS[provider], "placements": [list(p) for p in pending]}
-            assert self._send(PROVIDER_KEYS[provider], "storage/Confirm", value) == OK
+            code = self._send(PROVIDER_KEYS[provider], "storage/Confirm", value)
+            assert code in (OK, errors.StorageDealNotFoundError.code)  # ended at the block start
 
     @rule(
         owner=st.integers(0, 1),
@@ -199,6 +200,41 @@ class StorageMachine(RuleBasedStateMachine):
             "provider": PROVIDERS[new],
         }
         self._send(OWNER_KEYS[owner], "storage/Replace", value)
+
+    @rule(data=st.data())
+    def repair(self, data: st.DataObject) -> None:
+        """The owner moves a shard marked for repair (or unconfirmed too long) to a provider not
+        in the deal, as its repair agent does."""
+        for object_id in self.objects[-6:]:
+            deal = self.world.deal(object_id)
+            if deal is None:
+                continue
+            height = self.world.next_height
+            movable = [
+                i
+                for i, p in enumerate(deal.placements)
+                if p.status == state.REPAIR
+                or (p.status == state.PENDING and height >= p.placed_at + FAST.confirm_blocks)
+            ]
+            free = [a for a in PROVIDERS if all(p.provider != a for p in deal.placements)]
+            if not movable or not free:
+                continue
+            value = {
+                "owner": deal.owner,
+                "object_id": object_id,
+                "shard_index": data.draw(st.sampled_from(movable)),
+                "provider": data.draw(st.sampled_from(free)),
+            }
+            code = self._send(OWNER_KEYS[OWNERS.index(deal.owner)], "storage/Replace", value)
+            assert code in (
+                OK,
+                errors.StorageDealNotFoundError.code,  # it ended at this block's start
+                errors.StorageDealEndingError.code,
+                errors.StorageOverCapacityError.code,
+                errors.StorageCollateralLowError.code,
+                errors.StorageProviderNotFoundError.code,
+            )
+            return
 
     @rule(owner=st.integers(0, 1), data=st.data())
     def close(self, owner: int, data: st.DataObject) -> None:
