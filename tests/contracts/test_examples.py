@@ -280,6 +280,8 @@ def test_sdk_storage_and_key_ranges(chain: ContractChain, probe: str) -> None:
     assert chain.query(probe, {"keys": {"prefix": "a/", "limit": 2}}) == {"keys": ["a/1", "a/2"]}
     after = {"keys": {"prefix": "a/", "limit": 10, "after": "a/1"}}
     assert chain.query(probe, after) == {"keys": ["a/2", "a/3"]}
+    before = {"keys": {"prefix": "b/", "limit": 10, "after": "a/1"}}
+    assert chain.query(probe, before) == {"keys": ["b/1"]}
     chain.execute("bob", probe, {"remove": {"key": "a/2"}})
     assert chain.query(probe, keys) == {"keys": ["a/1", "a/3"]}
 

@@ -128,7 +128,8 @@ export namespace storage {
         break;
       }
     }
-    let start = after.length > 0 ? bytesOf(after + "\0") : bytesOf(prefix);
+    // From just past `after`, never before the prefix (an `after` outside it must not widen it)
+    let start = after.length > 0 && after > prefix ? bytesOf(after + "\0") : bytesOf(prefix);
     let cap = 256;
     while (out.length < limit) {
       let buf = new ArrayBuffer(cap);
