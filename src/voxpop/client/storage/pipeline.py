@@ -21,7 +21,7 @@ import hashlib
 import os
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -306,20 +306,30 @@ class DataVault:
         failed: dict[int, str] = {}
         progress(phases.UPLOAD, 0, total)
 
-        def one(index: int, provider: ProviderView) -> None:
-            self.nodes.put_header(provider.endpoint, object_id, header)
-            self.nodes.put_shard(provider.endpoint, object_id, index, shards[index])
+        def one(index: int, provider: ProviderView, what: str) -> None:
+            if what == "header":
+                self.nodes.put_header(provider.endpoint, object_id, header)
+            else:
+                self.nodes.put_shard(provider.endpoint, object_id, index, shards[index])
 
+        # The header and the shard go to a node at once: each request waits on the node's proven
+        # read of the deal, and they need not wait on each other
         pairs = list(zip(sorted(shards), providers, strict=True))
-        with ThreadPoolExecutor(max_workers=max(1, len(pairs))) as pool:
-            futures = {pool.submit(one, i, p): i for i, p in pairs}
-            for fut, i in futures.items():
+        with ThreadPoolExecutor(max_workers=max(1, 2 * len(pairs))) as pool:
+            futures = {
+                pool.submit(one, i, p, what): (i, what)
+                for i, p in pairs
+                for what in ("shard", "header")
+            }
+            for fut in as_completed(futures):
+                i, what = futures[fut]
                 try:
                     fut.result()
                 except DataError as exc:
-                    failed[i] = exc.message
+                    failed[i] = f"{what}: {exc.message}"
                     continue
-                done[0] += len(shards[i])
+                if what == "shard":
+                    done[0] += len(shards[i])
                 progress(phases.UPLOAD, done[0], total)
         return failed
 
