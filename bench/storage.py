@@ -15,9 +15,10 @@ owner's DataVault (client/storage, what `voxpop data put|get` runs):
     onchain_bytes_per_gib_month   tx bytes the chain carries per GiB of owner data per month:
                          the deal (OpenDeal + Confirms) over its term, plus the providers'
                          proofs (one Prove tx per provider per epoch, whatever it holds), shared
-                         by the GiB each provider holds (docs/benchmarks.md shows the arithmetic)
+                         by the GiB each provider holds: by default the module README's case, a
+                         day per epoch and a device holding 1.5 GiB of shards (docs/benchmarks.md)
 
-    python bench/storage.py [--size-mib 64] [--runs 3] [--provider-gib 100]
+    python bench/storage.py [--size-mib 64] [--runs 3] [--provider-gib 1.5] [--epoch-seconds N]
 
 Last line: put_mb_s=<n> get_mb_s=<n> baseline_encrypt_mb_s=<n> proof_verify_per_s=<n>
 onchain_bytes_per_gib_month=<n>     (MB = 10^6 bytes of plaintext; medians over the runs)
@@ -52,7 +53,6 @@ from voxpop.crypto.merkle import MerkleTree, verify_path
 MB = 1_000_000
 GIB = 1 << 30
 MONTH_SECONDS = 30 * 86_400
-BLOCK_SECONDS = 1.0  # a production block time (CometBFT's default commit timeout is about 1 s)
 PUT_STEPS = ("keys", "encrypt", "encode", "roots", "choose", "upload")  # commit, confirm: apart
 
 
@@ -123,7 +123,15 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--size-mib", type=int, default=64)
     ap.add_argument("--runs", type=int, default=3)
-    ap.add_argument("--provider-gib", type=int, default=100, help="GiB each provider holds")
+    ap.add_argument(
+        "--provider-gib",
+        type=float,
+        default=1.5,
+        help="GiB of shards each provider holds (1.5: a device keeping 1 GiB of owner data)",
+    )
+    ap.add_argument(
+        "--epoch-seconds", type=int, default=86_400, help="epoch length (the module README's day)"
+    )
     ap.add_argument(
         "--hedge", type=int, default=None, help="downloads beyond k (default: the client's)"
     )
@@ -215,7 +223,7 @@ def main() -> None:
         provider, MsgConfirm(provider.public_key.address, ((deal.object_id, 0),))
     )
     deal_bytes = len(open_tx) + n * confirm_bytes  # one Confirm per node for one object
-    epochs_per_month = MONTH_SECONDS / (defaults.epoch_blocks * BLOCK_SECONDS)
+    epochs_per_month = MONTH_SECONDS / args.epoch_seconds
     # Per GiB of owner data: the deals of 1 GiB of such objects, over a one-month term ...
     deals_part = deal_bytes * GIB / size
     # ... and the share of the providers' proof txs: n/k GiB of shards, at provider_gib each
@@ -228,8 +236,8 @@ def main() -> None:
     print(
         f"  on chain: OpenDeal {len(open_tx)} B, Confirm {confirm_bytes} B, Prove "
         f"({defaults.challenges_per_epoch} challenges) {prove_bytes} B; "
-        f"{epochs_per_month:,.0f} epochs/month at {defaults.epoch_blocks} blocks of "
-        f"{BLOCK_SECONDS:g} s; providers hold {args.provider_gib} GiB each"
+        f"{epochs_per_month:,.0f} epochs/month ({args.epoch_seconds} s each); providers hold "
+        f"{args.provider_gib:g} GiB of shards each"
     )
     print(f"    per GiB-month: deals {deals_part:,.0f} B + proofs {proofs_part:,.0f} B")
     print(
