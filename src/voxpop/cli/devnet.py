@@ -138,6 +138,7 @@ def up(
 
     upstreams: list[LocalUpstream] = []
     storage_nodes: list[LocalStorageNode] = []
+    stopping = threading.Event()
 
     def start_storage(url: str) -> None:
         # Funding and registering wait for blocks: off the event loop, in their own threads
@@ -157,6 +158,9 @@ def up(
                 node = start_devnet_storage(h.root, url, account, index, storage_port + index)
             except (LocalProcessError, OSError) as exc:
                 console.print(f"[yellow]storage node {index} not started[/]: {exc}")
+                return
+            if stopping.is_set():  # the devnet stopped while it started: it goes too
+                node.stop()
                 return
             storage_nodes.append(node)
             console.print(f"  storage {node.url} (log {node.log_path})")
@@ -250,10 +254,13 @@ def up(
     except KeyboardInterrupt:
         pass
     finally:
+        stopping.set()
         for starter in starters:
             starter.join(timeout=60)  # a provider started late is still stopped
         for running in providers:
             running.stop()
+        for stored in storage_nodes:
+            stored.process.terminate()  # all at once: each flushes its confirms and exits
         for stored in storage_nodes:
             stored.stop()
         for upstream in upstreams:
