@@ -576,3 +576,26 @@ def test_params_change_through_governance(world: World) -> None:
         module.set_params_value(scratch(), {**current, "epoch_blocks": 40})
     with pytest.raises(errors.InvalidGenesisError):
         module.set_params_value(scratch(), {**current, "proof_deadline_blocks": 20})
+
+
+def test_shard_moved_away_and_back_excuses_its_challenge(placed: World) -> None:
+    """A challenge on a placement that moved to another provider and back since the epoch began
+    is excused at the deadline: the placement now there is pending, not the one challenged."""
+    epoch = placed.epoch
+    placed.to_offset(epoch + 1, 1)  # provider 1 never proved epoch: its shard 1 is in repair
+    deal = placed.deal(OID)
+    assert deal is not None and deal.placements[1].status == "repair"
+    challenges = placed.challenges(1, epoch + 1)
+    assert challenges is not None and challenges.items  # shard 1 is challenged again
+    away = {"owner": OWNERS[0], "object_id": OID, "shard_index": 1, "provider": PROVIDERS[3]}
+    assert placed.send(OWNER_KEYS[0], "storage/Replace", away) == 0
+    placed.to_offset(epoch + 1, 1 + PARAMS.confirm_blocks + 1)  # provider 3 never confirms
+    back = {**away, "provider": PROVIDERS[1]}
+    assert placed.send(OWNER_KEYS[0], "storage/Replace", back) == 0
+    faults = placed.provider(1)
+    assert faults is not None
+    placed.to_offset(epoch + 1, PARAMS.proof_deadline_blocks + 1)
+    deal = placed.deal(OID)
+    assert deal is not None and deal.placements[1].status == "pending"
+    p1 = placed.provider(1)
+    assert p1 is not None and p1.faults == faults.faults  # excused, not faulted again

@@ -88,7 +88,7 @@ def process_deadline(ctx: Context, params: state.StorageParams, epoch: int) -> N
         missed = [
             item
             for item, proven in zip(challenges.items, challenges.proven, strict=True)
-            if not proven and _still_held(ctx, provider_address, item[0], item[1])
+            if not proven and _still_held(ctx, provider_address, item[0], item[1], judged)
         ]
         state.set_challenges(ctx, provider_address, judged, replace(challenges, judged=True))
         if not missed:
@@ -97,11 +97,17 @@ def process_deadline(ctx: Context, params: state.StorageParams, epoch: int) -> N
         process_fault(ctx, params, provider_address, provider, judged, missed)
 
 
-def _still_held(ctx: Context, provider: bytes, object_id: bytes, shard_index: int) -> bool:
-    """Whether the challenged shard is still the provider's (a closed deal or a moved shard
-    excuses its challenge)."""
+def _still_held(
+    ctx: Context, provider: bytes, object_id: bytes, shard_index: int, epoch: int
+) -> bool:
+    """Whether the challenged shard is still the placement that was challenged: the provider's,
+    confirmed before the epoch began. A closed deal, a moved shard, or one moved away and back
+    to the provider since, excuses its challenge."""
     deal = state.get_deal(ctx, object_id)
-    return deal is not None and deal.placements[shard_index].provider == provider
+    if deal is None:
+        return False
+    placement = deal.placements[shard_index]
+    return placement.provider == provider and 0 < placement.active_from <= epoch
 
 
 def process_fault(
