@@ -593,3 +593,59 @@ def test_check_tx_admits_a_call_it_does_not_run(chain: Chain) -> None:
         sequence=chain.sequences[A],
     )
     assert chain.check(missing).code == errors.UnknownContractError.code
+
+
+def test_host_exceptions_stay_on_their_thread() -> None:
+    """Smart queries run on API threads while blocks run: a host function's exception on one
+    thread must never come out of another thread's call (a tx's result would then depend on
+    timing). One thread's calls end in a host error, the other's in a trap, many times at once."""
+    import threading
+
+    from voxpop.chain.context import BlockInfo, Context
+    from voxpop.chain.gas import GasMeter, GasSchedule
+    from voxpop.chain.kv import Branch, CommittedView
+    from voxpop.chain.modules.wasm import state as ws
+    from voxpop.chain.modules.wasm.runtime import run_entry
+
+    def context() -> Context:
+        empty = CommittedView(lambda _: None, lambda _: iter(()))
+        ctx = Context(BlockInfo("t", 1, 0), Branch(empty), GasMeter(10**9), GasSchedule())
+        for code_id, wat in (
+            (1, contract(data=ABC, query=f"{WRITE_ABC}\n    i32.const 0")),
+            (2, contract(execute="unreachable")),
+        ):
+            code = wasm(wat)
+            ws.set_code(ctx, code_id, ws.Code(bytes([code_id]) * 32, A, len(code)), code)
+        return ctx
+
+    seen: dict[str, set[type[Exception]]] = {"query": set(), "trap": set()}
+
+    def calls(name: str, code_id: int, entry: str, read_only: bool) -> None:
+        ctx = context()
+        for _ in range(150):
+            try:
+                run_entry(
+                    ctx,
+                    {},
+                    code_id,
+                    B,
+                    entry,
+                    b"{}",
+                    sender=A,
+                    funds=0,
+                    read_only=read_only,
+                    stack=(B,),
+                    fuel=10**8,
+                )
+            except errors.ChainError as exc:
+                seen[name].add(type(exc))
+
+    threads = [
+        threading.Thread(target=calls, args=("query", 1, "query", True)),
+        threading.Thread(target=calls, args=("trap", 2, "execute", False)),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert seen == {"query": {errors.ContractReadOnlyError}, "trap": {errors.ContractTrapError}}

@@ -2,25 +2,37 @@
 
 `Func.__call__` asks the store for the function's type and converts every value through it on
 each call; the ABI's exports have types fixed at upload (validate.py checks them), so the host
-builds the i32 arguments itself. Traps and exceptions raised by host functions surface exactly as
-through `Func.__call__` (the same `enter_wasm`). Only for the pinned wasmtime version: these are
-its internal helpers.
+builds the i32 arguments itself. Only for the pinned wasmtime version: these are its internals.
+
+An exception a host function raises ends the wasm call with a trap and is then re-raised as is.
+wasmtime-py keeps such an exception in one global for the whole process; a node runs contracts on
+two threads at once (blocks, and smart queries from the API), so one thread could raise the
+other's exception and a tx's result would depend on timing. Here it is kept per thread
+(`take_pending`), and `call_i32` raises the calling thread's own.
 """
 
 from __future__ import annotations
 
 import ctypes
+import threading
 from collections.abc import Callable
 from ctypes import byref
 from typing import Any
 
 import wasmtime
 from wasmtime import _ffi as ffi
-from wasmtime import _func
 from wasmtime._extern import wrap_extern
-from wasmtime._func import Caller, enter_wasm
+from wasmtime._func import Caller
 
 I32 = ffi.WASMTIME_I32.value
+_PENDING = threading.local()
+
+
+def take_pending() -> BaseException | None:
+    """The exception a host function raised on this thread since the last take, if any."""
+    exc: BaseException | None = getattr(_PENDING, "exc", None)
+    _PENDING.exc = None
+    return exc
 
 
 def call_i32(store: wasmtime.Store, func: wasmtime.Func, *args: int) -> int:
@@ -30,12 +42,19 @@ def call_i32(store: wasmtime.Store, func: wasmtime.Func, *args: int) -> int:
         params[i].kind = I32  # type: ignore[assignment]  # ctypes takes the int
         params[i].of.i32 = arg
     results = (ffi.wasmtime_val_t * 1)()
-    with enter_wasm(store) as trap:
-        error = ffi.wasmtime_func_call(
-            store._context(), byref(func._func), params, len(args), results, 1, trap
-        )
-        if error:
-            raise wasmtime.WasmtimeError._from_ptr(error)
+    trap = ctypes.POINTER(ffi.wasm_trap_t)()
+    error = ffi.wasmtime_func_call(
+        store._context(), byref(func._func), params, len(args), results, 1, byref(trap)
+    )
+    pending = take_pending()
+    if pending is not None:
+        if trap:
+            wasmtime.Trap._from_ptr(trap)  # owned, so freed
+        raise pending
+    if error:
+        raise wasmtime.WasmtimeError._from_ptr(error)
+    if trap:
+        raise wasmtime.Trap._from_ptr(trap)
     value: int = results[0].of.i32
     return value
 
@@ -78,7 +97,7 @@ def define_i32_func(
                 vals[0].i32 = out
             return 0
         except BaseException as exc:
-            _func.LAST_EXCEPTION = exc  # type: ignore[assignment]  # re-raised as is
+            _PENDING.exc = exc  # re-raised by this thread's call_i32 (or _invoke)
             trap = wasmtime.Trap("python exception")._consume()
             address: int = ctypes.cast(trap, ctypes.c_void_p).value or 0
             return address

@@ -34,7 +34,7 @@ from voxpop.chain.errors import (
 )
 from voxpop.chain.module import Msg, MsgRoute
 from voxpop.chain.modules.wasm import state
-from voxpop.chain.modules.wasm.fastcall import call_i32, export, write_memory
+from voxpop.chain.modules.wasm.fastcall import call_i32, export, take_pending, write_memory
 from voxpop.chain.modules.wasm.validate import (
     MAX_MEMORY_PAGES,
     MAX_TABLE_ELEMENTS,
@@ -242,11 +242,18 @@ def _invoke(pre: wasmtime.InstancePre, call: Call, entry: str, msg: bytes) -> in
             raise ContractMemoryError("alloc returned memory outside the contract's")
         rc: Any = call_i32(store, func, ptr, len(msg))
     except wasmtime.Trap as trap:
+        # A host function's exception during instantiation (a start function) comes as a trap
+        pending = take_pending()
+        if pending is not None:
+            raise pending from None
         if trap.trap_code == wasmtime.TrapCode.OUT_OF_FUEL:
             raise OutOfGasError("out of gas in the contract") from None
         code = trap.trap_code.name.lower() if trap.trap_code is not None else "trap"
         raise ContractTrapError(f"the contract trapped: {code}") from None
     except wasmtime.WasmtimeError:
+        pending = take_pending()
+        if pending is not None:
+            raise pending from None
         raise ContractTrapError("the contract could not be instantiated") from None
     # Verify an i32 came back (validation checked the type; a host bug must not pass as success)
     if type(rc) is not int:
