@@ -16,7 +16,8 @@ Failures:
   `ResponseException` and the connection is closed; CometBFT stops, and `on_fatal` is called so
   the supervisor can stop the node.
 - Snapshot calls go to the node's SnapshotService (voxpop.abci.snapshots; without one there
-  are none to list and every offer is refused); vote extensions are empty and accepted.
+  are none to list and every offer is refused); vote extensions go to the app (VoxApp's are
+  the randomness beacon's VRF proofs), or are empty and accepted for an app without them.
 """
 
 from __future__ import annotations
@@ -156,6 +157,11 @@ class AbciServer:
             "finalize_block": self._finalize_block,
             "commit": self._commit,
         }
+        # Vote extensions go to an app that makes them (VoxApp: the beacon's VRF proofs); any
+        # other app's are empty and accepted
+        if hasattr(app, "extend_vote") and hasattr(app, "verify_vote_extension"):
+            self._handlers["extend_vote"] = self._extend_vote
+            self._handlers["verify_vote_extension"] = self._verify_vote_extension
         self._handlers.update(snapshot_handlers(snapshots))
 
     # --- lifecycle ----------------------------------------------------------------------------
@@ -355,7 +361,7 @@ class AbciServer:
             return abci_pb2.Response(flush=abci_pb2.ResponseFlush())
         if method == "echo":
             return abci_pb2.Response(echo=abci_pb2.ResponseEcho(message=request.echo.message))
-        if method in _SNAPSHOT_AND_VOTE_EXTENSION_ANSWERS:
+        if method in _SNAPSHOT_AND_VOTE_EXTENSION_ANSWERS and method not in self._handlers:
             return abci_pb2.Response(**{method: _SNAPSHOT_AND_VOTE_EXTENSION_ANSWERS[method]()})
         handler = self._handlers.get(method or "")
         if handler is None:
@@ -418,6 +424,14 @@ class AbciServer:
     def _finalize_block(self, pb: Any) -> Any:
         req = translate.finalize_block_request_from_pb(pb)
         return translate.finalize_block_response_to_pb(self.app.finalize_block(req))
+
+    def _extend_vote(self, pb: Any) -> Any:
+        req = translate.extend_vote_request_from_pb(pb)
+        return translate.extend_vote_response_to_pb(self.app.extend_vote(req))
+
+    def _verify_vote_extension(self, pb: Any) -> Any:
+        req = translate.verify_vote_extension_request_from_pb(pb)
+        return translate.verify_vote_extension_response_to_pb(self.app.verify_vote_extension(req))
 
     def _commit(self, pb: Any) -> Any:
         resp = self.app.commit()

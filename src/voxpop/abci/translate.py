@@ -9,8 +9,10 @@ Thin and mechanical: field for field, no business rules. Conventions:
   do not depend on how genesis.json happens to be formatted.
 - A query proof (our own encoding) travels as one ProofOp of type `PROOF_OP_TYPE`.
 - Fields our dataclasses lack are left at their protobuf defaults (`data`, `info`, consensus
-  param updates) or dropped (`priority`/`sender` of ResponseCheckTx, removed in v0.38; vote
-  extensions, off unless `vote_extensions_enable_height` is set).
+  param updates) or dropped (`priority`/`sender` of ResponseCheckTx, removed in v0.38; of the
+  consensus params in InitChain only `abci.vote_extensions_enable_height` is kept).
+- Vote extensions (the beacon's VRF proofs) travel in ExtendVote/VerifyVoteExtension and in
+  PrepareProposal's ExtendedCommitInfo; CometBFT's own signature over each is not passed on.
 """
 
 from __future__ import annotations
@@ -30,20 +32,24 @@ from voxpop.chain.abci import (
     Misbehavior,
     MisbehaviorType,
     RequestCheckTx,
+    RequestExtendVote,
     RequestFinalizeBlock,
     RequestInfo,
     RequestInitChain,
     RequestPrepareProposal,
     RequestProcessProposal,
     RequestQuery,
+    RequestVerifyVoteExtension,
     ResponseCheckTx,
     ResponseCommit,
+    ResponseExtendVote,
     ResponseFinalizeBlock,
     ResponseInfo,
     ResponseInitChain,
     ResponsePrepareProposal,
     ResponseProcessProposal,
     ResponseQuery,
+    ResponseVerifyVoteExtension,
     Validator,
     ValidatorUpdate,
     VoteInfo,
@@ -90,12 +96,14 @@ def validator_from_pb(pb: Pb) -> Validator:
 
 
 def commit_info_from_pb(pb: Pb) -> CommitInfo:
-    """CommitInfo or ExtendedCommitInfo (vote extensions are dropped)."""
+    """CommitInfo or ExtendedCommitInfo (whose votes carry their vote extensions)."""
     return CommitInfo(
         round=pb.round,
         votes=tuple(
             VoteInfo(
-                validator=validator_from_pb(v.validator), block_id_flag=BlockIDFlag(v.block_id_flag)
+                validator=validator_from_pb(v.validator),
+                block_id_flag=BlockIDFlag(v.block_id_flag),
+                vote_extension=bytes(getattr(v, "vote_extension", b"")),
             )
             for v in pb.votes
         ),
@@ -159,6 +167,7 @@ def init_chain_request_from_pb(pb: Pb) -> RequestInitChain:
         app_state_bytes=canonical_json(pb.app_state_bytes),
         validators=tuple(validator_update_from_pb(v) for v in pb.validators),
         initial_height=pb.initial_height or 1,
+        vote_extensions_enable_height=pb.consensus_params.abci.vote_extensions_enable_height,
     )
 
 
@@ -202,6 +211,19 @@ def finalize_block_request_from_pb(pb: Pb) -> RequestFinalizeBlock:
     )
 
 
+def extend_vote_request_from_pb(pb: Pb) -> RequestExtendVote:
+    return RequestExtendVote(height=pb.height, hash=bytes(pb.hash))
+
+
+def verify_vote_extension_request_from_pb(pb: Pb) -> RequestVerifyVoteExtension:
+    return RequestVerifyVoteExtension(
+        validator_address=bytes(pb.validator_address),
+        height=pb.height,
+        vote_extension=bytes(pb.vote_extension),
+        hash=bytes(pb.hash),
+    )
+
+
 def query_request_from_pb(pb: Pb) -> RequestQuery:
     return RequestQuery(path=pb.path, data=bytes(pb.data), height=pb.height, prove=pb.prove)
 
@@ -242,6 +264,14 @@ def prepare_proposal_response_to_pb(resp: ResponsePrepareProposal) -> Pb:
 
 def process_proposal_response_to_pb(resp: ResponseProcessProposal) -> Pb:
     return abci_pb2.ResponseProcessProposal(status=resp.status.name)
+
+
+def extend_vote_response_to_pb(resp: ResponseExtendVote) -> Pb:
+    return abci_pb2.ResponseExtendVote(vote_extension=resp.vote_extension)
+
+
+def verify_vote_extension_response_to_pb(resp: ResponseVerifyVoteExtension) -> Pb:
+    return abci_pb2.ResponseVerifyVoteExtension(status=resp.status.name)
 
 
 def exec_tx_result_to_pb(result: ExecTxResult) -> Pb:

@@ -63,6 +63,16 @@ class Genesis:
     def app_state_bytes(self) -> bytes:
         return json.dumps(self.app_state, sort_keys=True, separators=(",", ":")).encode()
 
+    @property
+    def vote_extensions_enable_height(self) -> int:
+        """consensus_params.abci.vote_extensions_enable_height (0, the default: off)."""
+        try:
+            return int(
+                self.consensus_params.get("abci", {}).get("vote_extensions_enable_height", 0)
+            )
+        except (AttributeError, TypeError, ValueError):
+            raise InvalidGenesisError("vote_extensions_enable_height must be an integer") from None
+
     def validator_updates(self) -> tuple[ValidatorUpdate, ...]:
         return tuple(ValidatorUpdate(v.pub_key, v.power) for v in self.validators)
 
@@ -117,7 +127,9 @@ def default_consensus_params() -> dict[str, Any]:
         },
         "validator": {"pub_key_types": ["ed25519"]},
         "version": {"app": "1"},
-        "abci": {"vote_extensions_enable_height": "0"},
+        # From height 1 the validators' votes carry the randomness beacon's VRF proofs
+        # (voxpop.chain.modules.beacon); the seed moves from block 2 on
+        "abci": {"vote_extensions_enable_height": "1"},
     }
 
 

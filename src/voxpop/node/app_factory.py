@@ -17,6 +17,7 @@ from voxpop.chain.modules.gov.upgrades import KNOWN_UPGRADES
 from voxpop.node.blockstore import AUX_DBS
 from voxpop.node.config import ConfigError, load_config
 from voxpop.node.home import NodeHome
+from voxpop.node.validator_key import beacon_prover, load_validator_key
 from voxpop.store import MerkleStore
 
 log = logging.getLogger("voxpop.node.app_factory")
@@ -65,4 +66,8 @@ def open_app(home: NodeHome) -> VoxApp:
     store = MerkleStore(home.state_dir, keep_versions=config.store.keep_versions, aux_dbs=AUX_DBS)
     app = VoxApp(store)
     app.retain_blocks = config.store.retain_blocks
+    if home.priv_validator_key.exists():
+        # The vote extensions of a validator: VRF proofs with its consensus key (solo mode signs
+        # its own the same way)
+        app.beacon_prover = beacon_prover(load_validator_key(home.priv_validator_key))
     return app

@@ -23,6 +23,7 @@ from voxpop.chain.abci import (
     CommitInfo,
     ProposalStatus,
     RequestCheckTx,
+    RequestExtendVote,
     RequestFinalizeBlock,
     RequestInitChain,
     RequestPrepareProposal,
@@ -52,7 +53,7 @@ from voxpop.node.service import (
     NodeStatus,
     TxRecord,
 )
-from voxpop.node.validator_key import cometbft_address, load_validator_key
+from voxpop.node.validator_key import beacon_prover, cometbft_address, load_validator_key
 from voxpop.store import StoreError
 
 log = logging.getLogger(__name__)
@@ -127,6 +128,9 @@ class SoloNode:
             self._app = await self._call(open_app, self.home)
         except StoreError as exc:  # e.g. another node is running on this home
             raise SoloNodeError(str(exc)) from None
+        # This node's vote extensions (the beacon's VRF proofs) are made with its own key,
+        # whichever app it was handed
+        self.app.beacon_prover = beacon_prover(self.key)
         if self.app.last_height == 0:
             await self._call(self._init_chain)
         # Verify the stored chain is the one genesis names
@@ -183,6 +187,7 @@ class SoloNode:
                 app_state_bytes=g.app_state_bytes(),
                 validators=g.validator_updates(),
                 initial_height=g.initial_height,
+                vote_extensions_enable_height=g.vote_extensions_enable_height,
             )
         )
 
@@ -303,20 +308,27 @@ class SoloNode:
         now = max(int(self._clock()), floor)
         params = read_params(app.committed)
         candidates = tuple(self.mempool.reap(params.max_block_bytes))
+        # The one validator signed the previous block (it made it); slashing reads this
+        first = height == self.genesis.initial_height
+        me = Validator(self.address, self.power)
+        last_commit = CommitInfo(0, () if first else (VoteInfo(me, BlockIDFlag.COMMIT),))
+        # Its vote extension for that block (the beacon's VRF proof), as CometBFT would hand it
+        # to the proposer: deterministic, so made again here rather than kept across restarts
+        extension = b"" if first else app.extend_vote(RequestExtendVote(height - 1)).vote_extension
+        local_commit = CommitInfo(
+            0, () if first else (VoteInfo(me, BlockIDFlag.COMMIT, extension),)
+        )
         txs = app.prepare_proposal(
-            RequestPrepareProposal(params.max_block_bytes, candidates, height, now, self.address)
+            RequestPrepareProposal(
+                params.max_block_bytes, candidates, height, now, self.address, local_commit
+            )
         ).txs
         # Verify our own proposal passes the same check every validator would make
-        verdict = app.process_proposal(RequestProcessProposal(txs, height, now, self.address))
+        verdict = app.process_proposal(
+            RequestProcessProposal(txs, height, now, self.address, proposed_last_commit=last_commit)
+        )
         if verdict.status != ProposalStatus.ACCEPT:
             raise SoloNodeError(f"own proposal at height {height} rejected")
-        # The one validator signed the previous block (it made it); slashing reads this
-        last_commit = CommitInfo(
-            0,
-            (VoteInfo(Validator(self.address, self.power), BlockIDFlag.COMMIT),)
-            if height > self.genesis.initial_height
-            else (),
-        )
         result = app.finalize_block(
             RequestFinalizeBlock(txs, height, now, self.address, decided_last_commit=last_commit)
         )

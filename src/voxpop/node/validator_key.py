@@ -10,8 +10,11 @@ import base64
 import hashlib
 import json
 import os
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
+from voxpop.crypto import vrf
 from voxpop.crypto.keys import PrivateKey
 
 
@@ -38,6 +41,12 @@ def save_validator_key(path: Path, key: PrivateKey) -> None:
     with os.fdopen(fd, "w") as f:
         json.dump(doc, f, indent=2)
     tmp.replace(path)
+
+
+def beacon_prover(key: PrivateKey) -> Callable[[bytes], bytes]:
+    """The randomness beacon's VRF prover over this consensus key (VoxApp.beacon_prover): the
+    app gets this function, never the key file."""
+    return partial(vrf.prove, key.seed)
 
 
 def load_validator_key(path: Path) -> PrivateKey:
