@@ -145,14 +145,19 @@ def send_transfers(
                 time.sleep(0.05)
 
 
-def count_txs(url: str, top: int) -> int:
-    total = 0
+def count_txs(url: str, top: int) -> tuple[int, int]:
+    """(txs in blocks 1..top, of which succeeded): each successful transfer made an account."""
+    total = ok = 0
     hi = top
     while hi >= 1:
         metas = rpc(url, "blockchain", minHeight=max(1, hi - 19), maxHeight=hi)["block_metas"]
-        total += sum(int(m["num_txs"]) for m in metas)
+        for meta in metas:
+            if int(meta["num_txs"]):
+                total += int(meta["num_txs"])
+                results = rpc(url, "block_results", height=meta["header"]["height"])
+                ok += sum(1 for r in results["txs_results"] or () if int(r.get("code", 0)) == 0)
         hi -= 20
-    return total
+    return total, ok
 
 
 def run_joiner(node: LocalNode) -> subprocess.Popen[bytes]:
@@ -215,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
         while height(url) < snapshot_height + 2:
             time.sleep(0.5)
         blocks = height(url)
-        txs = count_txs(url, blocks)
+        txs, succeeded = count_txs(url, blocks)
         print(f"chain: {blocks} blocks, {txs} txs; joining", file=sys.stderr, flush=True)
 
         base = free_base_port(2)
@@ -235,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
             time.sleep(0.2)
         print(
             f"state_sync_s={times['state_sync']:.1f} replay_s={times['replay']:.1f} "
-            f"accounts={args.accounts + SENDERS + 1 + txs} blocks={blocks} txs={txs}"
+            f"accounts={args.accounts + SENDERS + 1 + succeeded} blocks={blocks} txs={txs}"
         )
         return 0
     finally:
