@@ -31,6 +31,7 @@ from voxpop.storage.config import MAX_HEADER_BYTES, MAX_SHARD_BYTES
 from voxpop.storage.shards import OverCapacityError, ShardStore
 
 OBJECT_ID_SIZE = 32
+MAX_SHARDS_IN_FLIGHT = 4  # uploads read, hashed and written at once; the others wait their turn
 _OCTETS = [(b"content-type", b"application/octet-stream")]
 _JSON = [(b"content-type", b"application/json")]
 
@@ -104,6 +105,7 @@ class StorageApp:
         self._startup = startup
         self._shutdown = shutdown
         self.clock = clock
+        self._bodies = asyncio.Semaphore(MAX_SHARDS_IN_FLIGHT)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -213,23 +215,30 @@ class StorageApp:
         except OverCapacityError as exc:
             raise ApiError(507, "over_capacity", str(exc)) from None
         try:
-            body = await self._read(receive, deal.shard_size)
-            self._authorize(scope, body, deal)
-            if len(body) != deal.shard_size:
-                raise _size_error(len(body), deal.shard_size)
-            # Verify the bytes are the ones the chain committed to (hashing off the event loop)
-            root = await asyncio.to_thread(_root_or_none, body, deal.leaf_size)
-            if root != placement.root:
-                raise ApiError(422, "root_mismatch", "the shard's Merkle root is not the deal's")
-            try:
-                await asyncio.to_thread(self.store.write_shard, placement.root, body)
-            except OSError as exc:
-                raise _unavailable(exc) from None
+            # A shard is held whole in memory while it is checked: a few at a time
+            async with self._bodies:
+                await self._take_shard(scope, receive, deal, placement)
         finally:
             self.store.release(deal.shard_size)
         self.stats.shards_received += 1
         self._queue_confirm(object_id, index, placement)
         return _stored(object_id, index, placement.root, new=True)
+
+    async def _take_shard(
+        self, scope: Scope, receive: Receive, deal: wire.Deal, placement: wire.Placement
+    ) -> None:
+        body = await self._read(receive, deal.shard_size)
+        self._authorize(scope, body, deal)
+        if len(body) != deal.shard_size:
+            raise _size_error(len(body), deal.shard_size)
+        # Verify the bytes are the ones the chain committed to (hashing off the event loop)
+        root = await asyncio.to_thread(_root_or_none, body, deal.leaf_size)
+        if root != placement.root:
+            raise ApiError(422, "root_mismatch", "the shard's Merkle root is not the deal's")
+        try:
+            await asyncio.to_thread(self.store.write_shard, placement.root, body)
+        except OSError as exc:
+            raise _unavailable(exc) from None
 
     def _queue_confirm(self, object_id: bytes, index: int, placement: wire.Placement) -> None:
         if placement.status == wire.PENDING:
