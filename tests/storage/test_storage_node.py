@@ -150,7 +150,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
                 price=PRICE,
                 poll_interval=0.1,
                 claim_interval=1.0,
-                via_cli=name == "A",  # one through `voxpop storage start`, two straight
+                via_cli=name == "C",  # one through `voxpop storage start`, two straight
                 timeout=90.0,  # a loaded CI machine
             )
         except BaseException as exc:  # reported by the fixture below
