@@ -649,3 +649,18 @@ def test_host_exceptions_stay_on_their_thread() -> None:
     for t in threads:
         t.join()
     assert seen == {"query": {errors.ContractReadOnlyError}, "trap": {errors.ContractTrapError}}
+
+
+def test_smart_queries_at_once_are_bounded(chain: Chain) -> None:
+    from voxpop.chain.modules.wasm import module as wasm_module
+
+    token = deploy(chain, TOKEN)
+    question = json.dumps(encode_address(A)).encode()
+    for _ in range(wasm_module.SMART_QUERIES_AT_ONCE):
+        assert wasm_module._SMART_SLOTS.acquire(blocking=False)
+    try:
+        assert smart(chain, token, question)[0] == errors.ContractQueryError.code
+    finally:
+        for _ in range(wasm_module.SMART_QUERIES_AT_ONCE):
+            wasm_module._SMART_SLOTS.release()
+    assert smart(chain, token, question)[:2] == (0, b"1000000000000")

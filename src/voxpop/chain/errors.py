@@ -1284,7 +1284,7 @@ class ContractSubmsgError(ChainError):
 
 @_register
 class ContractQueryError(ChainError):
-    """A smart query failed, or asked to be proven (a computed answer has no proof)."""
+    """A smart query found the node answering as many others as it runs at once: retry."""
 
     code = 478
     name = "contract_query"

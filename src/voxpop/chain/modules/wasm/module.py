@@ -3,12 +3,18 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from voxpop.chain.context import BlockInfo, Context
 from voxpop.chain.encoding import encode_uint
-from voxpop.chain.errors import ChainError, InvalidGenesisError, InvalidQueryError
+from voxpop.chain.errors import (
+    ChainError,
+    ContractQueryError,
+    InvalidGenesisError,
+    InvalidQueryError,
+)
 from voxpop.chain.gas import GasMeter
 from voxpop.chain.kv import Branch, KVReader
 from voxpop.chain.module import Invariant, Module, MsgRoute, address_query
@@ -27,8 +33,11 @@ from voxpop.chain.modules.wasm.messages import (
 )
 from voxpop.chain.modules.wasm.runtime import engine
 
-# A smart query's gas: it is computed by the node answering it, so the node bounds it
-QUERY_GAS = 3_000_000
+# A smart query is computed by the node asked, on the API's threads: its gas (100M fuel, about
+# a tenth of a second) and how many run at once bound what queries can take from block production
+QUERY_GAS = 1_000_000
+SMART_QUERIES_AT_ONCE = 2
+_SMART_SLOTS = threading.BoundedSemaphore(SMART_QUERIES_AT_ONCE)
 GOV_ADDRESS = module_address("gov")
 GENESIS_FIELDS = {"codes", "contracts", "instance_seq"}
 CONTRACT_FIELDS = {"address", "code_id", "creator", "admin", "label", "created", "state"}
@@ -123,6 +132,15 @@ class WasmModule(Module):
                 "query data must be a 20-byte contract address and a JSON message"
             )
         address, msg = data[: state.ADDRESS_LEN], data[state.ADDRESS_LEN :]
+        # Verify a slot is free (a node answers a few smart queries at once; the others retry)
+        if not _SMART_SLOTS.acquire(blocking=False):
+            raise ContractQueryError("the node is answering other smart queries: retry")
+        try:
+            return self._smart_query(reader, block, address, msg)
+        finally:
+            _SMART_SLOTS.release()
+
+    def _smart_query(self, reader: KVReader, block: BlockInfo, address: bytes, msg: bytes) -> bytes:
         ctx = Context(
             block, Branch(reader), GasMeter(QUERY_GAS), read_auth_params(reader).gas, is_check=True
         )
