@@ -664,3 +664,82 @@ def test_smart_queries_at_once_are_bounded(chain: Chain) -> None:
         for _ in range(wasm_module.SMART_QUERIES_AT_ONCE):
             wasm_module._SMART_SLOTS.release()
     assert smart(chain, token, question)[:2] == (0, b"1000000000000")
+
+
+def result_of(res: ExecTxResult) -> str:
+    return next(event_attrs(e).get("result", "") for e in res.events if e.type == "wasm_execute")
+
+
+def test_db_next_walks_keys_in_order(chain: Chain) -> None:
+    """Keys a1, a2, b1 written; db_next from "a2" to "b" finds a2, from "a3" to "b" finds
+    none (-1), from "a3" without bound finds b1; each found key is the call's result in turn."""
+    walker = deploy(
+        chain,
+        contract(
+            data="\n".join([data_at(0, b"a1a2b1a3b"), data_at(16, b"v")]),
+            funcs="""(func $put (param $k i32)
+    local.get $k
+    i32.const 2
+    i32.const 16
+    i32.const 1
+    call $db_write)
+  (func $next (param $start i32) (param $end_len i32) (result i32)
+    local.get $start
+    i32.const 2
+    i32.const 8
+    local.get $end_len
+    i32.const 512
+    i32.const 64
+    call $db_next)""",
+            execute=ops(
+                "i32.const 0",
+                "call $put",
+                "i32.const 2",
+                "call $put",
+                "i32.const 4",
+                "call $put",
+                # 600..: the found keys, "-" for none
+                "(i32.store8 (i32.const 600) (i32.const 45))",
+                "(if (i32.eq (call $next (i32.const 2) (i32.const 1)) (i32.const 2))"
+                " (then (i32.store16 (i32.const 600) (i32.load16_u (i32.const 512)))))",
+                "(if (i32.eq (call $next (i32.const 6) (i32.const 1)) (i32.const -1))"
+                " (then (i32.store8 (i32.const 602) (i32.const 45))))",
+                "(if (i32.eq (call $next (i32.const 6) (i32.const 0)) (i32.const 2))"
+                " (then (i32.store16 (i32.const 603) (i32.load16_u (i32.const 512)))))",
+                "(call $set_result (i32.const 600) (i32.const 5))",
+                "i32.const 0",
+            ),
+        ),
+    )
+    res = execute(chain, walker)
+    assert res.code == 0, res.log
+    assert result_of(res) == "a2-b1"
+
+
+def test_query_chain_smart_and_reentrant_query(chain: Chain) -> None:
+    token = deploy(chain, TOKEN)
+    me = next_address(chain, 2)
+    ask_token = json.dumps({"smart": encode_address(token), "msg": encode_address(A)}).encode()
+    ask_self = json.dumps({"smart": encode_address(me), "msg": {}}).encode()
+    asker = contract(
+        data="\n".join([data_at(0, ask_token), data_at(1024, ask_self)]),
+        execute=ops(
+            f"(drop (call $query_chain (i32.const 0) (i32.const {len(ask_token)})"
+            " (i32.const 2048) (i32.const 64)))",
+            "(call $set_result (i32.const 2048) (i32.const 13))",
+            "(i32.load8_u (i32.const 0))",
+            "i32.const 123",
+            "i32.sub",  # 0: the first byte of ask_token is "{"
+        ),
+        migrate=ops(
+            f"(drop (call $query_chain (i32.const 1024) (i32.const {len(ask_self)})"
+            " (i32.const 2048) (i32.const 64)))",
+            "i32.const 0",
+        ),
+    )
+    assert deploy(chain, asker, admin=A) == me
+    res = execute(chain, me)
+    assert res.code == 0, res.log
+    assert result_of(res) == "1000000000000"
+    res = run(chain, ("wasm/Migrate", {"sender": A, "contract": me, "code_id": 2, "msg": b"{}"}))
+    assert res.code == errors.ContractReentrancyError.code, res.log
