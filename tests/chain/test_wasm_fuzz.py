@@ -22,7 +22,7 @@ from voxpop.crypto.address import decode_address
 
 ALICE = key(1)
 A = ALICE.public_key.address
-BUDGET_SECONDS = 8.0
+BUDGET_SECONDS = 6.0
 SEED = 1729
 VALUES = (0, 1, 3, 7, 42, 64, 100, 1000, 4096, 65535, 65536, 1 << 20, -1, -4, 2147483647)
 
