@@ -743,3 +743,25 @@ def test_query_chain_smart_and_reentrant_query(chain: Chain) -> None:
     assert result_of(res) == "1000000000000"
     res = run(chain, ("wasm/Migrate", {"sender": A, "contract": me, "code_id": 2, "msg": b"{}"}))
     assert res.code == errors.ContractReentrancyError.code, res.log
+
+
+def test_host_calls_charge_the_gas_schedule(chain: Chain) -> None:
+    """One db_write of a 3-byte key and a 1-byte value costs write_flat + write_byte x (its state
+    key's 11 + 20 + 3 bytes + 1), as any module's write: the rest of the two calls is the same
+    (five more instructions: under one gas at 100 fuel a gas)."""
+    plain = deploy(chain, contract(data=ABC, execute="i32.const 0"))
+    writes = deploy(
+        chain,
+        contract(
+            data=ABC,
+            execute=ops(
+                "(call $db_write (i32.const 100) (i32.const 3) (i32.const 100) (i32.const 1))",
+                "i32.const 0",
+            ),
+        ),
+    )
+    s = AuthParams().gas
+    expected = s.write_flat + s.write_byte * (len(b"wasm/store/") + 20 + 3 + 1)
+    base, written = execute(chain, plain), execute(chain, writes)
+    assert base.code == written.code == 0
+    assert written.gas_used - base.gas_used in (expected, expected + 1)
