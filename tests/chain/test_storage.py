@@ -599,3 +599,9 @@ def test_shard_moved_away_and_back_excuses_its_challenge(placed: World) -> None:
     assert deal is not None and deal.placements[1].status == "pending"
     p1 = placed.provider(1)
     assert p1 is not None and p1.faults == faults.faults  # excused, not faulted again
+
+
+def test_nobody_pays_into_the_storage_account(world: World) -> None:
+    """The storage account holds exactly collateral plus escrow: a plain send to it is refused."""
+    send = {"from": OWNERS[0], "to": MODULE, "amount": 5}
+    refused(world, OWNER_KEYS[0], "bank/Send", send, errors.BlockedRecipientError)

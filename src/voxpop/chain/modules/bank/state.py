@@ -33,6 +33,7 @@ from voxpop.chain.module_accounts import (
     MINT,
     NOT_BONDED_POOL,
     SERVICES,
+    STORAGE,
     Permission,
     has_permission,
     module_address,
@@ -48,7 +49,7 @@ BURNED_KEY = b"bank/burned"
 # Accounts whose balance other modules account for exactly: only `move` by those modules pays them
 BLOCKED_RECIPIENTS = frozenset(
     module_address(n)
-    for n in (MINT, BONDED_POOL, NOT_BONDED_POOL, DISTRIBUTION, CHANNELS, SERVICES, GOV)
+    for n in (MINT, BONDED_POOL, NOT_BONDED_POOL, DISTRIBUTION, CHANNELS, SERVICES, GOV, STORAGE)
 )
 
 
