@@ -17,7 +17,7 @@ import pytest
 
 from tests.storage_e2e.conftest import VaultWorld, wait_until
 from tests.support.canary import bytes_scanned, scan
-from tests.support.vault import STORAGE_KEYS, start_storage_nodes
+from tests.support.vault import START_TIMEOUT, STORAGE_KEYS, start_storage_nodes
 from voxpop.client.storage import PutPolicy
 from voxpop.client.storage.chainview import fetch_deal, fetch_provider
 
@@ -32,6 +32,16 @@ class Stored:
     object_id: bytes
     name: str
     data: bytes
+
+
+@dataclass(frozen=True)
+class Recorder:
+    """A Progress that keeps every report."""
+
+    seen: list[tuple[str, int, int]]
+
+    def __call__(self, phase: str, done: int, total: int) -> None:
+        self.seen.append((phase, done, total))
 
 
 @pytest.fixture(scope="module")
@@ -53,9 +63,17 @@ def stored(vault_world: VaultWorld, tmp_path_factory: pytest.TempPathFactory) ->
     note = f"kitchen transcript {CANARY} set a timer".encode() * 50
     big = os.urandom(STRIPE + 12_345)
     for name, data in ((f"note-{CANARY}.txt", note), ("big.bin", big)):
-        result = vault_world.vault.put(data, name, PutPolicy(k=4, n=6, epochs=50))
+        seen: list[tuple[str, int, int]] = []
+        result = vault_world.vault.put(data, name, PutPolicy(k=4, n=6, epochs=50), Recorder(seen))
         assert result.confirmed and not result.failed
         out.append(Stored(result.object_id, name, data))
+        # Progress: every phase in order, each ending done; upload counts every shard byte
+        phases = list(dict.fromkeys(phase for phase, _, _ in seen))
+        assert phases == ["encrypt", "commit", "upload", "confirm"]
+        assert seen[-1] == ("confirm", 6, 6)
+        uploads = [(d, t) for phase, d, t in seen if phase == "upload"]
+        assert uploads[-1] == (6 * result.shard_size, 6 * result.shard_size)
+        assert [d for d, _ in uploads] == sorted(d for d, _ in uploads)
     return out
 
 
@@ -99,7 +117,7 @@ def test_deleted_shard_is_caught_slashed_and_repaired(
     # The node loses the shard (stopped first: a running node proves from its mapped copy)
     culprit.stop()
     (culprit.shards_dir / placement.root.hex()).unlink()
-    vault_world.storage[vault_world.storage.index(culprit)] = culprit.restart()
+    vault_world.storage[vault_world.storage.index(culprit)] = culprit.restart(START_TIMEOUT)
 
     def marked() -> bool:
         d = fetch_deal(vox, target.object_id)
