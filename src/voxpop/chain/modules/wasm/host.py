@@ -27,7 +27,13 @@ from voxpop.chain.errors import (
 )
 from voxpop.chain.modules.codec import addr_text
 from voxpop.chain.modules.wasm import state
-from voxpop.chain.modules.wasm.fastcall import define_i32_func, read_memory, write_memory
+from voxpop.chain.modules.wasm.fastcall import (
+    define_i32_func,
+    get_fuel,
+    read_memory,
+    set_fuel,
+    write_memory,
+)
 from voxpop.chain.modules.wasm.runtime import FUEL_PER_GAS, Call, current_call
 from voxpop.chain.modules.wasm.validate import ABORT_IMPORT, HOST_FUNCTIONS
 from voxpop.crypto.address import AddressError, decode_address
@@ -88,12 +94,12 @@ def write_out(call: Call, caller: wasmtime.Caller, data: bytes, out_ptr: int, ou
 def charge(call: Call, gas: int) -> None:
     """Take `gas` from the call's fuel. Raises OutOfGasError."""
     fuel = gas * FUEL_PER_GAS
-    left = call.store.get_fuel()
+    left = get_fuel(call.store)
     # Verify the call can pay
     if left < fuel:
-        call.store.set_fuel(0)
+        set_fuel(call.store, 0)
         raise OutOfGasError("out of gas in a host call")
-    call.store.set_fuel(left - fuel)
+    set_fuel(call.store, left - fuel)
 
 
 def _require_writable(call: Call, what: str) -> None:

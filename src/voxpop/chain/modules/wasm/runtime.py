@@ -34,7 +34,14 @@ from voxpop.chain.errors import (
 )
 from voxpop.chain.module import Msg, MsgRoute
 from voxpop.chain.modules.wasm import state
-from voxpop.chain.modules.wasm.fastcall import call_i32, export, take_pending, write_memory
+from voxpop.chain.modules.wasm.fastcall import (
+    call_i32,
+    export,
+    get_fuel,
+    instantiate,
+    take_pending,
+    write_memory,
+)
 from voxpop.chain.modules.wasm.validate import (
     MAX_MEMORY_PAGES,
     MAX_TABLE_ELEMENTS,
@@ -210,11 +217,11 @@ def run_entry(
     try:
         rc = _invoke(pre, call, entry, msg)
     except ChainError as exc:
-        exc.fuel_used = fuel - store.get_fuel()  # type: ignore[attr-defined]
+        exc.fuel_used = fuel - get_fuel(store)  # type: ignore[attr-defined]
         raise
     finally:
         calls.pop()
-    used = fuel - store.get_fuel()
+    used = fuel - get_fuel(store)
     # Verify the contract accepted the call
     if rc != 0:
         err = ContractRefusedError(
@@ -228,7 +235,7 @@ def run_entry(
 def _invoke(pre: wasmtime.InstancePre, call: Call, entry: str, msg: bytes) -> int:
     store = call.store
     try:
-        instance = pre.instantiate(store)
+        instance = instantiate(pre, store)
         memory, alloc = export(store, instance, "memory"), export(store, instance, "alloc")
         assert isinstance(memory, wasmtime.Memory) and isinstance(alloc, wasmtime.Func)
         call.memory = memory

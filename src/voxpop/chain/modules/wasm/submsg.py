@@ -24,6 +24,7 @@ from voxpop.chain.errors import (
 from voxpop.chain.module import Module, Msg, MsgRoute, msg_from_json
 from voxpop.chain.modules.codec import addr_text
 from voxpop.chain.modules.wasm import state
+from voxpop.chain.modules.wasm.fastcall import get_fuel, set_fuel
 from voxpop.chain.modules.wasm.messages import MsgExecute
 from voxpop.chain.modules.wasm.runtime import MAX_CALL_DEPTH, Call, run_entry
 
@@ -107,7 +108,7 @@ def answer_query(call: Call, doc: Any) -> bytes | None:
         except AddressError:
             raise ContractHostCallError("query_chain: smart needs a contract address") from None
         contract = state.get_contract(call.ctx.store, target)
-        fuel = call.store.get_fuel()
+        fuel = get_fuel(call.store)
         used = fuel
         try:
             outcome = run_entry(
@@ -128,7 +129,7 @@ def answer_query(call: Call, doc: Any) -> bytes | None:
             used = getattr(exc, "fuel_used", fuel)
             raise
         finally:
-            call.store.set_fuel(fuel - used)
+            set_fuel(call.store, fuel - used)
         return outcome.result
     raise ContractHostCallError('query_chain takes {"path", "data"} or {"smart", "msg"}')
 
