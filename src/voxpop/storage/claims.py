@@ -27,8 +27,9 @@ class ClaimStats:
 
 
 def claimable(holdings: Holdings, epoch: int) -> tuple[list[bytes], int]:
-    """The deals with epochs before `epoch` not settled yet, and about what they would pay (the
-    chain leaves out faulted epochs, which this estimate does not know)."""
+    """The deals with pay for epochs before `epoch` not settled yet, and about how much (the
+    chain leaves out faulted epochs, which this estimate does not know). A tiny shard's escrow
+    may round to nothing for many epochs: such deals wait (the rest is settled at the end)."""
     ids: set[bytes] = set()
     owed = 0
     for (object_id, _), placement in sorted(holdings.placements.items()):
@@ -37,9 +38,11 @@ def claimable(holdings: Holdings, epoch: int) -> tuple[list[bytes], int]:
         if placement.status == wire.PENDING or placement.settled >= through:
             continue
         start = max(placement.settled, placement.active_from)
-        if start < through:
-            owed += compute_share(placement, deal.end_epoch, start, through)
-        ids.add(object_id)
+        share = compute_share(placement, deal.end_epoch, start, through) if start < through else 0
+        # Verify there is pay to move: a claim of nothing would only spend its fee
+        if share > 0:
+            owed += share
+            ids.add(object_id)
     return sorted(ids), owed
 
 
