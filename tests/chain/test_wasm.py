@@ -156,13 +156,13 @@ def test_invalid_malformed_code(chain: Chain, code: bytes, error: type[errors.Ch
 
 
 def test_invalid_oversized_code(chain: Chain) -> None:
-    """Code larger than a tx may be is refused at check_tx; larger than the format's bound, as a
-    message that does not parse."""
+    """Code larger than a tx may be is refused at check_tx; larger than the module's bound (a
+    chain whose txs may be larger), as wasm_too_large."""
     big = chain.tx(ALICE, [("wasm/StoreCode", {"sender": A, "wasm_byte_code": b"\0" * 40_000})])
     assert chain.check(big).code == errors.TxTooLargeError.code
     from voxpop.chain.modules.wasm.messages import MsgStoreCode
 
-    with pytest.raises(errors.InvalidMessageError):
+    with pytest.raises(errors.WasmTooLargeError):
         MsgStoreCode.from_value({"sender": A, "wasm_byte_code": b"\0" * (512 * 1024 + 1)})
 
 

@@ -1147,7 +1147,7 @@ class InvalidWasmError(ChainError):
 
 @_register
 class WasmTooLargeError(ChainError):
-    """Uploaded code is larger than the wasm module's `max_code_bytes`."""
+    """Uploaded code is larger than the wasm module's bound (512 KiB)."""
 
     code = 461
     name = "wasm_too_large"

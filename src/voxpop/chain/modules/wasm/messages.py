@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Annotated, Any
 
+from voxpop.chain.errors import WasmTooLargeError
 from voxpop.chain.fields import (
     ADDRESS,
     ADDRESS_LEN,
@@ -19,6 +20,7 @@ from voxpop.chain.fields import (
 )
 from voxpop.chain.module import Msg
 from voxpop.chain.modules.wasm.validate import MAX_CODE_BYTES
+from voxpop.chain.tx import FORMAT_MAX_TX_BYTES
 
 MAX_MSG_BYTES = 64 * 1024
 MAX_LABEL_BYTES = 128
@@ -92,10 +94,15 @@ class MsgStoreCode(Msg):
     # On the wire `wasm_byte_code` (as in CosmWasm): a tx result's own `code` is its status
     code: Annotated[
         bytes,
-        BytesKind(max_length=MAX_CODE_BYTES),
+        BytesKind(max_length=FORMAT_MAX_TX_BYTES),
         Wire("wasm_byte_code"),
-        Doc("a wasm binary (ABI v1)"),
+        Doc(f"a wasm binary (ABI v1) of at most {MAX_CODE_BYTES} bytes"),
     ]
+
+    def validate(self) -> None:
+        # Verify the code is within the module's bound (the tx's own limit is usually tighter)
+        if len(self.code) > MAX_CODE_BYTES:
+            raise WasmTooLargeError(f"code is {len(self.code)} bytes; at most {MAX_CODE_BYTES}")
 
 
 @dataclass(frozen=True, slots=True)
