@@ -1,7 +1,8 @@
 """The data vault end to end, with real processes: put and get byte-exact (1 byte, a file across
 the 8 MiB stripe boundary, a policy), the privacy canary over every node's bytes, a node that
 deletes a shard caught at its challenge, slashed, and the shard rebuilt onto a seventh node by
-`voxpop data repair`, then kill -9 of n - k nodes with every object still read back byte-exact.
+`voxpop data repair`, a shard altered on its node not used, then kill -9 of n - k nodes with
+every object still read back byte-exact.
 
 The tests run in file order on one module-wide world (tests/storage_e2e/conftest.py)."""
 
@@ -20,6 +21,7 @@ from tests.support.canary import bytes_scanned, scan
 from tests.support.vault import START_TIMEOUT, STORAGE_KEYS, start_storage_nodes
 from voxpop.client.storage import PutPolicy
 from voxpop.client.storage.chainview import fetch_deal, fetch_provider
+from voxpop.client.storage.download import fetch_shards
 
 pytestmark = pytest.mark.slow
 
@@ -148,6 +150,25 @@ def test_deleted_shard_is_caught_slashed_and_repaired(
         "the new node confirms the rebuilt shard",
     )
     assert vault_world.vault.get(target.object_id) == target.data
+
+
+def test_a_shard_that_does_not_match_its_root_is_not_used(vault_world: VaultWorld) -> None:
+    """A node serving altered bytes (one flipped bit, same length) is treated as one that did not
+    answer: the get reads the object from the others, byte-exact."""
+    data = os.urandom(300_000)
+    put = vault_world.vault.put(data, "flip.bin", PutPolicy(k=4, n=6, epochs=20))
+    deal = fetch_deal(vault_world.vox, put.object_id)
+    assert deal is not None
+    first = deal.placements[0]
+    path = vault_world.by_address(first.provider).shards_dir / first.root.hex()
+    with path.open("r+b") as f:  # in place: the node's mapped copy sees it too
+        f.seek(1234)
+        byte = f.read(1)
+        f.seek(1234)
+        f.write(bytes([byte[0] ^ 1]))
+    assert vault_world.vault.get(put.object_id) == data
+    fetched = fetch_shards(vault_world.vault.nodes, deal, vault_world.vault.endpoints(), want=5)
+    assert 0 not in fetched.shards and "root" in fetched.problems[0]
 
 
 def test_kill_n_minus_k_nodes_every_object_reads_back(
