@@ -765,3 +765,51 @@ def test_host_calls_charge_the_gas_schedule(chain: Chain) -> None:
     base, written = execute(chain, plain), execute(chain, writes)
     assert base.code == written.code == 0
     assert written.gas_used - base.gas_used in (expected, expected + 1)
+
+
+INT_STATEMENTS = (
+    "(drop (i32.add (i32.const 1) (i32.const 2)))",
+    "(drop (i64.mul (i64.const 3) (i64.const 4)))",
+    "(drop (i32.load8_u (i32.const 0)))",
+    "(i64.store (i32.const 8) (i64.const 1))",
+    "(memory.fill (i32.const 0) (i32.const 0) (i32.const 1))",
+    "(drop (i32.extend8_s (i32.const 1)))",
+    "(drop (select (i32.const 1) (i32.const 2) (i32.const 0)))",
+    "(block (br 0))",
+    "(drop (i64.extend_i32_u (i32.const 7)))",
+    "(drop (i32.wrap_i64 (i64.const 9)))",
+)
+FLOAT_STATEMENTS = (
+    "(drop (f32.add (f32.const 1) (f32.const 2)))",
+    "(drop (i32.trunc_sat_f64_s (f64.const 1)))",
+    "(f64.store (i32.const 0) (f64.const 0))",
+    "(drop (i64.reinterpret_f64 (f64.const 1)))",
+    "(drop (f32.demote_f64 (f64.const 1)))",
+    "(drop (select (result f32) (f32.const 1) (f32.const 2) (i32.const 0)))",
+    "(drop (i32.trunc_f32_u (f32.load (i32.const 0))))",
+)
+
+
+def test_float_scan_refuses_exactly_the_modules_with_floats() -> None:
+    """Random bodies of integer and float statements: upload validation refuses a module with
+    wasm_float_opcode if and only if a float statement is in it, and accepts the others."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from voxpop.chain.modules.wasm.runtime import engine
+
+    statement = st.sampled_from(INT_STATEMENTS) | st.sampled_from(FLOAT_STATEMENTS)
+
+    @settings(max_examples=40, deadline=None)
+    @given(st.lists(statement, min_size=1, max_size=8))
+    def check(body: list[str]) -> None:
+        code = wasm(contract(execute=ops(*body, "i32.const 0")))
+        has_float = any(s in FLOAT_STATEMENTS for s in body)
+        try:
+            engine().compile(code)
+        except errors.WasmFloatOpcodeError:
+            assert has_float
+        else:
+            assert not has_float
+
+    check()
