@@ -9,16 +9,14 @@ seconds.
 
 from __future__ import annotations
 
-import json
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
-from voxpop.chain.modules.storage.module import StorageModule
 from voxpop.client.testing import LocalNode
 from voxpop.crypto import encode_address
 from voxpop.crypto.keys import PrivateKey
 from voxpop.node.config import NodeConfig
+from voxpop.storage.devnet import set_storage_params
 from voxpop.storage.testing import LocalStorageNode
 
 OWNER = PrivateKey(bytes([51]) * 32)
@@ -43,7 +41,7 @@ STORAGE_PARAMS = {
 def init_chain(
     home: Path,
     funded: list[PrivateKey],
-    params: dict[str, Any],
+    params: dict[str, int],
     *,
     block_ms: int = BLOCK_MS,
     empty_blocks: bool = True,
@@ -56,11 +54,7 @@ def init_chain(
 
     funds = {encode_address(k.public_key.address): FUNDS for k in funded}
     LocalNode.init_home(home, funds=funds, block_interval_ms=block_ms, configure=configure)
-    path = home / "config" / "genesis.json"
-    genesis = json.loads(path.read_text())
-    storage = genesis["app_state"].setdefault("storage", StorageModule().default_genesis())
-    storage["params"] = params
-    path.write_text(json.dumps(genesis))
+    set_storage_params(home / "config" / "genesis.json", **params)
 
 
 def start_storage_nodes(

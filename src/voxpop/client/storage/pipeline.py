@@ -505,7 +505,7 @@ class DataVault:
             p.index
             for p in deal.placements
             if p.status in ("repair", "gone")
-            or (p.status == "pending" and deal.height - p.since > confirm)
+            or (p.status == "pending" and deal.height >= p.since + confirm)
         ]
 
     def repair(
