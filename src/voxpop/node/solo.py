@@ -37,6 +37,7 @@ from voxpop.chain.app import VoxApp
 from voxpop.chain.errors import CODESPACE, ChainError, CommitTimeoutError
 from voxpop.chain.genesis import load_genesis
 from voxpop.chain.modules.auth.state import read_params
+from voxpop.chain.modules.beacon.entry import is_entry
 from voxpop.chain.tx import tx_hash
 from voxpop.node.app_factory import open_app
 from voxpop.node.blockstore import block_rows, load_block, load_tx
@@ -367,6 +368,8 @@ class SoloNode:
         height = block.header.height
         events = [NodeEvent("block", height, block=block)]
         for i, tx in enumerate(block.txs):
+            if is_entry(tx):
+                continue  # the block's beacon entry: not a tx anyone sent (docs/api.md)
             h = tx_hash(tx)
             record = TxRecord(h, height, i, tx, block.results[i])
             for waiter in self._waiters.get(h, []):
