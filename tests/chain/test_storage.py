@@ -605,3 +605,21 @@ def test_nobody_pays_into_the_storage_account(world: World) -> None:
     """The storage account holds exactly collateral plus escrow: a plain send to it is refused."""
     send = {"from": OWNERS[0], "to": MODULE, "amount": 5}
     refused(world, OWNER_KEYS[0], "bank/Send", send, errors.BlockedRecipientError)
+
+
+def test_lists_verify_as_clients_check_them(placed: World) -> None:
+    """The providers list (no owner), an owner's deals and a provider's placements, each answered
+    with proofs and checked by the client SDK's verifier against the app hash."""
+    from voxpop.chain.abci import RequestQuery
+    from voxpop.client.lists import verify_list
+
+    app = placed.chain.app
+    for path, owner, expected in (
+        ("/storage/providers", b"", sorted(PROVIDERS)),
+        ("/storage/by_owner", OWNERS[0], [OID]),
+        ("/storage/by_provider", PROVIDERS[2], [OID + bytes([2])]),
+    ):
+        res = app.query(RequestQuery(path, owner, 0, prove=True))
+        assert res.code == 0, res.log
+        items = verify_list(app.last_app_hash, path, owner, res.key, res.value, res.proof)
+        assert [i.id for i in items] == expected
