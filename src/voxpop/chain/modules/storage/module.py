@@ -21,6 +21,7 @@ from voxpop.chain.modules.bank import state as bank
 from voxpop.chain.modules.codec import addr_text, genesis_address
 from voxpop.chain.modules.storage import epochs, handlers, state
 from voxpop.chain.modules.storage.messages import (
+    MAX_N,
     MsgAddCollateral,
     MsgClaim,
     MsgCloseDeal,
@@ -253,7 +254,7 @@ def _import(ctx: Context, data: Mapping[str, Any]) -> None:
             raise InvalidGenesisError(f"{where}: a 32-byte object id, once")
         if (
             len(placements) != deal.n
-            or not 0 < deal.k < deal.n
+            or not 0 < deal.k < deal.n <= MAX_N
             or deal.start_epoch >= deal.end_epoch
         ):
             raise InvalidGenesisError(f"{where}: inconsistent k, n, placements or term")
@@ -303,7 +304,9 @@ def _placements_match(reader: KVReader) -> str | None:
             where = f"deal {object_id.hex()} shard {i}"
             if not 0 <= p.paid <= p.escrow:
                 return f"{where}: paid {p.paid} of {p.escrow}"
-            if not deal.start_epoch <= p.term_start <= p.settled <= deal.end_epoch:
+            if not deal.start_epoch <= p.term_start < deal.end_epoch:
+                return f"{where}: term starts at {p.term_start}, outside the deal"
+            if not p.term_start <= p.settled <= deal.end_epoch:
                 return f"{where}: settled {p.settled} outside its term"
             if (p.status == state.PENDING) != (p.active_from == 0):
                 return f"{where}: status {p.status} with active_from {p.active_from}"
