@@ -236,6 +236,7 @@ def process_prove(ctx: Context, msg: MsgProve) -> None:
             raise StorageNotChallengedError(f"{where}: no challenge asks for this leaf")
         deal = state.require_deal(ctx, object_id)
         placement = deal.placements[shard_index]
+        # Verify the shard is still the signer's (a moved shard's challenge is excused instead)
         if placement.provider != msg.provider:
             raise StorageNotPlacedError(f"{where}: the shard is no longer placed with the signer")
         # Verify the leaf (whole: the last may be shorter) and its path lead to the shard's root
