@@ -19,7 +19,7 @@ import pytest
 from tests.storage_e2e.conftest import VaultWorld, wait_until
 from tests.support.canary import bytes_scanned, scan
 from tests.support.vault import START_TIMEOUT, STORAGE_KEYS, start_storage_nodes
-from voxpop.client.storage import PutPolicy
+from voxpop.client.storage import PutPolicy, ShardFetchError
 from voxpop.client.storage.chainview import fetch_deal, fetch_provider
 from voxpop.client.storage.download import fetch_shards
 
@@ -167,8 +167,10 @@ def test_a_shard_that_does_not_match_its_root_is_not_used(vault_world: VaultWorl
         f.seek(1234)
         f.write(bytes([byte[0] ^ 1]))
     assert vault_world.vault.get(put.object_id) == data
-    fetched = fetch_shards(vault_world.vault.nodes, deal, vault_world.vault.endpoints(), want=5)
-    assert 0 not in fetched.shards and "root" in fetched.problems[0]
+    # Asked for all six, the client reads five: the altered one is refused for its root
+    with pytest.raises(ShardFetchError, match="5 of the 6") as refused:
+        fetch_shards(vault_world.vault.nodes, deal, vault_world.vault.endpoints(), want=6)
+    assert "shard 0: does not match its on-chain root" in refused.value.message
 
 
 def test_kill_n_minus_k_nodes_every_object_reads_back(
@@ -188,3 +190,18 @@ def test_kill_n_minus_k_nodes_every_object_reads_back(
         vault_world.by_address(address).kill()
     for s in stored:
         assert vault_world.vault.get(s.object_id) == s.data, s.name
+
+
+def test_rm_closes_the_deal_and_forgets_the_name(
+    vault_world: VaultWorld, stored: list[Stored]
+) -> None:
+    one = stored[0]
+    owner = vault_world.vault.owner
+    before = vault_world.vox.balance(owner)
+    removed = vault_world.data_cli("rm", one.name)
+    assert removed == {"id": one.object_id.hex(), "removed": True, "tx_hash": removed["tx_hash"]}
+    assert fetch_deal(vault_world.vox, one.object_id) is None
+    assert one.object_id.hex() not in {o["id"] for o in vault_world.data_cli("ls")["objects"]}
+    assert vault_world.vault.index.get(one.object_id.hex()) is None
+    # The unearned escrow came back (more than the tx's fee: six placements' worth of epochs)
+    assert vault_world.vox.balance(owner) > before - 100_000
