@@ -10,6 +10,7 @@ from typing import Any
 
 from voxpop.chain.abci import RequestQuery, ResponseQuery
 from voxpop.chain.errors import CODESPACE, CommitTimeoutError
+from voxpop.chain.modules.beacon.entry import is_entry
 from voxpop.node.cometbft.rpc import (
     CometRPCError,
     JsonRpc,
@@ -256,6 +257,8 @@ class CometNodeService:
                 continue
             yield NodeEvent(kind="block", height=next_height, block=record)
             for index, (tx, result) in enumerate(zip(record.txs, record.results, strict=False)):
+                if is_entry(tx):
+                    continue  # the block's beacon entry: not a tx anyone sent (docs/api.md)
                 tx_record = TxRecord(
                     hash=hashlib.sha256(tx).digest(),
                     height=next_height,
