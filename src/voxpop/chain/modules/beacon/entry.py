@@ -9,6 +9,7 @@ cannot enter a mempool, and only a proposer places it.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from itertools import pairwise
 
 from voxpop.chain.abci import BlockIDFlag, CommitInfo
@@ -79,7 +80,15 @@ def proof_output(
     key = state.validator_key(reader, address)
     if key is None:
         return None
-    return vrf.verify(key, state.vrf_input(chain_id, height), proof)
+    return _verified(key, state.vrf_input(chain_id, height), proof)
+
+
+@lru_cache(maxsize=4_096)
+def _verified(key: bytes, alpha: bytes, proof: bytes) -> bytes | None:
+    """vrf.verify, remembered: a node checks each proof when the vote arrives
+    (VerifyVoteExtension) and again in the block (PrepareProposal, ProcessProposal); a pure
+    function of its arguments, so the answer is the same whenever it is asked."""
+    return vrf.verify(key, alpha, proof)
 
 
 def build_entry(
