@@ -3,6 +3,7 @@ and the seed they move (docs/protocol/beacon.md)."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from collections.abc import Iterator, Sequence
@@ -22,6 +23,7 @@ from voxpop.chain.abci import (
     RequestInitChain,
     RequestPrepareProposal,
     RequestProcessProposal,
+    RequestQuery,
     RequestVerifyVoteExtension,
     Validator,
     ValidatorUpdate,
@@ -45,6 +47,10 @@ from voxpop.chain.modules.beacon import entry, state
 from voxpop.crypto import vrf
 from voxpop.crypto.keys import PrivateKey
 from voxpop.node.blockstore import AUX_DBS
+from voxpop.node.config import NodeConfig
+from voxpop.node.home import NodeHome
+from voxpop.node.init import init_home
+from voxpop.node.solo import SoloNode
 from voxpop.node.validator_key import beacon_prover
 from voxpop.store import MerkleStore
 
@@ -308,3 +314,28 @@ def test_vector() -> None:
     for value in (addr, proof, output, state.genesis_seed("voxpop-1"), seed):
         assert value.hex() in text
     assert entry.encode_entry([(addr, proof)]).hex() in text
+
+
+async def test_a_solo_node_moves_the_seed_with_its_own_extension(tmp_path: Path) -> None:
+    """Solo mode makes its own extension with its own key, as a CometBFT validator would, and
+    survives a restart (the extension is made again, not kept)."""
+    home = NodeHome(tmp_path / "solo")
+    config = NodeConfig()
+    config.solo.block_interval_ms = 20
+    config.solo.create_empty_blocks = True
+    init_home(home, chain_id="voxpop-solo", config=config)
+    seeds: list[bytes] = []
+    for _ in range(2):  # start, stop, start again
+        node = SoloNode(home)
+        await node.start()
+        try:
+            target = node.app.last_height + 3
+            while node.app.last_height < target:
+                await asyncio.sleep(0.02)
+            seeds.extend(
+                node.query(RequestQuery("/beacon/seed", height=h)).value
+                for h in range(target - 2, target + 1)
+            )
+        finally:
+            await node.stop()
+    assert len(set(seeds)) == len(seeds) == 6
