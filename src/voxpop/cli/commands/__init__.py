@@ -9,6 +9,7 @@ from voxpop.cli.commands import (
     auth,
     authz,
     bank,
+    beacon,
     chain,
     channels,
     devices,
@@ -45,6 +46,7 @@ MODULES = {
     "inbox": "Inbox: sealed messages to an owner, read and deleted by the owner.",
     "wasm": "Contracts: store WebAssembly code, instantiate, execute, query, migrate.",
     "storage": "Storage: providers, deals of erasure-coded shards, proofs and repairs.",
+    "beacon": "Beacon: the random seed the validators' vote extensions move each block.",
 }
 
 COMMANDS: tuple[TxCommand | QueryCommand, ...] = (
@@ -64,6 +66,7 @@ COMMANDS: tuple[TxCommand | QueryCommand, ...] = (
     *inbox.COMMANDS,
     *wasm.COMMANDS,
     *storage.COMMANDS,
+    *beacon.COMMANDS,
     *auth.COMMANDS,
     *chain.COMMANDS,
 )
