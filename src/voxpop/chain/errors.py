@@ -1510,3 +1510,166 @@ class BeaconUnknownValidatorError(ChainError):
 
     code = 455
     name = "beacon_unknown_validator"
+
+
+# Consent (500-519): access grants to stored objects, their access records and misuse reports
+
+
+@_register
+class ConsentUnknownPurposeError(ChainError):
+    """The grant's purpose is not in the chain's purpose vocabulary (`purposes` param)."""
+
+    code = 500
+    name = "consent_unknown_purpose"
+
+
+@_register
+class ConsentExpiryPastError(ChainError):
+    """The grant's expiry is not after the block time."""
+
+    code = 501
+    name = "consent_expiry_past"
+
+
+@_register
+class ConsentBadThresholdError(ChainError):
+    """The threshold m is below 1 or above the number of nodes n, or n is above `max_nodes`."""
+
+    code = 502
+    name = "consent_bad_threshold"
+
+
+@_register
+class ConsentDuplicateNodeError(ChainError):
+    """A grant names the same node twice."""
+
+    code = 503
+    name = "consent_duplicate_node"
+
+
+@_register
+class ConsentBadNodeError(ChainError):
+    """A grant's node has no active `reencrypt` services offer staked at least `min_node_stake`."""
+
+    code = 504
+    name = "consent_bad_node"
+
+
+@_register
+class ConsentBadObjectsError(ChainError):
+    """The grant's objects are neither a list nor a committed set, repeat an id, or are too many."""
+
+    code = 505
+    name = "consent_bad_objects"
+
+
+@_register
+class ConsentObjectNotOwnedError(ChainError):
+    """A listed object is not a live storage deal of the grant's owner."""
+
+    code = 506
+    name = "consent_object_not_owned"
+
+
+@_register
+class ConsentGrantExistsError(ChainError):
+    """An access grant with this id exists (ids are never reused)."""
+
+    code = 507
+    name = "consent_grant_exists"
+
+
+@_register
+class ConsentGrantNotFoundError(ChainError):
+    """No access grant with this id."""
+
+    code = 508
+    name = "consent_grant_not_found"
+
+
+@_register
+class ConsentNotOwnerError(ChainError):
+    """Only the grant's owner may revoke it."""
+
+    code = 509
+    name = "consent_not_owner"
+
+
+@_register
+class ConsentGrantNotLiveError(ChainError):
+    """The grant was revoked or expired at the answer's height (or is already revoked)."""
+
+    code = 510
+    name = "consent_grant_not_live"
+
+
+@_register
+class ConsentBadRequestError(ChainError):
+    """An access request does not verify, or was not signed by the grant's grantee."""
+
+    code = 511
+    name = "consent_bad_request"
+
+
+@_register
+class ConsentBadAnswerError(ChainError):
+    """A node answer does not verify under its node's account key, or does not match its request."""
+
+    code = 512
+    name = "consent_bad_answer"
+
+
+@_register
+class ConsentNodeNotInGrantError(ChainError):
+    """The answering node is not one of the grant's nodes, or not the signer of the Record."""
+
+    code = 513
+    name = "consent_node_not_in_grant"
+
+
+@_register
+class ConsentObjectNotCoveredError(ChainError):
+    """The requested object is not among the grant's objects (or its Merkle proof fails)."""
+
+    code = 514
+    name = "consent_object_not_covered"
+
+
+@_register
+class ConsentAnswerHeightError(ChainError):
+    """The answer's height is in the future or older than `record_window_blocks`."""
+
+    code = 515
+    name = "consent_answer_height"
+
+
+@_register
+class ConsentTooManyRecordsError(ChainError):
+    """A Record carries more than `max_records_per_tx` records."""
+
+    code = 516
+    name = "consent_too_many_records"
+
+
+@_register
+class ConsentAlreadyRecordedError(ChainError):
+    """This node's answer to this request is already on record."""
+
+    code = 517
+    name = "consent_already_recorded"
+
+
+@_register
+class ConsentNoMisuseError(ChainError):
+    """The reported answer was given while its grant was live: nothing to slash."""
+
+    code = 518
+    name = "consent_no_misuse"
+
+
+@_register
+class ConsentMisuseReportedError(ChainError):
+    """This answer was already reported and its node slashed for it."""
+
+    code = 519
+    name = "consent_misuse_reported"
