@@ -51,6 +51,15 @@ class IndexEntry:
     n: int
     epochs: int
     key_generation: int  # the encryption-key generation whose Umbral key holds the data key
+    # The owner's label, read only by its own agent's sharing policy (client/consent/policy.py):
+    # what the object is, and a salted commitment to its plaintext that a grant publishes
+    # (content_hash = sha256(salt || plaintext); the salt goes only to a grantee). Empty: unlabelled
+    kind: str = ""
+    language: str = ""
+    seconds: int = 0
+    tags: tuple[str, ...] = ()
+    salt: str = ""  # 64 hex digits
+    content_hash: str = ""  # 64 hex digits
 
 
 def index_key(account: PrivateKey) -> bytes:
@@ -98,6 +107,18 @@ class NameIndex:
 
     def add(self, entry: IndexEntry) -> None:
         self._update(lambda entries: entries.__setitem__(entry.object_id, entry))
+
+    def replace(self, entry: IndexEntry) -> bool:
+        """Overwrite an existing entry (a new label); False when the id is not in the index."""
+        found: list[bool] = []
+
+        def change(entries: dict[str, IndexEntry]) -> None:
+            found.append(entry.object_id in entries)
+            if found[0]:
+                entries[entry.object_id] = entry
+
+        self._update(change)
+        return found[0]
 
     def remove(self, object_id: str) -> bool:
         removed: list[bool] = []
@@ -164,4 +185,7 @@ class NameIndex:
                 f"the name index {self.path} does not open with this account's key"
             ) from None
         doc: Any = json.loads(plain)
-        return {o["object_id"]: IndexEntry(**o) for o in doc["objects"]}
+        return {
+            o["object_id"]: IndexEntry(**{**o, "tags": tuple(o.get("tags", ()))})
+            for o in doc["objects"]
+        }
