@@ -1673,3 +1673,129 @@ class ConsentMisuseReportedError(ChainError):
 
     code = 519
     name = "consent_misuse_reported"
+
+
+# Market (520-539): buyers' offers for data, escrowed; sellers paid per accessed object
+
+
+@_register
+class MarketOfferNotFoundError(ChainError):
+    """No open offer has this id."""
+
+    code = 520
+    name = "market_offer_not_found"
+
+
+@_register
+class MarketOfferExistsError(ChainError):
+    """An offer with this id is open or was closed: offer ids are never reused."""
+
+    code = 521
+    name = "market_offer_exists"
+
+
+@_register
+class MarketBadBudgetError(ChainError):
+    """The offer's budget is not exactly price x max_objects."""
+
+    code = 522
+    name = "market_bad_budget"
+
+
+@_register
+class MarketBadTermsError(ChainError):
+    """The offer's terms are out of bounds: kind, language, purpose, length range, expiry,
+    access duration or object count."""
+
+    code = 523
+    name = "market_bad_terms"
+
+
+@_register
+class MarketWrongBuyerError(ChainError):
+    """Only the offer's buyer may close or dispute it."""
+
+    code = 524
+    name = "market_wrong_buyer"
+
+
+@_register
+class MarketOfferEndedError(ChainError):
+    """The offer's time for settlements is over (expires + access_seconds + settle_seconds)."""
+
+    code = 525
+    name = "market_offer_ended"
+
+
+@_register
+class MarketOfferOpenError(ChainError):
+    """The offer cannot close before its time for settlements is over."""
+
+    code = 526
+    name = "market_offer_open"
+
+
+@_register
+class MarketGrantNotFoundError(ChainError):
+    """No access grant has this id."""
+
+    code = 527
+    name = "market_grant_not_found"
+
+
+@_register
+class MarketGrantMismatchError(ChainError):
+    """The grant is not one this offer pays for: another offer, grantee, owner or purpose, or
+    access beyond the offer's end."""
+
+    code = 528
+    name = "market_grant_mismatch"
+
+
+@_register
+class MarketNotAccessedError(ChainError):
+    """The buyer's access to the object under the grant has not been counted on chain."""
+
+    code = 529
+    name = "market_not_accessed"
+
+
+@_register
+class MarketAlreadySettledError(ChainError):
+    """The object was already settled (paid, held or disputed) under this offer."""
+
+    code = 530
+    name = "market_already_settled"
+
+
+@_register
+class MarketOfferFullError(ChainError):
+    """The offer has settled max_objects objects: its budget is spoken for."""
+
+    code = 531
+    name = "market_offer_full"
+
+
+@_register
+class MarketNotHeldError(ChainError):
+    """The object's payment is not held in its dispute window (never settled, paid, or
+    disputed already)."""
+
+    code = 532
+    name = "market_not_held"
+
+
+@_register
+class MarketDisputeLimitError(ChainError):
+    """The offer's buyer has used every dispute the offer allows (max_dispute_bps)."""
+
+    code = 533
+    name = "market_dispute_limit"
+
+
+@_register
+class MarketPaymentsHeldError(ChainError):
+    """Payments of the offer are still held in their dispute windows."""
+
+    code = 534
+    name = "market_payments_held"

@@ -29,6 +29,7 @@ CHANNELS = "channels"  # payment channels' deposits not yet claimed or returned
 GOV = "gov"  # deposits of open proposals: refunded, or burned when vetoed or short of quorum
 SERVICES = "services"  # providers' stakes, leaving ones included
 STORAGE = "storage"  # storage providers' collateral and deals' escrow not yet paid or returned
+MARKET = "market"  # data offers' escrow not yet paid to sellers or returned to buyers
 
 # Which module accounts exist and what they may do. Later modules (staking, ...) add theirs.
 MODULE_ACCOUNTS: dict[str, frozenset[Permission]] = {
@@ -43,6 +44,7 @@ MODULE_ACCOUNTS: dict[str, frozenset[Permission]] = {
     GOV: frozenset({Permission.BURNER}),
     SERVICES: frozenset(),
     STORAGE: frozenset(),  # slashes go to the community pool: nothing is burned
+    MARKET: frozenset(),
 }
 MODULE_ADDRESSES: dict[bytes, str] = {module_address(n): n for n in MODULE_ACCOUNTS}
 
