@@ -8,6 +8,7 @@ import typer
 from voxpop.cli.agent import agent_app
 from voxpop.cli.contract import contract_app
 from voxpop.cli.data import data_app
+from voxpop.cli.data_consent import consent_app
 from voxpop.cli.device import device_app
 from voxpop.cli.devnet import devnet_app
 from voxpop.cli.inbox import inbox_app
@@ -46,6 +47,10 @@ for name, group in (
     ("data", data_app),
 ):
     app.add_typer(group, name=name, rich_help_panel=top_level_panel(name))
+
+
+# `voxpop data policy|label|grant|...` (issue 14) join the data group from their own module
+data_app.add_typer(consent_app)
 
 
 def main() -> None:
