@@ -10,7 +10,7 @@ from voxpop.client.consent.errors import (
     LabelError,
     PolicyError,
 )
-from voxpop.client.consent.labels import content_hash, label_object
+from voxpop.client.consent.labels import label_object
 from voxpop.client.consent.policy import (
     Decision,
     OfferTerms,
@@ -31,7 +31,6 @@ __all__ = [
     "OfferTerms",
     "PolicyError",
     "SharingPolicy",
-    "content_hash",
     "decide",
     "label_object",
     "load_policy",

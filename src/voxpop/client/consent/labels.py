@@ -7,17 +7,10 @@ a grantee with the object's kit), so the buyer can check what it decrypted."""
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import os
 
 from voxpop.client.consent.errors import LabelError
 from voxpop.client.storage.index import IndexEntry, NameIndex
-
-SALT_SIZE = 32
-
-
-def content_hash(salt: bytes, plaintext: bytes) -> bytes:
-    return hashlib.sha256(salt + plaintext).digest()
+from voxpop.crypto.consent import content_hash, new_salt
 
 
 def label_object(
@@ -39,7 +32,7 @@ def label_object(
         raise LabelError(f"{len(plaintext)} bytes given, the object holds {entry.size}")
     if not kind or seconds < 0:
         raise LabelError("a label needs a kind and a non-negative length")
-    salt = os.urandom(SALT_SIZE)
+    salt = new_salt()
     labelled = dataclasses.replace(
         entry,
         kind=kind,
