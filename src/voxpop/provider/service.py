@@ -21,7 +21,7 @@ from voxpop.crypto.address import encode_address
 from voxpop.crypto.keys import PrivateKey
 from voxpop.crypto.vouchers import Voucher
 from voxpop.provider.claims import DEFAULT_CLAIM_THRESHOLD, Claimer, ClaimError
-from voxpop.provider.engines import make_engine
+from voxpop.provider.engines import Engine, make_engine
 from voxpop.provider.keys import derive_response_key, response_public_key
 from voxpop.provider.ledger import VoucherLedger, read_best
 from voxpop.provider.server import Gateway, GatewayIdentity
@@ -184,7 +184,11 @@ def resolve_price(link: NodeLink, kind: str, price: int | None) -> int:
 class Provider:
     """A running provider's parts and loops, around one Gateway."""
 
-    def __init__(self, config: ProviderConfig, account: PrivateKey) -> None:
+    def __init__(
+        self, config: ProviderConfig, account: PrivateKey, engine: Engine | None = None
+    ) -> None:
+        """`engine`: one built by the caller (a role serving a kind through this gateway, as
+        the privacy node's reencrypt engine does), else make_engine(config.engine, ...)."""
         self.config = config
         self.link = NodeLink(config.node_url, account, config.chain_id)
         try:
@@ -193,7 +197,7 @@ class Provider:
             raise ProviderError("node_unreachable", f"cannot reach the node: {exc}") from None
         price = resolve_price(self.link, config.kind, config.price)
         try:
-            engine = make_engine(
+            engine = engine or make_engine(
                 config.engine, config.kind, grammar=config.grammar, options=config.engine_options
             )
         except ValueError as exc:
