@@ -16,6 +16,7 @@ from voxpop.chain.modules.authz.module import AuthzModule
 from voxpop.chain.modules.bank.module import BankModule
 from voxpop.chain.modules.beacon.module import BeaconModule
 from voxpop.chain.modules.channels.module import ChannelsModule
+from voxpop.chain.modules.consent.module import ConsentModule
 from voxpop.chain.modules.devices.module import DevicesModule
 from voxpop.chain.modules.directory.module import DirectoryModule
 from voxpop.chain.modules.distribution.module import DistributionModule
@@ -61,6 +62,7 @@ def default_modules() -> list[Module]:
         BeaconModule(),
         StorageModule(),
         WasmModule(),
+        ConsentModule(),
     ]
 
 

@@ -314,6 +314,4 @@ def _reputation_facts(reader: KVReader) -> str | None:
             return f"{addr_text(provider)}: reputation counts {rep.payers} payers"
         if provider in first and not 0 < rep.first_registered <= first[provider]:
             return f"{addr_text(provider)}: first registration after an offer"
-        if rep.slashes != 0:
-            return f"{addr_text(provider)}: slashed, but nothing slashes providers"
     return None

@@ -24,7 +24,8 @@ from voxpop.chain.encoding import decode_state, encode
 from voxpop.chain.errors import InvalidGenesisError, InvalidQueryError
 from voxpop.chain.kv import KVReader
 from voxpop.chain.listing import ListIndex, ListRoute
-from voxpop.chain.module_accounts import SERVICES, module_address
+from voxpop.chain.module_accounts import COMMUNITY_POOL, SERVICES, module_address
+from voxpop.chain.modules.bank import state as bank
 from voxpop.chain.modules.bounds import MAX_DURATION_SECONDS, MAX_UINT64, param_int
 
 NAME = SERVICES
@@ -179,7 +180,7 @@ class Reputation:
     last_settled: int = 0
     stake: int = 0  # sum of its active offers' stakes
     first_registered: int = 0  # block time of its first offer (0 = never registered)
-    slashes: int = 0  # nothing slashes providers yet: always 0
+    slashes: int = 0  # times a module slashed one of its offers (consent's misuse reports)
 
     def to_value(self) -> dict[str, Any]:
         return {
@@ -361,6 +362,41 @@ def get_settled_by(ctx: Context, provider: bytes, payer: bytes) -> int:
 
 def set_settled_by(ctx: Context, provider: bytes, payer: bytes, amount: int) -> None:
     ctx.set(payer_key(provider, payer), encode(amount))
+
+
+# --- slashing ---------------------------------------------------------------------------------
+
+BPS = 10_000
+COMMUNITY_POOL_ADDRESS = module_address(COMMUNITY_POOL)
+
+
+def slash(
+    ctx: Context,
+    provider: bytes,
+    kind: str,
+    fraction_bps: int,
+    *,
+    bounty_to: bytes | None = None,
+    bounty_bps: int = 0,
+) -> int:
+    """Take `fraction_bps` of the stake of the provider's `kind` offer (a leaving one too: the
+    unbonding period exists so misbehavior can still be punished), count the slash in its
+    reputation, and return the uvox taken. `bounty_bps` of them go to `bounty_to`, the rest to
+    the community pool (nothing is burned, as storage's slashes). No offer: only the reputation
+    counts it, and 0 is returned. Exported for other modules (consent)."""
+    offer = get_offer(ctx, provider, kind)
+    rep = get_reputation(ctx, provider)
+    taken = offer.stake * fraction_bps // BPS if offer is not None else 0
+    if offer is not None and taken:
+        set_offer(ctx, provider, kind, replace(offer, stake=offer.stake - taken))
+        bounty = taken * bounty_bps // BPS if bounty_to is not None else 0
+        if bounty and bounty_to is not None:
+            bank.move(ctx, MODULE_ADDRESS, bounty_to, bounty)
+        bank.move(ctx, MODULE_ADDRESS, COMMUNITY_POOL_ADDRESS, taken - bounty)
+        if not offer.leaving_at:  # the reputation's stake counts active offers only
+            rep = replace(rep, stake=rep.stake - taken)
+    set_reputation(ctx, provider, replace(rep, slashes=rep.slashes + 1))
+    return taken
 
 
 # --- unmetered reads for genesis export and invariants ----------------------------------------
