@@ -207,6 +207,27 @@ class PayingClient:
                 raise capped[0]
             raise NoProviderError(kind, tried)
 
+    def call_provider(
+        self,
+        provider: bytes,
+        kind: str,
+        body: bytes,
+        *,
+        content_type: str = "application/json",
+    ) -> PaidAnswer:
+        """Call one given provider of `kind`, paying it (a grantee must ask the privacy nodes
+        its grant names, not the best-ranked ones). Raises NoProviderError (no active offer of
+        it, or it failed or refused: `tried` says why), SpendingCapError, PaymentRefusedError."""
+        units = price_units(kind, body)
+        with self._lock:
+            candidate = next((c for c in self.offers(kind) if c.provider == provider), None)
+            if candidate is None:
+                raise NoProviderError(kind, {provider.hex(): "no active offer"})
+            try:
+                return self._call_one(candidate, body, units, content_type, None)
+            except _Skip as skip:
+                raise NoProviderError(kind, {candidate.name: skip.reason}) from None
+
     def _call_one(
         self,
         candidate: Candidate,
