@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +15,8 @@ import cbor2
 import httpx
 
 from voxpop.client.consent.errors import ConsentClientError
+from voxpop.client.payments.client import PayingClient
+from voxpop.client.payments.errors import PaymentError
 from voxpop.crypto.keys import PrivateKey
 from voxpop.crypto.storage_auth import sign_request
 
@@ -26,6 +29,8 @@ def grant_path(grant_id: bytes) -> str:
 
 
 REENCRYPT_PATH = "/v1/reencrypt"
+REENCRYPT_KIND = "reencrypt"
+CBOR = "application/cbor"
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,14 +78,9 @@ class PrivacyNodes:
     def reencrypt(self, endpoint: str, request: bytes) -> NodeAnswer:
         """The node's answer to a signed access request. Raises NodeRefusedError,
         ConsentClientError (unreachable, malformed answer)."""
-        headers = {"Content-Type": "application/cbor"}
+        headers = {"Content-Type": CBOR}
         raw = self._send("POST", endpoint, REENCRYPT_PATH, request, headers)
-        try:
-            doc = cbor2.loads(raw)
-            fields = (doc["cfrag"], doc["attestation"], doc["kit"], doc["salt"])
-            return NodeAnswer(*(bytes(f) for f in fields))
-        except (cbor2.CBORDecodeError, KeyError, TypeError, ValueError):
-            raise ConsentClientError(f"{endpoint}: a malformed answer", "node_bad_answer") from None
+        return parse_answer(endpoint, raw)
 
     def _send(
         self, method: str, endpoint: str, path: str, body: bytes, headers: dict[str, str]
@@ -92,11 +92,35 @@ class PrivacyNodes:
         except httpx.HTTPError as exc:
             raise ConsentClientError(f"{endpoint}: {exc!r}", "node_unreachable") from None
         if resp.status_code >= 300:
-            raise node_refusal(endpoint, resp.status_code, resp.content)
-        # Verify the answer's size before parsing it
-        if len(resp.content) > MAX_ANSWER_BYTES:
-            raise ConsentClientError(f"{endpoint}: an answer too large", "node_bad_answer")
+            raise node_refusal(endpoint, resp.status_code, resp.content[:MAX_ANSWER_BYTES])
         return resp.content
+
+
+def parse_answer(where: str, raw: bytes) -> NodeAnswer:
+    """A node's CBOR answer `{"cfrag", "attestation", "kit", "salt"}`. Raises
+    ConsentClientError(node_bad_answer)."""
+    # Verify the answer's size before parsing it
+    if len(raw) > MAX_ANSWER_BYTES:
+        raise ConsentClientError(f"{where}: an answer too large", "node_bad_answer")
+    try:
+        doc = cbor2.loads(raw)
+        fields = (doc["cfrag"], doc["attestation"], doc["kit"], doc["salt"])
+        return NodeAnswer(*(bytes(f) for f in fields))
+    except (cbor2.CBORDecodeError, KeyError, TypeError, ValueError, EOFError):
+        raise ConsentClientError(f"{where}: a malformed answer", "node_bad_answer") from None
+
+
+def paid_ask(payer: PayingClient) -> Callable[[bytes, str, bytes], NodeAnswer]:
+    """Ask one node through its paid gateway (a voucher on the grantee's channel to it)."""
+
+    def ask(node: bytes, endpoint: str, request: bytes) -> NodeAnswer:
+        try:
+            paid = payer.call_provider(node, REENCRYPT_KIND, request, content_type=CBOR)
+        except PaymentError as exc:
+            raise NodeRefusedError(f"{endpoint}: {exc}") from None
+        return parse_answer(endpoint, paid.body)
+
+    return ask
 
 
 def node_refusal(endpoint: str, status: int, body: bytes) -> NodeRefusedError:
