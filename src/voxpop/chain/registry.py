@@ -24,6 +24,7 @@ from voxpop.chain.modules.feegrant.module import FeegrantModule
 from voxpop.chain.modules.gov.module import GovModule
 from voxpop.chain.modules.grant.module import GrantModule
 from voxpop.chain.modules.inbox.module import InboxModule
+from voxpop.chain.modules.market.module import MarketModule
 from voxpop.chain.modules.services.module import ServicesModule
 from voxpop.chain.modules.settings.module import SettingsModule
 from voxpop.chain.modules.skills.module import SkillsModule
@@ -63,6 +64,7 @@ def default_modules() -> list[Module]:
         StorageModule(),
         WasmModule(),
         ConsentModule(),
+        MarketModule(),
     ]
 
 
