@@ -15,6 +15,7 @@ from voxpop.cli.inbox import inbox_app
 from voxpop.cli.keys import keys_app
 from voxpop.cli.naming import top_level_panel
 from voxpop.cli.node import node_app
+from voxpop.cli.privacy import privacy_app
 from voxpop.cli.provider import provider_app
 from voxpop.cli.query import query_app
 from voxpop.cli.settings_cmd import settings_app
@@ -38,6 +39,7 @@ for name, group in (
     ("testnet", testnet_app),
     ("provider", provider_app),
     ("storage", storage_app),
+    ("privacy", privacy_app),
     ("agent", agent_app),
     ("device", device_app),
     ("skill", skill_app),

@@ -15,9 +15,13 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 # httpx imports its command-line client (and rich) when click is installed; never run here
 sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+
+if TYPE_CHECKING:
+    from voxpop.crypto.keys import PrivateKey
 
 PASSPHRASE_ENV = "VOXPOP_KEYRING_PASSPHRASE"
 
@@ -30,6 +34,25 @@ def report_error(code: str, message: str, output: str) -> None:
         sys.stderr.write(f"error [{code}] {message}\n")
 
 
+def load_account(
+    keyring_dir: Path, key_name: str, backend: str, passphrase_file: str | None
+) -> PrivateKey:
+    """A role's account key from its home's keyring; the passphrase from the file's first line,
+    else $VOXPOP_KEYRING_PASSPHRASE (the test backend has none). Raises CryptoError, OSError
+    (the passphrase file)."""
+    from voxpop.crypto import Keyring
+
+    passphrase = None
+    if backend != "test":
+        if passphrase_file is not None:
+            lines = Path(passphrase_file).read_text(encoding="utf-8").splitlines()
+            passphrase = lines[0] if lines else ""
+        else:
+            passphrase = os.environ.get(PASSPHRASE_ENV)
+    keyring = Keyring(keyring_dir, "test" if backend == "test" else "file")
+    return keyring.load_private_key(key_name, passphrase)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="voxpop storage start", description=__doc__)
     parser.add_argument("--home", required=True, help="the storage node's home")
@@ -38,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", "-o", choices=("text", "json"), default="text")
     args = parser.parse_args(argv)
 
-    from voxpop.crypto import CryptoError, Keyring, encode_address
+    from voxpop.crypto import CryptoError, encode_address
     from voxpop.storage.config import StorageConfigError, load_config
     from voxpop.storage.service import StorageNode, StorageNodeError
 
@@ -48,23 +71,13 @@ def main(argv: list[str] | None = None) -> int:
     except StorageConfigError as exc:
         report_error(exc.code, str(exc), args.output)
         return 1
-    passphrase = None
-    if config.keyring_backend != "test":
-        if args.passphrase_file is not None:
-            try:
-                lines = Path(args.passphrase_file).read_text(encoding="utf-8").splitlines()
-            except OSError as exc:
-                report_error("passphrase_file_unreadable", str(exc.strerror), args.output)
-                return 1
-            passphrase = lines[0] if lines else ""
-        else:
-            passphrase = os.environ.get(PASSPHRASE_ENV)
     try:
-        if config.keyring_backend == "test":
-            keyring = Keyring(config.keyring_dir, "test")
-        else:
-            keyring = Keyring(config.keyring_dir, "file")
-        account = keyring.load_private_key(config.key_name, passphrase)
+        account = load_account(
+            config.keyring_dir, config.key_name, config.keyring_backend, args.passphrase_file
+        )
+    except OSError as exc:
+        report_error("passphrase_file_unreadable", str(exc.strerror), args.output)
+        return 1
     except CryptoError as exc:
         report_error(getattr(exc, "code", "key_unavailable"), str(exc), args.output)
         return 1

@@ -1,0 +1,64 @@
+"""The privacy node's door to the chain: the storage node's ChainLink (proven reads, its own txs
+one at a time) plus proven reads of grants, directory keys and its reencrypt offer.
+
+Every read that decides whether the node re-encrypts is proven (the light client checks it
+against a signed header): a node's API that lied about a grant could make it serve a revoked one
+and be slashed for it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from voxpop.chain.modules.consent.state import Grant, decode_grant
+from voxpop.chain.modules.services.state import Offer, decode_offer
+from voxpop.client import NotFoundError, VoxClientError
+from voxpop.client.directory import decode_key_record
+from voxpop.storage.chain import ChainLink, ChainUnavailableError
+
+GRANT_QUERY = "/consent/grant"
+KEYS_QUERY = "/directory/keys"
+OFFER_QUERY = "/services/offer"
+
+
+@dataclass(frozen=True, slots=True)
+class ProvenGrant:
+    """A grant as the chain held it at `height` (None: no such grant), its proof verified."""
+
+    grant: Grant | None
+    height: int
+
+
+class PrivacyLink(ChainLink):
+    async def _read(self, path: str, data: bytes) -> tuple[bytes, int]:
+        """(value, height) of a proven query; b"" when absent. Raises ChainUnavailableError."""
+        try:
+            result = await self.client.query(path, data, prove=True)
+        except NotFoundError:
+            return b"", self.last_height
+        except VoxClientError as exc:
+            raise ChainUnavailableError(f"{path}: {exc}") from None
+        # Verify the node proved its answer (it must not invent, hide or age a record)
+        if not result.verified:
+            raise ChainUnavailableError(f"{path}: the node's answer did not verify")
+        self.last_height = max(self.last_height, result.height)
+        return result.value or b"", result.height
+
+    async def grant(self, grant_id: bytes) -> ProvenGrant:
+        raw, height = await self._read(GRANT_QUERY, grant_id)
+        return ProvenGrant(decode_grant(raw) if raw else None, height)
+
+    async def keys(self, address: bytes) -> tuple[int, bytes | None, bytes | None]:
+        """(version, x25519, secp256k1) an account publishes; (0, None, None) if none."""
+        raw, _ = await self._read(KEYS_QUERY, address)
+        try:
+            record = decode_key_record(raw)
+        except VoxClientError as exc:
+            raise ChainUnavailableError(str(exc)) from None
+        if record is None:
+            return 0, None, None
+        return record.version, record.x25519, record.secp256k1
+
+    async def offer(self, kind: str) -> Offer | None:
+        raw, _ = await self._read(OFFER_QUERY, self.address + kind.encode())
+        return decode_offer(raw) if raw else None

@@ -1,0 +1,87 @@
+"""The batched access records: a node's answers of the last poll go to the chain in ONE
+consent/Record tx (at most `max_per_tx` records; more wait for the next poll).
+
+A refused batch is sent again record by record, so one record the chain refuses (a grant that
+ended between the answer and the block) does not lose the others; a record refused alone is
+dropped and counted.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from voxpop.chain.modules.consent.messages import MsgRecord
+from voxpop.storage.chain import ChainLink, ChainUnavailableError, TxFailedError
+
+log = logging.getLogger("voxpop.privacy")
+MAX_PER_TX = 64  # the consent module's default max_records_per_tx
+RECORD_GAS_BASE = 150_000
+RECORD_GAS_EACH = 40_000
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    attestation: bytes
+    request: bytes
+    grant_id: bytes
+    request_id: bytes
+
+
+class Recorder:
+    def __init__(
+        self,
+        link: ChainLink,
+        on_recorded: Callable[[Pending], None],
+        max_per_tx: int = MAX_PER_TX,
+    ) -> None:
+        self.link = link
+        self.on_recorded = on_recorded
+        self.max_per_tx = max_per_tx
+        self.queue: list[Pending] = []
+        self.recorded = 0
+        self.record_txs = 0
+        self.dropped = 0
+        self.last_error = ""
+
+    def add(self, attestation: bytes, request: bytes, grant_id: bytes, request_id: bytes) -> None:
+        self.queue.append(Pending(attestation, request, grant_id, request_id))
+
+    async def flush(self) -> None:
+        """Send what is queued, one batch per call. Raises ChainUnavailableError (the batch
+        stays queued)."""
+        if not self.queue:
+            return
+        batch = self.queue[: self.max_per_tx]
+        del self.queue[: len(batch)]
+        try:
+            await self._send(batch)
+        except ChainUnavailableError:
+            self.queue[:0] = batch
+            raise
+        except TxFailedError as exc:
+            self.last_error = f"{exc.code}: {exc}"
+            if len(batch) == 1:
+                self.dropped += 1
+                log.warning("access record refused: %s", self.last_error)
+                self.on_recorded(batch[0])
+                return
+            for pending in batch:  # one by one: only the refused ones are lost
+                try:
+                    await self._send([pending])
+                except TxFailedError as single:
+                    self.dropped += 1
+                    self.last_error = f"{single.code}: {single}"
+                    self.on_recorded(pending)
+
+    async def _send(self, batch: list[Pending]) -> None:
+        msg = MsgRecord(
+            node=self.link.address,
+            records=tuple((p.attestation, p.request) for p in batch),
+        )
+        await self.link.send([msg], gas=RECORD_GAS_BASE + RECORD_GAS_EACH * len(batch))
+        self.record_txs += 1
+        self.recorded += len(batch)
+        for pending in batch:
+            self.on_recorded(pending)
