@@ -203,8 +203,10 @@ class Grant:
         return min(ends) if ends else 0
 
     def is_live_at(self, height: int) -> bool:
+        """True if state at `height` held the grant, not yet ended (a node answers from the
+        state it checked, which includes the Grant's block)."""
         ended = self.ended_at
-        return ended == 0 or height < ended
+        return self.created_at <= height and (ended == 0 or height < ended)
 
     def covers_listed(self, object_id: bytes) -> bool:
         return any(o[0] == object_id for o in self.objects)
