@@ -45,6 +45,7 @@ from voxpop.client.storage.errors import (
 )
 from voxpop.client.storage.index import IndexEntry, NameIndex
 from voxpop.client.storage.progress import Progress, quiet
+from voxpop.client.storage.reassemble import decode_decrypt
 from voxpop.client.storage.selection import ProviderView, choose_providers
 from voxpop.client.storage.transport import StorageNodes
 from voxpop.client.sync import VoxClient
@@ -66,6 +67,9 @@ CLOSE_GAS = 300_000
 CONFIRM_TIMEOUT = 60.0
 POLL_INTERVAL = 0.25
 OBJECT_ID_SIZE = 32
+# Objects of more than one stripe decode and decrypt at once (reassemble.py); for one stripe
+# there is nothing to overlap
+PIPELINE_ABOVE = erasure.STRIPE
 
 
 @dataclass(frozen=True, slots=True)
@@ -391,10 +395,12 @@ class DataVault:
         clock.lap("download")
         progress(phases.DECODE, 0, 1)
         try:
-            ciphertext = erasure.decode(fetched.shards, deal.k, deal.n)[: deal.size]
-            clock.lap("decode")
-            plaintext = vault.decrypt_object(data_key, ciphertext)
-            clock.lap("decrypt")
+            if deal.size > PIPELINE_ABOVE:
+                plaintext = decode_decrypt(fetched.shards, deal.k, deal.n, deal.size, data_key)
+            else:
+                ciphertext = erasure.decode(fetched.shards, deal.k, deal.n)[: deal.size]
+                plaintext = vault.decrypt_object(data_key, ciphertext)
+            clock.lap("decode_decrypt")
         except (erasure.ErasureError, vault.VaultError) as exc:
             raise DataError(f"object {object_id.hex()} does not decode: {exc}") from None
         # Verify the size the index recorded (the bytes themselves are authenticated: every
