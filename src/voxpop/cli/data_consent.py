@@ -34,6 +34,8 @@ from voxpop.client.consent import (
 )
 from voxpop.client.consent.chainview import accesses_of, fetch_grant, grants_of_owner
 from voxpop.client.consent.grants import GrantTerms, create_grant, revoke_grant
+from voxpop.client.consent.market import MarketAgent
+from voxpop.client.consent.marketview import fetch_sale
 from voxpop.crypto.address import encode_address
 from voxpop.node.home import default_home
 
@@ -319,3 +321,73 @@ def audit(
         )
 
     emit({"accesses": rows}, opts.output, render)
+
+
+@policy_app.command("run")
+@with_options(OwnerReadOptions)
+def policy_run(
+    once: bool = typer.Option(False, "--once", help="one pass, then exit"),
+    interval: float = typer.Option(5.0, "--interval", min=0.5, help="seconds between passes"),
+    key: str = KeyOption,
+    *,
+    opts: OwnerReadOptions,
+) -> None:
+    """Your agent in the data market: answer each new offer of a kind your policy shares (every
+    decision logged with why), grant the matching objects, settle what buyers accessed."""
+    home = _home(opts.home)
+    with vault_session(key, opts) as vault:
+        agent = MarketAgent(vault, home)
+        if not once:
+            try:
+                agent.run(interval)
+            except KeyboardInterrupt:
+                return
+        report = agent.step()
+    emit(
+        {
+            "decided": report.decided,
+            "granted": report.granted,
+            "settled": report.settled,
+            "errors": report.errors,
+        },
+        opts.output,
+    )
+
+
+@consent_app.command("sales")
+@with_options(OwnerReadOptions)
+def sales(key: str = KeyOption, *, opts: OwnerReadOptions) -> None:
+    """What you sold: per sale grant, the offer, its price, objects granted, accessed, settled,
+    and each object's payment state on chain (held in the dispute window, paid, disputed)."""
+    log = DecisionLog(_home(opts.home))
+    rows: list[dict[str, Any]] = []
+    with vault_session(key, opts) as vault:
+        for record in log.records("grant"):
+            if not record.get("offer"):
+                continue
+            offer_id = bytes.fromhex(record["offer"])
+            states: dict[str, int] = {}
+            for o in record["objects"]:
+                sale = fetch_sale(vault.vox, offer_id, bytes.fromhex(o))
+                status = sale.status if sale is not None else "unsettled"
+                states[status] = states.get(status, 0) + 1
+            price = int(record.get("price", 0))
+            rows.append(
+                {
+                    "offer": record["offer"],
+                    "grant": record["grant"],
+                    "buyer": record.get("grantee", ""),
+                    "price": price,
+                    "objects": len(record["objects"]),
+                    "paid": states.get("paid", 0),
+                    "held": states.get("held", 0),
+                    "disputed": states.get("disputed", 0),
+                    "earned": price * states.get("paid", 0),
+                }
+            )
+
+    def render(_: Any) -> None:
+        cols = ("offer", "buyer", "price", "objects", "held", "paid", "disputed", "earned")
+        rows_table([{**r, "offer": r["offer"][:16]} for r in rows], cols, title="sales")
+
+    emit({"sales": rows}, opts.output, render)

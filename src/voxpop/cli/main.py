@@ -13,6 +13,7 @@ from voxpop.cli.device import device_app
 from voxpop.cli.devnet import devnet_app
 from voxpop.cli.inbox import inbox_app
 from voxpop.cli.keys import keys_app
+from voxpop.cli.market import market_app
 from voxpop.cli.naming import top_level_panel
 from voxpop.cli.node import node_app
 from voxpop.cli.privacy import privacy_app
@@ -47,6 +48,7 @@ for name, group in (
     ("settings", settings_app),
     ("contract", contract_app),
     ("data", data_app),
+    ("market", market_app),
 ):
     app.add_typer(group, name=name, rich_help_panel=top_level_panel(name))
 
