@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -33,7 +34,7 @@ from voxpop.client.payments.offers import fetch_candidates
 from voxpop.client.storage.chainview import fetch_deal, fetch_providers
 from voxpop.client.storage.download import fetch_shards
 from voxpop.client.storage.errors import DataError
-from voxpop.client.storage.transport import StorageNodes
+from voxpop.client.storage.transport import StorageNodes, shard_path
 from voxpop.client.sync import VoxClient
 from voxpop.crypto import erasure, vault
 from voxpop.crypto.address import encode_address
@@ -56,6 +57,26 @@ MANIFEST = "manifest.json"
 
 # (node address, node endpoint, signed request) -> the node's answer
 Ask = Callable[[bytes, str, bytes], NodeAnswer]
+
+
+class GranteeStorage(StorageNodes):
+    """Shard reads as a grantee: the signed path names the grant (`?grant=<id hex>`), which the
+    storage node checks on chain (live, the owner's, to the signer, covering the object)."""
+
+    def __init__(self, account: PrivateKey) -> None:
+        super().__init__(account)
+        self.grant_id = b""
+
+    def get_shard(
+        self,
+        endpoint: str,
+        object_id: bytes,
+        index: int,
+        max_bytes: int,
+        cancel: threading.Event | None = None,
+    ) -> bytes:
+        path = f"{shard_path(object_id, index)}?grant={self.grant_id.hex()}"
+        return self._get(endpoint, path, max_bytes, cancel)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +107,7 @@ class Buyer:
         self.account = account
         self.address = account.public_key.address
         self.ask = ask
-        self.storage = StorageNodes(account)
+        self.storage = GranteeStorage(account)
 
     def close(self) -> None:
         self.storage.close()
@@ -161,6 +182,7 @@ class Buyer:
         if deal is None:
             raise FetchError(f"object {object_id.hex()} has no deal on chain")
         try:
+            self.storage.grant_id = grant_id
             shards = fetch_shards(self.storage, deal, endpoints).shards
             ciphertext = erasure.decode(shards, deal.k, deal.n)[: deal.size]
             plaintext = vault.decrypt_object(opened.data_key, ciphertext)
