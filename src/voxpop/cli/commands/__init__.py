@@ -18,6 +18,7 @@ from voxpop.cli.commands import (
     feegrant,
     gov,
     inbox,
+    market,
     services,
     settings,
     skills,
@@ -46,6 +47,7 @@ MODULES = {
     "inbox": "Inbox: sealed messages to an owner, read and deleted by the owner.",
     "wasm": "Contracts: store WebAssembly code, instantiate, execute, query, migrate.",
     "storage": "Storage: providers, deals of erasure-coded shards, proofs and repairs.",
+    "market": "Market: data offers escrowed by buyers, sales settled per accessed object.",
     "beacon": "Beacon: the random seed the validators' vote extensions move each block.",
 }
 
@@ -66,6 +68,7 @@ COMMANDS: tuple[TxCommand | QueryCommand, ...] = (
     *inbox.COMMANDS,
     *wasm.COMMANDS,
     *storage.COMMANDS,
+    *market.COMMANDS,
     *beacon.COMMANDS,
     *auth.COMMANDS,
     *chain.COMMANDS,
