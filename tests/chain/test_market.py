@@ -17,7 +17,6 @@ from voxpop.chain import errors
 from voxpop.chain.abci import ExecTxResult
 from voxpop.chain.encoding import decode_canonical
 from voxpop.chain.genesis import default_app_state
-from voxpop.chain.module import Module
 from voxpop.chain.module_accounts import MARKET, module_address
 from voxpop.chain.modules.auth.state import AuthParams
 from voxpop.chain.modules.consent import state as consent
@@ -70,15 +69,6 @@ def _access(grant_id: bytes, n: int, obj: bytes, nodes: tuple[bytes, ...]) -> di
     return access_json(grant_id, bytes([n]) * 32, access)
 
 
-def modules() -> list[Module]:
-    """The default modules, with consent ahead of market if the registry lacks it yet."""
-    mods = default_modules()
-    if not any(m.name == "consent" for m in mods):
-        at = next(i for i, m in enumerate(mods) if isinstance(m, MarketModule))
-        mods.insert(at, ConsentModule())
-    return mods
-
-
 def app_state(dispute_seconds: int = DISPUTE) -> dict[str, Any]:
     balances = [(k.public_key.address, 10_000_000) for k in (BUYER, SELLER, OTHER)]
     doc = default_app_state(balances)
@@ -106,7 +96,7 @@ def app_state(dispute_seconds: int = DISPUTE) -> dict[str, Any]:
 def start(path: Path, dispute_seconds: int = DISPUTE) -> Chain:
     # The genesis file goes through JSON, as a node reads it
     doc = json.loads(json.dumps(app_state(dispute_seconds)))
-    return Chain.start(path, app_state=doc, modules=modules())
+    return Chain.start(path, app_state=doc, modules=default_modules())
 
 
 @pytest.fixture
@@ -321,7 +311,7 @@ def test_genesis_round_trip(chain: Chain, tmp_path: Path) -> None:
     doc = app_state()
     doc["market"] = json.loads(json.dumps(exported))
     doc["bank"]["balances"].append({"address": encode_address(MODULE), "amount": 3 * PRICE})
-    again = Chain.start(tmp_path / "again", app_state=doc, modules=modules())
+    again = Chain.start(tmp_path / "again", app_state=doc, modules=default_modules())
     try:
         assert MarketModule().export_genesis(again.app.committed) == exported
     finally:
