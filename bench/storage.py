@@ -5,9 +5,9 @@ same run.
 Starts a real solo node and six real storage nodes (`voxpop storage start`), then, with the
 owner's DataVault (client/storage, what `voxpop data put|get` runs):
 
-    put   encrypt -> erasure-code -> Merkle roots -> choose providers (proven list) -> OpenDeal
-          -> upload the 6 shards and headers in parallel; the deal tx's block wait and the
-          nodes' Confirms are timed separately and not counted
+    put   encrypt and erasure-code (overlapped, stripe by stripe) -> Merkle roots -> choose
+          providers (proven list) -> OpenDeal -> upload the 6 shards and headers in parallel;
+          the deal tx's block wait and the nodes' Confirms are timed apart and not counted
     get   proven deal and providers -> header -> fastest 4 shards, each checked against its
           root -> decode and decrypt (overlapped, stripe by stripe)
     proof_verify_per_s   Merkle audit paths checked per second (what a validator does for each
@@ -53,7 +53,7 @@ from voxpop.crypto.merkle import MerkleTree, verify_path
 MB = 1_000_000
 GIB = 1 << 30
 MONTH_SECONDS = 30 * 86_400
-PUT_STEPS = ("keys", "encrypt", "encode", "roots", "choose", "upload")  # commit, confirm: apart
+PUT_STEPS = ("keys", "encrypt_encode", "roots", "choose", "upload")  # commit, confirm: apart
 
 
 def cpu_seconds(pid: int) -> float:
@@ -197,7 +197,7 @@ def main() -> None:
     )
     for s in (*PUT_STEPS, "commit", "confirm"):
         extra = "" if s in PUT_STEPS else "  (not counted)"
-        print(f"    {s:8} {med(put_steps, s):.3f} s{extra}")
+        print(f"    {s:14} {med(put_steps, s):.3f} s{extra}")
     print(
         f"  get {statistics.median(gets):.3f} s = {get_mb_s:.1f} MB/s "
         f"({100 * get_mb_s / base_mb_s:.0f} % of the baseline; goal 30 %)"

@@ -45,8 +45,8 @@ from voxpop.client.storage.errors import (
 )
 from voxpop.client.storage.index import IndexEntry, NameIndex
 from voxpop.client.storage.progress import Progress, quiet
-from voxpop.client.storage.reassemble import decode_decrypt
 from voxpop.client.storage.selection import ProviderView, choose_providers
+from voxpop.client.storage.stripes import decode_decrypt, encrypt_encode
 from voxpop.client.storage.transport import StorageNodes
 from voxpop.client.sync import VoxClient
 from voxpop.crypto import erasure, vault
@@ -67,7 +67,7 @@ CLOSE_GAS = 300_000
 CONFIRM_TIMEOUT = 60.0
 POLL_INTERVAL = 0.25
 OBJECT_ID_SIZE = 32
-# Objects of more than one stripe decode and decrypt at once (reassemble.py); for one stripe
+# Objects of more than one stripe decode and decrypt at once (stripes.py); for one stripe
 # there is nothing to overlap
 PIPELINE_ABOVE = erasure.STRIPE
 
@@ -97,7 +97,7 @@ class PutResult:
     height: int
     failed: dict[int, str] = field(default_factory=dict)  # shard index -> why its upload failed
     confirmed: bool = False
-    # seconds per step: keys (the directory read), encrypt, encode, roots, choose (the proven
+    # seconds per step: keys (the directory read), encrypt_encode, roots, choose (the proven
     # provider list), commit (the deal tx, a block), upload (every shard and header stored on
     # its node), confirm (the nodes' Confirm txs in blocks)
     timings: dict[str, float] = field(default_factory=dict)
@@ -213,13 +213,12 @@ class DataVault:
         clock.lap("keys")
         progress(phases.ENCRYPT, 0, len(data))
         data_key = vault.new_data_key()
-        ciphertext = vault.encrypt_object(data_key, data)
+        # Encrypted and erasure-coded at once, stripe by stripe (stripes.py)
+        ciphertext_size, shards = encrypt_encode(data_key, data, policy.k, policy.n)
         header = vault.seal_header(
-            keys.secp256k1_public, data_key, k=policy.k, n=policy.n, size=len(ciphertext)
+            keys.secp256k1_public, data_key, k=policy.k, n=policy.n, size=ciphertext_size
         )
-        clock.lap("encrypt")
-        shards = erasure.encode(ciphertext, policy.k, policy.n)
-        clock.lap("encode")
+        clock.lap("encrypt_encode")
         shard_size = len(shards[0])
         # Verify the shards fit one placement each
         if shard_size > params.max_shard_size:
@@ -241,7 +240,7 @@ class DataVault:
                 "owner": self.owner,
                 "object_id": object_id,
                 "header_hash": hashlib.sha256(header).digest(),
-                "size": len(ciphertext),
+                "size": ciphertext_size,
                 "shard_size": shard_size,
                 "k": policy.k,
                 "n": policy.n,
@@ -278,7 +277,7 @@ class DataVault:
         out = PutResult(
             object_id=object_id,
             size=len(data),
-            ciphertext_size=len(ciphertext),
+            ciphertext_size=ciphertext_size,
             shard_size=shard_size,
             k=policy.k,
             n=policy.n,

@@ -1,0 +1,118 @@
+"""Encryption and erasure coding at once, stripe by stripe: while one thread encrypts, the other
+erasure-codes the 8 MiB ciphertext stripes already made (put); and the reverse, decoding stripe
+s+1 while stripe s is decrypted (get).
+
+A shard is the concatenation of its fragment of every 8 MiB stripe (docs/protocol/storage.md), so
+encoding stripe by stripe gives the very shards `erasure.encode` gives for the whole ciphertext,
+and stripe s of the ciphertext is `erasure.decode` of each shard's s-th fragment
+(`shard_size(STRIPE)` bytes, the last shorter). pyeclib keeps the GIL while it codes and libsodium
+(through cffi) releases it while it encrypts or decrypts, so on two cores the two overlap: a step
+costs about the longer of the two rather than their sum.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Generator, Iterator, Mapping
+
+from voxpop.crypto import erasure, vault
+
+_DONE = object()
+_QUEUED_STRIPES = 2  # decoded stripes waiting for the decrypter at most (8 MiB each)
+
+
+def ciphertext_stripes(shards: Mapping[int, bytes], k: int, n: int, size: int) -> Iterator[bytes]:
+    """The object's `size` ciphertext bytes, one decoded stripe at a time. Raises ErasureError."""
+    step = erasure.shard_size(erasure.STRIPE, k, n)
+    length = len(next(iter(shards.values())))
+    left = size
+    for at in range(0, length, step):
+        piece = erasure.decode({i: s[at : at + step] for i, s in shards.items()}, k, n)
+        last = at + step >= length
+        # Verify every stripe but the last is whole (shards of another object fail here)
+        if not last and len(piece) != erasure.STRIPE:
+            raise erasure.ErasureError("bad_shard", f"a stripe decodes to {len(piece)} bytes")
+        yield piece[:left]
+        left -= min(left, len(piece))
+
+
+class _Handoff:
+    """Pieces from a producer thread to the calling one, at most a few queued; an error in the
+    producer is raised in the caller, and a caller that fails stops the producer."""
+
+    def __init__(self, produce: Iterator[bytes], name: str) -> None:
+        self._produce = produce
+        self._pieces: queue.Queue[object] = queue.Queue(maxsize=_QUEUED_STRIPES)
+        self._stop = threading.Event()
+        self._worker = threading.Thread(target=self._run, name=name, daemon=True)
+
+    def _put(self, item: object) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._pieces.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False  # the caller stopped listening (it failed)
+
+    def _run(self) -> None:
+        try:
+            for piece in self._produce:
+                if not self._put(piece):
+                    return
+            self._put(_DONE)
+        except BaseException as exc:  # handed to the calling thread, which raises it
+            self._put(exc)
+
+    def __iter__(self) -> Generator[bytes, None, None]:
+        self._worker.start()
+        try:
+            while True:
+                item = self._pieces.get()
+                if item is _DONE:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                assert isinstance(item, bytes)
+                yield item
+        finally:
+            self._stop.set()
+            self._worker.join()
+
+
+def decode_decrypt(shards: Mapping[int, bytes], k: int, n: int, size: int, key: bytes) -> bytes:
+    """The plaintext of the object these k shards hold. Raises ErasureError, VaultError."""
+    decoded = _Handoff(ciphertext_stripes(shards, k, n, size), "voxpop-decode")
+    pieces = iter(decoded)
+    try:
+        return b"".join(vault.decrypt_stream(key, pieces))
+    finally:
+        pieces.close()  # stops the decoder if decrypting failed
+
+
+def encrypt_encode(key: bytes, data: bytes, k: int, n: int) -> tuple[int, list[bytes]]:
+    """(ciphertext size, the n shards) of `data` encrypted under `key`: the shards
+    `erasure.encode(vault.encrypt_object(key, data), k, n)` would give. Raises ErasureError,
+    VaultError."""
+    parts: list[list[bytes]] = [[] for _ in range(n)]
+    pending = bytearray()
+    size = 0
+
+    def encode(stripe: bytes) -> None:
+        for i, fragment in enumerate(erasure.encode(stripe, k, n)):
+            parts[i].append(fragment)
+
+    pieces = iter(_Handoff(vault.encrypt_stream(key, [data]), "voxpop-encrypt"))
+    try:
+        for piece in pieces:
+            size += len(piece)
+            pending += piece
+            while len(pending) >= erasure.STRIPE:
+                encode(bytes(pending[: erasure.STRIPE]))
+                del pending[: erasure.STRIPE]
+    finally:
+        pieces.close()  # stops the encrypter if encoding failed
+    if pending:
+        encode(bytes(pending))
+    return size, [b"".join(p) for p in parts]
