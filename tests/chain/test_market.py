@@ -198,6 +198,7 @@ def test_invalid_post(chain: Chain) -> None:
     refused(run_invalid(chain, BUYER, msg_post(purpose="Ads!")), errors.MarketBadTermsError)
     refused(run_invalid(chain, BUYER, msg_post(kind="Utterance")), errors.MarketBadTermsError)
     refused(run(chain, BUYER, msg_post(expires=GENESIS_TIME)), errors.MarketBadTermsError)
+    refused(run(chain, BUYER, msg_post(purpose="advertising")), errors.MarketBadTermsError)
     far = GENESIS_TIME + state.MarketParams().max_offer_seconds + 100
     refused(run(chain, BUYER, msg_post(expires=far)), errors.MarketBadTermsError)
     big = {"price": 10_000_000, "budget": 30_000_000}

@@ -45,6 +45,9 @@ def process_post(ctx: Context, msg: MsgPost) -> None:
         )
     if msg.access_seconds > params.max_access_seconds:
         raise MarketBadTermsError(f"access_seconds is at most {params.max_access_seconds}")
+    # Verify the purpose is one consent grants for (governance keeps the vocabulary)
+    if msg.purpose not in consent.read_params(ctx).purposes:
+        raise MarketBadTermsError("the purpose is not in consent's vocabulary")
     offer = state.Offer(
         buyer=msg.buyer,
         kind=msg.kind,
