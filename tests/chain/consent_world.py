@@ -73,7 +73,10 @@ class ConsentWorld:
         return self.storage.chain
 
     def send(self, signer: PrivateKey, type_: str, value: dict[str, Any]) -> int:
+        """Deliver one message in its own block; its result code. A message refused before
+        its fee leaves the sequence unused: the next tx takes the chain's number."""
         result = self.chain.deliver(self.chain.tx(signer, [(type_, value)], gas_limit=GAS))
+        self.chain.sequences[signer.public_key.address] = self.chain.sequence(signer)
         return result.code
 
     def register_node(self, i: int, stake: int = NODE_STAKE) -> int:

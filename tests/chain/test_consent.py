@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -86,7 +87,7 @@ def test_grant_is_stored_and_listed(world: ConsentWorld) -> None:
         ({"delegating_pk": b"\x02" + b"\x00" * 32}, errors.InvalidEncryptionKeyError),
     ],
 )
-def test_invalid_grant(world: ConsentWorld, fields: dict[str, object], err: type) -> None:
+def test_invalid_grant(world: ConsentWorld, fields: dict[str, Any], err: type) -> None:
     before = world.chain.snapshot()
     assert world.grant(G1, **fields) == code(err)
     assert world.get(G1) is None
