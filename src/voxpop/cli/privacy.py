@@ -3,7 +3,7 @@ access grants, re-encrypt granted capsules for paying grantees, record every acc
 and see what it holds and earns.
 
     voxpop privacy start --home DIR [--node URL] [--listen 127.0.0.1:7800] [--price N]
-                         [--stake N] [--endpoint URL]
+                         [--stake N] [--endpoint URL] [--unpaid]
     voxpop privacy status --home DIR
 
 The options are kept in HOME/privacy.toml: a later `start` with none of them runs the same node.
@@ -49,8 +49,9 @@ def start(
     endpoint: str | None = typer.Option(
         None, "--endpoint", help="the URL registered on chain (default http://HOST:PORT)"
     ),
-    price: int | None = typer.Option(
-        None, "--price", min=0, help="uvox per re-encryption (0: served unpaid)"
+    price: int | None = typer.Option(None, "--price", min=1, help="uvox per re-encryption"),
+    unpaid: bool | None = typer.Option(
+        None, "--unpaid/--paid", help="also serve requests without a voucher (devnets, benches)"
     ),
     stake: int | None = typer.Option(
         None, "--stake", min=0, help="uvox staked with the reencrypt offer (slashed on misuse)"
@@ -81,6 +82,7 @@ def start(
             ("stake", stake),
             ("key_name", key),
             ("poll_interval", poll_interval),
+            ("unpaid", unpaid),
         ):
             if value is not None:
                 changes[name] = value

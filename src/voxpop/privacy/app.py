@@ -3,8 +3,8 @@
     PUT  /v1/grants/{grant_id hex}   the grant's owner delivers this node's sealed fragment and
                                      the kits (signed like storage requests: Voxpop-Sig)
     POST /v1/reencrypt               a grantee's signed access request; paid through the
-                                     gateway (X-Vox-Channel/Amount/Voucher), or unpaid when the
-                                     node's price is 0
+                                     gateway (X-Vox-Channel/Amount/Voucher), or without a
+                                     voucher when the operator set `unpaid` (devnets, benches)
     GET  /v1/status                  localhost only: what the node holds, serves and earns
     GET  /v1/offer                   the gateway's offer (kind reencrypt, price, signing key)
 
@@ -39,6 +39,7 @@ class PrivacyApp:
         engine: ReencryptEngine,
         status: Callable[[], dict[str, Any]],
         *,
+        unpaid: bool,
         startup: Callable[[], Awaitable[None]],
         shutdown: Callable[[], Awaitable[None]],
         clock: Callable[[], float] = time.time,
@@ -50,7 +51,7 @@ class PrivacyApp:
         self._startup = startup
         self._shutdown = shutdown
         self.clock = clock
-        self.unpaid = gateway.identity.price == 0
+        self.unpaid = unpaid
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":

@@ -167,14 +167,10 @@ class GrantBook:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._refreshing[grant_id] = future
         try:
-            proven = await self.link.grant(grant_id)
+            proven = await self.link.proven_grant(grant_id)
             held = self.held.get(grant_id)
             if held is not None and proven.grant is not None and proven.height >= held.height:
-                held.grant, held.height, held.read_at = (
-                    proven.grant,
-                    proven.height,
-                    time.monotonic(),
-                )
+                held.update(proven.grant, proven.height, time.monotonic())
             if proven.grant is None or grant_ended(proven.grant, int(self.clock())):
                 self.drop(grant_id)
             future.set_result(None)
@@ -207,7 +203,7 @@ class GrantBook:
 
     async def _read(self, grant_id: bytes) -> ProvenGrant:
         try:
-            return await self.link.grant(grant_id)
+            return await self.link.proven_grant(grant_id)
         except ChainUnavailableError as exc:
             raise DeliveryError(503, "node_unreachable", f"cannot read the grant: {exc}") from None
 

@@ -14,9 +14,8 @@ from voxpop.chain.modules.consent.state import Grant, decode_grant
 from voxpop.chain.modules.services.state import Offer, decode_offer
 from voxpop.client import NotFoundError, VoxClientError
 from voxpop.client.directory import decode_key_record
-from voxpop.storage.chain import ChainLink, ChainUnavailableError
+from voxpop.storage.chain import GRANT_QUERY, ChainLink, ChainUnavailableError
 
-GRANT_QUERY = "/consent/grant"
 KEYS_QUERY = "/directory/keys"
 OFFER_QUERY = "/services/offer"
 
@@ -44,7 +43,7 @@ class PrivacyLink(ChainLink):
         self.last_height = max(self.last_height, result.height)
         return result.value or b"", result.height
 
-    async def grant(self, grant_id: bytes) -> ProvenGrant:
+    async def proven_grant(self, grant_id: bytes) -> ProvenGrant:
         raw, height = await self._read(GRANT_QUERY, grant_id)
         return ProvenGrant(decode_grant(raw) if raw else None, height)
 

@@ -5,7 +5,8 @@ node = "http://127.0.0.1:1317"   # the node's API: grants, channels and txs go t
 host = "127.0.0.1"               # listen address
 port = 7800
 endpoint = ""                    # the URL registered on chain ("" = http://host:port)
-price = 10                       # uvox per re-encryption (0: served without payment)
+price = 10                       # uvox per re-encryption (the chain's prices are >= 1)
+unpaid = false                   # also serve requests without a voucher (devnets, benchmarks)
 stake = 1000000000               # uvox staked with the reencrypt offer at registration
 key_name = "privacy"             # the account key in <home>/keyring
 keyring_backend = "file"         # "test" on a devnet only
@@ -48,6 +49,7 @@ class PrivacyConfig:
     stake: int = DEFAULT_STAKE
     key_name: str = DEFAULT_KEY
     keyring_backend: str = "file"
+    unpaid: bool = False
     # Seconds between looks at the chain: grant refreshes and the batched Record (about a block)
     poll_interval: float = 0.5
     # Seconds between sweeps of every held grant (deleting the expired and revoked)
@@ -82,8 +84,8 @@ class PrivacyConfig:
 def check_config(config: PrivacyConfig) -> None:
     """Raises PrivacyConfigError for values a node cannot run with."""
     # Verify whole, non-negative amounts and a TCP port
-    if config.price < 0 or config.stake < 0:
-        raise PrivacyConfigError("--price and --stake are uvox amounts >= 0")
+    if config.price < 1 or config.stake < 0:
+        raise PrivacyConfigError("--price is a uvox amount >= 1, --stake >= 0")
     if not 0 <= config.port <= 65535:
         raise PrivacyConfigError(f"port {config.port} is not a TCP port")
     if config.keyring_backend not in ("file", "test"):

@@ -51,6 +51,7 @@ def start_devnet_privacy(
     index: int,
     port: int | None = None,
     price: int = DEVNET_PRIVACY_PRICE,
+    unpaid: bool = False,
 ) -> LocalPrivacyNode:
     """Run privacy node `index` (it publishes its keys and registers its offer on first start).
     Raises LocalProcessError, OSError."""
@@ -59,6 +60,7 @@ def start_devnet_privacy(
         node_url=node_url,
         account=account,
         price=price,
+        unpaid=unpaid,
         stake=DEVNET_PRIVACY_STAKE,
         port=port or DEVNET_PRIVACY_PORT + index,
         poll_interval=0.5,
@@ -90,3 +92,22 @@ def start_privacy_nodes(
             node.stop()
         raise
     return nodes
+
+
+def add_reencrypt_kind(genesis_json: Path) -> None:
+    """List the `reencrypt` services kind in a genesis file not yet started from (the services
+    module's default kinds do not), so privacy nodes can register their offers."""
+    import json
+
+    from voxpop.chain.modules.services.module import ServicesModule
+    from voxpop.chain.modules.services.state import ServicesParams
+
+    doc = json.loads(genesis_json.read_text())
+    section = doc.setdefault("app_state", {}).get("services") or ServicesModule().default_genesis()
+    params = ServicesParams.from_value(section["params"])
+    kinds = sorted({*params.kinds, "reencrypt"})
+    section["params"] = {**params.to_value(), "kinds": kinds}
+    doc["app_state"]["services"] = section
+    tmp = genesis_json.with_suffix(".tmp")
+    tmp.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+    tmp.replace(genesis_json)

@@ -142,7 +142,7 @@ class ReencryptEngine:
             "salt": held.salts.get(request.object, b""),
         }
         body = cbor2.dumps(answer, canonical=True)
-        held.unrecorded.add(request.request_id)
+        held.unrecorded[request.request_id] = 0
         held.remember(request.request_id, body)
         self.recorder.add(attestation, ask.blob, request.grant, request.request_id)
         self.served += 1

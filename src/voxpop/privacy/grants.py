@@ -53,8 +53,17 @@ class HeldGrant:
     height: int  # the height of the proven read of `grant`
     read_at: float  # monotonic seconds of that read
     used_at: float = 0.0
-    unrecorded: set[bytes] = field(default_factory=set)  # request ids not yet on chain
+    # Request ids answered and not yet in a grant read: -> 0 while their Record is not sent,
+    # then the Record's height (a grant read at that height or later counts them)
+    unrecorded: dict[bytes, int] = field(default_factory=dict)
     answers: OrderedDict[bytes, bytes] = field(default_factory=OrderedDict)
+
+    def update(self, grant: Grant, height: int, read_at: float) -> None:
+        """A newer proven read of the grant: its count now holds the records landed by then."""
+        self.grant, self.height, self.read_at = grant, height, read_at
+        for request_id, landed in list(self.unrecorded.items()):
+            if 0 < landed <= height:
+                del self.unrecorded[request_id]
 
     def remember(self, request_id: bytes, answer: bytes) -> None:
         self.answers[request_id] = answer

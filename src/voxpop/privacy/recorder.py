@@ -30,10 +30,12 @@ class Pending:
 
 
 class Recorder:
+    """`on_recorded(pending, height)`: the record landed in block `height` (0: refused, dropped)."""
+
     def __init__(
         self,
         link: ChainLink,
-        on_recorded: Callable[[Pending], None],
+        on_recorded: Callable[[Pending, int], None],
         max_per_tx: int = MAX_PER_TX,
     ) -> None:
         self.link = link
@@ -65,7 +67,7 @@ class Recorder:
             if len(batch) == 1:
                 self.dropped += 1
                 log.warning("access record refused: %s", self.last_error)
-                self.on_recorded(batch[0])
+                self.on_recorded(batch[0], 0)
                 return
             for pending in batch:  # one by one: only the refused ones are lost
                 try:
@@ -73,15 +75,15 @@ class Recorder:
                 except TxFailedError as single:
                     self.dropped += 1
                     self.last_error = f"{single.code}: {single}"
-                    self.on_recorded(pending)
+                    self.on_recorded(pending, 0)
 
     async def _send(self, batch: list[Pending]) -> None:
         msg = MsgRecord(
             node=self.link.address,
             records=tuple((p.attestation, p.request) for p in batch),
         )
-        await self.link.send([msg], gas=RECORD_GAS_BASE + RECORD_GAS_EACH * len(batch))
+        outcome = await self.link.send([msg], gas=RECORD_GAS_BASE + RECORD_GAS_EACH * len(batch))
         self.record_txs += 1
         self.recorded += len(batch)
         for pending in batch:
-            self.on_recorded(pending)
+            self.on_recorded(pending, outcome.height)

@@ -133,6 +133,7 @@ class PrivacyNode:
             self.book,
             self.engine,
             self.status,
+            unpaid=config.unpaid,
             startup=self._startup,
             shutdown=self._shutdown,
         )
@@ -149,10 +150,14 @@ class PrivacyNode:
         versions = range(self.key_version, 0, -1)
         return [derive_encryption_keys(seed, v).x25519_secret for v in versions]
 
-    def _recorded(self, pending: Pending) -> None:
+    def _recorded(self, pending: Pending, height: int) -> None:
         held = self.book.held.get(pending.grant_id)
-        if held is not None:
-            held.unrecorded.discard(pending.request_id)
+        if held is None:
+            return
+        if height == 0:
+            held.unrecorded.pop(pending.request_id, None)
+        else:  # counted by the chain from `height` on: kept until a read that recent
+            held.unrecorded[pending.request_id] = height
 
     async def _startup(self) -> None:
         await self.book.load()

@@ -41,6 +41,7 @@ class LocalPrivacyNode(LocalProcess):
         node_url: str,
         account: PrivateKey,
         price: int = 10,
+        unpaid: bool = False,
         stake: int = DEFAULT_STAKE,
         port: int | None = None,
         poll_interval: float = 0.2,
@@ -62,6 +63,7 @@ class LocalPrivacyNode(LocalProcess):
                 port=port,
                 price=price,
                 stake=stake,
+                unpaid=unpaid,
                 keyring_backend="test",
                 poll_interval=poll_interval,
                 sweep_interval=sweep_interval,
@@ -86,6 +88,7 @@ class LocalPrivacyNode(LocalProcess):
             "test",
             "--poll-interval",
             str(poll_interval),
+            "--unpaid" if unpaid else "--paid",
         )
         return cls.spawn(home, port, argv, timeout)
 

@@ -2,7 +2,7 @@
 
     PUT /v1/objects/{object_id}/shards/{i}   the deal's owner uploads shard i (checked on chain)
     PUT /v1/objects/{object_id}/header       the object header (sha256 == the deal's header_hash)
-    GET /v1/objects/{object_id}/shards/{i}   the owner reads it back
+    GET /v1/objects/{object_id}/shards/{i}   the owner reads it back (or a grantee: ?grant=<id>)
     GET /v1/objects/{object_id}/header
     GET /v1/status                           public: what the node holds and earns
 
@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from voxpop.chain.modules.consent.state import Grant
 from voxpop.client.asgi import Receive, Scope, Send, read_body, respond, respond_error
 from voxpop.crypto.merkle import MerkleError, merkle_root
 from voxpop.crypto.storage_auth import StorageAuthError, verify_request
@@ -49,6 +50,8 @@ class ApiError(Exception):
 DealReader = Callable[[bytes], Awaitable["wire.Deal | None"]]
 # Queues (object_id, shard_index) for the next batched storage/Confirm
 ConfirmQueue = Callable[[bytes, int], None]
+# Reads an access grant with a verified proof (None: no such grant); raises ChainUnavailableError
+GrantReader = Callable[[bytes], Awaitable["Grant | None"]]
 
 
 @dataclass(slots=True)
@@ -95,8 +98,10 @@ class StorageApp:
         startup: Callable[[], Awaitable[None]] | None = None,
         shutdown: Callable[[], Awaitable[None]] | None = None,
         clock: Callable[[], float] = time.time,
+        read_grant: GrantReader | None = None,
     ) -> None:
         self.address = address
+        self.read_grant = read_grant
         self.store = store
         self.read_deal = read_deal
         self.confirm = confirm
@@ -169,18 +174,46 @@ class StorageApp:
             raise ApiError(404, "unknown_deal", "no deal with this object id on chain")
         return deal
 
-    def _authorize(self, scope: Scope, body: bytes, deal: wire.Deal) -> None:
+    def _signer(self, scope: Scope, body: bytes) -> bytes:
         header = _header(scope, b"authorization")
         raw_path = scope.get("raw_path") or scope["path"].encode()
         query = scope.get("query_string", b"")
         path = raw_path.decode("latin-1") + ("?" + query.decode("latin-1") if query else "")
         try:
-            signer = verify_request(header, scope["method"], path, body, int(self.clock()))
+            return verify_request(header, scope["method"], path, body, int(self.clock()))
         except StorageAuthError as exc:
             raise ApiError(401, exc.code, str(exc)) from None
-        # Verify the signer is the deal's owner (grantees: later, through consent)
-        if signer != deal.owner:
+
+    def _authorize(self, scope: Scope, body: bytes, deal: wire.Deal) -> None:
+        # Verify the signer is the deal's owner (writes are the owner's only)
+        if self._signer(scope, body) != deal.owner:
             raise ApiError(403, "not_owner", "only the deal's owner may do this")
+
+    async def _authorize_read(self, scope: Scope, deal: wire.Deal, object_id: bytes) -> None:
+        """The owner reads; so does the grantee of a live access grant of the owner's that
+        covers the object, named in the signed query (`?grant=<id hex>`). The grantee gets
+        ciphertext only: the data key comes from the grant's kits, through m privacy nodes."""
+        signer = self._signer(scope, b"")
+        if signer == deal.owner:
+            return
+        grant_id = _grant_param(scope)
+        # Verify a grant is named (and this node can read grants)
+        if grant_id is None or self.read_grant is None:
+            raise ApiError(403, "not_owner", "only the deal's owner or a grantee may read it")
+        try:
+            grant = await self.read_grant(grant_id)
+        except ChainUnavailableError as exc:
+            raise ApiError(503, "node_unreachable", f"cannot read the grant: {exc}") from None
+        # Verify the grant is the owner's, to the signer
+        if grant is None or grant.owner != deal.owner or grant.grantee != signer:
+            raise ApiError(403, "not_grantee", "no grant of the owner's to this key")
+        # Verify it is live (not revoked, not expired by the chain or by this node's clock)
+        if grant.revoked_at or grant.expired_at or grant.expiry <= int(self.clock()):
+            raise ApiError(403, "grant_ended", "the grant was revoked or has expired")
+        # Verify it covers the object (a set committed by root: checked by the privacy nodes,
+        # which hold the kits; here the owner's ciphertext alone opens nothing)
+        if not grant.objects_root and not grant.covers_listed(object_id):
+            raise ApiError(403, "object_not_granted", "the grant does not list this object")
 
     def _placement(self, deal: wire.Deal, index: int) -> wire.Placement:
         # Verify the deal has a shard i and places it with this node
@@ -280,7 +313,7 @@ class StorageApp:
 
     async def _get(self, scope: Scope, object_id: bytes, index: int | None) -> bytes:
         deal = await self._deal(object_id)
-        self._authorize(scope, b"", deal)
+        await self._authorize_read(scope, deal, object_id)
         if index is None:
             data = await asyncio.to_thread(self.store.read_header, deal.header_hash)
         else:
@@ -319,6 +352,19 @@ def _header(scope: Scope, name: bytes) -> str | None:
         if key == name:
             text: str = value.decode("latin-1")
             return text
+    return None
+
+
+def _grant_param(scope: Scope) -> bytes | None:
+    """The grant id of the query `grant=<64 hex>` (None: absent or malformed)."""
+    query: bytes = scope.get("query_string", b"")
+    for part in query.split(b"&"):
+        name, _, value = part.partition(b"=")
+        if name == b"grant" and len(value) == 64:
+            try:
+                return bytes.fromhex(value.decode("ascii"))
+            except (UnicodeDecodeError, ValueError):
+                return None
     return None
 
 

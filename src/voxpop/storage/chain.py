@@ -15,6 +15,7 @@ from typing import Any
 
 from voxpop.chain.errors import ERRORS
 from voxpop.chain.module import Msg
+from voxpop.chain.modules.consent.state import Grant, decode_grant
 from voxpop.client import AsyncVoxClient, NotFoundError, TxRejectedError, VoxClientError
 from voxpop.client.tx import Message
 from voxpop.crypto.keys import PrivateKey
@@ -25,6 +26,7 @@ PROVIDER_QUERY = "/storage/provider"
 CHALLENGES_QUERY = "/storage/challenges"
 PARAMS_QUERY = "/storage/params"
 PLACEMENTS_LIST = "/storage/by_provider"
+GRANT_QUERY = "/consent/grant"
 TX_GAS = 400_000
 
 
@@ -90,6 +92,11 @@ class ChainLink:
     async def deal(self, object_id: bytes) -> wire.Deal | None:
         raw = await self._proven(DEAL_QUERY, object_id)
         return None if raw is None else wire.decode_deal(raw)
+
+    async def grant(self, grant_id: bytes) -> Grant | None:
+        """An access grant (consent), for the reads its grantee may make."""
+        raw = await self._proven(GRANT_QUERY, grant_id)
+        return None if raw is None else decode_grant(raw)
 
     async def provider(self, address: bytes | None = None) -> wire.ProviderRecord | None:
         raw = await self._proven(PROVIDER_QUERY, address or self.address)

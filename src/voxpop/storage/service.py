@@ -64,6 +64,7 @@ class StorageNode:
             self.status,
             startup=self._startup,
             shutdown=self._shutdown,
+            read_grant=self.link.grant,
         )
         self._tasks: list[asyncio.Task[None]] = []
         self.startup_error: StorageNodeError | None = None
