@@ -103,10 +103,12 @@ def get(
 ) -> httpx.Response:
     if grant_id is not None:
         path += f"?grant={grant_id.hex()}"
-    auth = sign_request(signer, "GET", path, b"", int(time.time()))
+    return fetch(app, path, sign_request(signer, "GET", path, b"", int(time.time())))
 
+
+def fetch(app: StorageApp, path: str, auth: str) -> httpx.Response:
     async def go() -> httpx.Response:
-        transport = httpx.ASGITransport(app=app)
+        transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
         async with httpx.AsyncClient(transport=transport, base_url="http://node") as c:
             return await c.get(path, headers={"authorization": auth})
 
@@ -148,11 +150,5 @@ def test_refused(
 def test_grant_in_unsigned_query_refused(app: StorageApp) -> None:
     path = f"/v1/objects/{OBJECT.hex()}/header"
     auth = sign_request(GRANTEE, "GET", path, b"", int(time.time()))
-
-    async def go() -> httpx.Response:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://node") as c:
-            return await c.get(path + f"?grant={LIVE.hex()}", headers={"authorization": auth})
-
-    resp = asyncio.run(go())
+    resp = fetch(app, path + f"?grant={LIVE.hex()}", auth)
     assert resp.status_code == 401 and resp.json()["error"]["code"] == "bad_auth"
