@@ -30,7 +30,7 @@ from voxpop.client.storage import (
     PutPolicy,
     parse_object_id,
 )
-from voxpop.client.storage.pipeline import DEFAULT_REPAIR_MARGIN
+from voxpop.client.storage.repair import DEFAULT_REPAIR_MARGIN
 from voxpop.crypto.address import encode_address
 from voxpop.node.home import default_home
 

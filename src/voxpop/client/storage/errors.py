@@ -14,6 +14,7 @@ VoxClientError
 from __future__ import annotations
 
 from voxpop.client.errors import VoxClientError
+from voxpop.node.service import BroadcastResult
 
 
 class DataError(VoxClientError):
@@ -54,3 +55,13 @@ class NameIndexError(DataError):
 
 class ObjectTooLargeError(DataError):
     code = "object_too_large"
+
+
+def check_committed(result: BroadcastResult, what: str) -> None:
+    """Raises DataError unless the tx executed in a block (a failed tx pays its fee and changes
+    nothing else; height 0: accepted, not committed in time)."""
+    # Verify the tx executed in a block
+    if result.code != 0:
+        raise DataError(f"{what} failed (code {result.code}): {result.log}")
+    if result.height == 0:
+        raise DataError(f"{what} was accepted but not committed in time")

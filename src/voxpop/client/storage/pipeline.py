@@ -1,9 +1,10 @@
 """The owner's data vault: put, get, ls, rm, status and repair of encrypted, erasure-coded objects
 held by storage providers (issue 13; docs/protocol/storage.md).
 
-    put   read -> encrypt (fresh data key, XChaCha20 secretstream) -> erasure-code (k of n) ->
-          Merkle roots -> choose n providers (proven list) -> storage/OpenDeal -> shards and the
-          object header to the nodes in parallel -> wait for their Confirms
+    put   read -> encrypt (fresh data key, XChaCha20 secretstream) and erasure-code (k of n), at
+          once stripe by stripe -> Merkle roots -> choose n providers (proven list) ->
+          storage/OpenDeal -> shards and the object header to the nodes in parallel -> wait for
+          their Confirms
     get   proven deal -> header (checked against the deal's header_hash) -> data key from the
           capsule (the owner's Umbral key) -> the fastest k shards, each checked against its root
           -> decode -> decrypt (authenticated chunk by chunk)
@@ -11,7 +12,7 @@ held by storage providers (issue 13; docs/protocol/storage.md).
           ones byte-exactly, storage/Replace each onto a new provider, upload, wait for Confirms
 
 Only the opaque object id, sizes, roots, k, n and the deal terms reach the chain; the object
-header (capsule, wrapped data key) goes only to the deal's storage nodes; names and digests stay in
+header (capsule, wrapped data key) goes only to the deal's storage nodes; names and sizes stay in
 the owner's sealed local index (client/storage/index.py).
 """
 
@@ -41,10 +42,15 @@ from voxpop.client.storage.errors import (
     DataError,
     ObjectNotFoundError,
     ObjectTooLargeError,
-    UploadError,
+    check_committed,
 )
 from voxpop.client.storage.index import IndexEntry, NameIndex
 from voxpop.client.storage.progress import Progress, quiet
+from voxpop.client.storage.repair import (
+    DEFAULT_REPAIR_MARGIN,
+    RepairResult,
+    repair_objects,
+)
 from voxpop.client.storage.selection import ProviderView, choose_providers
 from voxpop.client.storage.stripes import decode_decrypt, encrypt_encode
 from voxpop.client.storage.transport import StorageNodes
@@ -58,11 +64,7 @@ from voxpop.crypto.merkle import merkle_root
 DEFAULT_K = 4
 DEFAULT_N = 6
 DEFAULT_EPOCHS = 100
-# Repair when fewer than k + margin shards are live: one spare shard may go before the owner pays
-# for a repair (a lazy repair, as Storj's repair threshold), two may not
-DEFAULT_REPAIR_MARGIN = 1
 DEAL_GAS = 600_000
-REPLACE_GAS = 300_000
 CLOSE_GAS = 300_000
 CONFIRM_TIMEOUT = 60.0
 POLL_INTERVAL = 0.25
@@ -101,22 +103,6 @@ class PutResult:
     # provider list), commit (the deal tx, a block), upload (every shard and header stored on
     # its node), confirm (the nodes' Confirm txs in blocks)
     timings: dict[str, float] = field(default_factory=dict)
-
-
-@dataclass
-class RepairResult:
-    object_id: bytes
-    live: int
-    repaired: dict[int, bytes] = field(default_factory=dict)  # shard index -> new provider
-    skipped: str = ""  # why nothing was done (healthy, ...)
-
-
-def _check_tx(result: Any, what: str) -> None:
-    # Verify the tx executed in a block (a failed tx pays its fee and changes nothing else)
-    if result.code != 0:
-        raise DataError(f"{what} failed (code {result.code}): {result.log}")
-    if result.height == 0:
-        raise DataError(f"{what} was accepted but not committed in time")
 
 
 class DataVault:
@@ -254,7 +240,7 @@ class DataVault:
             },
         )
         result = self.vox.execute(self.account, [msg], gas_limit=DEAL_GAS, mode="commit")
-        _check_tx(result, "storage/OpenDeal")
+        check_committed(result, "storage/OpenDeal")
         progress(phases.COMMIT, 1, 1)
         # The object is on chain: record its name now, so a failed upload can still be repaired
         self.index.add(
@@ -452,7 +438,7 @@ class DataVault:
         self.deal(object_id)
         msg = ("storage/CloseDeal", {"owner": self.owner, "object_id": object_id})
         result = self.vox.execute(self.account, [msg], gas_limit=CLOSE_GAS, mode="commit")
-        _check_tx(result, "storage/CloseDeal")
+        check_committed(result, "storage/CloseDeal")
         self.index.remove(object_id.hex())
         return result.tx_hash.hex()
 
@@ -500,18 +486,7 @@ class DataVault:
             "height": deal.height,
         }
 
-    # --- repair ---------------------------------------------------------------------------------
-
-    def lost_placements(self, deal: DealView) -> list[int]:
-        """Shards to place again: marked for repair, on a provider that left, or pending past
-        the chain's confirm window."""
-        confirm = self.params().confirm_blocks
-        return [
-            p.index
-            for p in deal.placements
-            if p.status in ("repair", "gone")
-            or (p.status == "pending" and deal.height >= p.since + confirm)
-        ]
+    # --- repair (repair.py) ---------------------------------------------------------------
 
     def repair(
         self,
@@ -525,78 +500,8 @@ class DataVault:
         """Repair one object, or every object of the owner, whose live shards are fewer than
         k + margin (with `force`, any lost shard). Raises per object only when `object_id` is
         given; for a sweep, an object that cannot be repaired now is reported in its result."""
-        ids = [object_id] if object_id is not None else self.object_ids()
-        out = []
-        for oid in ids:
-            try:
-                out.append(self.repair_one(oid, margin=margin, force=force, progress=progress))
-            except DataError as exc:
-                if object_id is not None:
-                    raise
-                out.append(RepairResult(oid, -1, skipped=f"{exc.code}: {exc.message}"))
-                if log is not None:
-                    log(f"{oid.hex()}: {exc.message}")
-        return out
-
-    def repair_one(
-        self, object_id: bytes, *, margin: int, force: bool, progress: Progress = quiet
-    ) -> RepairResult:
-        endpoints = self.endpoints()
-        deal = self.deal(object_id, endpoints)
-        live = len(deal.live())
-        lost = self.lost_placements(deal)
-        if not lost:
-            return RepairResult(object_id, live, skipped="every shard is placed")
-        if not force and live >= deal.k + margin:
-            return RepairResult(
-                object_id, live, skipped=f"{live} live shards >= k + margin ({deal.k + margin})"
-            )
-        header = self.fetch_header(deal, endpoints)
-        # Any k shards that verify will do, a placement marked for repair included (its node
-        # may only have been late with a proof): what is read back need not be rebuilt
-        have = fetch_shards(self.nodes, deal, endpoints).shards
-        unread = [i for i in lost if i not in have]
-        try:
-            rebuilt = erasure.rebuild(have, unread, deal.k, deal.n) if unread else {}
-        except erasure.ErasureError as exc:
-            raise DataError(f"shards of {object_id.hex()} do not rebuild: {exc}") from None
-        shards = {i: have[i] if i in have else rebuilt[i] for i in lost}
-        # Verify each shard is byte-exact: its root must be the one the chain holds
-        for i, shard in shards.items():
-            if merkle_root(shard, deal.leaf_size) != deal.placements[i].root:
-                raise DataError(f"shard {i} of {object_id.hex()} rebuilt to other bytes")
-        # The shards nobody could read first: if fewer new providers are free than shards to
-        # move, those are the ones to move now
-        lost = sorted(lost, key=lambda i: (i in have, i))
-        current = {p.provider for p in deal.placements if p.status != "gone"}
-        chosen = choose_providers(
-            self.providers(), len(lost), deal.shard_size, exclude=current, at_least=1
-        )
-        lost = lost[: len(chosen)]
-        msgs = [
-            (
-                "storage/Replace",
-                {
-                    "owner": self.owner,
-                    "object_id": object_id,
-                    "shard_index": i,
-                    "provider": p.address,
-                },
-            )
-            for i, p in zip(lost, chosen, strict=True)
-        ]
-        progress(phases.COMMIT, 0, 1)
-        result = self.vox.execute(
-            self.account, msgs, gas_limit=REPLACE_GAS * len(msgs), mode="commit"
-        )
-        _check_tx(result, "storage/Replace")
-        progress(phases.COMMIT, 1, 1)
-        failed = self.upload(object_id, header, {i: shards[i] for i in lost}, chosen, progress)
-        if failed:
-            raise UploadError(f"repair of {object_id.hex()}: uploads failed: {failed}")
-        self.wait_confirmed(object_id, lost, CONFIRM_TIMEOUT, progress)
-        return RepairResult(
-            object_id, live, repaired={i: p.address for i, p in zip(lost, chosen, strict=True)}
+        return repair_objects(
+            self, object_id, margin=margin, force=force, progress=progress, log=log
         )
 
 
