@@ -82,7 +82,7 @@ class ConsentParams:
     purposes: tuple[str, ...] = DEFAULT_PURPOSES
     max_objects_listed: int = 64
     max_nodes: int = 16
-    max_records_per_tx: int = 64
+    max_records_per_tx: int = 32  # ~18 KB of records: within the default 32 KiB tx size
     # The least reencrypt stake a grant's node holds (services' min_stake applies as well)
     min_node_stake: int = 1
     # How many blocks old an answer may be when its Record lands (bounds the count overrun)
