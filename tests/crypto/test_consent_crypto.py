@@ -198,3 +198,47 @@ def test_content_hash() -> None:
     assert consent.content_hash(salt, b"hi") == hashlib.sha256(salt + b"hi").digest()
     with pytest.raises(ConsentCryptoError):
         consent.content_hash(b"short", b"hi")
+
+
+# The vectors of docs/protocol/consent.md (Ed25519 and CBOR are deterministic; Umbral is not)
+VECTOR_REQUEST = (
+    "a76176016370756258208a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c6373"
+    "6967584036a005f35b87599682bd7d6fc3bba029c59d32b1ed8c00d9c10122ab6b36ee0be76f07153ce7d852"
+    "462e34307df30b3a80e63af41d95be029e4fa74a6fcd260d6474696d651a6955b900656772616e7458201111"
+    "111111111111111111111111111111111111111111111111111111111111656e6f6e636550000102030405060708"
+    "090a0b0c0d0e0f666f626a65637458202222222222222222222222222222222222222222222222222222222222"
+    "222222"
+)
+VECTOR_REQUEST_ID = "29ef2d1b2fcd5abbc592b40e3079b73b6ca03169bb1b7ba00d09bebd84a1a48d"
+VECTOR_ANSWER = (
+    "a96176016370756258208139770ea87d175f56a35466c34c7ecccb8d8a91b4ee37a25df60f5b8fc9b3946373"
+    "6967584027d96da28a93efc14c2bca6fe441de65632732c181c8c8304cd1f5439646459c7c5ddb3fcea775b6"
+    "e9bdd8147859d9702d6de08dcc477dfe6203e18e4c5e610e646e6f6465546a3803d5f059902a1c6dafbc9ba4"
+    "729212f7caac656772616e74582011111111111111111111111111111111111111111111111111111111111111"
+    "11666865696768741904d2666f626a6563745820222222222222222222222222222222222222222222222222"
+    "22222222222222226a63667261675f6861736858207bb1ae2c3dc7c2303da21310d3bce7ccd3a3721ade788a"
+    "d0012510ec00214acb6a726571756573745f6964582029ef2d1b2fcd5abbc592b40e3079b73b6ca03169bb1b"
+    "7ba00d09bebd84a1a48d"
+)
+VECTOR_ROOT = "e31487707d39853d6f49b8f990c6ae39089bf498eaeae79ef76d8d9616416e74"
+VECTOR_PATH = [
+    "c12ee06f692ba1cd31060ef3b9522a0bef1f8ef771617627973f8d99f352de1d",
+    "9bd64ba5b688291243def902b40e8066ec5ad38f215b4eb41bc18b30bb0c1a91",
+]
+
+
+def test_vectors() -> None:
+    grantee, node = PrivateKey(bytes([1]) * 32), PrivateKey(bytes([2]) * 32)
+    grant, obj = bytes([0x11]) * 32, bytes([0x22]) * 32
+    request = consent.sign_access_request(grantee, grant, obj, bytes(range(16)), 1767225600)
+    assert request.hex() == VECTOR_REQUEST
+    assert consent.request_id(request).hex() == VECTOR_REQUEST_ID
+    answer = consent.sign_answer(node, grant, obj, bytes.fromhex(VECTOR_REQUEST_ID), b"cfrag", 1234)
+    assert answer.hex() == VECTOR_ANSWER
+    entries = [(bytes([i]) * 32, bytes([0x40 + i]) * 32, bytes([0x80 + i]) * 32) for i in (3, 1, 2)]
+    assert consent.objects_root(entries) == (bytes.fromhex(VECTOR_ROOT), 3)
+    proof = consent.objects_proof(entries, bytes([2]) * 32)
+    assert (proof.index, [p.hex() for p in proof.path]) == (1, VECTOR_PATH)
+    assert consent.content_hash(bytes(32), b"hello").hex() == (
+        "a41de667c15557cbd8acdd71ef0fef5dc73561374baed8330f8adb0e1424cd62"
+    )
