@@ -32,6 +32,15 @@ from voxpop.node.devnet import (
 from voxpop.node.init import home_at
 from voxpop.node.solo import SoloNode, SoloNodeError
 from voxpop.node.validator_key import ValidatorKeyError
+from voxpop.privacy.devnet import (
+    DEVNET_PRIVACY_NODES,
+    DEVNET_PRIVACY_PORT,
+    fund_privacy,
+    list_reencrypt_kind,
+    privacy_accounts,
+    start_devnet_privacy,
+)
+from voxpop.privacy.testing import LocalPrivacyNode
 from voxpop.provider.devnet import (
     DEVNET_OFFERS,
     DEVNET_UPSTREAM_PORT,
@@ -81,6 +90,14 @@ def up(
     storage_port: int = typer.Option(
         DEVNET_STORAGE_PORT, "--storage-port", help="the first storage node's port; the rest follow"
     ),
+    privacy: bool = typer.Option(
+        True,
+        "--privacy/--no-privacy",
+        help=f"also run {DEVNET_PRIVACY_NODES} privacy (re-encryption) nodes: grants use 2 of 3",
+    ),
+    privacy_port: int = typer.Option(
+        DEVNET_PRIVACY_PORT, "--privacy-port", help="the first privacy node's port; the rest follow"
+    ),
     agent: bool = typer.Option(
         True, "--agent/--no-agent", help="also run a user agent for the dev account's devices"
     ),
@@ -100,6 +117,8 @@ def up(
     if info.created:
         # Short storage epochs, so a quick start sees its shards proven and paid in a minute
         set_storage_params(h.genesis_json, **DEVNET_STORAGE_PARAMS)
+        # The privacy nodes register offers of kind reencrypt: the chain must list it
+        list_reencrypt_kind(h.genesis_json)
     if info.created and info.dev_mnemonic:
         console.print(
             Panel(
@@ -174,6 +193,40 @@ def up(
         for thread in threads:
             thread.join(timeout=90)
 
+    privacy_nodes: list[LocalPrivacyNode] = []
+
+    def start_privacy(url: str) -> None:
+        # As the storage nodes: funded by the dev account, then started at once
+        try:
+            keyring = open_keyring(h.root, KeyringBackendChoice.TEST)
+            accounts = privacy_accounts(keyring)
+            with dev_txs:
+                fund_privacy(url, keyring.load_private_key(DEV_KEY), accounts)
+        except (VoxClientError, KeyringError, OSError) as exc:
+            console.print(f"[yellow]privacy nodes not started[/]: {exc}")
+            return
+
+        def start_one(index: int, account: PrivateKey) -> None:
+            try:
+                node = start_devnet_privacy(h.root, url, account, index, privacy_port + index)
+            except (LocalProcessError, OSError) as exc:
+                console.print(f"[yellow]privacy node {index} not started[/]: {exc}")
+                return
+            if stopping.is_set():
+                node.stop()
+                return
+            privacy_nodes.append(node)
+            console.print(f"  privacy {node.url} (log {node.log_path})")
+
+        threads = [
+            threading.Thread(target=start_one, args=(i, account), daemon=True)
+            for i, account in enumerate(accounts)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=90)
+
     def start_providers(url: str) -> None:
         # Funding and registering wait for blocks: off the event loop, in their own threads
         try:
@@ -235,6 +288,10 @@ def up(
             starter = threading.Thread(target=start_storage, args=(url,), daemon=True)
             starters.append(starter)
             starter.start()
+        if privacy:
+            starter = threading.Thread(target=start_privacy, args=(url,), daemon=True)
+            starters.append(starter)
+            starter.start()
         if agent:
             starter = threading.Thread(target=start_agent, args=(url,), daemon=True)
             starters.append(starter)
@@ -263,6 +320,8 @@ def up(
             stored.process.terminate()  # all at once: each flushes its confirms and exits
         for stored in storage_nodes:
             stored.stop()
+        for holding in privacy_nodes:
+            holding.stop()
         for upstream in upstreams:
             upstream.stop()
         for serving in agents:
