@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,7 +47,6 @@ from voxpop.client.storage.errors import (
 from voxpop.client.storage.index import IndexEntry, NameIndex
 from voxpop.client.storage.progress import Progress, quiet
 from voxpop.client.storage.repair import (
-    DEFAULT_REPAIR_MARGIN,
     RepairResult,
     repair_objects,
 )
@@ -486,23 +485,10 @@ class DataVault:
             "height": deal.height,
         }
 
-    # --- repair (repair.py) ---------------------------------------------------------------
+    # --- repair ---------------------------------------------------------------------------
 
-    def repair(
-        self,
-        object_id: bytes | None = None,
-        *,
-        margin: int = DEFAULT_REPAIR_MARGIN,
-        force: bool = False,
-        progress: Progress = quiet,
-        log: Callable[[str], None] | None = None,
-    ) -> list[RepairResult]:
-        """Repair one object, or every object of the owner, whose live shards are fewer than
-        k + margin (with `force`, any lost shard). Raises per object only when `object_id` is
-        given; for a sweep, an object that cannot be repaired now is reported in its result."""
-        return repair_objects(
-            self, object_id, margin=margin, force=force, progress=progress, log=log
-        )
+    # vault.repair(object_id=None, *, margin, force, progress, log): see repair.py
+    repair = repair_objects
 
 
 class Stopwatch:
