@@ -178,7 +178,7 @@ def test_revoking_mid_way_stops_access_at_once(
         # answering when its record is older than a block: the next request is refused (a node
         # that already dropped the revoked grant's fragment says it holds no such grant)
         time.sleep(0.5)
-        with pytest.raises(FetchError, match="grant_revoked|unknown_grant"):
+        with pytest.raises(FetchError, match=r"grant_revoked|unknown_grant"):
             b.fetch_object(grant_id, grant, objects[1].object_id)
     SALE.extra["revoked_grant"] = grant_id
 
@@ -208,9 +208,13 @@ def test_after_expiry_the_nodes_refuse(market_world: MarketWorld, payer: PayingC
     assert grant is not None
     wait_until(lambda: time.time() > grant.expiry + 1, ACCESS_SECONDS + 5, "the grant expires")
     target = [u for u in w.utterances if u.sellable][1]
-    with Buyer(w.vox, BUYER, paid_ask(payer)) as b, pytest.raises(FetchError) as refused:
+    # Every node refuses: the grant ended (or, swept already, it holds no such grant)
+    with (
+        Buyer(w.vox, BUYER, paid_ask(payer)) as b,
+        pytest.raises(FetchError, match="0 of the 2 answers") as refused,
+    ):
         b.fetch_object(SALE.grant_id, grant, target.object_id)
-    assert "grant_expired" in refused.value.message
+    assert "grant_expired" in refused.value.message or "unknown_grant" in refused.value.message
     # A short grant made by hand is refused too once its expiry passes
     short = create_grant(
         w.vault,
@@ -221,7 +225,10 @@ def test_after_expiry_the_nodes_refuse(market_world: MarketWorld, payer: PayingC
     later = fetch_grant(w.vox, short.grant_id)
     assert later is not None
     time.sleep(4)
-    with Buyer(w.vox, BUYER, paid_ask(payer)) as b, pytest.raises(FetchError):
+    with (
+        Buyer(w.vox, BUYER, paid_ask(payer)) as b,
+        pytest.raises(FetchError, match="0 of the 2 answers"),
+    ):
         b.fetch_object(short.grant_id, later, target.object_id)
 
 
