@@ -12,6 +12,7 @@ from voxpop.cli.commands import (
     beacon,
     chain,
     channels,
+    consent,
     devices,
     directory,
     distribution,
@@ -48,6 +49,7 @@ MODULES = {
     "wasm": "Contracts: store WebAssembly code, instantiate, execute, query, migrate.",
     "storage": "Storage: providers, deals of erasure-coded shards, proofs and repairs.",
     "market": "Market: data offers escrowed by buyers, sales settled per accessed object.",
+    "consent": "Consent: access grants to stored objects, their access records, misuse.",
     "beacon": "Beacon: the random seed the validators' vote extensions move each block.",
 }
 
@@ -69,6 +71,7 @@ COMMANDS: tuple[TxCommand | QueryCommand, ...] = (
     *wasm.COMMANDS,
     *storage.COMMANDS,
     *market.COMMANDS,
+    *consent.COMMANDS,
     *beacon.COMMANDS,
     *auth.COMMANDS,
     *chain.COMMANDS,
