@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -191,34 +192,37 @@ TX_COMMANDS = (
 )
 
 
-def _answer(name: str, value: Any, result: Any) -> dict[str, Any]:
-    return {name: value, "height": result.height, "verified": result.verified}
+def _read_entry(
+    path: str,
+    name: str,
+    data_of: Callable[[dict[str, Any]], bytes],
+    shown_of: Callable[[dict[str, Any], bytes], Any],
+) -> Any:
+    """A read of the one state entry `path` names (absent: null), provable with --prove."""
+
+    def read(client: VoxClient, opts: StateQueryOptions, given: dict[str, Any]) -> dict[str, Any]:
+        result = client.query(path, data_of(given), height=opts.height, prove=opts.prove)
+        shown = shown_of(given, result.value) if result.value else None
+        return {name: shown, "height": result.height, "verified": result.verified}
+
+    return read
 
 
-def read_grant(client: VoxClient, opts: StateQueryOptions, given: dict[str, Any]) -> dict[str, Any]:
-    grant_id = given["grant_id"]
-    result = client.query("/consent/grant", grant_id, height=opts.height, prove=opts.prove)
-    shown = grant_json(grant_id, decode_grant(result.value)) if result.value else None
-    return _answer("grant", shown, result)
-
-
-def read_access(
-    client: VoxClient, opts: StateQueryOptions, given: dict[str, Any]
-) -> dict[str, Any]:
-    grant_id, request_id = given["grant_id"], given["request_id"]
-    data = grant_id + request_id
-    result = client.query("/consent/access", data, height=opts.height, prove=opts.prove)
-    value = result.value
-    shown = access_json(grant_id, request_id, decode_access(value)) if value else None
-    return _answer("access", shown, result)
-
-
-def read_params(
-    client: VoxClient, opts: StateQueryOptions, given: dict[str, Any]
-) -> dict[str, Any]:
-    result = client.query("/consent/params", b"", height=opts.height, prove=opts.prove)
-    params = decode_params(result.value) if result.value else None
-    return _answer("params", params.to_value() if params else None, result)
+read_grant = _read_entry(
+    "/consent/grant",
+    "grant",
+    lambda given: given["grant_id"],
+    lambda given, raw: grant_json(given["grant_id"], decode_grant(raw)),
+)
+read_access = _read_entry(
+    "/consent/access",
+    "access",
+    lambda given: given["grant_id"] + given["request_id"],
+    lambda given, raw: access_json(given["grant_id"], given["request_id"], decode_access(raw)),
+)
+read_params = _read_entry(
+    "/consent/params", "params", lambda _: b"", lambda _, raw: decode_params(raw).to_value()
+)
 
 
 def _read_grants(path: str, role: str) -> Any:
