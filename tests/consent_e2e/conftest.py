@@ -22,21 +22,17 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from tests.support.market import BUYER, PRIVACY_KEYS, set_market_genesis, start_privacy_nodes
 from tests.support.vault import OWNER, STORAGE_KEYS, STORAGE_PARAMS, init_chain, start_storage_nodes
-from voxpop.chain.modules.market.module import MarketModule
-from voxpop.chain.modules.services.module import ServicesModule
 from voxpop.cli.main import app
 from voxpop.client import VoxClient
 from voxpop.client.consent import label_object
 from voxpop.client.storage import DataVault, PutPolicy
-from voxpop.client.testing import LocalNode, LocalProcessError
+from voxpop.client.testing import LocalNode
 from voxpop.crypto import Keyring
-from voxpop.crypto.keys import PrivateKey
 from voxpop.privacy.testing import LocalPrivacyNode
 from voxpop.storage.testing import LocalStorageNode
 
-BUYER = PrivateKey(bytes([81]) * 32)
-PRIVACY_KEYS = [PrivateKey(bytes([90 + i]) * 32) for i in range(3)]
 NODE_PRICE = 10
 
 
@@ -80,19 +76,6 @@ def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
         time.sleep(0.2)
 
 
-def set_market_genesis(genesis_json: Path) -> None:
-    """The `reencrypt` kind listed; sales paid at once; offers closable when their grants end."""
-    doc = json.loads(genesis_json.read_text())
-    state = doc["app_state"]
-    state.setdefault("services", ServicesModule().default_genesis())
-    state.setdefault("market", MarketModule().default_genesis())
-    kinds = state["services"]["params"]["kinds"]
-    state["services"]["params"]["kinds"] = sorted({*kinds, "reencrypt"})
-    state["market"]["params"]["dispute_seconds"] = 0
-    state["market"]["params"]["settle_seconds"] = 0
-    genesis_json.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
-
-
 def make_utterances(vault: DataVault) -> list[Utterance]:
     """23 labelled objects: 20 English utterances of 3 s (sellable), one tagged location, one in
     German, one 90 s long (none of these three matches the policy and the offer)."""
@@ -121,28 +104,12 @@ def market_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MarketWor
     storage: list[LocalStorageNode] = []
     privacy: list[LocalPrivacyNode] = []
     try:
-
-        def one(i: int) -> LocalPrivacyNode:
-            return LocalPrivacyNode.start(
-                root / f"privacy{i}",
-                node_url=node.url,
-                account=PRIVACY_KEYS[i],
-                price=NODE_PRICE,
-                timeout=120.0,
-            )
-
         # Storage and privacy nodes start at once (each registers on chain)
-        with ThreadPoolExecutor(max_workers=4) as pool:
+        with ThreadPoolExecutor(max_workers=2) as pool:
             stored = pool.submit(start_storage_nodes, root, node.url, STORAGE_KEYS[:6])
-            started = [pool.submit(one, i) for i in range(3)]
-            errors = []
-            for fut in started:
-                try:
-                    privacy.append(fut.result())
-                except LocalProcessError as exc:  # the others are stopped below
-                    errors.append(str(exc))
+            holding = pool.submit(start_privacy_nodes, root, node.url, PRIVACY_KEYS, NODE_PRICE)
             storage = stored.result()
-        assert not errors, f"privacy nodes did not start: {errors}"
+            privacy = holding.result()
         owner_home, buyer_home = root / "owner", root / "buyer"
         Keyring(owner_home / "keyring", "test").import_seed("owner", OWNER.seed)
         Keyring(buyer_home / "keyring", "test").import_seed("buyer", BUYER.seed)

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from tests.consent_e2e.conftest import BUYER, PRIVACY_KEYS, MarketWorld, wait_until
+from tests.consent_e2e.conftest import MarketWorld, wait_until
 from tests.support.canary import scan
+from tests.support.market import BUYER, PRIVACY_KEYS
 from voxpop.chain.modules.auth.state import AuthParams
 from voxpop.client.consent import DecisionLog, FetchError
 from voxpop.client.consent.chainview import fetch_grant
@@ -51,10 +53,11 @@ def min_fee(gas: int) -> int:
 
 
 @pytest.fixture(scope="module")
-def payer(market_world: MarketWorld) -> PayingClient:
+def payer(market_world: MarketWorld) -> Iterator[PayingClient]:
+    """The buyer's paying client: one channel per privacy node, opened on first use."""
     ledger = market_world.buyer_home / "payments.db"
-    client = PayingClient(market_world.vox, BUYER, ledger=ledger)
-    return client
+    with PayingClient(market_world.vox, BUYER, ledger=ledger) as client:
+        yield client
 
 
 def test_owner_sells_20_utterances_under_its_policy(

@@ -1,0 +1,170 @@
+"""Benchmark: threshold re-encryption for access grants (issue 14), through real processes.
+
+Starts a real solo node, six storage nodes and three privacy nodes (`python -m voxpop.privacy`,
+price 0: the node's own work is measured, not the payment channel's), stores 100 KB objects as
+an owner, grants them to a buyer (kits and fragments to the nodes, consent/Grant), then:
+
+    baseline_reencrypt_per_s   nucypher-core's umbral reencrypt of one capsule, in this process:
+                               the raw library rate the node is measured against
+    reencrypt_per_s            signed access requests one node process answers per second
+                               (POST /v1/reencrypt: parse and check the request against the held
+                               grant, re-encrypt, sign the attestation, queue it for the batched
+                               consent/Record), requests made beforehand, 8 in flight
+    grant_check_ms_p50         a proven read of the grant (/consent/grant with its proof checked
+                               by the light client): what a node does when its record is stale
+    end_to_end_object_ms_p50   the buyer's whole fetch of one 100 KB object: sign a request, ask
+                               the grant's nodes (the first 2 of 3 that verify), combine, open
+                               the kit, fetch 4 shards as grantee, decode, decrypt, check the
+                               content hash
+
+    python bench/reencrypt.py [--objects 10] [--rounds 3] [--requests 1500]
+
+Last line: reencrypt_per_s=<n> grant_check_ms_p50=<ms> end_to_end_object_ms_p50=<ms>
+baseline_reencrypt_per_s=<n>
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from nucypher_core import MessageKit
+from nucypher_core.umbral import SecretKey, Signer, generate_kfrags, reencrypt
+
+from tests.support.market import BUYER, PRIVACY_KEYS, set_market_genesis, start_privacy_nodes
+from tests.support.vault import OWNER, STORAGE_KEYS, STORAGE_PARAMS, init_chain, start_storage_nodes
+from voxpop.client import VoxClient
+from voxpop.client.consent import label_object
+from voxpop.client.consent.chainview import fetch_grant
+from voxpop.client.consent.fetch import Buyer
+from voxpop.client.consent.grants import GrantTerms, create_grant
+from voxpop.client.consent.nodes import PrivacyNodes
+from voxpop.client.storage import DataVault, PutPolicy
+from voxpop.client.testing import LocalNode
+from voxpop.crypto.consent import new_nonce, sign_access_request
+
+OBJECT_SIZE = 100_000
+IN_FLIGHT = 8
+
+
+def baseline_per_s(count: int = 2_000) -> float:
+    """The library's re-encryptions per second of one capsule, in this process."""
+    delegating, receiving, signing = SecretKey.random(), SecretKey.random(), SecretKey.random()
+    capsule = MessageKit(delegating.public_key(), os.urandom(32), None).capsule
+    kfrag = generate_kfrags(delegating, receiving.public_key(), Signer(signing), 2, 3, True, True)[
+        0
+    ]
+    start = time.perf_counter()
+    for _ in range(count):
+        reencrypt(capsule, kfrag)
+    return count / (time.perf_counter() - start)
+
+
+def node_rate(url: str, requests: list[bytes]) -> float:
+    """Answers per second one node gives `requests` (IN_FLIGHT at once); each must be a 200."""
+    with httpx.Client(timeout=30.0, limits=httpx.Limits(max_connections=IN_FLIGHT)) as http:
+
+        def one(body: bytes) -> None:
+            resp = http.post(url + "/v1/reencrypt", content=body)
+            assert resp.status_code == 200, resp.text
+
+        start = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=IN_FLIGHT) as pool:
+            list(pool.map(one, requests))
+        return len(requests) / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--objects", type=int, default=10, help="100 KB objects granted")
+    parser.add_argument("--rounds", type=int, default=3, help="end-to-end fetches of each")
+    parser.add_argument("--requests", type=int, default=1_500, help="requests for the rate")
+    args = parser.parse_args()
+    base = baseline_per_s()
+    with tempfile.TemporaryDirectory(prefix="bench-reencrypt-") as tmp:
+        root = Path(tmp)
+        init_chain(root / "chain", [OWNER, BUYER, *STORAGE_KEYS[:6], *PRIVACY_KEYS], STORAGE_PARAMS)
+        set_market_genesis(root / "chain" / "config" / "genesis.json")
+        node = LocalNode.start(root / "chain")
+        storage, privacy = [], []
+        try:
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                stored = pool.submit(start_storage_nodes, root, node.url, STORAGE_KEYS[:6])
+                holding = pool.submit(start_privacy_nodes, root, node.url, PRIVACY_KEYS, 0)
+                storage, privacy = stored.result(), holding.result()
+            with VoxClient(node.url) as vox, DataVault(vox, OWNER, root / "owner") as vault:
+                assert vox.publish_keys(BUYER).code == 0
+                ids = []
+                for i in range(args.objects):
+                    data = os.urandom(OBJECT_SIZE)
+                    put = vault.put(data, f"o{i}", PutPolicy(k=4, n=6, epochs=50))
+                    label_object(vault.index, put.object_id, data, kind="utterance", seconds=3)
+                    ids.append(put.object_id)
+                # One grant for the rate (a single node answers: accesses are used, not
+                # counted), one for the buyer's fetches
+                accesses = min(4_096, args.requests + 10)
+                expiry = int(time.time()) + 3_600
+                terms = GrantTerms(
+                    BUYER.public_key.address, "research", expiry, accesses, tuple(ids)
+                )
+                rate_grant = create_grant(vault, terms).grant_id
+                fetch_terms = GrantTerms(
+                    BUYER.public_key.address, "research", expiry, 4_096, tuple(ids)
+                )
+                fetch_id = create_grant(vault, fetch_terms).grant_id
+
+                checks = []
+                for _ in range(50):
+                    t = time.perf_counter()
+                    assert fetch_grant(vox, fetch_id) is not None
+                    checks.append((time.perf_counter() - t) * 1000)
+
+                grant = fetch_grant(vox, fetch_id)
+                assert grant is not None
+                e2e = []
+                with (
+                    PrivacyNodes(BUYER) as nodes,
+                    Buyer(vox, BUYER, lambda _, url, req: nodes.reencrypt(url, req)) as buyer,
+                ):
+                    for _ in range(args.rounds):
+                        for object_id in ids:
+                            t = time.perf_counter()
+                            buyer.fetch_object(fetch_id, grant, object_id)
+                            e2e.append((time.perf_counter() - t) * 1000)
+
+                now = int(time.time())
+                requests = [
+                    sign_access_request(BUYER, rate_grant, ids[i % len(ids)], new_nonce(), now)
+                    for i in range(args.requests)
+                ]
+                node_rate(privacy[0].url, requests[:50])  # warm: the grant's record read once
+                rate = node_rate(privacy[0].url, requests[50:])
+        finally:
+            for p in privacy:
+                p.stop()
+            for s in storage:
+                s.stop()
+            node.stop()
+    print(f"{args.objects} objects of {OBJECT_SIZE} bytes, grants of 2 of 3 nodes")
+    print(f"  library reencrypt (this process): {base:.0f}/s")
+    print(f"  one node answering signed requests, {IN_FLIGHT} in flight: {rate:.0f}/s")
+    print(f"  proven grant read p50: {statistics.median(checks):.1f} ms")
+    print(f"  buyer end to end per object p50: {statistics.median(e2e):.1f} ms ({len(e2e)} runs)")
+    print(
+        f"reencrypt_per_s={rate:.0f} grant_check_ms_p50={statistics.median(checks):.1f} "
+        f"end_to_end_object_ms_p50={statistics.median(e2e):.1f} baseline_reencrypt_per_s={base:.0f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
