@@ -70,6 +70,7 @@ bench: install
 	$(BIN)/python bench/contracts.py
 	$(BIN)/python bench/device_day.py
 	$(BIN)/python bench/storage.py
+	$(BIN)/python bench/reencrypt.py
 
 # The fuzz campaign of docs/security.md: 1,000,000 inputs over every ABCI step (minutes)
 fuzz: install
