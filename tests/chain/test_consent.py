@@ -265,6 +265,30 @@ def test_expiry_marks_the_grant_and_refuses_late_answers(world: ConsentWorld) ->
     assert get_reputation_of(world, NODES[0]).slashes == 1
 
 
+def test_accesses_run_out(world: ConsentWorld) -> None:
+    assert world.grant(G1, max_accesses=1) == 0
+    first, in_flight = world.request(G1, OBJECTS[0]), world.request(G1, OBJECTS[1])
+    early = world.answer(2, in_flight)  # given before the count ran out
+    assert world.record(0, [(world.answer(0, first), first)]) == 0
+    assert world.record(1, [(world.answer(1, first), first)]) == 0
+    grant = world.get(G1)
+    assert grant is not None and grant.exhausted_at == world.chain.app.last_height
+    # A new request answered from state showing no accesses left: refused, and misuse
+    late = world.request(G1, OBJECTS[1])
+    late_answer = world.answer(0, late)
+    assert world.record(0, [(late_answer, late)]) == code(errors.ConsentGrantNotLiveError)
+    assert world.report(late_answer, late) == 0
+    # The counted request answered again is the same access: recorded, not misuse
+    again = world.answer(2, first)
+    assert world.record(2, [(again, first)]) == 0
+    assert world.report(again, first) == code(errors.ConsentNoMisuseError)
+    # An answer given before the count ran out still lands: the documented overrun
+    assert world.record(2, [(early, in_flight)]) == 0
+    assert world.record(1, [(world.answer(1, in_flight, grant.exhausted_at - 1), in_flight)]) == 0
+    grant = world.get(G1)
+    assert grant is not None and grant.accesses == 2 and grant.max_accesses == 1
+
+
 def test_genesis_round_trip(world: ConsentWorld, tmp_path: Path) -> None:
     assert world.grant(G1) == 0
     req = world.request(G1, OBJECTS[0])

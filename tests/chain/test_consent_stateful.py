@@ -39,10 +39,18 @@ class Model:
     created_at: int
     ended_at: int = 0
     revoked: bool = False
+    max_accesses: int = 10
     accesses: int = 0
+    exhausted_at: int = 0
     per_object: dict[int, int] = field(default_factory=dict)
-    # request -> (object, nodes that recorded, counted)
-    requests: dict[bytes, tuple[int, set[int], bool]] = field(default_factory=dict)
+    # request -> (object, nodes that recorded, height it counted at or 0)
+    requests: dict[bytes, tuple[int, set[int], int]] = field(default_factory=dict)
+
+    def no_access_left_for(self, request: bytes, height: int) -> bool:
+        """State at `height` showed no accesses left, and the request had not counted by then."""
+        counted_at = self.requests.get(request, (0, set(), 0))[2]
+        fresh = not counted_at or counted_at > height
+        return self.exhausted_at != 0 and height >= self.exhausted_at and fresh
 
 
 class ConsentMachine(RuleBasedStateMachine):
@@ -51,8 +59,8 @@ class ConsentMachine(RuleBasedStateMachine):
         self.dir = Path(tempfile.mkdtemp(prefix="voxpop-consent-"))
         self.world = ConsentWorld.start(self.dir / "s")
         self.grants: list[Model] = []
-        # answers a node gave: (grant index, request, answer, live when given)
-        self.answers: list[tuple[int, bytes, bytes, int, bool]] = []
+        # answers a node gave: (grant index, request, answer, node, height, live when given)
+        self.answers: list[tuple[int, bytes, bytes, int, int, bool]] = []
         self.reported: set[tuple[bytes, int]] = set()
 
     def teardown(self) -> None:
@@ -75,7 +83,7 @@ class ConsentMachine(RuleBasedStateMachine):
     @initialize(lifetime=st.sampled_from([60, 400]))
     def first_grant(self, lifetime: int) -> None:
         """A live 2-of-3 grant from the start, so that asks and records have one to use."""
-        self.grant([0, 1, 2], 2, [0, 1], lifetime, "")
+        self.grant([0, 1, 2], 2, [0, 1], lifetime, "", 3)
 
     @rule(
         nodes=st.lists(st.integers(0, 2), min_size=1, max_size=3, unique=True),
@@ -83,9 +91,16 @@ class ConsentMachine(RuleBasedStateMachine):
         objects=st.lists(st.integers(0, 2), min_size=1, max_size=3, unique=True),
         lifetime=st.sampled_from([15, 40, 200]),
         stranger=st.sampled_from(["", "", "", "", "node", "object"]),
+        max_accesses=st.integers(1, 3),
     )
     def grant(
-        self, nodes: list[int], threshold: int, objects: list[int], lifetime: int, stranger: str
+        self,
+        nodes: list[int],
+        threshold: int,
+        objects: list[int],
+        lifetime: int,
+        stranger: str,
+        max_accesses: int,
     ) -> None:
         """A grant, now and then naming node 3 (no reencrypt offer) or object 3 (owner 1's)."""
         nodes = [*nodes, 3] if stranger == "node" else nodes
@@ -98,6 +113,7 @@ class ConsentMachine(RuleBasedStateMachine):
             threshold=threshold,
             objects=[entry(o) for o in objects],
             expiry=expiry,
+            max_accesses=max_accesses,
         )
         if threshold > len(nodes):
             expected = errors.ConsentBadThresholdError.code
@@ -112,7 +128,15 @@ class ConsentMachine(RuleBasedStateMachine):
         event(f"grant -> {code}")
         if code == OK:
             self.grants.append(
-                Model(grant_id, tuple(nodes), threshold, tuple(objects), expiry, self.height)
+                Model(
+                    grant_id,
+                    tuple(nodes),
+                    threshold,
+                    tuple(objects),
+                    expiry,
+                    self.height,
+                    max_accesses=max_accesses,
+                )
             )
 
     @rule(data=st.data(), by_owner=st.booleans())
@@ -157,38 +181,42 @@ class ConsentMachine(RuleBasedStateMachine):
         else:
             request = self.world.request(g.grant_id, OBJECTS[obj])
         answer = self.world.answer(node, request)
+        at = self.height
         live_when_given = self.live(g)
+        exhausted = g.no_access_left_for(request, at)
         code = self.world.record(node, [(answer, request)])
         if node not in g.nodes:
             expected = errors.ConsentNodeNotInGrantError.code
         elif obj not in g.objects:
             expected = errors.ConsentObjectNotCoveredError.code
-        elif not live_when_given:
+        elif not live_when_given or exhausted:
             expected = errors.ConsentGrantNotLiveError.code
         else:
             expected = OK
         assert code == expected, (code, expected)
-        event(f"record -> {code}")
+        event(f"record -> {code}" + (" (no accesses left)" if exhausted else ""))
         if node in g.nodes and obj in g.objects:
-            self.answers.append((gi, request, answer, node, live_when_given))
+            self.answers.append((gi, request, answer, node, at, live_when_given))
         if code == OK:
-            o, ns, counted = g.requests.get(request, (obj, set(), False))
+            o, ns, counted_at = g.requests.get(request, (obj, set(), 0))
             ns.add(node)
-            if not counted and len(ns) >= g.threshold:
-                counted = True
+            if not counted_at and len(ns) >= g.threshold:
+                counted_at = self.height
                 g.accesses += 1
                 g.per_object[obj] = g.per_object.get(obj, 0) + 1
-            g.requests[request] = (o, ns, counted)
+                if g.accesses >= g.max_accesses and not g.exhausted_at:
+                    g.exhausted_at = self.height
+            g.requests[request] = (o, ns, counted_at)
         self.expire()
 
     @rule(data=st.data())
     def report(self, data: st.DataObject) -> None:
         if not self.answers:
             return
-        gi, request, answer, node, live = data.draw(st.sampled_from(self.answers))
+        gi, request, answer, node, at, live = data.draw(st.sampled_from(self.answers))
         g = self.grants[gi]
         code = self.world.report(answer, request)
-        if live:
+        if live and not g.no_access_left_for(request, at):
             expected = errors.ConsentNoMisuseError.code
         elif (request, node) in self.reported:
             expected = errors.ConsentMisuseReportedError.code
@@ -217,12 +245,13 @@ class ConsentMachine(RuleBasedStateMachine):
             assert grant.accesses == g.accesses
             for obj, n in g.per_object.items():
                 assert state.counted_accesses_of(committed, g.grant_id, OBJECTS[obj]) == n
-            for request, (_, ns, counted) in g.requests.items():
+            assert grant.exhausted_at == g.exhausted_at
+            for request, (_, ns, counted_at) in g.requests.items():
                 rid = crypto.request_id(request)
-                assert state.access_counted(committed, g.grant_id, rid) == counted
+                assert state.access_counted(committed, g.grant_id, rid) == bool(counted_at)
                 access = state.get_access(committed, g.grant_id, rid)
                 assert access is not None and set(access.nodes) == {NODES[n] for n in ns}
 
 
-ConsentMachine.TestCase.settings = settings(max_examples=12, stateful_step_count=30, deadline=None)
+ConsentMachine.TestCase.settings = settings(max_examples=15, stateful_step_count=30, deadline=None)
 TestConsentStateful = ConsentMachine.TestCase

@@ -142,7 +142,19 @@ def process_record(ctx: Context, msg: MsgRecord) -> None:
             )
         if not grant.is_live_at(answer.height):
             raise ConsentGrantNotLiveError(f"{where}: the grant ended at {grant.ended_at}")
+        # Verify the grant had accesses left at that height, unless this request already counted
+        if is_new_access_after_exhaustion(ctx, grant, answer):
+            raise ConsentGrantNotLiveError(f"{where}: no accesses left at {answer.height}")
         record_answer(ctx, grant, answer, request, where)
+
+
+def is_new_access_after_exhaustion(ctx: Context, grant: state.Grant, answer: Answer) -> bool:
+    """True if the answer's height showed no accesses left and its request had not counted by
+    then (a request counted before may be answered again: it is the same access)."""
+    if not grant.is_exhausted_at(answer.height):
+        return False
+    access = state.get_access(ctx, answer.grant, answer.request_id)
+    return access is None or not access.counted_at or access.counted_at > answer.height
 
 
 def open_evidence(
@@ -219,12 +231,15 @@ def record_answer(
 
 
 def is_misuse(
-    grant: state.Grant, answer: Answer, request: AccessRequest, height: int, skew: int
+    ctx: Context, grant: state.Grant, answer: Answer, request: AccessRequest, skew: int
 ) -> bool:
     """True if the node could not honestly have given this answer: the grant had ended at the
-    answer's height, the height is not yet past, or the request is dated later than the grant's
-    end plus the skew a node allows (so the claimed height lies)."""
-    if not grant.is_live_at(answer.height) or answer.height >= height:
+    answer's height, or had no accesses left for a new request, or the height is not yet past,
+    or the request is dated later than the grant's end plus the skew a node allows (so the
+    claimed height lies)."""
+    if not grant.is_live_at(answer.height) or answer.height >= ctx.block.height:
+        return True
+    if is_new_access_after_exhaustion(ctx, grant, answer):
         return True
     ends = [grant.expiry]
     if grant.revoked_at:
@@ -238,7 +253,7 @@ def process_report_misuse(ctx: Context, msg: MsgReportMisuse) -> None:
     grant = state.require_grant(ctx, answer.grant)
     check_answer_for(grant, answer, request, "answer")
     # Verify the answer is misuse, and was not reported before
-    if not is_misuse(grant, answer, request, ctx.block.height, params.request_skew_seconds):
+    if not is_misuse(ctx, grant, answer, request, params.request_skew_seconds):
         raise ConsentNoMisuseError("the answer was given while the grant was live")
     if state.is_reported(ctx, answer.grant, answer.request_id, answer.node):
         raise ConsentMisuseReportedError("this answer was already reported")

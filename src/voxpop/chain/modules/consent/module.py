@@ -208,6 +208,7 @@ def grant_json(grant_id: bytes, grant: state.Grant) -> dict[str, Any]:
         "revoked_at": grant.revoked_at,
         "revoked_time": grant.revoked_time,
         "accesses": grant.accesses,
+        "exhausted_at": grant.exhausted_at,
     }
 
 
@@ -245,6 +246,7 @@ def genesis_grant(entry: Any, where: str) -> tuple[bytes, state.Grant]:
         revoked_at=_uint(entry["revoked_at"], f"{where}.revoked_at"),
         revoked_time=_uint(entry["revoked_time"], f"{where}.revoked_time"),
         accesses=_uint(entry["accesses"], f"{where}.accesses"),
+        exhausted_at=_uint(entry["exhausted_at"], f"{where}.exhausted_at"),
     )
     # Verify what the Grant message guarantees of every grant on chain
     if broken := _grant_breach(grant):

@@ -172,6 +172,7 @@ GRANT_FIELDS = (
     "revoked_at",
     "revoked_time",
     "accesses",
+    "exhausted_at",
 )
 
 
@@ -195,6 +196,7 @@ class Grant:
     revoked_at: int = 0  # height of the Revoke (0: not revoked)
     revoked_time: int = 0  # block time of the Revoke
     accesses: int = 0  # counted accesses (requests answered by m of its nodes)
+    exhausted_at: int = 0  # height whose block counted the max_accesses-th access (0: not yet)
 
     @property
     def ended_at(self) -> int:
@@ -207,6 +209,10 @@ class Grant:
         state it checked, which includes the Grant's block)."""
         ended = self.ended_at
         return self.created_at <= height and (ended == 0 or height < ended)
+
+    def is_exhausted_at(self, height: int) -> bool:
+        """True if state at `height` showed no accesses left."""
+        return self.exhausted_at != 0 and height >= self.exhausted_at
 
     def covers_listed(self, object_id: bytes) -> bool:
         return any(o[0] == object_id for o in self.objects)
@@ -389,6 +395,8 @@ def count_access(ctx: Context, grant_id: bytes, grant: Grant, object_id: bytes) 
     n = counted_accesses_of(ctx, grant_id, object_id) + 1
     ctx.set(object_count_key(grant_id, object_id), n.to_bytes(8, "big"))
     counted = replace(grant, accesses=grant.accesses + 1)
+    if counted.accesses >= grant.max_accesses and not grant.exhausted_at:
+        counted = replace(counted, exhausted_at=ctx.block.height)
     set_grant(ctx, grant_id, counted)
     return counted
 
