@@ -249,6 +249,8 @@ def is_misuse(
 
 def process_report_misuse(ctx: Context, msg: MsgReportMisuse) -> None:
     params = state.read_params(ctx)
+    # Gas first, as for a record: two signatures are verified
+    ctx.gas.consume(params.gas_per_record, "misuse evidence signatures")
     answer, request = open_evidence(msg.answer, msg.request, "answer")
     grant = state.require_grant(ctx, answer.grant)
     check_answer_for(grant, answer, request, "answer")
