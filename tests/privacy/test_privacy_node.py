@@ -29,6 +29,7 @@ from voxpop.chain.modules.consent.messages import MsgGrant, MsgRevoke
 from voxpop.chain.modules.consent.state import Grant, decode_grant
 from voxpop.chain.modules.storage.messages import MsgOpenDeal
 from voxpop.chain.modules.storage.messages import MsgRegister as MsgStorageRegister
+from voxpop.chain.modules.storage.state import decode_params
 from voxpop.client import VoxClient
 from voxpop.client.payments.client import PayingClient
 from voxpop.crypto import consent
@@ -44,7 +45,6 @@ pytestmark = pytest.mark.slow
 FUNDS = 10**13
 GAS = 400_000
 PRICE = 10  # uvox per re-encryption
-LEAF = 4096
 
 
 def key(n: int) -> PrivateKey:
@@ -133,18 +133,20 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 
 
 def open_deal(world: World) -> bytes:
+    # The chain's leaf size (whatever the storage module's default is now)
+    leaf = decode_params(world.vox.query("/storage/params").value).leaf_size
     object_id = secrets.token_bytes(32)
-    shards = [secrets.token_bytes(LEAF), secrets.token_bytes(LEAF)]
+    shards = [secrets.token_bytes(leaf), secrets.token_bytes(leaf)]
     msg = MsgOpenDeal(
         owner=addr(OWNER),
         object_id=object_id,
         header_hash=hashlib.sha256(object_id).digest(),
-        size=LEAF,
-        shard_size=LEAF,
+        size=leaf,
+        shard_size=leaf,
         k=1,
         n=2,
-        leaf_size=LEAF,
-        roots=tuple(merkle_root(s, LEAF) for s in shards),
+        leaf_size=leaf,
+        roots=tuple(merkle_root(s, leaf) for s in shards),
         providers=(addr(S1), addr(S2)),
         epochs=100,
         max_price=10**9,

@@ -247,7 +247,12 @@ def verify_kfrag(
 
 def reencrypt(kit: bytes, kfrag: VerifiedKeyFrag) -> bytes:
     """The node's capsule fragment (VerifiedCapsuleFrag bytes) for a kit."""
-    return bytes(_umbral_reencrypt(parse_kit(kit).capsule, kfrag))
+    return reencrypt_capsule(parse_kit(kit).capsule, kfrag)
+
+
+def reencrypt_capsule(capsule: Capsule, kfrag: VerifiedKeyFrag) -> bytes:
+    """The same for a capsule already parsed (a node parses each kit once)."""
+    return bytes(_umbral_reencrypt(capsule, kfrag))
 
 
 def combine_and_open(

@@ -123,6 +123,7 @@ class GrantBook:
             {object_id: kit for object_id, kit, _ in kits},
             {object_id: salt for object_id, _, salt in kits},
             hashes,
+            {object_id: consent.parse_kit(kit).capsule for object_id, kit, _ in kits},
             grant,
             proven.height,
             time.monotonic(),

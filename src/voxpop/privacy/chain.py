@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 from voxpop.chain.modules.consent.state import Grant, decode_grant
 from voxpop.chain.modules.services.state import Offer, decode_offer
-from voxpop.client import NotFoundError, VoxClientError
+from voxpop.client import AsyncVoxClient, NotFoundError, VoxClientError
 from voxpop.client.directory import decode_key_record
+from voxpop.crypto.keys import PrivateKey
 from voxpop.storage.chain import GRANT_QUERY, ChainLink, ChainUnavailableError
 
 KEYS_QUERY = "/directory/keys"
@@ -29,10 +30,21 @@ class ProvenGrant:
 
 
 class PrivacyLink(ChainLink):
+    """Reads go through a client of their own: a request waiting for a grant read must not
+    queue behind the node's txs."""
+
+    def __init__(self, url: str, account: PrivateKey, chain_id: str | None = None) -> None:
+        super().__init__(url, account, chain_id)
+        self.reader = AsyncVoxClient(url, chain_id=chain_id, timeout=15.0)
+
+    async def close(self) -> None:
+        await self.reader.aclose()
+        await super().close()
+
     async def _read(self, path: str, data: bytes) -> tuple[bytes, int]:
         """(value, height) of a proven query; b"" when absent. Raises ChainUnavailableError."""
         try:
-            result = await self.client.query(path, data, prove=True)
+            result = await self.reader.query(path, data, prove=True)
         except NotFoundError:
             return b"", self.last_height
         except VoxClientError as exc:

@@ -128,10 +128,13 @@ class ReencryptEngine:
         cached = held.answers.get(request.request_id)
         if cached is not None:
             return cached  # the same request again: the same answer, no second access
+        # Verify the answer can be recorded in time (every access served is on the record)
+        if self.recorder.full:
+            raise RefusedError(503, "busy", "too many answers wait for their record; retry")
         # Verify accesses are left, counting those answered here and not yet on chain
         if grant.accesses + len(held.unrecorded) >= grant.max_accesses:
             raise RefusedError(403, "no_accesses_left", "the grant's accesses are used up")
-        cfrag = consent.reencrypt(ask.kit, held.kfrag)
+        cfrag = consent.reencrypt_capsule(held.capsules[request.object], held.kfrag)
         attestation = consent.sign_answer(
             self.account, request.grant, request.object, request.request_id, cfrag, held.height
         )

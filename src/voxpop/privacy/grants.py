@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import cbor2
-from nucypher_core.umbral import VerifiedKeyFrag
+from nucypher_core.umbral import Capsule, VerifiedKeyFrag
 
 from voxpop.chain.modules.consent.state import Grant
 from voxpop.crypto import consent
@@ -49,6 +49,7 @@ class HeldGrant:
     kits: dict[bytes, bytes]  # object_id -> kit
     salts: dict[bytes, bytes]  # object_id -> the salt sealed to the grantee (b"": none)
     capsule_hashes: dict[bytes, bytes]  # object_id -> sha256(capsule), computed once
+    capsules: dict[bytes, Capsule]  # object_id -> the kit's capsule, parsed once
     grant: Grant
     height: int  # the height of the proven read of `grant`
     read_at: float  # monotonic seconds of that read

@@ -1,9 +1,14 @@
-"""The batched access records: a node's answers of the last poll go to the chain in ONE
-consent/Record tx (at most `max_per_tx` records; more wait for the next poll).
+"""The batched access records: a node's answers go to the chain in one consent/Record tx per
+poll (at most `max_per_tx` records, the consent module's `max_records_per_tx`), committed before
+the next is sent (one account, one sequence at a time).
 
 A refused batch is sent again record by record, so one record the chain refuses (a grant that
 ended between the answer and the block) does not lose the others; a record refused alone is
-dropped and counted.
+dropped and counted. The queue is bounded (`backlog_limit`, 8 batches): past it the engine
+refuses new accesses (503 busy) rather than serve one it could not record in time (an answer's
+height must be within the consent module's record window, 20 blocks, when its Record lands). So
+a node records, and in the long run serves, at most `max_per_tx` new accesses a block; bursts up
+to the backlog are served at once.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from voxpop.storage.chain import ChainLink, ChainUnavailableError, TxFailedError
 
 log = logging.getLogger("voxpop.privacy")
 MAX_PER_TX = 64  # the consent module's default max_records_per_tx
+BACKLOG_BATCHES = 8
 RECORD_GAS_BASE = 150_000
 RECORD_GAS_EACH = 40_000
 
@@ -30,7 +36,8 @@ class Pending:
 
 
 class Recorder:
-    """`on_recorded(pending, height)`: the record landed in block `height` (0: refused, dropped)."""
+    """`on_recorded(pending, height)`: the record landed in block `height` (0: refused,
+    dropped)."""
 
     def __init__(
         self,
@@ -41,18 +48,23 @@ class Recorder:
         self.link = link
         self.on_recorded = on_recorded
         self.max_per_tx = max_per_tx
+        self.backlog_limit = max_per_tx * BACKLOG_BATCHES
         self.queue: list[Pending] = []
         self.recorded = 0
         self.record_txs = 0
         self.dropped = 0
         self.last_error = ""
 
+    @property
+    def full(self) -> bool:
+        return len(self.queue) >= self.backlog_limit
+
     def add(self, attestation: bytes, request: bytes, grant_id: bytes, request_id: bytes) -> None:
         self.queue.append(Pending(attestation, request, grant_id, request_id))
 
     async def flush(self) -> None:
-        """Send what is queued, one batch per call. Raises ChainUnavailableError (the batch
-        stays queued)."""
+        """Send one batch of what is queued. Raises ChainUnavailableError (the batch stays
+        queued)."""
         if not self.queue:
             return
         batch = self.queue[: self.max_per_tx]
@@ -63,19 +75,20 @@ class Recorder:
             self.queue[:0] = batch
             raise
         except TxFailedError as exc:
-            self.last_error = f"{exc.code}: {exc}"
             if len(batch) == 1:
-                self.dropped += 1
-                log.warning("access record refused: %s", self.last_error)
-                self.on_recorded(batch[0], 0)
+                self._drop(batch[0], f"{exc.code}: {exc}")
                 return
             for pending in batch:  # one by one: only the refused ones are lost
                 try:
                     await self._send([pending])
                 except TxFailedError as single:
-                    self.dropped += 1
-                    self.last_error = f"{single.code}: {single}"
-                    self.on_recorded(pending, 0)
+                    self._drop(pending, f"{single.code}: {single}")
+
+    def _drop(self, pending: Pending, why: str) -> None:
+        self.dropped += 1
+        self.last_error = why
+        log.warning("access record refused: %s", why)
+        self.on_recorded(pending, 0)
 
     async def _send(self, batch: list[Pending]) -> None:
         msg = MsgRecord(

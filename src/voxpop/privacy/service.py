@@ -162,7 +162,11 @@ class PrivacyNode:
     async def _startup(self) -> None:
         await self.book.load()
         loop = asyncio.get_running_loop()
-        self._tasks = [loop.create_task(self._poll()), loop.create_task(self._sweep())]
+        self._tasks = [
+            loop.create_task(self._record()),
+            loop.create_task(self._refresh()),
+            loop.create_task(self._sweep()),
+        ]
 
     async def _shutdown(self) -> None:
         for task in self._tasks:
@@ -175,19 +179,31 @@ class PrivacyNode:
                 await self.recorder.flush()
         await self.link.close()
 
-    async def _poll(self) -> None:
-        """About once a block: record the answers given, and read the grants in use again."""
+    async def _record(self) -> None:
+        """About once a block: send the answers given to the chain."""
         while True:
             try:
                 await self.recorder.flush()
+            except ChainUnavailableError as exc:
+                self.node_reachable = False
+                self.last_error = str(exc)
+            except Exception as exc:  # a bug must not stop the records of the next blocks
+                log.exception("privacy records failed")
+                self.last_error = repr(exc)
+            await asyncio.sleep(self.config.poll_interval)
+
+    async def _refresh(self) -> None:
+        """About once a block: read the grants in use again (revocations seen at once)."""
+        while True:
+            try:
                 await self.book.refresh_active()
                 self.height = self.link.last_height
                 self.node_reachable = True
             except ChainUnavailableError as exc:
                 self.node_reachable = False
                 self.last_error = str(exc)
-            except Exception as exc:  # a bug must not stop the records of the next blocks
-                log.exception("privacy poll failed")
+            except Exception as exc:
+                log.exception("privacy grant refresh failed")
                 self.last_error = repr(exc)
             await asyncio.sleep(self.config.poll_interval)
 
