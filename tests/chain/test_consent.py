@@ -8,7 +8,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import cbor2
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.chain.consent_world import (
     GAS,
@@ -29,6 +32,7 @@ from voxpop.chain.genesis import default_app_state
 from voxpop.chain.module_accounts import COMMUNITY_POOL, module_address
 from voxpop.chain.modules.auth.state import AuthParams
 from voxpop.chain.modules.consent import state
+from voxpop.chain.modules.consent.handlers import open_evidence
 from voxpop.chain.modules.consent.module import ConsentModule
 from voxpop.chain.modules.services.state import Reputation, iter_reputations
 from voxpop.crypto import consent as crypto
@@ -335,3 +339,25 @@ def world_fee(world: ConsentWorld) -> int:
 
 def get_reputation_of(world: ConsentWorld, node: bytes) -> Reputation:
     return dict(iter_reputations(world.chain.app.committed))[node]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    blob=st.binary(max_size=200)
+    | st.builds(
+        cbor2.dumps,
+        st.recursive(
+            st.integers() | st.binary(max_size=40) | st.text(max_size=8) | st.none(),
+            lambda inner: (
+                st.lists(inner, max_size=4)
+                | st.dictionaries(st.text(max_size=6), inner, max_size=9)
+            ),
+            max_leaves=12,
+        ),
+    )
+)
+def test_evidence_of_any_bytes_is_a_typed_refusal(blob: bytes) -> None:
+    """Whatever bytes a Record or a report carries, opening them raises a typed chain error."""
+    for answer, request in ((blob, blob), (blob, b"")):
+        with pytest.raises((errors.ConsentBadAnswerError, errors.ConsentBadRequestError)):
+            open_evidence(answer, request, "records[0]")

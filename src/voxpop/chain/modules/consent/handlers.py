@@ -167,11 +167,15 @@ def open_evidence(
         answer = open_answer(answer_blob)
     except ConsentCryptoError as exc:
         raise ConsentBadAnswerError(f"{where}: {exc}") from None
+    except Exception as exc:  # a decoder bug must not halt the chain: it is a bad answer
+        raise ConsentBadAnswerError(f"{where}: malformed ({type(exc).__name__})") from None
     # Verify the grantee's signature
     try:
         request, _ = open_access_request(request_blob)
     except ConsentCryptoError as exc:
         raise ConsentBadRequestError(f"{where}: {exc}") from None
+    except Exception as exc:  # a decoder bug must not halt the chain: it is a bad request
+        raise ConsentBadRequestError(f"{where}: malformed ({type(exc).__name__})") from None
     # Verify the answer names this request, its grant and object
     if (answer.request_id, answer.grant, answer.object) != (
         request.request_id,
