@@ -34,7 +34,7 @@ from voxpop.chain.modules.auth.state import AuthParams
 from voxpop.chain.modules.consent import state
 from voxpop.chain.modules.consent.handlers import open_evidence
 from voxpop.chain.modules.consent.module import ConsentModule
-from voxpop.chain.modules.services.state import Reputation, iter_reputations
+from voxpop.chain.modules.services.state import Reputation, decode_offer, iter_reputations
 from voxpop.crypto import consent as crypto
 
 G1, G2 = hashlib.sha256(b"g1").digest(), hashlib.sha256(b"g2").digest()
@@ -291,6 +291,21 @@ def test_accesses_run_out(world: ConsentWorld) -> None:
     assert world.record(1, [(world.answer(1, in_flight, grant.exhausted_at - 1), in_flight)]) == 0
     grant = world.get(G1)
     assert grant is not None and grant.accesses == 2 and grant.max_accesses == 1
+
+
+def test_a_leaving_node_is_still_slashed(world: ConsentWorld) -> None:
+    assert world.grant(G1) == 0
+    assert world.revoke(G1) == 0
+    req = world.request(G1, OBJECTS[0])
+    misuse = world.answer(2, req)
+    leave = {"provider": NODES[2], "kind": "reencrypt"}
+    assert world.send(NODE_KEYS[2], "services/Leave", leave) == 0
+    assert world.report(misuse, req) == 0
+    slashed = NODE_STAKE * state.ConsentParams().slash_fraction_bps // state.BPS
+    raw = world.chain.query("/services/offer", NODES[2] + b"reencrypt")
+    assert decode_offer(raw).stake == NODE_STAKE - slashed
+    rep = get_reputation_of(world, NODES[2])
+    assert rep.slashes == 1 and rep.stake == 0  # a leaving offer's stake is not counted
 
 
 def test_genesis_round_trip(world: ConsentWorld, tmp_path: Path) -> None:
