@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 
 from voxpop.crypto.keys import PrivateKey
@@ -71,3 +73,15 @@ def test_invalid_malformed() -> None:
         with pytest.raises(StorageAuthError) as err:
             verify_request(header, "GET", PATH, b"", NOW)
         assert err.value.code == "bad_auth", header
+
+
+def test_body_hash_given() -> None:
+    """A caller that hashed the body as it streamed in passes the digest, not the body."""
+    body = b"shard bytes" * 1000
+    header = sign_request(KEY, "PUT", PATH, body, NOW)
+    digest = hashlib.sha256(body).digest()
+    signer = verify_request(header, "PUT", PATH, b"", NOW, body_hash=digest)
+    assert signer == KEY.public_key.address
+    with pytest.raises(StorageAuthError) as err:
+        verify_request(header, "PUT", PATH, b"", NOW, body_hash=hashlib.sha256(b"x").digest())
+    assert err.value.code == "bad_auth"

@@ -69,7 +69,10 @@ def test_tree_cache_forgets_a_deleted_shard(tmp_path: Path) -> None:
 def test_proofs_are_cut_into_txs_within_the_size_budget() -> None:
     proof = (b"\x00" * 32, 0, 0, b"\x00" * 4096, tuple(b"\x00" * 32 for _ in range(10)))
     batches = _batches([proof] * 16)
-    assert sum(len(b) for b in batches) == 16 and len(batches) == 4
+    assert sum(len(b) for b in batches) == 16 and len(batches) == 3
+    # The default 1 KiB leaves: an epoch's 16 answers on a 1 GiB shard (20-step paths) in one tx
+    proof = (b"\x00" * 32, 0, 0, b"\x00" * 1024, tuple(b"\x00" * 32 for _ in range(20)))
+    assert [len(b) for b in _batches([proof] * 16)] == [16]
 
 
 @pytest.mark.parametrize(

@@ -29,7 +29,7 @@ STORAGE_PARAMS = {
     "epoch_blocks": 40,
     "proof_deadline_blocks": 30,
     "challenges_per_epoch": 16,
-    "leaf_size": 4096,
+    "leaf_size": 1024,
     "min_collateral": 1_000_000,
     "slash_fraction_bps": 500,
     "confirm_blocks": 5,

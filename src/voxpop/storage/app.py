@@ -20,7 +20,7 @@ import json
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from voxpop.chain.modules.consent.state import Grant
 from voxpop.client.asgi import Receive, Scope, Send, read_body, respond, respond_error
@@ -174,19 +174,23 @@ class StorageApp:
             raise ApiError(404, "unknown_deal", "no deal with this object id on chain")
         return deal
 
-    def _signer(self, scope: Scope, body: bytes) -> bytes:
+    def _signer(self, scope: Scope, body: bytes, body_hash: bytes | None = None) -> bytes:
         header = _header(scope, b"authorization")
         raw_path = scope.get("raw_path") or scope["path"].encode()
         query = scope.get("query_string", b"")
         path = raw_path.decode("latin-1") + ("?" + query.decode("latin-1") if query else "")
         try:
-            return verify_request(header, scope["method"], path, body, int(self.clock()))
+            return verify_request(
+                header, scope["method"], path, body, int(self.clock()), body_hash=body_hash
+            )
         except StorageAuthError as exc:
             raise ApiError(401, exc.code, str(exc)) from None
 
-    def _authorize(self, scope: Scope, body: bytes, deal: wire.Deal) -> None:
+    def _authorize(
+        self, scope: Scope, body: bytes, deal: wire.Deal, body_hash: bytes | None = None
+    ) -> None:
         # Verify the signer is the deal's owner (writes are the owner's only)
-        if self._signer(scope, body) != deal.owner:
+        if self._signer(scope, body, body_hash) != deal.owner:
             raise ApiError(403, "not_owner", "only the deal's owner may do this")
 
     async def _authorize_read(self, scope: Scope, deal: wire.Deal, object_id: bytes) -> None:
@@ -260,8 +264,10 @@ class StorageApp:
     async def _take_shard(
         self, scope: Scope, receive: Receive, deal: wire.Deal, placement: wire.Placement
     ) -> None:
-        body = await self._read(receive, deal.shard_size)
-        self._authorize(scope, body, deal)
+        # sha256 for the signature as the body streams in (hashlib drops the GIL on each
+        # chunk), so the whole body is hashed only once more, into its Merkle leaves
+        body, digest = await _read_hashed(receive, deal.shard_size)
+        self._authorize(scope, b"", deal, digest)
         if len(body) != deal.shard_size:
             raise _size_error(len(body), deal.shard_size)
         # Verify the bytes are the ones the chain committed to (hashing off the event loop)
@@ -326,6 +332,25 @@ class StorageApp:
         return data
 
 
+async def _read_hashed(receive: Receive, limit: int) -> tuple[bytearray, bytes]:
+    """The body (at most `limit` bytes: 413 past it) and its sha256, hashed chunk by chunk."""
+    body = bytearray()
+    hasher = hashlib.sha256()
+    more = True
+    while more:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ApiError(400, "bad_request", "the client went away mid-body")
+        chunk = message.get("body", b"")
+        more = message.get("more_body", False)
+        # Verify the body stays within the limit before keeping any more of it
+        if len(body) + len(chunk) > limit:
+            raise ApiError(413, "too_large", f"the body is over {limit} bytes")
+        hasher.update(chunk)
+        body += chunk
+    return body, hasher.digest()
+
+
 def _stored(object_id: bytes, index: int, root: bytes, *, new: bool) -> dict[str, Any]:
     return {"object_id": object_id.hex(), "index": index, "root": root.hex(), "stored": new}
 
@@ -340,9 +365,10 @@ def _size_error(size: int, expected: int) -> ApiError:
     return ApiError(422, "size_mismatch", f"the deal's shards are {expected} bytes, not {size}")
 
 
-def _root_or_none(body: bytes, leaf_size: int) -> bytes | None:
+def _root_or_none(body: bytes | bytearray, leaf_size: int) -> bytes | None:
     try:
-        return merkle_root(body, leaf_size)
+        # merkle_root only slices memoryviews of it: a bytearray serves as is (no 16 MiB copy)
+        return merkle_root(cast(bytes, body), leaf_size)
     except MerkleError:
         return None
 

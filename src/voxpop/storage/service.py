@@ -20,6 +20,7 @@ from voxpop.storage.chain import ChainLink, ChainUnavailableError, TxFailedError
 from voxpop.storage.claims import Claimer, claimable, earned
 from voxpop.storage.config import StorageConfig
 from voxpop.storage.confirm import Confirmer
+from voxpop.storage.dealcache import DealCache
 from voxpop.storage.holdings import Holdings, sweep
 from voxpop.storage.prover import Prover, TreeCache
 from voxpop.storage.shards import ShardStore
@@ -56,10 +57,12 @@ class StorageNode:
         self.node_reachable = False
         self.last_error = ""
         self.started_at = time.time()
+        # The header and shard PUTs (and GETs) of one object share one proven deal read
+        self.deals = DealCache(self.link.deal, lambda: self.link.last_height)
         self.app = StorageApp(
             self.address,
             self.store,
-            self.link.deal,
+            self.deals.get,
             self.confirmer.queue,
             self.status,
             startup=self._startup,

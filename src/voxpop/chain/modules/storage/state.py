@@ -109,8 +109,10 @@ class StorageParams:
     proof_deadline_blocks: int = 50
     # Challenges per provider per epoch (see the README for the sizing)
     challenges_per_epoch: int = 16
-    # Bytes per Merkle leaf: what one challenge reads and one proof carries
-    leaf_size: int = 4_096
+    # Bytes per Merkle leaf: what one challenge reads and one proof carries. 1 KiB: the 16
+    # answers of an epoch fit one Prove tx (max_tx_bytes 32 KiB) even for a 1 GiB shard
+    # (28,288 bytes); 4 KiB took three txs of 73 KB in all (README, on-chain bytes)
+    leaf_size: int = 1_024
     # Collateral a provider needs to take new shards (100 VOX)
     min_collateral: int = 100_000_000
     # Share of its collateral a provider loses per faulted epoch
