@@ -46,7 +46,7 @@ class ConsentWorld:
     granted: dict[bytes, list[tuple[bytes, bytes, bytes]]] = field(default_factory=dict)
 
     @classmethod
-    def start(cls, path: Path) -> ConsentWorld:
+    def start(cls, path: Path, params: state.ConsentParams | None = None) -> ConsentWorld:
         accounts = [*PROVIDERS, *OWNERS, *NODES, GRANTEE, OTHER, REPORTER]
         app_state = default_app_state([(a, START) for a in accounts])
         storage_params: StorageParams = World.params
@@ -59,6 +59,9 @@ class ConsentWorld:
             **ServicesModule().default_genesis(),
             "params": services.to_value(),
         }
+        if params is not None:
+            app_state["consent"] = {"params": params.to_value(), "grants": [], "accesses": []}
+            app_state["consent"]["reports"] = []
         world = cls(World(Chain.start(path, app_state=app_state)))
         for i in range(3):
             assert world.storage.register(i) == 0

@@ -101,6 +101,22 @@ def test_invalid_grant(world: ConsentWorld, fields: dict[str, Any], err: type) -
     }
 
 
+def test_the_vocabulary_and_limits_are_params(tmp_path: Path) -> None:
+    params = state.ConsentParams(purposes=("advertising",), max_nodes=2, max_objects_listed=1)
+    world = ConsentWorld.start(tmp_path / "state", params)
+    try:
+        assert world.grant(G1) == code(errors.ConsentUnknownPurposeError)
+        assert world.grant(G1, purpose="advertising") == code(errors.ConsentBadThresholdError)
+        nodes = NODES[:2]
+        assert world.grant(G1, purpose="advertising", nodes=nodes) == code(
+            errors.ConsentBadObjectsError
+        )
+        one = [entry(0)]
+        assert world.grant(G1, purpose="advertising", nodes=nodes, objects=one) == 0
+    finally:
+        world.chain.app.store.close()
+
+
 def test_invalid_grant_twice_and_by_another_owner(world: ConsentWorld) -> None:
     assert world.grant(G1) == 0
     assert world.grant(G1) == code(errors.ConsentGrantExistsError)
