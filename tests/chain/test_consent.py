@@ -276,10 +276,14 @@ def test_expiry_marks_the_grant_and_refuses_late_answers(world: ConsentWorld) ->
     ans = world.answer(2, req)
     assert world.record(2, [(ans, req)]) == code(errors.ConsentGrantNotLiveError)
     assert world.report(ans, req) == 0
-    # A lie about the height: an answer claiming a live height for a request dated after
-    # expiry + skew is misuse too
+    # A lie about the height: an answer claiming a live height for a request dated at or after
+    # expiry + twice the skew is misuse too
     skew = state.ConsentParams().request_skew_seconds
-    dated = world.request(G1, OBJECTS[1], time=expiry + skew)
+    honest = world.request(G1, OBJECTS[1], time=expiry + 2 * skew - 1)
+    assert world.report(world.answer(1, honest, grant.expired_at - 1), honest) == code(
+        errors.ConsentNoMisuseError
+    )
+    dated = world.request(G1, OBJECTS[1], time=expiry + 2 * skew)
     lie = world.answer(0, dated, grant.expired_at - 1)
     assert world.report(lie, dated) == 0
     assert get_reputation_of(world, NODES[0]).slashes == 1

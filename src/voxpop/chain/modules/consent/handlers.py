@@ -239,8 +239,8 @@ def is_misuse(
 ) -> bool:
     """True if the node could not honestly have given this answer: the grant had ended at the
     answer's height, or had no accesses left for a new request, or the height is not yet past,
-    or the request is dated later than the grant's end plus the skew a node allows (so the
-    claimed height lies)."""
+    or the request is dated later than the grant's end plus twice the skew a node allows (so
+    the claimed height lies)."""
     if not grant.is_live_at(answer.height) or answer.height >= ctx.block.height:
         return True
     if is_new_access_after_exhaustion(ctx, grant, answer):
@@ -248,7 +248,9 @@ def is_misuse(
     ends = [grant.expiry]
     if grant.revoked_at:
         ends.append(grant.revoked_time)
-    return request.time >= min(ends) + skew
+    # Twice the skew: a node accepts requests dated up to the skew ahead of its clock, and its
+    # clock may run up to the skew ahead of the block time it checked; beyond both, it lies
+    return request.time >= min(ends) + 2 * skew
 
 
 def process_report_misuse(ctx: Context, msg: MsgReportMisuse) -> None:

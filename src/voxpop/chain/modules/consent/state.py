@@ -87,7 +87,7 @@ class ConsentParams:
     min_node_stake: int = 1
     # How many blocks old an answer may be when its Record lands (bounds the count overrun)
     record_window_blocks: int = 20
-    # How far ahead of its latest block time a node may accept a request's time
+    # How far ahead of its clock a node may accept a request's time (and its clock of block time)
     request_skew_seconds: int = 300
     # The part of a node's reencrypt stake one misuse report slashes, and the reporter's share
     # of it (the rest goes to the community pool)
