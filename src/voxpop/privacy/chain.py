@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from voxpop.chain.modules.consent.state import Grant, decode_grant
+from voxpop.chain.modules.consent.state import ConsentParams, Grant, decode_grant
+from voxpop.chain.modules.consent.state import decode_params as decode_consent_params
 from voxpop.chain.modules.services.state import Offer, decode_offer
 from voxpop.client import AsyncVoxClient, NotFoundError, VoxClientError
 from voxpop.client.directory import decode_key_record
@@ -18,6 +19,7 @@ from voxpop.crypto.keys import PrivateKey
 from voxpop.storage.chain import GRANT_QUERY, ChainLink, ChainUnavailableError
 
 KEYS_QUERY = "/directory/keys"
+CONSENT_PARAMS_QUERY = "/consent/params"
 OFFER_QUERY = "/services/offer"
 
 
@@ -69,6 +71,10 @@ class PrivacyLink(ChainLink):
         if record is None:
             return 0, None, None
         return record.version, record.x25519, record.secp256k1
+
+    async def consent_params(self) -> ConsentParams:
+        raw, _ = await self._read(CONSENT_PARAMS_QUERY, b"")
+        return decode_consent_params(raw) if raw else ConsentParams()
 
     async def offer(self, kind: str) -> Offer | None:
         raw, _ = await self._read(OFFER_QUERY, self.address + kind.encode())

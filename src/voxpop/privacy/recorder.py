@@ -1,6 +1,7 @@
 """The batched access records: a node's answers go to the chain in one consent/Record tx per
-poll (at most `max_per_tx` records, the consent module's `max_records_per_tx`), committed before
-the next is sent (one account, one sequence at a time).
+poll (at most `max_per_tx` records, the consent module's `max_records_per_tx`, and at most
+TX_BUDGET bytes of them: about 40), committed before the next is sent (one account, one
+sequence at a time).
 
 A refused batch is sent again record by record, so one record the chain refuses (a grant that
 ended between the answer and the block) does not lose the others; a record refused alone is
@@ -23,6 +24,11 @@ from voxpop.storage.chain import ChainLink, ChainUnavailableError, TxFailedError
 log = logging.getLogger("voxpop.privacy")
 MAX_PER_TX = 64  # the consent module's default max_records_per_tx
 BACKLOG_BATCHES = 8
+# A tx is at most the auth module's max_tx_bytes (32 KiB by default): a record (an answer and a
+# request, about 600 bytes) goes in a tx of at most this many record bytes, the rest of the tx
+# (signature, framing) fits in the margin. So about 40 records a tx.
+TX_BUDGET = 24 * 1024
+RECORD_OVERHEAD = 8  # CBOR framing of one record pair
 RECORD_GAS_BASE = 150_000
 RECORD_GAS_EACH = 40_000
 
@@ -55,6 +61,10 @@ class Recorder:
         self.dropped = 0
         self.last_error = ""
 
+    def set_max_per_tx(self, max_per_tx: int) -> None:
+        self.max_per_tx = max_per_tx
+        self.backlog_limit = max_per_tx * BACKLOG_BATCHES
+
     @property
     def full(self) -> bool:
         return len(self.queue) >= self.backlog_limit
@@ -67,7 +77,7 @@ class Recorder:
         queued)."""
         if not self.queue:
             return
-        batch = self.queue[: self.max_per_tx]
+        batch = self._next_batch()
         del self.queue[: len(batch)]
         try:
             await self._send(batch)
@@ -75,6 +85,8 @@ class Recorder:
             self.queue[:0] = batch
             raise
         except TxFailedError as exc:
+            self.last_error = f"a batch of {len(batch)}: {exc.code}: {exc}"
+            log.warning("access records refused together: %s", self.last_error)
             if len(batch) == 1:
                 self._drop(batch[0], f"{exc.code}: {exc}")
                 return
@@ -83,6 +95,17 @@ class Recorder:
                     await self._send([pending])
                 except TxFailedError as single:
                     self._drop(pending, f"{single.code}: {single}")
+
+    def _next_batch(self) -> list[Pending]:
+        """The oldest records that fit one tx: at most `max_per_tx`, within TX_BUDGET bytes."""
+        batch: list[Pending] = []
+        size = 0
+        for pending in self.queue[: self.max_per_tx]:
+            size += len(pending.attestation) + len(pending.request) + RECORD_OVERHEAD
+            if batch and size > TX_BUDGET:
+                break
+            batch.append(pending)
+        return batch
 
     def _drop(self, pending: Pending, why: str) -> None:
         self.dropped += 1

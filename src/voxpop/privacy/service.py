@@ -32,6 +32,7 @@ from voxpop.storage.chain import ChainUnavailableError
 log = logging.getLogger("voxpop.privacy")
 REGISTER_GAS = 200_000
 START_ATTEMPTS = 30  # seconds the node waits for its chain node at start
+SHUTDOWN_RECORD_SECONDS = 5.0  # a stop is SIGKILLed after 10 s by the usual supervisors
 
 
 class PrivacyNodeError(Exception):
@@ -160,6 +161,9 @@ class PrivacyNode:
             held.unrecorded[pending.request_id] = height
 
     async def _startup(self) -> None:
+        # A Record carries at most the chain's max_records_per_tx (governable: read at start)
+        params = await self.link.consent_params()
+        self.recorder.set_max_per_tx(params.max_records_per_tx)
         await self.book.load()
         loop = asyncio.get_running_loop()
         self._tasks = [
@@ -174,8 +178,10 @@ class PrivacyNode:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        # What was answered is recorded if the chain is there, within the stop's grace time
+        deadline = time.monotonic() + SHUTDOWN_RECORD_SECONDS
         with contextlib.suppress(ChainUnavailableError):
-            while self.recorder.queue:  # what was answered is recorded if the chain is there
+            while self.recorder.queue and time.monotonic() < deadline:
                 await self.recorder.flush()
         await self.link.close()
 
