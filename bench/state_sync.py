@@ -18,7 +18,9 @@ Prints, as its last line:
     state_sync_s=<s> replay_s=<s> accounts=<n> blocks=<n> txs=<n>
 
 The issue's run: `--blocks 20000 --accounts 100000` (the defaults; tens of minutes). CI never
-runs this; `--blocks 300 --accounts 2000` is a quick check.
+runs this; `--blocks 300 --accounts 2000` is a quick check. Run it from a checkout nobody edits
+meanwhile (e.g. `git archive HEAD` unpacked, with PYTHONPATH at its src/): the replaying node
+runs the code as it is when it starts, and a chain built by other code has other app hashes.
 """
 
 from __future__ import annotations
