@@ -1319,7 +1319,7 @@ class StorageCollateralLowError(ChainError):
 
 @_register
 class StorageProviderBusyError(ChainError):
-    """The provider still holds placements (pending, active or marked for repair): it cannot leave."""
+    """The provider still holds placements (pending, active or for repair): it cannot leave."""
 
     code = 423
     name = "storage_provider_busy"
