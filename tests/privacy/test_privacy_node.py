@@ -117,8 +117,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         for i, k in enumerate((N1, N2)):
             home = root / f"node{i}"
             nodes.append(
+                # The second through `voxpop privacy start`, as an operator would
                 LocalPrivacyNode.start(
-                    home, node_url=chain.url, account=k, price=PRICE, unpaid=True
+                    home, node_url=chain.url, account=k, price=PRICE, unpaid=True, via_cli=i == 1
                 )
             )
         world.payer = PayingClient(vox, GRANTEE, ledger=root / "payments.sqlite")

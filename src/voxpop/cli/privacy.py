@@ -12,17 +12,15 @@ See docs/operations/privacy-node.md.
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 from typing import Any
 
 import typer
 
-from voxpop.cli.keyring import BACKEND_ENV, KeyringBackendChoice, read_passphrase
+from voxpop.cli.keyring import BACKEND_ENV, KeyringBackendChoice
 from voxpop.cli.options import NODE_ENV
-from voxpop.cli.output import OutputFormat, OutputOption, emit, fail
-from voxpop.cli.storage import PASSPHRASE_ENV, parse_listen
+from voxpop.cli.output import OutputFormat, OutputOption, fail
+from voxpop.cli.storage import exec_role, parse_listen, show_status
 from voxpop.privacy.config import (
     CONFIG_FILE,
     DEFAULT_KEY,
@@ -94,35 +92,14 @@ def start(
         fail(exc.code, str(exc), output)
     except OSError as exc:
         fail("privacy_home_unusable", f"cannot write {home}: {exc.strerror}", output)
-    env = dict(os.environ)
-    argv = ["--home", str(home), "--log-level", log_level, "--output", output.value]
-    if passphrase_file is not None:
-        argv += ["--passphrase-file", str(passphrase_file)]
-    elif config.keyring_backend == "file" and not env.get(PASSPHRASE_ENV):
-        # Asked here, where a terminal is; handed to the node in its environment only
-        passphrase = read_passphrase(KeyringBackendChoice.FILE, None, output)
-        env[PASSPHRASE_ENV] = passphrase or ""
-    # The process becomes the privacy node's lean entry point (same pid, streams)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os.execve(sys.executable, [sys.executable, "-m", "voxpop.privacy", *argv], env)
+    exec_role("voxpop.privacy", home, config.keyring_backend, passphrase_file, log_level, output)
 
 
 @privacy_app.command("status")
 def status(home: Path = HomeOption, output: OutputFormat = OutputOption) -> None:
     """What the privacy node of HOME holds, serves and earns (asked of the running node)."""
-    import httpx
-
     try:
         config = load_config(home)
     except PrivacyConfigError as exc:
         fail(exc.code, str(exc), output)
-    data: dict[str, Any] = {"url": config.url, "node": config.node}
-    try:
-        answer = httpx.get(f"{config.url}/v1/status", timeout=3.0)
-        data.update(answer.json(), serving=answer.status_code == 200)
-    except (httpx.HTTPError, ValueError):
-        data["serving"] = False
-    emit(data, output)
-    if not data["serving"]:
-        raise typer.Exit(1)
+    show_status(config.url, config.node, output)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import typer
 
@@ -105,36 +105,52 @@ def start(
         fail(exc.code, str(exc), output)
     except OSError as exc:
         fail("storage_home_unusable", f"cannot write {home}: {exc.strerror}", output)
+    exec_role("voxpop.storage", home, config.keyring_backend, passphrase_file, log_level, output)
+
+
+def exec_role(
+    module: str,
+    home: Path,
+    keyring_backend: str,
+    passphrase_file: Path | None,
+    log_level: str,
+    output: OutputFormat,
+) -> NoReturn:
+    """Become the role's lean entry point `python -m <module> --home HOME` (same pid and
+    streams): the CLI's own modules would stay resident for the role's whole life otherwise."""
     env = dict(os.environ)
     argv = ["--home", str(home), "--log-level", log_level, "--output", output.value]
     if passphrase_file is not None:
         argv += ["--passphrase-file", str(passphrase_file)]
-    elif config.keyring_backend == "file" and not env.get(PASSPHRASE_ENV):
-        # Asked here, where a terminal is; handed to the node in its environment only
+    elif keyring_backend == "file" and not env.get(PASSPHRASE_ENV):
+        # Asked here, where a terminal is; handed to the role in its environment only
         passphrase = read_passphrase(KeyringBackendChoice.FILE, None, output)
         env[PASSPHRASE_ENV] = passphrase or ""
-    # The process becomes the storage node's lean entry point (same pid, streams): the CLI's own
-    # modules would stay resident for the node's whole life otherwise
     sys.stdout.flush()
     sys.stderr.flush()
-    os.execve(sys.executable, [sys.executable, "-m", "voxpop.storage", *argv], env)
+    os.execve(sys.executable, [sys.executable, "-m", module, *argv], env)
 
 
-@storage_app.command("status")
-def status(home: Path = HomeOption, output: OutputFormat = OutputOption) -> None:
-    """What the storage node of HOME holds and earns (asked of the running node)."""
+def show_status(url: str, node: str, output: OutputFormat) -> None:
+    """What the role serving at `url` says of itself (GET /v1/status); exit 1 if it does not."""
     import httpx
 
+    data: dict[str, Any] = {"url": url, "node": node}
     try:
-        config = load_config(home)
-    except StorageConfigError as exc:
-        fail(exc.code, str(exc), output)
-    data: dict[str, Any] = {"url": config.url, "node": config.node}
-    try:
-        answer = httpx.get(f"{config.url}/v1/status", timeout=3.0)
+        answer = httpx.get(f"{url}/v1/status", timeout=3.0)
         data.update(answer.json(), serving=answer.status_code == 200)
     except (httpx.HTTPError, ValueError):
         data["serving"] = False
     emit(data, output)
     if not data["serving"]:
         raise typer.Exit(1)
+
+
+@storage_app.command("status")
+def status(home: Path = HomeOption, output: OutputFormat = OutputOption) -> None:
+    """What the storage node of HOME holds and earns (asked of the running node)."""
+    try:
+        config = load_config(home)
+    except StorageConfigError as exc:
+        fail(exc.code, str(exc), output)
+    show_status(config.url, config.node, output)
