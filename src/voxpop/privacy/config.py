@@ -14,12 +14,11 @@ keyring_backend = "file"         # "test" on a devnet only
 
 from __future__ import annotations
 
-import tomllib
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import tomli_w
+from voxpop.storage.config import load_toml, save_toml
 
 CONFIG_FILE = "privacy.toml"
 KEYRING_DIR = "keyring"
@@ -96,29 +95,11 @@ def check_config(config: PrivacyConfig) -> None:
 
 def load_config(home: Path) -> PrivacyConfig:
     """The config of the privacy node in `home`. Raises PrivacyConfigError."""
-    path = home / CONFIG_FILE
-    try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise PrivacyConfigError(
-            f"no privacy node in {home} (run `voxpop privacy start --home {home}`)"
-        ) from None
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise PrivacyConfigError(f"cannot read {path}: {exc}") from None
-    fields = {k: v for k, v in doc.items() if k in PrivacyConfig.__dataclass_fields__}
-    fields.pop("home", None)
-    try:
-        config = PrivacyConfig(home=home, **fields)
-    except TypeError as exc:
-        raise PrivacyConfigError(f"{path}: {exc}") from None
+    config = load_toml(PrivacyConfig, home, CONFIG_FILE, PrivacyConfigError, "privacy")
     check_config(config)
     return config
 
 
 def write_config(config: PrivacyConfig) -> None:
     check_config(config)
-    config.home.mkdir(parents=True, exist_ok=True)
-    doc = {k: v for k, v in asdict(config).items() if k != "home"}
-    tmp = config.path.with_suffix(".tmp")
-    tmp.write_text(tomli_w.dumps(doc), encoding="utf-8")
-    tmp.replace(config.path)
+    save_toml(config, config.path)

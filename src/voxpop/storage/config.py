@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import tomli_w
 
+T = TypeVar("T")
 CONFIG_FILE = "storage.toml"
 KEYRING_DIR = "keyring"
 DEFAULT_PORT = 7700
@@ -121,29 +123,38 @@ def check_config(config: StorageConfig) -> None:
 
 def load_config(home: Path) -> StorageConfig:
     """The config of the storage node in `home`. Raises StorageConfigError."""
-    path = home / CONFIG_FILE
-    try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise StorageConfigError(
-            f"no storage node in {home} (run `voxpop storage start --home {home}`)"
-        ) from None
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise StorageConfigError(f"cannot read {path}: {exc}") from None
-    fields = {k: v for k, v in doc.items() if k in StorageConfig.__dataclass_fields__}
-    fields.pop("home", None)
-    try:
-        config = StorageConfig(home=home, **fields)
-    except TypeError as exc:
-        raise StorageConfigError(f"{path}: {exc}") from None
+    config = load_toml(StorageConfig, home, CONFIG_FILE, StorageConfigError, "storage")
     check_config(config)
     return config
 
 
 def write_config(config: StorageConfig) -> None:
     check_config(config)
-    config.home.mkdir(parents=True, exist_ok=True)
+    save_toml(config, config.path)
+
+
+def load_toml(cls: Callable[..., T], home: Path, name: str, error: type[Exception], role: str) -> T:
+    """The role config dataclass `cls` from HOME/name (unknown keys ignored, `home` set).
+    Raises `error`."""
+    path = home / name
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise error(f"no {role} node in {home} (run `voxpop {role} start --home {home}`)") from None
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise error(f"cannot read {path}: {exc}") from None
+    known = getattr(cls, "__dataclass_fields__", {})
+    fields = {k: v for k, v in doc.items() if k in known and k != "home"}
+    try:
+        return cls(home=home, **fields)
+    except TypeError as exc:
+        raise error(f"{path}: {exc}") from None
+
+
+def save_toml(config: Any, path: Path) -> None:
+    """A role config dataclass to `path` (all fields but `home`), atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     doc = {k: v for k, v in asdict(config).items() if k != "home"}
-    tmp = config.path.with_suffix(".tmp")
+    tmp = path.with_suffix(".tmp")
     tmp.write_text(tomli_w.dumps(doc), encoding="utf-8")
-    tmp.replace(config.path)
+    tmp.replace(path)
