@@ -158,6 +158,8 @@ def main() -> None:
                             buyer.fetch_object(fetch_id, grant, object_id)
                             e2e.append((time.perf_counter() - t) * 1000)
 
+                    steps = {k: statistics.median(v) * 1000 for k, v in buyer.timings.items()}
+
                 now = int(time.time())
                 requests = [
                     sign_access_request(BUYER, rate_grant, ids[i % len(ids)], new_nonce(), now)
@@ -189,6 +191,7 @@ def main() -> None:
     print(f"    sustained {rate:.0f}/s (bounded by the accesses its Records put in a block)")
     print(f"  proven grant read p50: {statistics.median(checks):.1f} ms")
     print(f"  buyer end to end per object p50: {statistics.median(e2e):.1f} ms ({len(e2e)} runs)")
+    print("    " + ", ".join(f"{k} {v:.1f} ms" for k, v in steps.items()))
     print(
         f"reencrypt_per_s={rate:.0f} grant_check_ms_p50={statistics.median(checks):.1f} "
         f"end_to_end_object_ms_p50={statistics.median(e2e):.1f} "

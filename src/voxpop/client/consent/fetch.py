@@ -108,6 +108,12 @@ class Buyer:
         self.address = account.public_key.address
         self.ask = ask
         self.storage = GranteeStorage(account)
+        # Read once per session (each is a proven read or list): the privacy nodes' and the
+        # storage nodes' endpoints, the buyer's Umbral key
+        self._nodes: dict[bytes, str] | None = None
+        self._providers: dict[bytes, str] | None = None
+        self._umbral: UmbralSecretKey | None = None
+        self.timings: dict[str, list[float]] = {"keys": [], "shards": [], "decode": []}
 
     def close(self) -> None:
         self.storage.close()
@@ -119,9 +125,23 @@ class Buyer:
         self.close()
 
     def umbral_secret(self) -> UmbralSecretKey:
-        published = self.vox.directory_keys(self.address, prove=True).record
-        generation = published.version if published is not None else 1
-        return derive_encryption_keys(self.account.seed, generation).umbral_secret_key()
+        if self._umbral is None:
+            published = self.vox.directory_keys(self.address, prove=True).record
+            generation = published.version if published is not None else 1
+            keys = derive_encryption_keys(self.account.seed, generation)
+            self._umbral = keys.umbral_secret_key()
+        return self._umbral
+
+    def node_endpoints(self) -> dict[bytes, str]:
+        if self._nodes is None:
+            candidates = fetch_candidates(self.vox, REENCRYPT_KIND)
+            self._nodes = {c.provider: c.offer.endpoint for c in candidates}
+        return self._nodes
+
+    def storage_endpoints(self) -> dict[bytes, str]:
+        if self._providers is None:
+            self._providers = {p.address: p.endpoint for p in fetch_providers(self.vox)}
+        return self._providers
 
     def open_key(self, grant_id: bytes, grant: Grant, object_id: bytes) -> Opened:
         """The object's data key from m nodes of the grant. Raises FetchError."""
@@ -129,9 +149,7 @@ class Buyer:
         # Verify the grant lists the object (committed sets need a proof: not asked here)
         if entry is None:
             raise FetchError(f"grant {grant_id.hex()} does not list object {object_id.hex()}")
-        endpoints = {
-            c.provider: c.offer.endpoint for c in fetch_candidates(self.vox, REENCRYPT_KIND)
-        }
+        endpoints = self.node_endpoints()
         request = sign_access_request(
             self.account, grant_id, object_id, new_nonce(), int(time.time())
         )
@@ -176,19 +194,25 @@ class Buyer:
 
     def fetch_object(self, grant_id: bytes, grant: Grant, object_id: bytes) -> tuple[bytes, Opened]:
         """The object's plaintext, checked against the grant's content hash. Raises FetchError."""
+        start = time.perf_counter()
         opened = self.open_key(grant_id, grant, object_id)
-        endpoints = {p.address: p.endpoint for p in fetch_providers(self.vox)}
+        keyed = time.perf_counter()
+        endpoints = self.storage_endpoints()
         deal = fetch_deal(self.vox, object_id, endpoints)
         if deal is None:
             raise FetchError(f"object {object_id.hex()} has no deal on chain")
         try:
             self.storage.grant_id = grant_id
             shards = fetch_shards(self.storage, deal, endpoints).shards
+            fetched = time.perf_counter()
             ciphertext = erasure.decode(shards, deal.k, deal.n)[: deal.size]
             plaintext = vault.decrypt_object(opened.data_key, ciphertext)
         except (DataError, erasure.ErasureError, vault.VaultError) as exc:
             raise FetchError(f"object {object_id.hex()}: {exc}") from None
         committed = next(o[2] for o in grant.objects if o[0] == object_id)
+        self.timings["keys"].append(keyed - start)
+        self.timings["shards"].append(fetched - keyed)
+        self.timings["decode"].append(time.perf_counter() - fetched)
         # Verify the plaintext is what the seller committed to (else: dispute evidence)
         if content_hash(opened.salt, plaintext) != committed:
             raise FetchError(
