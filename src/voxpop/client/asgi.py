@@ -52,3 +52,26 @@ async def read_body(receive: Receive, limit: int, length: int = -1) -> bytes | N
             return None
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def serve(app: Any, host: str, port: int) -> bool:
+    """Run a role's ASGI app on uvicorn (uvloop, httptools, no access log) until SIGINT or
+    SIGTERM; False if it never started (the port in use, a failed lifespan startup)."""
+    import uvicorn
+
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            loop="uvloop",
+            http="httptools",
+            lifespan="on",
+            access_log=False,
+            log_level="warning",
+            server_header=False,
+            date_header=False,
+        )
+    )
+    server.run()
+    return bool(server.started)

@@ -14,6 +14,7 @@ from typing import Any
 from voxpop.chain.modules.services.messages import MsgRegister, MsgUpdate
 from voxpop.chain.modules.services.state import decode_offer
 from voxpop.client import VoxClient, VoxClientError
+from voxpop.client.asgi import serve
 from voxpop.client.errors import NotFoundError
 from voxpop.crypto.address import encode_address
 from voxpop.crypto.encryption_keys import derive_encryption_keys
@@ -246,22 +247,6 @@ class PrivacyNode:
 
     def run(self) -> None:
         """Serve until SIGINT/SIGTERM. Raises PrivacyNodeError if the server cannot start."""
-        import uvicorn
-
-        server = uvicorn.Server(
-            uvicorn.Config(
-                self.app,
-                host=self.config.host,
-                port=self.config.port,
-                loop="uvloop",
-                http="httptools",
-                lifespan="on",
-                access_log=False,
-                log_level="warning",
-                server_header=False,
-                date_header=False,
-            )
-        )
-        server.run()
-        if not server.started:
+        started = serve(self.app, self.config.host, self.config.port)
+        if not started:
             raise PrivacyNodeError("start_failed", "the privacy node did not start (port in use?)")

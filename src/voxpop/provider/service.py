@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from voxpop.chain.modules.services.state import decode_offer
 from voxpop.client import VoxClient, VoxClientError
+from voxpop.client.asgi import serve
 from voxpop.client.errors import NotFoundError
 from voxpop.client.tx import Message
 from voxpop.crypto.address import encode_address
@@ -320,24 +321,8 @@ class Provider:
 
     def run(self) -> None:
         """Serve until SIGINT/SIGTERM."""
-        import uvicorn
-
-        server = uvicorn.Server(
-            uvicorn.Config(
-                self.gateway,
-                host=self.config.host,
-                port=self.config.port,
-                loop="uvloop",
-                http="httptools",
-                lifespan="on",
-                access_log=False,
-                log_level="warning",
-                server_header=False,
-                date_header=False,
-            )
-        )
-        server.run()
-        if not server.started:
+        started = serve(self.gateway, self.config.host, self.config.port)
+        if not started:
             raise ProviderError("start_failed", "the gateway did not start (port in use?)")
 
 

@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 from voxpop.chain.modules.storage.messages import MsgRegister, MsgUpdate
+from voxpop.client.asgi import serve
 from voxpop.crypto.address import encode_address
 from voxpop.crypto.keys import PrivateKey
 from voxpop.storage import wire
@@ -223,24 +224,8 @@ class StorageNode:
 
     def run(self) -> None:
         """Serve until SIGINT/SIGTERM. Raises StorageNodeError if the server cannot start."""
-        import uvicorn
-
-        server = uvicorn.Server(
-            uvicorn.Config(
-                self.app,
-                host=self.config.host,
-                port=self.config.port,
-                loop="uvloop",
-                http="httptools",
-                lifespan="on",
-                access_log=False,
-                log_level="warning",
-                server_header=False,
-                date_header=False,
-            )
-        )
-        server.run()
+        started = serve(self.app, self.config.host, self.config.port)
         if self.startup_error is not None:
             raise self.startup_error
-        if not server.started:
+        if not started:
             raise StorageNodeError("start_failed", "the storage node did not start (see above)")
