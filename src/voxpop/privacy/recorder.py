@@ -5,7 +5,7 @@ sequence at a time).
 
 A refused batch is sent again record by record, so one record the chain refuses (a grant that
 ended between the answer and the block) does not lose the others; a record refused alone is
-dropped and counted. The queue is bounded (`backlog_limit`, 8 batches): past it the engine
+dropped and counted. The queue is bounded (`backlog_limit`, 12 batches): past it the engine
 refuses new accesses (503 busy) rather than serve one it could not record in time (an answer's
 height must be within the consent module's record window, 20 blocks, when its Record lands). So
 a node records, and in the long run serves, at most `max_per_tx` new accesses a block; bursts up
@@ -23,7 +23,7 @@ from voxpop.storage.chain import ChainLink, ChainUnavailableError, TxFailedError
 
 log = logging.getLogger("voxpop.privacy")
 MAX_PER_TX = 64  # the consent module's default max_records_per_tx
-BACKLOG_BATCHES = 8
+BACKLOG_BATCHES = 12  # blocks of records waiting at most: within the 20-block record window
 # A tx is at most the auth module's max_tx_bytes (32 KiB by default): a record (an answer and a
 # request, about 600 bytes) goes in a tx of at most this many record bytes, the rest of the tx
 # (signature, framing) fits in the margin. So about 40 records a tx.
