@@ -14,8 +14,9 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 # httpx imports its command-line client (and rich) when click is installed; never run here
 sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
@@ -53,45 +54,61 @@ def load_account(
     return keyring.load_private_key(key_name, passphrase)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="voxpop storage start", description=__doc__)
-    parser.add_argument("--home", required=True, help="the storage node's home")
+def role_main(
+    role: str,
+    doc: str | None,
+    argv: list[str] | None,
+    load: Callable[[Path], Any],
+    start: Callable[[Any, PrivateKey], Callable[[], None]],
+    errors: tuple[type[Exception], ...],
+) -> int:
+    """A role's lean entry: its options, its config from HOME (`load`), its account key, then
+    `start(config, account)` builds it and returns what serves until SIGINT/SIGTERM. `errors`
+    (each with a stable `code`) are reported as the CLI reports errors; returns the exit code."""
+    parser = argparse.ArgumentParser(prog=f"voxpop {role} start", description=doc)
+    parser.add_argument("--home", required=True, help=f"the {role} node's home")
     parser.add_argument("--passphrase-file", default=None, help="first line: the passphrase")
     parser.add_argument("--log-level", default="warning", help="debug, info, warning, error")
     parser.add_argument("--output", "-o", choices=("text", "json"), default="text")
     args = parser.parse_args(argv)
 
-    from voxpop.crypto import CryptoError, encode_address
-    from voxpop.storage.config import StorageConfigError, load_config
-    from voxpop.storage.service import StorageNode, StorageNodeError
+    from voxpop.crypto import CryptoError
 
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     try:
-        config = load_config(Path(args.home))
-    except StorageConfigError as exc:
-        report_error(exc.code, str(exc), args.output)
-        return 1
-    try:
-        account = load_account(
-            config.keyring_dir, config.key_name, config.keyring_backend, args.passphrase_file
-        )
-    except OSError as exc:
-        report_error("passphrase_file_unreadable", str(exc.strerror), args.output)
-        return 1
-    except CryptoError as exc:
-        report_error(getattr(exc, "code", "key_unavailable"), str(exc), args.output)
-        return 1
-    node = StorageNode(config, account)
-    sys.stderr.write(
-        f"voxpop storage {encode_address(node.address)} serving {config.url} "
-        f"({config.capacity} bytes) on {config.node}\n"
-    )
-    try:
-        node.run()
-    except StorageNodeError as exc:
-        report_error(exc.code, str(exc), args.output)
+        config = load(Path(args.home))
+        try:
+            account = load_account(
+                config.keyring_dir, config.key_name, config.keyring_backend, args.passphrase_file
+            )
+        except OSError as exc:
+            report_error("passphrase_file_unreadable", str(exc.strerror), args.output)
+            return 1
+        except CryptoError as exc:
+            report_error(getattr(exc, "code", "key_unavailable"), str(exc), args.output)
+            return 1
+        start(config, account)()
+    except errors as exc:
+        report_error(getattr(exc, "code", "start_failed"), str(exc), args.output)
         return 1
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    from voxpop.crypto import encode_address
+    from voxpop.storage.config import StorageConfig, StorageConfigError, load_config
+    from voxpop.storage.service import StorageNode, StorageNodeError
+
+    def start(config: StorageConfig, account: PrivateKey) -> Callable[[], None]:
+        node = StorageNode(config, account)
+        sys.stderr.write(
+            f"voxpop storage {encode_address(node.address)} serving {config.url} "
+            f"({config.capacity} bytes) on {config.node}\n"
+        )
+        return node.run
+
+    errors = (StorageConfigError, StorageNodeError)
+    return role_main("storage", __doc__, argv, load_config, start, errors)
 
 
 if __name__ == "__main__":
