@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.consent_e2e.conftest import MarketWorld, wait_until
+from tests.consent_e2e.conftest import NODE_PRICE, MarketWorld, wait_until
 from tests.support.canary import scan
 from tests.support.market import BUYER, PRIVACY_KEYS
 from voxpop.chain.modules.auth.state import AuthParams
@@ -27,7 +27,7 @@ from voxpop.client.consent.grants import GrantTerms, create_grant
 from voxpop.client.consent.market import SETTLE_GAS
 from voxpop.client.consent.marketview import counted_accesses, fetch_offer
 from voxpop.client.consent.nodes import paid_ask
-from voxpop.client.consent.offers import CLOSE_GAS, OfferRequest, close_offer, collect, post_offer
+from voxpop.client.consent.offers import CLOSE_GAS, OfferRequest, close_offer, post_offer
 from voxpop.client.payments import PayingClient
 from voxpop.crypto.address import encode_address
 
@@ -55,14 +55,12 @@ def min_fee(gas: int) -> int:
 @pytest.fixture(scope="module")
 def payer(market_world: MarketWorld) -> Iterator[PayingClient]:
     """The buyer's paying client: one channel per privacy node, opened on first use."""
-    ledger = market_world.buyer_home / "payments.db"
+    ledger = market_world.buyer_home / "payer.db"  # the CLI's is payments.db
     with PayingClient(market_world.vox, BUYER, ledger=ledger) as client:
         yield client
 
 
-def test_owner_sells_20_utterances_under_its_policy(
-    market_world: MarketWorld, payer: PayingClient
-) -> None:
+def test_owner_sells_20_utterances_under_its_policy(market_world: MarketWorld) -> None:
     w = market_world
     w.cli(
         w.owner_home,
@@ -87,12 +85,16 @@ def test_owner_sells_20_utterances_under_its_policy(
             expires=SALE.posted_at + 10,
         ),
     )
-    # A cheaper offer the policy refuses (its decision logged with why)
-    cheap, _ = post_offer(
-        w.vox,
-        BUYER,
-        OfferRequest("utterance", "en", 1, 10, "asr-training", 5, 60, 1, SALE.posted_at + 10),
-    )
+    # A cheaper offer the policy refuses (its decision logged with why), posted from the CLI
+    posted = w.cli(
+        w.buyer_home,
+        "market", "offer", "post", "--kind", "utterance", "--language", "en",
+        "--purpose", "asr-training", "--price", "5", "--max-objects", "1", "--key", "buyer",
+    )  # fmt: skip
+    cheap = bytes.fromhex(posted["offer"])
+    assert posted["budget"] == 5
+    listed = w.cli(w.buyer_home, "market", "offers", "--kind", "utterance", "--key", "buyer")
+    assert {o["offer"] for o in listed["offers"]} == {SALE.offer_id.hex(), cheap.hex()}
     step = w.cli(w.owner_home, "data", "policy", "run", "--once")
     assert sorted(step["decided"]) == sorted([SALE.offer_id.hex(), cheap.hex()])
     assert len(step["granted"]) == 1 and not step["errors"]
@@ -107,16 +109,21 @@ def test_owner_sells_20_utterances_under_its_policy(
     assert sorted(o[0].hex() for o in grant.objects) == sellable  # nothing else
 
     SALE.out = w.buyer_home / "bought"
-    written, failed = collect(w.vox, BUYER, SALE.offer_id, SALE.out, paid_ask(payer))
-    assert failed == {}
-    assert sorted(f.object_id for f in written) == sellable
+    fetched = w.cli(
+        w.buyer_home, "market", "fetch", SALE.offer_id.hex(), "--out", str(SALE.out),
+        "--key", "buyer",
+    )  # fmt: skip
+    assert fetched["failed"] == {}
+    assert sorted(f["object"] for f in fetched["objects"]) == sellable
     by_id = {u.object_id.hex(): u for u in w.utterances}
-    for f in written:
-        assert (SALE.out / f.file).read_bytes() == by_id[f.object_id].data
     manifest = json.loads((SALE.out / "manifest.json").read_text())
     assert len(manifest["objects"]) == 20 and manifest["failed"] == {}
+    for f in manifest["objects"]:
+        assert (SALE.out / f["file"]).read_bytes() == by_id[f["object_id"]].data
+        assert len(f["nodes"]) == 2
     # The privacy nodes were paid per re-encryption through channels (2 answers per object)
-    assert sum(r.cost for r in payer.receipts()) >= 20 * 2 * 10
+    with PayingClient(w.vox, BUYER, ledger=w.buyer_home / "payments.db") as cli_payer:
+        assert sum(r.cost for r in cli_payer.receipts()) >= 20 * 2 * NODE_PRICE
 
     # Each access counts once its m-th answer is recorded on chain; then the agent settles
     def all_counted() -> bool:
