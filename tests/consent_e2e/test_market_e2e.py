@@ -31,6 +31,8 @@ from voxpop.client.consent.offers import CLOSE_GAS, OfferRequest, close_offer, p
 from voxpop.client.payments import PayingClient
 from voxpop.crypto.address import encode_address
 
+pytestmark = pytest.mark.slow
+
 PRICE = 25
 MAX_OBJECTS = 30
 ACCESS_SECONDS = 25  # the sale grant lasts this long: the expiry test waits for its end
