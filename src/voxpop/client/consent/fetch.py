@@ -1,8 +1,9 @@
 """The buyer's side: collect the objects a grant covers, decrypted, checked, with a manifest.
 
 Per object:
-    one signed access request (it names no node) -> the grant's nodes, all at once; the first m
-    answers that verify (attestation signed by a node of the grant, for this grant, object and
+    one signed access request (it names no node) -> m of the grant's nodes at once (each answer
+    is paid; a node that fails is replaced by the next, nodes that failed before are asked last);
+    m answers that verify (attestation signed by a node of the grant, for this grant, object and
     request; the cfrag its attestation hashes; the kit the grant's capsule hash names) are kept
     -> combine the m capsule fragments, open the kit: the data key (nucypher-core Umbral)
     -> the object's k shards from the storage nodes, each checked against its on-chain root,
@@ -113,6 +114,8 @@ class Buyer:
         self._nodes: dict[bytes, str] | None = None
         self._providers: dict[bytes, str] | None = None
         self._umbral: UmbralSecretKey | None = None
+        self._down: set[bytes] = set()  # nodes that failed to answer in this session
+        self.hedge = 0  # nodes asked beyond m at once (each answer is paid)
         self.timings: dict[str, list[float]] = {"keys": [], "shards": [], "decode": []}
 
     def close(self) -> None:
@@ -154,13 +157,20 @@ class Buyer:
             self.account, grant_id, object_id, new_nonce(), int(time.time())
         )
         rid = request_id(request)
-        asked = [n for n in grant.nodes if n in endpoints]
+        # Ask m nodes (+ hedge), the ones that failed this session last; each failure asks the
+        # next: every node asked is paid, so no more are asked than needed
+        queue = sorted((n for n in grant.nodes if n in endpoints), key=lambda n: n in self._down)
         good: dict[bytes, NodeAnswer] = {}
         problems: dict[str, str] = {}
-        with ThreadPoolExecutor(max_workers=max(1, len(asked))) as pool:
-            running: dict[Future[NodeAnswer], bytes] = {
-                pool.submit(self.ask, n, endpoints[n], request): n for n in asked
-            }
+        with ThreadPoolExecutor(max_workers=max(1, len(queue))) as pool:
+            running: dict[Future[NodeAnswer], bytes] = {}
+
+            def start_more() -> None:
+                while queue and len(running) < grant.threshold + self.hedge - len(good):
+                    n = queue.pop(0)
+                    running[pool.submit(self.ask, n, endpoints[n], request)] = n
+
+            start_more()
             while running and len(good) < grant.threshold:
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
                 for fut in done:
@@ -171,6 +181,9 @@ class Buyer:
                         good[node] = answer
                     except (ConsentClientError, ConsentCryptoError) as exc:
                         problems[encode_address(node)] = str(exc)
+                        self._down.add(node)
+                if len(good) < grant.threshold:
+                    start_more()
         # Verify m distinct nodes of the grant answered
         if len(good) < grant.threshold:
             raise FetchError(
