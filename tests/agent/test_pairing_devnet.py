@@ -26,6 +26,7 @@ def test_devnet_agent_pairs_a_device(tmp_path: Path) -> None:
     api_port, agent_port = free_port(), free_port()
     argv = [sys.executable, "-m", "voxpop.cli.main", "devnet", "up", "--home", str(home)]
     argv += ["--api-port", str(api_port), "--agent-port", str(agent_port), "--no-provider"]
+    argv += ["--no-storage", "--no-privacy"]
     log = (tmp_path / "devnet.out").open("w+b")
     proc = subprocess.Popen(
         argv, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "COLUMNS": "200"}

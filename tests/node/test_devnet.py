@@ -35,6 +35,9 @@ def run_devnet(home: Path, port: int, until_height: int) -> tuple[int, str, int]
             str(home),
             "--api-port",
             str(port),
+            # the storage and privacy nodes have their own devnet tests
+            "--no-storage",
+            "--no-privacy",
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -37,7 +37,6 @@ from voxpop.crypto.encryption_keys import derive_encryption_keys
 from voxpop.crypto.keys import PrivateKey
 from voxpop.crypto.merkle import merkle_root
 from voxpop.crypto.storage_auth import sign_request
-from voxpop.privacy.devnet import add_reencrypt_kind
 from voxpop.privacy.testing import LocalPrivacyNode
 
 pytestmark = pytest.mark.slow
@@ -101,7 +100,6 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     root = tmp_path_factory.mktemp("privacy")
     funded = [(k, FUNDS) for k in (OWNER, GRANTEE, STRANGER, N1, N2, S1, S2)]
     chain = NodeProcess.create(root / "chain", funded)
-    add_reencrypt_kind(chain.home.root / "config" / "genesis.json")
     chain.start()
     nodes: list[LocalPrivacyNode] = []
     vox = VoxClient(chain.url)

@@ -45,6 +45,7 @@ def test_devnet_runs_and_pays_a_provider_of_every_kind(tmp_path: Path) -> None:
     argv = [sys.executable, "-m", "voxpop.cli.main", "devnet", "up", "--home", str(home)]
     argv += ["--api-port", str(api_port), "--provider-port", str(provider_port)]
     argv += ["--upstream-port", str(upstream_port), "--agent-port", str(agent_port)]
+    argv += ["--no-storage", "--no-privacy"]  # they have their own devnet tests
     proc = subprocess.Popen(
         argv,
         stdout=subprocess.PIPE,

@@ -22,7 +22,13 @@ pytestmark = pytest.mark.slow
 def test_devnet_runs_six_registered_storage_nodes(tmp_path: Path) -> None:
     api_port, storage_port = free_port(), free_port()
     argv = voxpop_command(
-        "devnet", "up", "--home", str(tmp_path / "devnet"), "--no-provider", "--no-agent"
+        "devnet",
+        "up",
+        "--home",
+        str(tmp_path / "devnet"),
+        "--no-provider",
+        "--no-agent",
+        "--no-privacy",
     )
     argv += ["--api-port", str(api_port), "--storage-port", str(storage_port)]
     log = (tmp_path / "devnet.log").open("wb")

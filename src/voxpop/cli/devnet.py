@@ -36,7 +36,6 @@ from voxpop.privacy.devnet import (
     DEVNET_PRIVACY_NODES,
     DEVNET_PRIVACY_PORT,
     fund_privacy,
-    list_reencrypt_kind,
     privacy_accounts,
     start_devnet_privacy,
 )
@@ -117,8 +116,6 @@ def up(
     if info.created:
         # Short storage epochs, so a quick start sees its shards proven and paid in a minute
         set_storage_params(h.genesis_json, **DEVNET_STORAGE_PARAMS)
-        # The privacy nodes register offers of kind reencrypt: the chain must list it
-        list_reencrypt_kind(h.genesis_json)
     if info.created and info.dev_mnemonic:
         console.print(
             Panel(

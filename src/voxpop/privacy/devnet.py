@@ -6,14 +6,11 @@ account: distinct accounts are distinct operators) and port DEVNET_PRIVACY_PORT 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from voxpop.chain.modules.services.module import ServicesModule
 from voxpop.client.funding import top_up
 from voxpop.crypto import Keyring
 from voxpop.crypto.keys import PrivateKey
-from voxpop.privacy.config import KIND
 from voxpop.privacy.testing import LocalPrivacyNode
 
 DEVNET_PRIVACY_NODES = 3
@@ -95,34 +92,3 @@ def start_privacy_nodes(
             node.stop()
         raise
     return nodes
-
-
-def add_reencrypt_kind(genesis_json: Path) -> None:
-    """List the `reencrypt` services kind in a genesis file not yet started from (the services
-    module's default kinds do not), so privacy nodes can register their offers."""
-    import json
-
-    from voxpop.chain.modules.services.module import ServicesModule
-    from voxpop.chain.modules.services.state import ServicesParams
-
-    doc = json.loads(genesis_json.read_text())
-    section = doc.setdefault("app_state", {}).get("services") or ServicesModule().default_genesis()
-    params = ServicesParams.from_value(section["params"])
-    kinds = sorted({*params.kinds, "reencrypt"})
-    section["params"] = {**params.to_value(), "kinds": kinds}
-    doc["app_state"]["services"] = section
-    tmp = genesis_json.with_suffix(".tmp")
-    tmp.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
-    tmp.replace(genesis_json)
-
-
-def list_reencrypt_kind(genesis_json: Path) -> None:
-    """Add `reencrypt` to the services kinds of a genesis file not yet started from (a privacy
-    node registers an offer of that kind; the chain lists the kinds it accepts)."""
-    doc = json.loads(genesis_json.read_text())
-    state = doc.setdefault("app_state", {})
-    services = state.setdefault("services", ServicesModule().default_genesis())
-    services["params"]["kinds"] = sorted({*services["params"]["kinds"], KIND})
-    tmp = genesis_json.with_suffix(".tmp")
-    tmp.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
-    tmp.replace(genesis_json)

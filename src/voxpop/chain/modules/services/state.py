@@ -79,7 +79,8 @@ def kind_owner(kind: str) -> bytes:
 
 @dataclass(frozen=True, slots=True)
 class ServicesParams:
-    kinds: tuple[str, ...] = ("stt", "weather", "knowledge", "geolocation", "echo")
+    # reencrypt: the privacy nodes of the consent module (voxpop privacy)
+    kinds: tuple[str, ...] = ("stt", "weather", "knowledge", "geolocation", "echo", "reencrypt")
     # 1,000 VOX: enough that a provider has something to lose, little next to a validator's bond
     min_stake: int = 1_000_000_000
     unbonding_seconds: int = 7 * 86_400
