@@ -9,41 +9,29 @@ The provider's account key must already be in the test keyring under `home` (nam
 
 from __future__ import annotations
 
-import contextlib
-import signal
-import subprocess
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
-from typing import IO, Any
+from typing import Any, ClassVar
 
 import httpx
 
-from voxpop.client.testing import free_port, voxpop_command
+from voxpop.client.testing import LocalProcess, LocalProcessError, free_port, voxpop_command
 from voxpop.provider.service import provider_dir
 from voxpop.provider.status import STATUS_NAME, read_status
 
 START_TIMEOUT = 30.0
-STOP_TIMEOUT = 10.0
 
 
-class LocalProviderError(Exception):
-    pass
+# What a provider that exits or does not answer in time raises
+LocalProviderError = LocalProcessError
 
 
 @dataclass
-class LocalProvider:
-    home: Path
-    port: int
-    argv: list[str]
-    process: subprocess.Popen[bytes]
-    log_path: Path
-    _log: IO[bytes] = field(repr=False)
+class LocalProvider(LocalProcess):
+    """`voxpop provider start` on a local port (a real process), ready once it answers /v1/offer."""
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+    READY_PATH: ClassVar[str] = "/v1/offer"
+    LOG_NAME: ClassVar[str] = "provider.log"
 
     @classmethod
     def start(
@@ -84,41 +72,7 @@ class LocalProvider:
         if price is not None:
             argv += ["--price", str(price)]
         argv += extra or []
-        return cls._spawn(home, port, argv, timeout)
-
-    @classmethod
-    def _spawn(cls, home: Path, port: int, argv: list[str], timeout: float) -> LocalProvider:
-        home.mkdir(parents=True, exist_ok=True)
-        log_path = home / "provider.log"
-        log = log_path.open("ab")
-        process = subprocess.Popen(
-            argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
-        )
-        provider = cls(home, port, argv, process, log_path, log)
-        try:
-            provider.wait_ready(timeout)
-        except BaseException:
-            provider.stop()
-            raise
-        return provider
-
-    def restart(self, timeout: float = START_TIMEOUT) -> LocalProvider:
-        """The same command again (after stop() or kill()), on the same port."""
-        return self._spawn(self.home, self.port, self.argv, timeout)
-
-    def wait_ready(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        with httpx.Client(base_url=self.url, timeout=2.0) as http:
-            while time.monotonic() < deadline:
-                if self.process.poll() is not None:
-                    raise LocalProviderError(
-                        f"provider exited with {self.process.returncode}: {self.log()}"
-                    )
-                with contextlib.suppress(httpx.HTTPError):
-                    if http.get("/v1/offer").status_code == 200:
-                        return
-                time.sleep(0.05)
-        raise LocalProviderError(f"provider did not answer within {timeout} s: {self.log()}")
+        return cls.spawn(home, port, argv, timeout)
 
     def offer(self) -> dict[str, Any]:
         value: dict[str, Any] = httpx.get(self.url + "/v1/offer", timeout=5.0).json()
@@ -131,37 +85,3 @@ class LocalProvider:
 
     def status_file(self) -> dict[str, Any] | None:
         return read_status(provider_dir(self.home) / STATUS_NAME)
-
-    def log(self) -> str:
-        with contextlib.suppress(OSError):
-            return self.log_path.read_text(errors="replace")[-4000:]
-        return ""
-
-    def kill(self) -> None:
-        """SIGKILL: no shutdown, no flush (a crash)."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait()
-        self._log.close()
-
-    def stop(self) -> None:
-        """SIGTERM, then SIGKILL if it has not exited within STOP_TIMEOUT seconds."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self._log.close()
-
-    def __enter__(self) -> LocalProvider:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
