@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 GOBIN  := $(shell go env GOPATH 2>/dev/null)/bin
 export PATH := $(GOBIN):$(PATH)
 
-.PHONY: run test install cometbft system-deps proto ovos-venv contracts-sdk lint typecheck pytest bench bench-testnet bench-state-sync fuzz clean
+.PHONY: run test install cometbft system-deps swap-tools proto ovos-venv contracts-sdk lint typecheck pytest bench bench-testnet bench-state-sync fuzz clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,10 @@ cometbft:
 # Debian packages the tests use (espeak-ng and sox make the speech the stt tests transcribe)
 system-deps:
 	bash scripts/install_system_deps.sh
+
+# The dev chains the swap tests use (geth --dev; the Bitcoin node where it installs), built once
+swap-tools:
+	bash scripts/install_swap_tools.sh
 
 # The generated ABCI types (src/voxpop/abci/gen) are committed, so a wheel ships them; this
 # regenerates them (a no-op while the inputs are unchanged). tests/node/test_wheel.py checks they
@@ -52,7 +56,7 @@ contracts-sdk:
 	cd src/voxpop/contracts/sdk && npm ci --no-audit --no-fund --loglevel=error
 
 # pytest exits 5 when it collects nothing; that is a broken suite, so it fails too.
-pytest: install proto system-deps ovos-venv contracts-sdk
+pytest: install proto system-deps swap-tools ovos-venv contracts-sdk
 	$(BIN)/pytest -q
 
 test: lint typecheck pytest

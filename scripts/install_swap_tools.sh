@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The dev chains the swap tests run against, built once into the Go path and reused:
+# geth (Ethereum, --dev mode). The Bitcoin node is installed by scripts/install_btcd.sh when present.
+# Idempotent: a binary already at the pinned version is kept.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+GETH_VERSION=v1.17.10
+GOBIN_DIR="$(go env GOPATH)/bin"
+export PATH="$GOBIN_DIR:$PATH"
+
+if ! geth version 2>/dev/null | grep -q "^Version: ${GETH_VERSION#v}"; then
+    echo "install_swap_tools.sh: building geth ${GETH_VERSION} (a few minutes, once)" >&2
+    go install "github.com/ethereum/go-ethereum/cmd/geth@${GETH_VERSION}"
+fi
+
+if [ -f scripts/install_btcd.sh ]; then
+    bash scripts/install_btcd.sh
+fi
