@@ -9,7 +9,10 @@ GETH_VERSION=v1.17.10
 GOBIN_DIR="$(go env GOPATH)/bin"
 export PATH="$GOBIN_DIR:$PATH"
 
-if ! geth version 2>/dev/null | grep -q "^Version: ${GETH_VERSION#v}"; then
+# Read the version into a variable first: `geth version | grep -q` under pipefail fails when grep
+# exits early and geth gets SIGPIPE
+installed="$(geth version 2>/dev/null || true)"
+if [[ "$installed" != *"Version: ${GETH_VERSION#v}"* ]]; then
     echo "install_swap_tools.sh: building geth ${GETH_VERSION} (a few minutes, once)" >&2
     go install "github.com/ethereum/go-ethereum/cmd/geth@${GETH_VERSION}"
 fi
