@@ -1,0 +1,1 @@
+"""Trustless cross-chain swaps: hash-time-locked legs on VOX, Ethereum and Bitcoin."""
