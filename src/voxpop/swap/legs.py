@@ -122,9 +122,15 @@ class Leg(Protocol):
         """Lock `terms.amount` of our funds for `terms.recipient`; return the lock's reference
         once the lock is sent (it may still be PENDING)."""
 
+    def timeout_after(self, seconds: int) -> int:
+        """The timeout to put in LockTerms for a lock that must last `seconds` from now: the
+        chain's time now + seconds (VOX, ETH), or ceil(seconds / block time) blocks (BTC)."""
+
     def find_lock(self, terms: LockTerms) -> LockRef | None:
-        """The counterparty's lock on this chain that matches `terms` exactly (hashlock,
-        amount, recipient = us, refund address, timeout), or None if there is none yet."""
+        """The counterparty's lock on this chain that matches `terms` (hashlock, amount,
+        recipient = us, refund address exactly; timeout at least `terms.timeout` for absolute
+        timeouts, exactly for BTC whose script commits to it), or None if there is none yet.
+        Raises TermsMismatchError when a lock under this hashlock exists but differs."""
 
     def status(self, ref: LockRef) -> LegStatus: ...
 
