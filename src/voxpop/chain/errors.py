@@ -1799,3 +1799,110 @@ class MarketPaymentsHeldError(ChainError):
 
     code = 534
     name = "market_payments_held"
+
+
+# htlc: hash-time-locked uvox and swap offers (560-579)
+
+
+@_register
+class HtlcSelfLockError(ChainError):
+    """A lock's (or offer's) two parties are the same account."""
+
+    code = 560
+    name = "htlc_self_lock"
+
+
+@_register
+class HtlcLockExistsError(ChainError):
+    """A lock with this id (sender, recipient, hashlock) exists or existed: use a new secret."""
+
+    code = 561
+    name = "htlc_lock_exists"
+
+
+@_register
+class HtlcLockNotFoundError(ChainError):
+    """No lock with this id."""
+
+    code = 562
+    name = "htlc_lock_not_found"
+
+
+@_register
+class HtlcWrongPreimageError(ChainError):
+    """The preimage does not hash (sha256) to the lock's hashlock."""
+
+    code = 563
+    name = "htlc_wrong_preimage"
+
+
+@_register
+class HtlcExpiredError(ChainError):
+    """The lock's timeout has passed: only a refund can end it now."""
+
+    code = 564
+    name = "htlc_expired"
+
+
+@_register
+class HtlcNotExpiredError(ChainError):
+    """The lock's timeout has not passed: it cannot be refunded yet."""
+
+    code = 565
+    name = "htlc_not_expired"
+
+
+@_register
+class HtlcSettledError(ChainError):
+    """The lock was already claimed or refunded."""
+
+    code = 566
+    name = "htlc_settled"
+
+
+@_register
+class HtlcBadTimeoutError(ChainError):
+    """The timeout is not after the block time, or further than the params allow."""
+
+    code = 567
+    name = "htlc_bad_timeout"
+
+
+@_register
+class HtlcBadOfferError(ChainError):
+    """A swap offer's side, asset, amount, address or timeouts are not valid."""
+
+    code = 568
+    name = "htlc_bad_offer"
+
+
+@_register
+class HtlcOfferNotFoundError(ChainError):
+    """No open swap offer with this id."""
+
+    code = 569
+    name = "htlc_offer_not_found"
+
+
+@_register
+class HtlcOfferTakenError(ChainError):
+    """The swap offer was already taken."""
+
+    code = 570
+    name = "htlc_offer_taken"
+
+
+@_register
+class HtlcOfferExpiredError(ChainError):
+    """The swap offer's expiry has passed."""
+
+    code = 571
+    name = "htlc_offer_expired"
+
+
+@_register
+class HtlcNotOffererError(ChainError):
+    """Only the offer's offerer can cancel it."""
+
+    code = 572
+    name = "htlc_not_offerer"
