@@ -30,6 +30,7 @@ GOV = "gov"  # deposits of open proposals: refunded, or burned when vetoed or sh
 SERVICES = "services"  # providers' stakes, leaving ones included
 STORAGE = "storage"  # storage providers' collateral and deals' escrow not yet paid or returned
 MARKET = "market"  # data offers' escrow not yet paid to sellers or returned to buyers
+HTLC = "htlc"  # hash-time-locked uvox not yet claimed or refunded
 
 # Which module accounts exist and what they may do. Later modules (staking, ...) add theirs.
 MODULE_ACCOUNTS: dict[str, frozenset[Permission]] = {
@@ -45,6 +46,7 @@ MODULE_ACCOUNTS: dict[str, frozenset[Permission]] = {
     SERVICES: frozenset(),
     STORAGE: frozenset(),  # slashes go to the community pool: nothing is burned
     MARKET: frozenset(),
+    HTLC: frozenset(),
 }
 MODULE_ADDRESSES: dict[bytes, str] = {module_address(n): n for n in MODULE_ACCOUNTS}
 
