@@ -1906,3 +1906,33 @@ class HtlcNotOffererError(ChainError):
 
     code = 572
     name = "htlc_not_offerer"
+
+
+# --- fee market and issuance (540-559) ----------------------------------------------------------
+
+
+@_register
+class FeeBelowBaseError(ChainError):
+    """The tx's fee is below its gas limit times the chain's current base gas price."""
+
+    code = 540
+    name = "fee_below_base"
+
+
+@_register
+class FeeMarketParamsError(InvalidGenesisError):
+    """The fee market params would let the base price run away, oscillate or leave its bounds
+    (a step that more than doubles it in a block, a target not below the block's gas, a floor
+    above the ceiling, a fee beyond 64 bits)."""
+
+    code = 541
+    name = "feemarket_bad_params"
+
+
+@_register
+class IssuanceParamsError(InvalidGenesisError):
+    """The issuance params would let inflation leave its bounds (min above max, a start outside
+    them, no bonded-ratio goal, a yearly change beyond 100 %)."""
+
+    code = 542
+    name = "issuance_bad_params"
