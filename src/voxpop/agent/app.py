@@ -1,4 +1,5 @@
-"""The agent's HTTP app: the Selene device API under /v1, one router per area."""
+"""The agent's HTTP app: the Selene device API under /v1, one router per area, and the owner's
+web app (agent/home) at /."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from fastapi.responses import Response
 from voxpop.agent.agent import Agent
 from voxpop.agent.auth import DeviceAuthError
 from voxpop.agent.errors import AgentError, ChainRejectedError, ChainUnavailableError
+from voxpop.agent.home import mount_home
 from voxpop.agent.limits import BodyLimitMiddleware
 from voxpop.agent.responses import error_json, json_ok, plain_401
 from voxpop.agent.routes import device, oauth, pairing, services, skills, uploads
@@ -105,6 +107,8 @@ def create_app(agent: Agent) -> FastAPI:
         )
 
     config = agent.config
+    # The owner's web app at / (agent/home): its pages, their security headers and sessions
+    mount_home(app, agent)
     app.add_middleware(
         BodyLimitMiddleware, max_body=config.max_body_bytes, max_upload=config.max_upload_bytes
     )

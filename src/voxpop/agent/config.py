@@ -25,6 +25,12 @@ default = 100
 [payments]                        # the paying client's policy (uvox)
 deposit = 10000000
 daily_cap = 5000000
+
+[home]                            # the owner's web app at / (docs/home.md)
+owner_home = "/home/me/.voxpop"   # the --home whose keyring holds the owner key on this machine
+owner_key = "owner"               # (no owner_home: pages show the command to run where it lives)
+owner_keyring_backend = "file"
+session_ttl = 900                 # seconds an unlocked session lasts without use
 """
 
 from __future__ import annotations
@@ -49,6 +55,7 @@ DEFAULT_PAIRING_TTL = 24 * 3600  # as Selene: devices keep a code for hours
 DEFAULT_SKILL_USE_CAP = 100
 DEFAULT_SYNC_INTERVAL = 30.0
 DEFAULT_CACHE_FRESH = 10.0
+DEFAULT_SESSION_TTL = 15 * 60  # an unlocked home session, idle
 MAX_BODY_BYTES = 64 * 1024  # JSON bodies
 MAX_UPLOAD_BYTES = 4 * 1024 * 1024  # audio bodies (stt, wake words, utterances)
 
@@ -85,6 +92,16 @@ class PaymentSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class HomeSettings:
+    """The owner's web app (agent/home): where the owner key lives on this machine, if it does."""
+
+    owner_home: Path | None = None
+    owner_key: str = "owner"
+    owner_keyring_backend: str = "file"
+    session_ttl: int = DEFAULT_SESSION_TTL
+
+
+@dataclass(frozen=True, slots=True)
 class AgentConfig:
     home: Path
     owner: bytes  # 20-byte address
@@ -104,6 +121,7 @@ class AgentConfig:
     max_upload_bytes: int = MAX_UPLOAD_BYTES
     sync_interval: float = DEFAULT_SYNC_INTERVAL  # seconds between catch-ups with the chain
     cache_fresh_seconds: float = DEFAULT_CACHE_FRESH  # reads served from the verified cache
+    home_settings: HomeSettings = field(default_factory=HomeSettings)
 
     @property
     def config_path(self) -> Path:
@@ -210,6 +228,7 @@ def config_from_doc(home: Path, doc: Mapping[str, Any]) -> AgentConfig:
         raise AgentConfigError("trusted_validator_keys: a list of hex keys") from None
     return AgentConfig(
         home=home,
+        home_settings=_home_settings(_table(doc, "home")),
         owner=decode_address(owner_text),
         chain_id=_get(doc, "chain_id", str),
         nodes=tuple(n.rstrip("/") for n in nodes),
@@ -270,7 +289,41 @@ def config_to_doc(config: AgentConfig) -> dict[str, Any]:
         },
         "skill_use_caps": {"default": config.default_skill_use_cap, **config.skill_use_caps},
         "payments": payments,
+        "home": _home_doc(config.home_settings),
     }
+
+
+def _home_settings(doc: Mapping[str, Any]) -> HomeSettings:
+    for name in doc:
+        if name not in ("owner_home", "owner_key", "owner_keyring_backend", "session_ttl"):
+            raise AgentConfigError(f"home.{name}: unknown setting")
+    owner_home = doc.get("owner_home")
+    # Verify the owner's home is a path (or absent: the owner key lives elsewhere)
+    if owner_home is not None and (not isinstance(owner_home, str) or not owner_home):
+        raise AgentConfigError("home.owner_home: a directory path")
+    key = doc.get("owner_key", "owner")
+    if not isinstance(key, str) or not key:
+        raise AgentConfigError("home.owner_key: a keyring key name")
+    backend = doc.get("owner_keyring_backend", "file")
+    if backend not in ("file", "test"):
+        raise AgentConfigError("home.owner_keyring_backend: file or test")
+    return HomeSettings(
+        owner_home=Path(owner_home) if owner_home else None,
+        owner_key=key,
+        owner_keyring_backend=backend,
+        session_ttl=_positive(doc, "session_ttl", DEFAULT_SESSION_TTL, where="home."),
+    )
+
+
+def _home_doc(home: HomeSettings) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "owner_key": home.owner_key,
+        "owner_keyring_backend": home.owner_keyring_backend,
+        "session_ttl": home.session_ttl,
+    }
+    if home.owner_home is not None:
+        doc["owner_home"] = str(home.owner_home)
+    return doc
 
 
 def write_config(config: AgentConfig) -> Path:
