@@ -4,6 +4,7 @@ sharing policy form, and the revoke button's input."""
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import pytest
 
@@ -96,7 +97,7 @@ def test_grants_live_first_with_uses_and_expiry() -> None:
 
 def test_sales_count_paid_objects_as_earnings() -> None:
     offer = "ab" * 32
-    records = [
+    records: list[dict[str, Any]] = [
         {"offer": offer, "grantee": "vox1buyer", "price": 250, "objects": ["01", "02", "03"]},
         {"offer": "", "objects": ["04"]},  # a grant made by hand: not a sale
     ]
