@@ -21,8 +21,10 @@ from voxpop.chain.modules.devices.module import DevicesModule
 from voxpop.chain.modules.directory.module import DirectoryModule
 from voxpop.chain.modules.distribution.module import DistributionModule
 from voxpop.chain.modules.feegrant.module import FeegrantModule
+from voxpop.chain.modules.feemarket.module import FeemarketModule
 from voxpop.chain.modules.gov.module import GovModule
 from voxpop.chain.modules.grant.module import GrantModule
+from voxpop.chain.modules.htlc.module import HtlcModule
 from voxpop.chain.modules.inbox.module import InboxModule
 from voxpop.chain.modules.market.module import MarketModule
 from voxpop.chain.modules.services.module import ServicesModule
@@ -41,7 +43,8 @@ def default_modules() -> list[Module]:
     """Every module, in the order their genesis and block hooks run.
 
     Begin-block: distribution pays for the previous block (before slashing changes stakes), then
-    slashing judges it. End-block: staking matures entries and updates the validator set.
+    slashing judges it. End-block: staking matures entries and updates the validator set; the
+    fee market settles the block's fees and moves the base price.
     """
     return [
         AuthModule(),
@@ -65,6 +68,8 @@ def default_modules() -> list[Module]:
         WasmModule(),
         ConsentModule(),
         MarketModule(),
+        HtlcModule(),
+        FeemarketModule(),  # last: its end-block sees every param change of the block
     ]
 
 

@@ -1,0 +1,1 @@
+"""The htlc module: hash-time-locked uvox and on-chain swap offers."""
