@@ -7,13 +7,14 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 import pytest
 from bitcoin.wallet import CKey
 
 from tests.swap.btc_node import BtcNode, btcd_binary
-from voxpop.swap.btc import BtcLeg, BtcLockRef
+from voxpop.swap.btc import BtcLeg, BtcLockRef, open_btc_leg
 from voxpop.swap.btc_errors import (
     BtcAlreadySpentError,
     BtcNotRefundableError,
@@ -23,7 +24,14 @@ from voxpop.swap.btc_errors import (
 from voxpop.swap.btc_rpc import BtcRpc
 from voxpop.swap.btc_script import HtlcScript
 from voxpop.swap.btc_tx import build_htlc_spend
-from voxpop.swap.legs import LockState, LockTerms, TermsMismatchError, WrongPreimageError
+from voxpop.swap.legs import (
+    Leg,
+    LockState,
+    LockTerms,
+    TermsMismatchError,
+    TimeoutKind,
+    WrongPreimageError,
+)
 
 pytestmark = [
     pytest.mark.slow,
@@ -206,8 +214,6 @@ def test_invalid_claim_preimage_of_other_length(
 
 
 def test_invalid_lock_terms(node: BtcNode, swap: Swap) -> None:
-    from dataclasses import replace
-
     # a lock of another amount under the agreed script is found and refused
     swap.alice.lock(replace(swap.terms, amount=AMOUNT - 1))
     node.mine(1)
@@ -220,3 +226,33 @@ def test_invalid_lock_terms(node: BtcNode, swap: Swap) -> None:
         swap.bob.lock(swap.terms)
     with pytest.raises(BtcTermsError):
         swap.alice.lock(replace(swap.terms, recipient="zz"))
+
+
+def test_open_btc_leg_from_config(node: BtcNode, tmp_path: Path) -> None:
+    config = {
+        "rpc_url": node.url,
+        "rpc_user": node.user,
+        "rpc_password": node.password,
+        "key_file": str(tmp_path / "btc.key"),
+        "block_seconds": "1",
+        "confirmations": "1",
+    }
+    leg = open_btc_leg(config)
+    assert isinstance(leg, Leg)
+    assert (leg.asset, leg.timeout_kind, leg.confirmations_needed) == (
+        "BTC",
+        TimeoutKind.RELATIVE_BLOCKS,
+        1,
+    )
+    assert leg.timeout_after(10) == 10
+    assert leg.fee_rate >= 1  # the node's estimate, or DEFAULT_FEE_RATE without one
+    assert open_btc_leg({**config, "fee_rate": "7"}).fee_rate == 7
+    assert (tmp_path / "btc.key").stat().st_mode & 0o777 == 0o600
+    # the key file is kept: the same address after a restart
+    assert open_btc_leg(config).address() == leg.address()
+    with pytest.raises(BtcTermsError, match="unknown"):
+        open_btc_leg({**config, "rpc_port": "1"})
+    with pytest.raises(BtcTermsError, match="whole number"):
+        open_btc_leg({**config, "fee_rate": "1.5"})
+    with pytest.raises(BtcTermsError, match="network"):
+        open_btc_leg({**config, "network": "moon"})

@@ -9,6 +9,9 @@ A lock's reference is "txid:vout:script" (the witness script, hex). A P2WSH outp
 the script's hash until it is spent, so the reference carries the script: claim and refund need
 nothing else, and a restarted tool resumes from the reference alone.
 
+The swap tool builds the leg from its config's [btc] section with `open_btc_leg` (keys listed
+there).
+
 Fees: a fixed rate in whole sat/vB, the `fee_rate` given, else the node's estimate for 6 blocks at
 start, else DEFAULT_FEE_RATE. The lock's fee is paid on top of the amount; a claim's or refund's
 comes out of the locked output (the recipient receives amount - claim fee).
@@ -17,7 +20,11 @@ comes out of the locked output (the recipient receives amount - claim fee).
 from __future__ import annotations
 
 import binascii
+import os
+import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from bitcoin.core import CTransaction
 from bitcoin.wallet import CKey
@@ -259,3 +266,69 @@ class BtcLeg:
             preimage,
         )
         return self.rpc.send_raw_transaction(tx.serialize().hex())
+
+
+CONFIG_KEYS = (
+    "rpc_url",
+    "rpc_user",
+    "rpc_password",
+    "key_file",
+    "network",
+    "fee_rate",
+    "block_seconds",
+    "confirmations",
+)
+
+
+def load_or_create_key(path: Path) -> bytes:
+    """Our 32-byte Bitcoin key, hex in `path`; a new random one (file mode 0600) if absent."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_bytes(32).hex() + "\n")
+    try:
+        key = bytes.fromhex(path.read_text().strip())
+    except ValueError as e:
+        raise BtcTermsError(f"{path}: not a hex key") from e
+    if len(key) != 32:
+        raise BtcTermsError(f"{path}: the key must be 32 bytes of hex")
+    return key
+
+
+def open_btc_leg(config: Mapping[str, str]) -> BtcLeg:
+    """The leg the swap tool's [btc] section describes:
+
+    rpc_url, rpc_user, rpc_password   the btcd node (run with --txindex --addrindex)
+    key_file        our key, hex; created (0600) when absent
+    network         regtest (default), simnet, testnet, signet or mainnet
+    fee_rate        sat/vB (default: the node's estimate, else DEFAULT_FEE_RATE)
+    block_seconds   the block time the timeouts are converted with (default 600)
+    confirmations   confirmations a counterparty's lock needs (default 6)
+
+    Raises BtcTermsError for an unknown key or a value that is not a number."""
+    unknown = sorted(set(config) - set(CONFIG_KEYS))
+    if unknown:
+        raise BtcTermsError(f"unknown [btc] settings {unknown}; known: {list(CONFIG_KEYS)}")
+    for required in ("rpc_url", "rpc_user", "rpc_password", "key_file"):
+        if not config.get(required):
+            raise BtcTermsError(f"[btc] needs {required}")
+
+    def number(name: str) -> int | None:
+        value = config.get(name)
+        if value is None or value == "":
+            return None
+        try:
+            return int(value)
+        except ValueError as e:
+            raise BtcTermsError(f"[btc] {name} must be a whole number, not {value!r}") from e
+
+    rpc = BtcRpc(config["rpc_url"], config["rpc_user"], config["rpc_password"])
+    return BtcLeg(
+        rpc,
+        load_or_create_key(Path(config["key_file"]).expanduser()),
+        network=config.get("network") or "regtest",
+        fee_rate=number("fee_rate"),
+        block_seconds=number("block_seconds") or BLOCK_SECONDS,
+        confirmations_needed=number("confirmations") or CONFIRMATIONS,
+    )
