@@ -20,3 +20,9 @@ fi
 if [ -f scripts/install_btcd.sh ]; then
     bash scripts/install_btcd.sh
 fi
+
+# The pinned Solidity compiler (npm `solc`, soljson: no native download) that builds the swap's
+# Ethereum HTLC (tools/solc/compile.py; a test checks the committed artifact against it)
+if [ ! -x tools/solc/node_modules/.bin/solcjs ]; then
+    (cd tools/solc && npm ci --no-audit --no-fund)
+fi
