@@ -104,9 +104,10 @@ def test_claim_and_refund_tx_shapes() -> None:
     for tx in (claim, refund):
         assert tx.nVersion == 2
         assert CTransaction.deserialize(tx.serialize()) == tx
-    # the refund carries the CSV timeout in nSequence; the claim is final
+    # the refund carries the CSV timeout in nSequence; the claim has no relative lock and
+    # signals replaceability (BIP 125)
     assert refund.vin[0].nSequence == 144
-    assert claim.vin[0].nSequence == 0xFFFFFFFF
+    assert claim.vin[0].nSequence == 0xFFFFFFFD
     assert list(claim.wit.vtxinwit[0].scriptWitness.stack)[1:3] == [SECRET, b"\x01"]
     assert list(refund.wit.vtxinwit[0].scriptWitness.stack)[1] == b""
     # the fee comes out of the output: about 2 sat/vB of a ~150 vB tx

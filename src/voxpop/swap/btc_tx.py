@@ -43,6 +43,9 @@ from voxpop.swap.btc_script import HtlcScript, claim_witness, refund_witness
 # lower): change smaller than this is left to the fee.
 DUST_LIMIT = 546
 SEQUENCE_FINAL = 0xFFFFFFFF
+# A claim's input: no relative lock (bit 31 set) and replaceable (BIP 125), so a claim stuck at a
+# low fee can be sent again at a higher one.
+SEQUENCE_REPLACEABLE = 0xFFFFFFFD
 TX_VERSION = 2  # BIP 68 relative locks apply only to version 2 txs
 
 
@@ -133,7 +136,7 @@ def _sign_htlc_spend(
     output: CTxOut,
     preimage: bytes | None,
 ) -> CTransaction:
-    sequence = SEQUENCE_FINAL if preimage is not None else htlc.csv_blocks
+    sequence = SEQUENCE_REPLACEABLE if preimage is not None else htlc.csv_blocks
     vin = [CTxIn(COutPoint(lx(txid), vout), nSequence=sequence)]
     unsigned = CMutableTransaction(vin, [output], nLockTime=0, nVersion=TX_VERSION)
     script = bytes(htlc.script)
