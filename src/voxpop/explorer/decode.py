@@ -1,0 +1,174 @@
+"""A block as the node reports it (`BlockRecord`: header, raw txs, results, block events) -> the
+rows the index keeps. Pure: no I/O, the same rows for the same block.
+
+Each tx is decoded with the chain's own decoder (`decode_tx`) and its messages with their
+declarations (`msgs_json`: addresses in bech32, bytes in hex), so the explorer shows what the
+chain executed. The accounts a tx touched are its signer and every valid address in its decoded
+messages and in its events.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from voxpop.chain.abci import Event, ExecTxResult
+from voxpop.chain.errors import ChainError
+from voxpop.chain.registry import msgs_json
+from voxpop.chain.tx import decode_tx, tx_hash
+from voxpop.crypto.address import encode_address, is_address
+from voxpop.crypto.keys import address_from_pubkey
+from voxpop.node.service import BlockRecord
+
+Row = dict[str, Any]
+
+
+@dataclass(slots=True)
+class BlockRows:
+    """Everything one block adds to the index."""
+
+    height: int
+    block: Row
+    txs: list[Row] = field(default_factory=list)
+    messages: list[Row] = field(default_factory=list)
+    events: list[Row] = field(default_factory=list)
+    account_txs: list[Row] = field(default_factory=list)
+    minted: int = 0
+    burned: int = 0
+    supply: int | None = None  # the chain's supply after the block, when the indexer asked
+    # Validators' consensus addresses and operators seen in this block (refreshed from the chain)
+    validators: set[str] = field(default_factory=set)
+
+
+@lru_cache(maxsize=65_536)
+def _is_address(text: str) -> bool:
+    return is_address(text)
+
+
+@lru_cache(maxsize=65_536)
+def _sender(pub_key: bytes) -> str:
+    return encode_address(address_from_pubkey(pub_key))
+
+
+def addresses_in(value: Any) -> Iterator[str]:
+    """Every bech32 account address in a decoded message value (nested maps and lists)."""
+    if isinstance(value, str):
+        if value.startswith("vox1") and _is_address(value):
+            yield value
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            yield from addresses_in(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from addresses_in(item)
+
+
+def event_rows(height: int, tx_index: int, events: Sequence[Event]) -> list[Row]:
+    return [
+        {
+            "height": height,
+            "tx_index": tx_index,
+            "event_index": i,
+            "type": event.type,
+            "attributes": json.dumps([[a.key, a.value] for a in event.attributes]),
+        }
+        for i, event in enumerate(events)
+    ]
+
+
+def _amount(event: Event) -> int:
+    text = event.attr("amount") or "0"
+    return int(text) if text.isdigit() else 0
+
+
+def _issuance(events: Sequence[Event]) -> tuple[int, int]:
+    minted = sum(_amount(e) for e in events if e.type == "mint")
+    burned = sum(_amount(e) for e in events if e.type == "burn")
+    return minted, burned
+
+
+def decode_tx_rows(
+    rows: BlockRows, index: int, raw: bytes, result: ExecTxResult, height: int
+) -> None:
+    """Adds one tx's rows (tx, messages, events, accounts) to `rows`."""
+    hash_hex = tx_hash(raw).hex()
+    sender, fee, memo = "", 0, ""
+    try:
+        tx = decode_tx(raw)
+        sender, fee, memo = _sender(tx.body.pub_key), tx.body.fee, tx.body.memo
+    except ChainError:
+        tx = None
+    msgs = msgs_json(raw) if tx is not None else None
+    rows.txs.append(
+        {
+            "hash": hash_hex,
+            "height": height,
+            "idx": index,
+            "sender": sender,
+            "fee": fee,
+            "gas_wanted": result.gas_wanted,
+            "gas_used": result.gas_used,
+            "code": result.code,
+            "codespace": result.codespace,
+            "log": result.log,
+            "memo": memo,
+            "msg_types": ",".join(m["type"] for m in msgs or ()),
+            "msgs": json.dumps(msgs),
+            "size": len(raw),
+        }
+    )
+    touched: dict[str, None] = {sender: None} if sender else {}
+    for i, msg in enumerate(msgs or ()):
+        rows.messages.append(
+            {
+                "tx_hash": hash_hex,
+                "msg_index": i,
+                "height": height,
+                "type": msg["type"],
+                "value": json.dumps(msg["value"]),
+            }
+        )
+        touched.update(dict.fromkeys(addresses_in(msg["value"])))
+    rows.events.extend(event_rows(height, index, result.events))
+    for event in result.events:
+        for attr in event.attributes:
+            if attr.value.startswith("vox1") and _is_address(attr.value):
+                touched[attr.value] = None
+    rows.account_txs.extend(
+        {"address": a, "height": height, "tx_index": index, "tx_hash": hash_hex} for a in touched
+    )
+    minted, burned = _issuance(result.events)
+    rows.minted += minted
+    rows.burned += burned
+
+
+def decode_block(record: BlockRecord, supply: int | None = None) -> BlockRows:
+    """The rows of one block. `supply` is the chain's supply after it, if known (otherwise the
+    index carries its running supply forward by the block's mints and burns)."""
+    h = record.header
+    rows = BlockRows(
+        height=h.height,
+        block={
+            "height": h.height,
+            "hash": record.hash.hex(),
+            "time_unix": h.time_unix,
+            "proposer": h.proposer.hex(),
+            "num_txs": len(record.txs),
+            "app_hash": h.app_hash.hex(),
+            "gas_used": sum(r.gas_used for r in record.results),
+            "fees": 0,
+        },
+        supply=supply,
+    )
+    for index, (raw, result) in enumerate(zip(record.txs, record.results, strict=True)):
+        decode_tx_rows(rows, index, raw, result, h.height)
+    rows.block["fees"] = sum(t["fee"] for t in rows.txs)
+    rows.events.extend(event_rows(h.height, -1, record.events))
+    minted, burned = _issuance(record.events)
+    rows.minted += minted
+    rows.burned += burned
+    rows.validators.add(h.proposer.hex())
+    return rows
