@@ -11,6 +11,7 @@ from voxpop.cli.data import data_app
 from voxpop.cli.data_consent import consent_app
 from voxpop.cli.device import device_app
 from voxpop.cli.devnet import devnet_app
+from voxpop.cli.explorer import explorer_app
 from voxpop.cli.inbox import inbox_app
 from voxpop.cli.keys import keys_app
 from voxpop.cli.market import market_app
@@ -41,6 +42,7 @@ for name, group in (
     ("provider", provider_app),
     ("storage", storage_app),
     ("privacy", privacy_app),
+    ("explorer", explorer_app),
     ("agent", agent_app),
     ("device", device_app),
     ("skill", skill_app),
