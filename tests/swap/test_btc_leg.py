@@ -114,10 +114,24 @@ def test_lock_claim_and_watch(node: BtcNode, swap: Swap) -> None:
     assert AMOUNT - 1_000 < received < AMOUNT  # the claim's fee came out of the lock
     assert swap.alice.wallet.balance() < FUNDS - AMOUNT
 
-    # Verify a second claim and a refund of a claimed lock are refused
+    # Verify a second claim and a refund of a claimed lock are refused, by the node too
     with pytest.raises(BtcAlreadySpentError):
         swap.bob.claim(ref, swap.secret)
+    node.mine(5)
     assert not swap.alice.can_refund(ref)
+    lock = BtcLockRef.parse(ref)
+    refund = build_htlc_spend(
+        swap.alice.wallet.key,
+        lock.htlc,
+        lock.txid,
+        lock.vout,
+        AMOUNT,
+        swap.alice.wallet.script_pubkey,
+        2,
+        None,
+    )
+    with pytest.raises(BtcRpcError):
+        swap.alice.rpc.send_raw_transaction(refund.serialize().hex())
 
 
 def test_refund_only_after_the_csv_timeout(node: BtcNode, rpc: BtcRpc, swap: Swap) -> None:
