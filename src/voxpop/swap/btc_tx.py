@@ -108,21 +108,22 @@ def build_payment(
     if amount < DUST_LIMIT:
         raise BtcTermsError(f"amount must be at least {DUST_LIMIT} sat")
     chosen: list[Utxo] = []
+    target = CTxOut(amount, CScript(script_pubkey))
     for utxo in utxos:
         chosen.append(utxo)
         total = sum(u.amount for u in chosen)
         if total < amount:
             continue
-        outputs = [CTxOut(amount, CScript(script_pubkey))]
-        change_out = CTxOut(total - amount, CScript(change_script_pubkey))
-        probe = _sign_payment(key, chosen, [*outputs, change_out])
-        fee = fee_rate * (vsize_of(probe) + 1)
-        change = total - amount - fee
-        if change < 0:
-            continue
+        probe = _sign_payment(key, chosen, [target, CTxOut(total, CScript(change_script_pubkey))])
+        change = total - amount - fee_rate * (vsize_of(probe) + 1)
         if change >= DUST_LIMIT:
-            outputs.append(CTxOut(change, CScript(change_script_pubkey)))
-        return _sign_payment(key, chosen, outputs)
+            return _sign_payment(
+                key, chosen, [target, CTxOut(change, CScript(change_script_pubkey))]
+            )
+        # No change worth an output: what is left over goes to the fee, if it covers it
+        alone = _sign_payment(key, chosen, [target])
+        if total - amount >= fee_rate * (vsize_of(alone) + 1):
+            return alone
     have = sum(u.amount for u in utxos)
     raise BtcFundsError(f"our outputs hold {have} sat; {amount} sat and the fee do not fit")
 
