@@ -1,0 +1,211 @@
+"""The real state machine, driven in-process: genesis, signed txs, one block per simulated step.
+
+`SimChain` is what a node does for the app (init_chain, finalize_block, commit), with a single
+clock the simulation advances. Every tx is built, signed and run through the real modules; a
+refused tx raises SimTxError (the model never sends a tx it expects to fail unless it says so).
+It keeps the books the supply check needs: what genesis held and what the chain burned.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from voxpop.chain.abci import (
+    BlockIDFlag,
+    CommitInfo,
+    Event,
+    ExecTxResult,
+    RequestFinalizeBlock,
+    RequestInitChain,
+    Validator,
+    ValidatorUpdate,
+    VoteInfo,
+)
+from voxpop.chain.app import VoxApp
+from voxpop.chain.modules.auth.state import read_params
+from voxpop.chain.modules.bank.state import iter_balances, read_balance, read_supply
+from voxpop.chain.modules.distribution.state import ISSUED_KEY
+from voxpop.chain.modules.staking.state import consensus_address
+from voxpop.chain.tx import encode_tx, make_body
+from voxpop.crypto.keys import PrivateKey
+from voxpop.node.blockstore import AUX_DBS
+from voxpop.sim.errors import SimInvariantError, SimTxError
+from voxpop.store import MerkleStore
+
+CHAIN_ID = "voxpop-sim"
+GENESIS_TIME = 1_799_971_200  # a day boundary (UTC midnight): grant epochs are days
+
+Msg = tuple[str, dict[str, Any]]
+
+
+@dataclass(slots=True)
+class PendingTx:
+    raw: bytes
+    gas_limit: int
+    fee: int
+    payer: bytes
+    may_fail: bool = False
+
+
+@dataclass
+class BlockResult:
+    height: int
+    time: int
+    results: list[ExecTxResult]
+    events: list[Event]
+    txs: list[PendingTx]
+
+
+@dataclass
+class SimChain:
+    app: VoxApp
+    genesis_supply: int
+    validators: dict[bytes, int]  # consensus pub key -> power, as CometBFT holds it
+    time: int = GENESIS_TIME
+    sequences: dict[bytes, int] = field(default_factory=dict)
+    burned: int = 0
+    fees: int = 0
+    # CometBFT's validator set by height: updates returned by block H apply from H+2
+    _valsets: dict[int, dict[bytes, int]] = field(default_factory=dict)
+
+    @classmethod
+    def start(
+        cls, path: Path, app_state: dict[str, Any], validator_keys: Sequence[bytes]
+    ) -> SimChain:
+        """A new chain in `path` from `app_state`; nothing is committed until the first block."""
+        store = MerkleStore(path, aux_dbs=AUX_DBS, keep_versions=2)
+        app = VoxApp(store)
+        res = app.init_chain(
+            RequestInitChain(
+                time_unix=GENESIS_TIME,
+                chain_id=CHAIN_ID,
+                app_state_bytes=json.dumps(app_state).encode(),
+                validators=tuple(ValidatorUpdate(pk, 1) for pk in validator_keys),
+            )
+        )
+        initial = {u.pub_key_ed25519: u.power for u in res.validators}
+        supply = sum(int(b["amount"]) for b in app_state["bank"]["balances"])
+        chain = cls(app, supply, initial)
+        chain._valsets = {1: dict(initial), 2: dict(initial)}
+        return chain
+
+    def close(self) -> None:
+        self.app.store.close()
+
+    # --- txs -------------------------------------------------------------------------------------
+
+    def fee_for(self, gas_limit: int) -> int:
+        """The fee a tx declaring `gas_limit` must pay now."""
+        return read_params(self.app.committed if self.app.last_height else self._state()).min_fee(
+            gas_limit
+        )
+
+    def _state(self) -> Any:
+        return self.app._state()
+
+    def tx(
+        self, signer: PrivateKey, msgs: Sequence[Msg], gas_limit: int, *, free: bool = False
+    ) -> PendingTx:
+        """A signed tx of `msgs` at the signer's next sequence; `free`: a fee-exempt grant claim."""
+        address = signer.public_key.address
+        seq = self.sequences.get(address, 0)
+        fee = 0 if free else self.fee_for(gas_limit)
+        body = make_body(
+            chain_id=CHAIN_ID,
+            pub_key=signer.public_key.raw,
+            sequence=seq,
+            fee=fee,
+            gas_limit=gas_limit,
+            msgs=msgs,
+        )
+        self.sequences[address] = seq + 1
+        return PendingTx(encode_tx(body, signer.sign(body.sign_bytes())), gas_limit, fee, address)
+
+    # --- blocks ----------------------------------------------------------------------------------
+
+    @property
+    def height(self) -> int:
+        return self.app.last_height
+
+    def block(self, txs: Sequence[PendingTx], advance: int) -> BlockResult:
+        """Finalize and commit the next block `advance` seconds later, holding `txs` in order.
+
+        Raises SimTxError if a tx not marked `may_fail` fails.
+        """
+        self.time += advance
+        height = self.app.last_height + 1
+        signers = self._valsets.get(height - 1, {}) if height > 1 else {}
+        votes = tuple(
+            VoteInfo(Validator(consensus_address(pk), power), BlockIDFlag.COMMIT)
+            for pk, power in sorted(signers.items())
+        )
+        res = self.app.finalize_block(
+            RequestFinalizeBlock(
+                tuple(t.raw for t in txs),
+                height,
+                self.time,
+                decided_last_commit=CommitInfo(votes=votes),
+            )
+        )
+        self.app.commit()
+        following = dict(self._valsets.get(height + 1, self.validators))
+        for update in res.validator_updates:
+            if update.power:
+                following[update.pub_key_ed25519] = update.power
+            else:
+                following.pop(update.pub_key_ed25519, None)
+        self._valsets[height + 2] = following
+        self._valsets.pop(height - 2, None)
+        results = list(res.tx_results)
+        for pending, result in zip(txs, results, strict=True):
+            # Verify every tx the model sent was accepted (or was allowed to fail)
+            if result.code != 0 and not pending.may_fail:
+                raise SimTxError(f"block {height}: tx refused: [{result.code}] {result.log}")
+            if result.code == 0 or result.gas_used:
+                self.fees += pending.fee
+            self.burned += _burned(result.events)
+        self.burned += _burned(res.events)
+        return BlockResult(height, self.time, results, list(res.events), list(txs))
+
+    # --- the books -------------------------------------------------------------------------------
+
+    def balance(self, address: bytes) -> int:
+        return read_balance(self.app.committed, address)
+
+    def issued(self) -> int:
+        raw = self.app.committed.get(ISSUED_KEY)
+        return int.from_bytes(raw, "big") if raw else 0
+
+    def supply(self) -> int:
+        return read_supply(self.app.committed)
+
+    def check_supply(self, *, full: bool) -> None:
+        """genesis + issued - burned = supply, and (`full`) = the sum of every balance, module
+        accounts included. Raises SimInvariantError."""
+        expected = self.genesis_supply + self.issued() - self.burned
+        supply = self.supply()
+        if supply != expected:
+            raise SimInvariantError(
+                f"height {self.height}: supply {supply} != genesis {self.genesis_supply} + "
+                f"issued {self.issued()} - burned {self.burned} = {expected}"
+            )
+        if full:
+            total = sum(n for _, n in iter_balances(self.app.committed))
+            if total != expected:
+                raise SimInvariantError(
+                    f"height {self.height}: balances sum to {total}, expected {expected}"
+                )
+
+
+def _burned(events: Sequence[Event]) -> int:
+    total = 0
+    for event in events:
+        if event.type == "burn":
+            for attr in event.attributes:
+                if attr.key == "amount":
+                    total += int(attr.value)
+    return total
