@@ -21,6 +21,7 @@ from voxpop.cli.privacy import privacy_app
 from voxpop.cli.provider import provider_app
 from voxpop.cli.query import query_app
 from voxpop.cli.settings_cmd import settings_app
+from voxpop.cli.sim import sim_app
 from voxpop.cli.skill import skill_app
 from voxpop.cli.storage import storage_app
 from voxpop.cli.testnet import testnet_app
@@ -39,6 +40,7 @@ for name, group in (
     ("keys", keys_app),
     ("devnet", devnet_app),
     ("testnet", testnet_app),
+    ("sim", sim_app),
     ("provider", provider_app),
     ("storage", storage_app),
     ("privacy", privacy_app),

@@ -22,7 +22,8 @@ OWNER_TOOLS = (
     "inbox",
     "contract",
 )
-LOCAL_NETWORKS = ("devnet", "testnet")
+# sim: a simulated network on this machine (issue 19: the economics on the real state machine)
+LOCAL_NETWORKS = ("devnet", "testnet", "sim")
 
 # Names kept from before the rule, hidden from --help: old name -> the name under the rule
 ALIASES = {("query", "account"): ("query", "auth", "account")}
