@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import httpx
 
@@ -65,6 +66,7 @@ def start_live_home(root: Path, passphrase: str) -> Iterator[LiveHome]:
     funds = {encode_address(LIVE_OWNER.public_key.address): FUNDS}
     node = LocalNode.start(root / "node", funds=funds, block_interval_ms=200)
     process: subprocess.Popen[bytes] | None = None
+    log: IO[bytes] | None = None
     try:
         agent_home = root / "agent"
         config, _ = init_agent_home(
@@ -108,6 +110,8 @@ def start_live_home(root: Path, passphrase: str) -> Iterator[LiveHome]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        if log is not None:
+            log.close()
         node.stop()
 
 

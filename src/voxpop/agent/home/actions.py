@@ -70,10 +70,14 @@ def owner_action(
     what: str,
     build: Callable[[OwnerDevices], Sequence[Msg]],
     command: Sequence[str],
+    options: Sequence[str] | None = None,
+    gas_limit: int | None = None,
 ) -> ActionResult:
     """Sign and send the owner's `build(flows)` messages with the session's owner key, or, when
     the key is not unlocked here, the command that does it where the key lives (`command`: the
-    arguments after `voxpop`, e.g. ["device", "claim", code]; --node and --key are added).
+    arguments after `voxpop`, e.g. ["device", "claim", code]; then `options`, by default
+    `Home.cli_options()`: --node and --key; `voxpop tx ...` commands take the key as FROM in
+    `command` and pass `options=home.node_options()`). `gas_limit`: default estimate_gas(msgs).
 
     `flows` reads with proofs through the node that takes the tx; with the key it is the owner's
     own, else the agent's (which reads through its settings wrap: the same messages)."""
@@ -86,9 +90,11 @@ def owner_action(
         flows = OwnerDevices(client, reader, owner=agent.owner)
         msgs = list(build(flows))
         if key is None:
-            argv = ["voxpop", *command, *home.cli_options()]
+            extra = home.cli_options() if options is None else list(options)
+            argv = ["voxpop", *command, *extra]
             return ActionResult("command", what, command=shlex.join(argv))
-        result = client.execute(key, msgs, gas_limit=estimate_gas(msgs), mode="sync")
+        gas = gas_limit if gas_limit is not None else estimate_gas(msgs)
+        result = client.execute(key, msgs, gas_limit=gas, mode="sync")
         if result.code != 0:
             return ActionResult("failed", what, result.tx_hash.hex(), code=error_name(result.code))
         return ActionResult("submitted", what, result.tx_hash.hex())

@@ -56,9 +56,13 @@ def require_session(request: Request) -> Session:
 async def require_csrf(request: Request, session: Session = Depends(require_session)) -> Session:
     """For every state-changing request: the session's CSRF token, from the `X-CSRF-Token`
     header (htmx) or the `csrf` form field, and no other site's Origin. 403 otherwise."""
+    # Verify the browser says the request comes from this site's own page: Sec-Fetch-Site, and
+    # the Origin when it names one (no-referrer pages send "null")
+    site = request.headers.get("sec-fetch-site")
+    if site is not None and site not in ("same-origin", "none"):
+        raise HomeError(403, "cross_origin")
     origin = request.headers.get("origin")
-    # Verify a browser's Origin, when it sends one, is this page's own
-    if origin is not None and urlsplit(origin).netloc != request.headers.get("host", ""):
+    if origin not in (None, "null") and urlsplit(origin).netloc != request.headers.get("host"):
         raise HomeError(403, "cross_origin")
     token = request.headers.get(CSRF_HEADER)
     if token is None:

@@ -89,12 +89,19 @@ class Home:
         """Whether the owner keeps the key on this machine (owner actions can be signed here)."""
         return self.owner_keyring is not None
 
+    @property
+    def owner_key_name(self) -> str:
+        """The owner key's name in its keyring (for the commands the pages show)."""
+        return self.agent.config.home_settings.owner_key
+
+    def node_options(self) -> list[str]:
+        """`--node URL`: what every command needs to reach the chain this agent follows."""
+        return ["--node", self.agent.config.nodes[0]]
+
     def cli_options(self) -> list[str]:
-        """The options an owner command needs besides its own: the node, the key (and the home
-        holding it, when it is this machine's)."""
-        settings = self.agent.config.home_settings
-        options = ["--node", self.agent.config.nodes[0], "--key", settings.owner_key]
-        return options
+        """The options an owner tool (`voxpop device|skill|settings ...`) needs besides its own:
+        the node and `--key`."""
+        return [*self.node_options(), "--key", self.owner_key_name]
 
 
 def home_of(request: Request) -> Home:
