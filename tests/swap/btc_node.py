@@ -15,7 +15,9 @@ import os
 import secrets
 import shutil
 import subprocess
+import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -109,6 +111,26 @@ class BtcNode:
     def mine(self, blocks: int = 1) -> None:
         with self.rpc() as rpc:
             rpc.generate(blocks)
+
+    @contextlib.contextmanager
+    def mining(self, interval: float = 1.0) -> Iterator[None]:
+        """A block every `interval` seconds in a background thread (a chain whose time moves on
+        by itself, as the swap tool expects), until the block ends."""
+        stop = threading.Event()
+
+        def run() -> None:
+            with self.rpc() as rpc:
+                while not stop.wait(interval):
+                    with contextlib.suppress(BtcError):
+                        rpc.generate(1)
+
+        thread = threading.Thread(target=run, name="btcd-miner", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join(10)
 
     def miner_wallet(self, rpc: BtcRpc) -> BtcWallet:
         return BtcWallet(rpc, CKey(self.miner_secret), NETWORK)
