@@ -226,9 +226,14 @@ POLICY_FORM: tuple[tuple[str, str, str, str], ...] = (
     ("purposes", "Purposes I accept", "text", "e.g. research, training"),
     ("languages", "Languages", "text", "e.g. en, de"),
     ("min_price", "Lowest price per item (uvox)", "number", "Offers paying less are declined."),
-    ("max_access_seconds", "Longest access (seconds)", "number", "How long a buyer may read."),
+    (
+        "max_access_seconds",
+        "Longest access, in seconds",
+        "number",
+        "86400 is a day; 2592000 is 30.",
+    ),
     ("max_objects_per_period", "Most items per period", "number", "0: no limit."),
-    ("period_seconds", "Period (seconds)", "number", "The window of the limit above."),
+    ("period_seconds", "Period of that limit, in seconds", "number", "86400 is a day."),
     ("allow_buyers", "Only these buyers", "text", "Addresses, comma separated; empty: anyone."),
     ("deny_buyers", "Never these buyers", "text", "Addresses, comma separated."),
 )

@@ -1,0 +1,111 @@
+"""The wallet page in Debian's Chromium against a real node and agent: the balance, the spending
+chart from the agent's ledger, send (an owner action signed with the unlocked key) with its tx
+progress until committed and both balances after, and errors in plain words."""
+
+from __future__ import annotations
+
+import datetime
+from typing import TYPE_CHECKING
+
+import pytest
+
+from tests.agent.home.live import LiveHome
+from tests.support.browser import screenshot
+from voxpop.agent.payer import LEDGER_FILE
+from voxpop.client.payments.ledger import ChannelRecord, Ledger
+from voxpop.crypto import encode_address
+from voxpop.crypto.keys import PrivateKey
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+pytestmark = pytest.mark.slow
+
+RECIPIENT = PrivateKey(bytes([221]) * 32).public_key.address
+PROVIDER = PrivateKey(bytes([222]) * 32).public_key.address
+
+
+def unlock(page: Page, live: LiveHome, then: str) -> None:
+    page.goto(f"{live.url}/unlock?next={then}")
+    page.fill("#passphrase", live.passphrase)
+    page.click("main button:has-text('Unlock')")
+    page.wait_for_url(f"**{then}")
+
+
+def balance_uvox(page: Page) -> int:
+    title = page.get_attribute("#balance .hb-amount", "title")
+    assert title is not None and title.endswith(" uvox")
+    return int(title.removesuffix(" uvox").replace(",", ""))
+
+
+def seed_spending(live: LiveHome) -> None:
+    """What the agent's payer writes when devices use paid services: a channel and its spends."""
+    ledger = Ledger(live.agent_home / LEDGER_FILE)
+    try:
+        channel = b"\x42" * 32
+        if ledger.channel(channel) is None:
+            ledger.add_channel(
+                ChannelRecord(channel, live.owner, PROVIDER, b"\x01" * 32, 50_000_000, 0, 0, 0.0)
+            )
+            today = datetime.datetime.now(datetime.UTC).date()
+            issued = 0
+            for back, kind, cost in [
+                (0, "stt", 1_200_000),
+                (0, "weather", 300_000),
+                (1, "stt", 2_000_000),
+                (3, "knowledge", 900_000),
+                (5, "stt", 700_000),
+                (5, "weather", 200_000),
+            ]:
+                issued += cost
+                day = (today - datetime.timedelta(days=back)).isoformat()
+                ledger.reserve(channel, kind, issued, cost, day)
+    finally:
+        ledger.close()
+
+
+def test_send_shows_progress_until_committed_and_both_balances(
+    live_home: LiveHome, page: Page
+) -> None:
+    seed_spending(live_home)
+    unlock(page, live_home, "/wallet")
+    assert page.inner_text("#my-address") == encode_address(live_home.owner)
+    assert page.get_attribute("img.hb-qr", "src", timeout=5_000).startswith("data:image/svg+xml")
+    assert page.locator("svg.hb-chart rect").count() == 6  # one segment per service and day
+    assert "Speech to text" in page.inner_text("table.hb-legend")
+    screenshot(page, "wallet")
+    before = balance_uvox(page)
+
+    page.fill("#send-to", encode_address(RECIPIENT))
+    page.fill("#send-amount", "2.5")
+    page.click("button:has-text('Send')")
+    # the tx's progress: sent (polled), then confirmed in a block
+    page.wait_for_selector("#result .tx-submitted, #result .tx-committed")
+    page.wait_for_selector("#result .tx-committed")
+    assert "confirmed in block" in page.inner_text("#result")
+
+    with live_home.client() as client:
+        assert client.balance(RECIPIENT) == 2_500_000
+        owner_now = client.balance(live_home.owner)
+    assert owner_now <= before - 2_500_000
+    page.goto(f"{live_home.url}/wallet")
+    assert balance_uvox(page) == owner_now
+
+
+def test_errors_are_shown_in_plain_words(live_home: LiveHome, page: Page) -> None:
+    unlock(page, live_home, "/wallet")
+    page.fill("#send-to", "vox1notanaddress")
+    page.fill("#send-amount", "1")
+    page.click("button:has-text('Send')")
+    page.wait_for_selector("#result .tx-error")
+    assert "That is not a voxpop address" in page.inner_text("#result")
+
+    page.fill("#send-to", encode_address(RECIPIENT))
+    page.fill("#send-amount", "1.0000001")
+    page.click("button:has-text('Send')")
+    page.wait_for_selector("#result >> text=That amount cannot be used")
+
+    # more than the account holds: the network refuses it, said in words
+    page.fill("#send-amount", "99999999")
+    page.click("button:has-text('Send')")
+    page.wait_for_selector("#result >> text=There is not enough VOX in the account for this.")
