@@ -268,5 +268,9 @@ def test_open_btc_leg_from_config(node: BtcNode, tmp_path: Path) -> None:
         open_btc_leg({**config, "rpc_port": "1"})
     with pytest.raises(BtcTermsError, match="whole number"):
         open_btc_leg({**config, "fee_rate": "1.5"})
+    with pytest.raises(BtcTermsError, match="steady_blocks"):
+        open_btc_leg({**config, "steady_blocks": "yes"})
+    assert open_btc_leg({**config, "steady_blocks": "true"}).seconds_for(10) == 10
+    assert leg.seconds_for(10) < 4  # ten 1-second Poisson blocks: under 4 s once in 1000
     with pytest.raises(BtcTermsError, match="network"):
         open_btc_leg({**config, "network": "moon"})

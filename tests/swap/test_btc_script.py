@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 
 import pytest
 from bitcoin.core import CTransaction
@@ -20,6 +21,7 @@ from voxpop.swap.btc_script import (
     preimage_from_witness,
     refund_witness,
 )
+from voxpop.swap.btc_timing import least_seconds
 from voxpop.swap.btc_tx import build_htlc_spend
 
 SENDER = CKey(b"\x01" * 32)
@@ -119,3 +121,24 @@ def test_invalid_spend_fee_above_output() -> None:
         build_htlc_spend(
             RECIPIENT, htlc(), "cd" * 32, 0, 1_000, b"\x00\x14" + b"\x00" * 20, 10, SECRET
         )
+
+
+def _gamma_cdf(blocks: int, t: float) -> float:
+    """P(blocks Poisson arrivals of rate 1 take less than t) = P(Poisson(t) >= blocks), exact."""
+    below = sum(math.exp(k * math.log(t) - t - math.lgamma(k + 1)) for k in range(blocks))
+    return 1.0 - below
+
+
+@pytest.mark.parametrize("blocks", [6, 12, 24, 36, 72, 144, 1000])
+def test_least_seconds_is_the_one_in_a_thousand_fast_run(blocks: int) -> None:
+    seconds = least_seconds(blocks, 600)
+    assert 0 < seconds < blocks * 600
+    # one run in a thousand is faster, to within 10 % (and on the safe side from below)
+    assert 0.0007 < _gamma_cdf(blocks, seconds / 600) < 0.0011
+
+
+def test_least_seconds_small_counts() -> None:
+    assert least_seconds(0, 600) == 0
+    # under a few blocks the bound is near zero: a lock that close to its end has no time left
+    assert least_seconds(1, 600) <= 1
+    assert least_seconds(2, 600) < 60

@@ -42,6 +42,7 @@ from voxpop.swap.btc_script import (
     parse_htlc_script,
     preimage_from_witness,
 )
+from voxpop.swap.btc_timing import least_seconds
 from voxpop.swap.btc_tx import build_htlc_spend
 from voxpop.swap.btc_wallet import BtcWallet, decode_tx, outputs_and_spends
 from voxpop.swap.legs import (
@@ -102,6 +103,7 @@ class BtcLeg:
         fee_rate: int | None = None,
         block_seconds: int = BLOCK_SECONDS,
         confirmations_needed: int = CONFIRMATIONS,
+        steady_blocks: bool = False,
     ) -> None:
         if len(secret) != 32:
             raise BtcTermsError("the Bitcoin key must be 32 bytes")
@@ -109,6 +111,7 @@ class BtcLeg:
         self.network = network
         self.wallet = BtcWallet(rpc, CKey(secret), network)
         self.block_seconds = block_seconds
+        self.steady_blocks = steady_blocks
         self._confirmations_needed = confirmations_needed
         if fee_rate is None:
             fee_rate = rpc.fee_rate_estimate(FEE_ESTIMATE_BLOCKS) or DEFAULT_FEE_RATE
@@ -136,6 +139,15 @@ class BtcLeg:
         if blocks > MAX_CSV_BLOCKS:
             raise BtcTermsError(f"{seconds} s is more than {MAX_CSV_BLOCKS} blocks")
         return blocks
+
+    def seconds_for(self, blocks: int) -> int:
+        """The time `blocks` blocks take, pessimistically: a lower bound that holds but for one
+        run of blocks in a thousand (voxpop.swap.btc_timing), since every use of seconds_left
+        asks whether enough time is left. With steady_blocks (a regtest miner on a timer),
+        blocks x block_seconds."""
+        if self.steady_blocks:
+            return blocks * self.block_seconds
+        return least_seconds(blocks, self.block_seconds)
 
     def htlc_of(self, terms: LockTerms) -> HtlcScript:
         return HtlcScript(
@@ -193,7 +205,7 @@ class BtcLeg:
             tip = self.rpc.block_count()
             deadline = self.rpc.block_height(str(entry["blockhash"])) + lock.htlc.csv_blocks
             # A refund may go into block `deadline`, the next block once the tip is deadline - 1
-            seconds_left = max(0, deadline - tip - 1) * self.block_seconds
+            seconds_left = self.seconds_for(max(0, deadline - tip - 1))
         state = LockState.LOCKED if confirmations > 0 else LockState.PENDING
         preimage = None
         spender = self._spender(lock)
@@ -277,6 +289,7 @@ CONFIG_KEYS = (
     "fee_rate",
     "block_seconds",
     "confirmations",
+    "steady_blocks",
 )
 
 
@@ -305,6 +318,8 @@ def open_btc_leg(config: Mapping[str, str]) -> BtcLeg:
     fee_rate        sat/vB (default: the node's estimate, else DEFAULT_FEE_RATE)
     block_seconds   the block time the timeouts are converted with (default 600)
     confirmations   confirmations a counterparty's lock needs (default 6)
+    steady_blocks   "true" on a regtest chain mined on a timer: time left is blocks x
+                    block_seconds, not the pessimistic Poisson bound (default false)
 
     Raises BtcTermsError for an unknown key or a value that is not a number."""
     unknown = sorted(set(config) - set(CONFIG_KEYS))
@@ -323,6 +338,10 @@ def open_btc_leg(config: Mapping[str, str]) -> BtcLeg:
         except ValueError as e:
             raise BtcTermsError(f"[btc] {name} must be a whole number, not {value!r}") from e
 
+    steady_text = (config.get("steady_blocks") or "false").lower()
+    if steady_text not in ("true", "false"):
+        raise BtcTermsError(f"[btc] steady_blocks must be true or false, not {steady_text!r}")
+    steady = steady_text == "true"
     rpc = BtcRpc(config["rpc_url"], config["rpc_user"], config["rpc_password"])
     return BtcLeg(
         rpc,
@@ -331,4 +350,5 @@ def open_btc_leg(config: Mapping[str, str]) -> BtcLeg:
         fee_rate=number("fee_rate"),
         block_seconds=number("block_seconds") or BLOCK_SECONDS,
         confirmations_needed=number("confirmations") or CONFIRMATIONS,
+        steady_blocks=steady,
     )
