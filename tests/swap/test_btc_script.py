@@ -21,7 +21,7 @@ from voxpop.swap.btc_script import (
     preimage_from_witness,
     refund_witness,
 )
-from voxpop.swap.btc_timing import least_seconds
+from voxpop.swap.btc_timing import least_seconds, most_seconds
 from voxpop.swap.btc_tx import build_htlc_spend
 
 SENDER = CKey(b"\x01" * 32)
@@ -135,6 +135,13 @@ def test_least_seconds_is_the_one_in_a_thousand_fast_run(blocks: int) -> None:
     assert 0 < seconds < blocks * 600
     # one run in a thousand is faster, to within 10 % (and on the safe side from below)
     assert 0.0007 < _gamma_cdf(blocks, seconds / 600) < 0.0011
+
+
+@pytest.mark.parametrize("blocks", [6, 12, 24, 36, 72, 144, 1000])
+def test_most_seconds_is_the_one_in_a_thousand_slow_run(blocks: int) -> None:
+    seconds = most_seconds(blocks, 600)
+    assert seconds > blocks * 600
+    assert 0.9989 < _gamma_cdf(blocks, seconds / 600) < 0.9993
 
 
 def test_least_seconds_small_counts() -> None:

@@ -42,7 +42,7 @@ from voxpop.swap.btc_script import (
     parse_htlc_script,
     preimage_from_witness,
 )
-from voxpop.swap.btc_timing import least_seconds
+from voxpop.swap.btc_timing import least_seconds, most_seconds
 from voxpop.swap.btc_tx import build_htlc_spend
 from voxpop.swap.btc_wallet import BtcWallet, decode_tx, outputs_and_spends
 from voxpop.swap.legs import (
@@ -148,6 +148,14 @@ class BtcLeg:
         if self.steady_blocks:
             return blocks * self.block_seconds
         return least_seconds(blocks, self.block_seconds)
+
+    def longest_seconds(self, blocks: int) -> int:
+        """How long a lock of `blocks` CSV blocks may last, but for one run in a thousand (with
+        steady_blocks: blocks x block_seconds). A taker locking BTC second should want the VOX
+        lock to outlast this plus its margin: the offerer can claim BTC until then."""
+        if self.steady_blocks:
+            return blocks * self.block_seconds
+        return most_seconds(blocks, self.block_seconds)
 
     def htlc_of(self, terms: LockTerms) -> HtlcScript:
         return HtlcScript(
