@@ -1,10 +1,14 @@
 """The wallet page in Debian's Chromium against a real node and agent: the balance, the spending
 chart from the agent's ledger, send (an owner action signed with the unlocked key) with its tx
-progress until committed and both balances after, and errors in plain words."""
+progress until committed, both balances after, and the tx decoded in a real explorer following
+the same node; errors in plain words."""
 
 from __future__ import annotations
 
 import datetime
+import time
+from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -15,6 +19,7 @@ from voxpop.agent.payer import LEDGER_FILE
 from voxpop.client.payments.ledger import ChannelRecord, Ledger
 from voxpop.crypto import encode_address
 from voxpop.crypto.keys import PrivateKey
+from voxpop.explorer.testing import LocalExplorer
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -23,6 +28,17 @@ pytestmark = pytest.mark.slow
 
 RECIPIENT = PrivateKey(bytes([221]) * 32).public_key.address
 PROVIDER = PrivateKey(bytes([222]) * 32).public_key.address
+
+
+@pytest.fixture(scope="module")
+def explorer(live_home: LiveHome, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`voxpop explorer` indexing the live home's node (SQLite in its home): its URL."""
+    home: Path = tmp_path_factory.mktemp("explorer")
+    running = LocalExplorer.start(home, node_url=live_home.node.url)
+    try:
+        yield running.url
+    finally:
+        running.stop()
 
 
 def unlock(page: Page, live: LiveHome, then: str) -> None:
@@ -65,12 +81,13 @@ def seed_spending(live: LiveHome) -> None:
 
 
 def test_send_shows_progress_until_committed_and_both_balances(
-    live_home: LiveHome, page: Page
+    live_home: LiveHome, explorer: str, page: Page
 ) -> None:
     seed_spending(live_home)
     unlock(page, live_home, "/wallet")
     assert page.inner_text("#my-address") == encode_address(live_home.owner)
-    assert page.get_attribute("img.hb-qr", "src", timeout=5_000).startswith("data:image/svg+xml")
+    qr = page.get_attribute("img.hb-qr", "src")
+    assert qr is not None and qr.startswith("data:image/svg+xml")
     assert page.locator("svg.hb-chart rect").count() == 6  # one segment per service and day
     assert "Speech to text" in page.inner_text("table.hb-legend")
     screenshot(page, "wallet")
@@ -90,6 +107,22 @@ def test_send_shows_progress_until_committed_and_both_balances(
     assert owner_now <= before - 2_500_000
     page.goto(f"{live_home.url}/wallet")
     assert balance_uvox(page) == owner_now
+
+    # the explorer shows that tx, decoded: from the recipient's account to the tx's page
+    recipient = encode_address(RECIPIENT)
+    deadline = time.monotonic() + 60
+    while True:
+        page.goto(f"{explorer}/accounts/{recipient}")
+        if page.locator("a[href^='/txs/']").count() or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    page.locator("a[href^='/txs/']").first.click()
+    page.wait_for_selector(".msg .mtype")
+    assert page.inner_text(".msg .mtype") == "bank/Send"
+    decoded = page.inner_text(".msg")
+    assert recipient in decoded and encode_address(live_home.owner) in decoded
+    assert "2500000" in decoded
+    screenshot(page, "explorer_send_tx")
 
 
 def test_errors_are_shown_in_plain_words(live_home: LiveHome, page: Page) -> None:
