@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.agent.home.live import LiveHome
 from tests.support.browser import screenshot
@@ -62,8 +63,8 @@ def test_vote_shows_progress_until_committed_and_the_vote(live_home: LiveHome, p
     with live_home.client() as client:
         vote = client.query("/gov/vote", state.id_bytes(pid) + live_home.owner).value
     assert decode_state(vote) == [[int(state.VoteOption.YES), state.WEIGHT_ONE]]
-    page.goto(f"{live_home.url}/community")
-    assert "You voted: Yes" in page.locator(f"#proposal-{pid}").inner_text()
+    # the proposal shows the vote without a reload (its box reloads when the tx is done)
+    expect(page.locator(f"#proposal-{pid} .hb-my-vote")).to_have_text("You voted: Yes")
 
 
 def test_delegate_then_a_locked_session_gets_the_command(live_home: LiveHome, page: Page) -> None:
