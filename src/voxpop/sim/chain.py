@@ -36,6 +36,11 @@ from voxpop.node.blockstore import AUX_DBS
 from voxpop.sim.errors import SimInvariantError, SimTxError
 from voxpop.store import MerkleStore
 
+try:  # the fee market (issue 19, item 1) where the chain has it
+    from voxpop.chain.modules.feemarket import state as feemarket
+except ImportError:  # pragma: no cover - a chain from before the fee market
+    feemarket = None  # type: ignore[assignment]
+
 CHAIN_ID = "voxpop-sim"
 GENESIS_TIME = 1_799_971_200  # a day boundary (UTC midnight): grant epochs are days
 
@@ -48,6 +53,7 @@ class PendingTx:
     gas_limit: int
     fee: int
     payer: bytes
+    kind: str  # the first message's type
     may_fail: bool = False
 
 
@@ -69,6 +75,7 @@ class SimChain:
     sequences: dict[bytes, int] = field(default_factory=dict)
     burned: int = 0
     fees: int = 0
+    gas_used: dict[str, int] = field(default_factory=dict)  # the most a tx of each kind used
     # CometBFT's validator set by height: updates returned by block H apply from H+2
     _valsets: dict[int, dict[bytes, int]] = field(default_factory=dict)
 
@@ -99,13 +106,11 @@ class SimChain:
     # --- txs -------------------------------------------------------------------------------------
 
     def fee_for(self, gas_limit: int) -> int:
-        """The fee a tx declaring `gas_limit` must pay now."""
-        return read_params(self.app.committed if self.app.last_height else self._state()).min_fee(
-            gas_limit
-        )
-
-    def _state(self) -> Any:
-        return self.app._state()
+        """The fee a tx declaring `gas_limit` must pay in the next block: the minimum gas price's,
+        or the fee market's base charge when that is more (no tip: the model's txs are not in a
+        hurry)."""
+        state = self.app.committed if self.app.last_height else self.app._state()
+        return max(read_params(state).min_fee(gas_limit), base_charge(state, gas_limit))
 
     def tx(
         self, signer: PrivateKey, msgs: Sequence[Msg], gas_limit: int, *, free: bool = False
@@ -123,7 +128,8 @@ class SimChain:
             msgs=msgs,
         )
         self.sequences[address] = seq + 1
-        return PendingTx(encode_tx(body, signer.sign(body.sign_bytes())), gas_limit, fee, address)
+        raw = encode_tx(body, signer.sign(body.sign_bytes()))
+        return PendingTx(raw, gas_limit, fee, address, msgs[0][0])
 
     # --- blocks ----------------------------------------------------------------------------------
 
@@ -143,11 +149,14 @@ class SimChain:
             VoteInfo(Validator(consensus_address(pk), power), BlockIDFlag.COMMIT)
             for pk, power in sorted(signers.items())
         )
+        # The validators propose in turn (the fee market pays tips to the proposer)
+        keys = sorted(self._valsets.get(height, self.validators))
         res = self.app.finalize_block(
             RequestFinalizeBlock(
                 tuple(t.raw for t in txs),
                 height,
                 self.time,
+                proposer_address=consensus_address(keys[height % len(keys)]) if keys else b"",
                 decided_last_commit=CommitInfo(votes=votes),
             )
         )
@@ -167,6 +176,9 @@ class SimChain:
                 raise SimTxError(f"block {height}: tx refused: [{result.code}] {result.log}")
             if result.code == 0 or result.gas_used:
                 self.fees += pending.fee
+                self.gas_used[pending.kind] = max(
+                    self.gas_used.get(pending.kind, 0), result.gas_used
+                )
             self.burned += _burned(result.events)
         self.burned += _burned(res.events)
         return BlockResult(height, self.time, results, list(res.events), list(txs))
@@ -199,6 +211,13 @@ class SimChain:
                 raise SimInvariantError(
                     f"height {self.height}: balances sum to {total}, expected {expected}"
                 )
+
+
+def base_charge(state: Any, gas_limit: int) -> int:
+    """The fee market's least fee for `gas_limit` (0 on a chain without the fee market)."""
+    if feemarket is None:
+        return 0
+    return feemarket.quote(state, gas_limit).base_charge
 
 
 def _burned(events: Sequence[Event]) -> int:

@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+from voxpop.chain.errors import InvalidGenesisError
+from voxpop.chain.modules.distribution.state import DistributionParams
 from voxpop.sim.errors import SimConfigError
 
 VOX = 1_000_000
@@ -176,11 +178,11 @@ def check_params(p: SimParams) -> None:
         f"{per_day} sign-ups a day exceed registrars x quota = {p.registrars * p.registrar_quota}",
     )
     _require(p.grant_amount >= 1, "grant_amount", "grant_amount must be at least 1 uvox")
-    _require(
-        700 <= p.annual_inflation_bps <= 2_000,
-        "inflation_bounds",
-        "annual_inflation_bps must stay within the chain's bounds 700..2000",
-    )
+    # Verify the issuance params are the chain's valid ones (its bounds, whatever they are now)
+    try:
+        DistributionParams.from_value(asdict(distribution_params(p)))
+    except InvalidGenesisError as exc:
+        raise SimConfigError("inflation_bounds", str(exc)) from None
     _require(p.gov_voting_days >= 1, "gov_voting_days", "gov_voting_days must be at least 1")
     for name in ("stt_price", "knowledge_price", "household_stt_price", "skill_fee"):
         _require(getattr(p, name) >= 1, "price_positive", f"{name} must be at least 1 uvox")
@@ -247,6 +249,15 @@ def _check_storage(p: SimParams) -> None:
         p.storage_node_gib * (1 << 30) >= p.households * p.store_gib * (1 << 30) // p.deal_k,
         "storage_supply",
         "dedicated storage nodes cannot hold one shard of every household's backup",
+    )
+
+
+def distribution_params(p: SimParams) -> DistributionParams:
+    """The chain's issuance params with the sim's start inflation and community tax."""
+    return replace(
+        DistributionParams(),
+        annual_inflation_bps=p.annual_inflation_bps,
+        community_tax_bps=p.community_tax_bps,
     )
 
 

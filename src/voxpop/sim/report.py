@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from voxpop.chain.module_accounts import BONDED_POOL, COMMUNITY_POOL, GRANT_POOL, module_address
+from voxpop.chain.modules.storage import state as storage_state
 
 if TYPE_CHECKING:
     from voxpop.sim.world import World
@@ -107,7 +108,9 @@ def month_row(world: World, month: int, day: int) -> MonthRow:
         else:
             node_income += node.income_month
             node_cost += cost
-        if node.placements == 0 and node.income_month:
+        # Paid with no epoch ever proven on chain: paid for capacity, not for storage
+        record = storage_state.get_provider(chain.app.committed, node.address)
+        if node.income_month and (record is None or record.proven == 0):
             idle += node.income_month
     wallets = sorted(
         chain.balance(h.address) + sum(c.deposit - c.spent for c in h.channels.values())

@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from voxpop.chain.app import event_attrs
+from voxpop.chain.errors import InvalidGenesisError
 from voxpop.chain.genesis import default_app_state
 from voxpop.chain.module_accounts import COMMUNITY_POOL, module_address
-from voxpop.chain.modules.distribution.state import DistributionParams
 from voxpop.chain.modules.gov.module import GovModule
 from voxpop.chain.modules.gov.state import GovParams
 from voxpop.chain.modules.grant.state import attestation_sign_bytes
@@ -40,15 +40,18 @@ from voxpop.sim.actors import (
     uniform_tree,
 )
 from voxpop.sim.chain import CHAIN_ID, BlockResult, PendingTx, SimChain
-from voxpop.sim.errors import SimTxError
-from voxpop.sim.params import BPS, DAY, VOX, SimParams, shard_bytes
+from voxpop.sim.errors import SimConfigError, SimTxError
+from voxpop.sim.params import BPS, DAY, VOX, SimParams, distribution_params, shard_bytes
 from voxpop.sim.report import MonthRow, month_row
 
+# Gas limits: about twice what each tx used when measured (`SimChain.gas_used`); a tx pays for its
+# limit, and the fee market's block fullness counts limits
 GAS_CLAIM = 50_000
-GAS_SMALL = 300_000
-GAS_SETUP = 1_000_000
-GAS_VOUCHERS = 1_500_000
-GAS_PROVE = 3_000_000
+GAS_SMALL = 150_000
+GAS_SETUP = 600_000
+GAS_USE = 300_000
+GAS_VOUCHER = 12_000  # per voucher of a channels/Claim, over GAS_SMALL
+GAS_PROVE = 300_000
 MAX_VOUCHERS = 64
 GIB = 1 << 30
 
@@ -89,6 +92,9 @@ class World:
     # Registered in the block being built: chosen by others from the next block on
     new_payees: list[Payee] = field(default_factory=list)
     new_nodes: list[StorageNode] = field(default_factory=list)
+    buys: list[tuple[bytes, int]] = field(default_factory=list)  # this block's purchases
+    reserved: dict[bytes, int] = field(default_factory=dict)  # spent by this block's txs
+    by_address: dict[bytes, Household] = field(default_factory=dict)
 
     # --- set up ----------------------------------------------------------------------------------
 
@@ -153,13 +159,13 @@ class World:
                 (v.public_key.address, c.public_key.raw, p.validator_self_bond)
                 for v, c in zip(validators, consensus, strict=True)
             ],
-            distribution=DistributionParams(
-                annual_inflation_bps=p.annual_inflation_bps,
-                community_tax_bps=p.community_tax_bps,
-            ),
+            distribution=distribution_params(p),
         )
         _genesis_params(app_state, p)
-        chain = SimChain.start(path, app_state, [c.public_key.raw for c in consensus])
+        try:
+            chain = SimChain.start(path, app_state, [c.public_key.raw for c in consensus])
+        except InvalidGenesisError as exc:
+            raise SimConfigError("chain_genesis", exc.message) from None
         return cls(
             params=p,
             chain=chain,
@@ -173,6 +179,7 @@ class World:
             developers=developers,
             skill_creators=creators,
             rng=rng,
+            by_address={h.address: h for h in households},
         )
 
     # --- the run ---------------------------------------------------------------------------------
@@ -185,7 +192,7 @@ class World:
         for b in range(p.total_blocks):
             day, hour = divmod(b, per_day)
             txs: list[PendingTx] = []
-            buys: list[tuple[bytes, int]] = []
+            self.buys, self.reserved = [], {}
             if b == 0:
                 txs += self._genesis_day()
             if day > 0 and day % p.month_days == 0 and hour == 0:
@@ -196,17 +203,19 @@ class World:
                 txs += self._prove(prove_epoch)
                 prove_epoch = None
             for h in self._acting(day, hour):
-                tx = self._household_step(h, day, buys)
+                tx = self._household_step(h, day)
                 if tx is not None:
                     txs.append(tx)
-            for kind_payees in self.payees.values():
+            for offset, kind_payees in enumerate(self.payees.values()):
                 for payee in kind_payees:
-                    if payee.index % per_day == hour and day % p.claim_days == 0 and day > 0:
+                    # Payees claim in their own hour; kinds half a day apart
+                    turn = (payee.index + offset * per_day // 2) % per_day
+                    if turn == hour and day % p.claim_days == 0 and day > 0:
                         txs += self._claim(payee)
             # Storage nodes confirm their new placements in the block the deals open in
             txs += [self._confirm(n) for n in self.storage_nodes if n.to_confirm]
-            if buys:
-                txs.insert(0, self._buy_tx(buys))
+            if self.buys:
+                txs.insert(0, self._buy_tx(self.buys))
             # Block b is at genesis + b x block_seconds: a simulated day is a grant epoch
             result = self.chain.block(txs, p.block_seconds if b else 0)
             self._after_block(result)
@@ -288,16 +297,14 @@ class World:
 
     # --- households ------------------------------------------------------------------------------
 
-    def _household_step(
-        self, h: Household, day: int, buys: list[tuple[bytes, int]]
-    ) -> PendingTx | None:
+    def _household_step(self, h: Household, day: int) -> PendingTx | None:
         if h.state == "waiting":
             h.state = "claimed"
             return self._claim_grant(h)
         if h.state == "claimed":
             h.state = "active"
-            return self._setup(h, buys)
-        return self._use(h, day, buys)
+            return self._setup(h)
+        return self._use(h, day)
 
     def _claim_grant(self, h: Household) -> PendingTx:
         p = self.params
@@ -325,7 +332,7 @@ class World:
         calls = p.stt_calls_per_day if kind == "stt" else p.knowledge_calls_per_day
         return calls * price
 
-    def _setup(self, h: Household, buys: list[tuple[bytes, int]]) -> PendingTx:
+    def _setup(self, h: Household) -> PendingTx:
         """Open the two channels; opt in to serve (stake first); open a storage deal."""
         p = self.params
         msgs: list[tuple[str, dict[str, Any]]] = []
@@ -384,21 +391,31 @@ class World:
                 need += escrow
                 h.spend_month += escrow
         fee = self.chain.fee_for(GAS_SETUP)
-        self._afford(h, p.grant_amount, need + fee, buys)
+        self._afford(h, need + fee)
         return self.chain.tx(h.key, msgs, GAS_SETUP)
 
-    def _afford(self, h: Household, balance: int, need: int, buys: list[tuple[bytes, int]]) -> None:
-        """If `need` is more than `balance`, buy the shortfall and buy_days more of calls."""
-        if need <= balance:
-            return
-        amount = (
-            need
-            - balance
-            + self.params.buy_days * (self._daily_cost(h, "stt") + self._daily_cost(h, "knowledge"))
-        )
-        buys.append((h.address, amount))
-        h.bought_month += amount
-        self.books.bought += amount
+    def _afford(self, h: Household, need: int) -> None:
+        """Reserve `need` of what `h` holds for this block's txs; if it holds less, buy the
+        shortfall and buy_days more of calls (the exchange's transfer goes first in the block)."""
+        balance = self.chain.balance(h.address) - self.reserved.get(h.address, 0)
+        if need > balance:
+            amount = (
+                need
+                - balance
+                + self.params.buy_days
+                * (self._daily_cost(h, "stt") + self._daily_cost(h, "knowledge"))
+            )
+            self.buys.append((h.address, amount))
+            h.bought_month += amount
+            self.books.bought += amount
+            balance += amount
+        self.reserved[h.address] = self.reserved.get(h.address, 0) + need
+
+    def _afford_fee(self, address: bytes, gas_limit: int) -> None:
+        """A serving household pays its server's tx fees from its wallet like anything else."""
+        h = self.by_address.get(address)
+        if h is not None:
+            self._afford(h, self.chain.fee_for(gas_limit))
 
     def _route(self, h: Household, kind: str) -> Payee:
         """The agent's choice: the cheapest payee with room (households serve below the
@@ -418,7 +435,7 @@ class World:
         spread = mean * self.params.call_jitter_bps // BPS
         return mean - spread + self.rng.randrange(2 * spread + 1) if spread else mean
 
-    def _use(self, h: Household, day: int, buys: list[tuple[bytes, int]]) -> PendingTx | None:
+    def _use(self, h: Household, day: int) -> PendingTx | None:
         """A day of calls, counted off chain; a top-up (and royalties) when a channel runs low."""
         p = self.params
         msgs: list[tuple[str, dict[str, Any]]] = []
@@ -460,15 +477,15 @@ class World:
                 h.spend_month += escrow
         if not msgs:
             return None
-        fee = self.chain.fee_for(GAS_SETUP)
-        self._afford(h, self.chain.balance(h.address), need + fee, buys)
-        return self.chain.tx(h.key, msgs, GAS_SETUP)
+        fee = self.chain.fee_for(GAS_USE)
+        self._afford(h, need + fee)
+        return self.chain.tx(h.key, msgs, GAS_USE)
 
     def _buy_tx(self, buys: list[tuple[bytes, int]]) -> PendingTx:
         self.books.households_bought += len({a for a, _ in buys})
         outputs = [[address, amount] for address, amount in buys]
         msg = ("bank/MultiSend", {"from": self.exchange.public_key.address, "outputs": outputs})
-        return self.chain.tx(self.exchange, [msg], GAS_SMALL + 20_000 * len(outputs))
+        return self.chain.tx(self.exchange, [msg], GAS_SMALL + 5_000 * len(outputs))
 
     # --- storage ---------------------------------------------------------------------------------
 
@@ -526,7 +543,9 @@ class World:
         node.placements += len(placements)
         node.to_confirm = []
         msg = ("storage/Confirm", {"provider": node.address, "placements": placements})
-        return self.chain.tx(node.key, [msg], GAS_SMALL + 2_000 * len(placements))
+        gas = GAS_SMALL + 2_000 * len(placements)
+        self._afford_fee(node.address, gas)
+        return self.chain.tx(node.key, [msg], gas)
 
     def _prove(self, epoch: int) -> list[PendingTx]:
         p = self.params
@@ -542,6 +561,7 @@ class World:
                 _, path = uniform_tree(leaf, levels)
                 proofs.append([object_id, shard, leaf_index, leaf, path])
             msg = ("storage/Prove", {"provider": node.address, "epoch": epoch, "proofs": proofs})
+            self._afford_fee(node.address, GAS_PROVE)
             txs.append(self.chain.tx(node.key, [msg], GAS_PROVE))
         return txs
 
@@ -587,7 +607,9 @@ class World:
                 "channels/Claim",
                 {"payee": payee.address, "vouchers": vouchers[i : i + MAX_VOUCHERS]},
             )
-            txs.append(self.chain.tx(payee.key, [msg], GAS_VOUCHERS))
+            gas = GAS_SMALL + GAS_VOUCHER * len(msg[1]["vouchers"])
+            self._afford_fee(payee.address, gas)
+            txs.append(self.chain.tx(payee.key, [msg], gas))
         return txs
 
     # --- governance ------------------------------------------------------------------------------
@@ -615,7 +637,7 @@ class World:
         )
         self.proposals += 1
         self.books.gov_spent += amount
-        return [self.chain.tx(proposer, [msg], GAS_SETUP)]
+        return [self.chain.tx(proposer, [msg], GAS_SMALL)]
 
     def _vote(self) -> list[PendingTx]:
         return [
