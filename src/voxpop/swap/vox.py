@@ -7,6 +7,7 @@ lying node cannot show a lock that is not there.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from voxpop.chain.errors import ERRORS, ChainError
@@ -85,8 +86,12 @@ class VoxLeg:
         return encode_address(self.raw_address)
 
     def now(self) -> int:
-        """The latest block's time (unix s): the clock every htlc timeout is checked against."""
-        return self.client.status().latest_block_time_unix
+        """The chain's time now (unix s): the latest block's, or our clock if later. Block time
+        is what every htlc timeout is checked against, but a quiet chain makes no blocks (the
+        solo node's default) and the next block's time is the proposer's clock: so a refund is
+        sent once our clock passes the timeout (a refund that lands early fails, and is sent
+        again), and the time left to claim is never overstated."""
+        return max(self.client.status().latest_block_time_unix, int(time.time()))
 
     def timeout_after(self, seconds: int) -> int:
         return self.now() + seconds

@@ -1,0 +1,196 @@
+"""VOX <-> ETH swaps end to end: a real solo node, a real geth --dev, the deployed contract, two
+swap tools. Both directions; a tool restarted from disk at every step; a counterparty that never
+locks (refund); one that vanishes after locking (both refund); one that locks the wrong amount
+(refused); one that vanishes after the reveal (we still claim)."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from eth_account import Account
+
+from tests.support.nodeproc import NodeProcess
+from tests.swap.geth_node import GethNode, geth_binary
+from tests.swap.world import VOX_FUNDS, Party, drive, make_party
+from voxpop.crypto.keys import PrivateKey
+from voxpop.swap.engine import OfferTerms, SwapError
+from voxpop.swap.eth import deploy_htlc
+from voxpop.swap.legs import LockState, LockTerms
+
+pytestmark = pytest.mark.slow
+
+VOX = 5_000_000  # 5 VOX
+WEI = 10**16  # 0.01 ETH
+# Generous enough for a loaded 2-core machine; short enough for CI (see docs/swaps.md margins)
+QUICK = {"offerer_seconds": 40, "taker_seconds": 20, "margin_seconds": 6}
+SHORT = {"offerer_seconds": 12, "taker_seconds": 6, "margin_seconds": 2}
+MARGIN = {40: 6, 12: 2}  # the taker's margin for each of the two
+
+
+@dataclass
+class World:
+    node: NodeProcess
+    geth: GethNode
+    contract: str
+    keys: list[PrivateKey]  # funded VOX accounts, two per test
+    used: int = 0
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    binary = geth_binary()
+    if binary is None:
+        pytest.skip("geth is not installed (make swap-tools)")
+    root = tmp_path_factory.mktemp("swap")
+    deployer = secrets.token_bytes(32)
+    keys = [PrivateKey(secrets.token_bytes(32)) for _ in range(12)]
+    node = NodeProcess.create(root / "vox", [(k, VOX_FUNDS) for k in keys])
+    with ThreadPoolExecutor(1) as pool:  # geth starts while the node does
+        starting = pool.submit(GethNode.start, root / "geth", binary)
+        try:
+            node.start(timeout=180)
+        finally:
+            geth = starting.result()
+    try:
+        geth.fund(Account.from_key(deployer).address, 10**18)
+        yield World(node, geth, deploy_htlc(geth.web3(), deployer), keys)
+    finally:
+        node.stop()
+        geth.stop()
+
+
+@pytest.fixture
+def parties(world: World, tmp_path: Path) -> Iterator[tuple[Party, Party]]:
+    a, b = world.keys[world.used], world.keys[world.used + 1]
+    world.used += 2
+    alice = make_party("alice", a, world.node, world.geth, world.contract, tmp_path / "alice")
+    bob = make_party("bob", b, world.node, world.geth, world.contract, tmp_path / "bob")
+    yield alice, bob
+    alice.close()
+    bob.close()
+
+
+def test_sell_vox_for_eth_restarting_at_every_step(parties: tuple[Party, Party]) -> None:
+    alice, bob = parties
+    a_vox, b_vox, a_eth, b_eth = (
+        alice.vox_balance(),
+        bob.vox_balance(),
+        alice.eth_balance(),
+        bob.eth_balance(),
+    )
+    offer = alice.engine().offer(OfferTerms("sell", VOX, "ETH", WEI, **QUICK))
+    taken = bob.engine().take(bytes.fromhex(offer.offer_id), expect_vox=VOX, margin_seconds=6)
+    done = drive([(alice, offer), (bob, taken)], restart_each_step=True)
+    assert [r.outcome for r in done] == ["swapped", "swapped"], [r.notes for r in done]
+    assert done[1].secret == done[0].secret  # the taker learned it from its claimed lock
+    fee_room = 100_000  # uvox of tx fees
+    assert a_vox - VOX - fee_room < alice.vox_balance() < a_vox - VOX
+    assert b_vox + VOX - fee_room < bob.vox_balance() < b_vox + VOX
+    assert alice.eth_balance() > a_eth + WEI - 10**15  # claimed, less gas
+    assert bob.eth_balance() < b_eth - WEI
+
+
+def test_buy_vox_with_eth_offerer_vanishes_after_reveal(parties: tuple[Party, Party]) -> None:
+    alice, bob = parties
+    a_vox, b_vox = alice.vox_balance(), bob.vox_balance()
+    offer = alice.engine().offer(OfferTerms("buy", VOX, "ETH", WEI, **QUICK))
+    taken = bob.engine().take(
+        bytes.fromhex(offer.offer_id), margin_seconds=MARGIN[offer.offerer_seconds]
+    )
+    # Alice (locks ETH first) runs until she has claimed Bob's VOX, then is gone for good
+    alice_engine, bob_engine = alice.engine(), bob.engine()
+    deadline = time.monotonic() + 60
+    while not offer.done:
+        assert time.monotonic() < deadline, offer.notes
+        moved = alice_engine.tick(offer) | bob_engine.tick(taken)
+        if not moved:
+            time.sleep(0.3)
+    assert offer.outcome == "swapped"
+    # Bob alone reads the secret from his claimed VOX lock and claims Alice's ETH
+    drive([(bob, taken)], timeout=60)
+    assert taken.outcome == "swapped", taken.notes
+    assert alice.vox_balance() > a_vox + VOX - 100_000
+    assert bob.vox_balance() < b_vox - VOX
+
+
+def test_taker_never_locks_offerer_refunds(parties: tuple[Party, Party]) -> None:
+    alice, bob = parties
+    a_vox = alice.vox_balance()
+    offer = alice.engine().offer(OfferTerms("sell", VOX, "ETH", WEI, **SHORT))
+    taken = bob.engine().take(
+        bytes.fromhex(offer.offer_id), margin_seconds=MARGIN[offer.offerer_seconds]
+    )
+    bob.engine().step(taken)  # Bob takes the offer on chain, then never locks
+    (done,) = drive([(alice, offer)], timeout=60)
+    assert done.outcome == "refunded", done.notes
+    assert a_vox - 100_000 < alice.vox_balance() <= a_vox
+
+
+def test_offerer_vanishes_after_taker_locks_both_refund(parties: tuple[Party, Party]) -> None:
+    alice, bob = parties
+    b_eth = bob.eth_balance()
+    offer = alice.engine().offer(OfferTerms("sell", VOX, "ETH", WEI, **SHORT))
+    taken = bob.engine().take(
+        bytes.fromhex(offer.offer_id), margin_seconds=MARGIN[offer.offerer_seconds]
+    )
+    alice_engine, bob_engine = alice.engine(), bob.engine()
+    deadline = time.monotonic() + 60
+    while offer.phase != "locked":  # Alice sees the take and locks her VOX
+        assert time.monotonic() < deadline, (offer.notes, taken.notes)
+        if not (alice_engine.tick(offer) | bob_engine.tick(taken)):
+            time.sleep(0.3)
+    # Alice is killed; Bob sees her lock and locks his ETH, then waits for the secret in vain
+    (bob_done,) = drive([(bob, taken)], timeout=60)
+    assert bob_done.my_lock and bob_done.outcome == "refunded", bob_done.notes
+    # Alice's tool restarts after Bob's lock ended: too late to claim; she refunds hers
+    _, offer = alice.fresh(offer)
+    (alice_done,) = drive([(alice, offer)], timeout=60)
+    assert alice_done.outcome == "refunded", alice_done.notes
+    assert bob.eth_balance() > b_eth - 10**15  # only gas spent
+
+
+def test_bad_input_refused(parties: tuple[Party, Party]) -> None:
+    alice, bob = parties
+    offer = alice.engine().offer(OfferTerms("sell", VOX, "ETH", WEI, **QUICK))
+    offer_id = bytes.fromhex(offer.offer_id)
+    with pytest.raises(SwapError) as info:
+        bob.engine().take(offer_id, expect_vox=VOX + 1, margin_seconds=6)
+    assert info.value.code == "terms_mismatch"
+    with pytest.raises(SwapError) as info:
+        bob.engine().take(offer_id, margin_seconds=30)  # the offer's times leave no margin
+    assert info.value.code == "bad_timeouts"
+    with pytest.raises(SwapError) as info:
+        alice.engine().offer(OfferTerms("sell", VOX, "ETH", WEI, 20, 20, 5))
+    assert info.value.code == "bad_timeouts"
+    taken = bob.engine().take(offer_id, margin_seconds=6)
+    bob.engine().step(taken)
+    # A cheating offerer locks less than offered: the taker refuses to lock against it
+    offer_view = alice.engine().step(offer)
+    assert offer_view and offer.phase == "taken"
+    short = LockTerms(
+        bytes.fromhex(offer.hashlock),
+        VOX - 1,
+        taken.taker_vox,
+        offer.offerer_vox,
+        alice.vox().timeout_after(40),
+    )
+    alice.vox().lock(short)
+    (done,) = drive([(bob, taken)], timeout=30)
+    assert done.outcome == "refused" and "differs" in done.notes[-1]
+    assert done.my_lock == ""  # Bob locked nothing
+    # A wrong preimage never leaves the tool: the leg checks it against the lock first
+    ref = bob.vox().find_lock(
+        LockTerms(short.hashlock, VOX - 1, taken.taker_vox, offer.offerer_vox, 1)
+    )
+    assert ref is not None
+    from voxpop.swap.legs import WrongPreimageError
+
+    with pytest.raises(WrongPreimageError):
+        bob.vox().claim(ref, bytes(32))
+    assert bob.vox().status(ref).state is LockState.LOCKED
