@@ -160,22 +160,28 @@ def main() -> None:
 
                     steps = {k: statistics.median(v) * 1000 for k, v in buyer.timings.items()}
 
-                now = int(time.time())
-                requests = [
-                    sign_access_request(BUYER, rate_grant, ids[i % len(ids)], new_nonce(), now)
-                    for i in range(args.requests + STREAMS + BURST)
-                ]
+                def signed(count: int) -> list[bytes]:
+                    """Requests signed now (a node refuses one signed over 300 s ago)."""
+                    now = int(time.time())
+                    return [
+                        sign_access_request(BUYER, rate_grant, ids[i % len(ids)], new_nonce(), now)
+                        for i in range(count)
+                    ]
+
                 target = PRIVACY_KEYS[0].public_key.address
                 payers = [
                     PayingClient(vox, BUYER, ledger=root / f"rate{i}.db") for i in range(STREAMS)
                 ]
                 try:
                     # Each client opens its channel first, one at a time (one account's txs)
-                    for payer, body in zip(payers, requests[:STREAMS], strict=True):
+                    for payer, body in zip(payers, signed(STREAMS), strict=True):
                         node_rate([payer], target, [body])
-                    burst = node_rate(payers, target, requests[STREAMS : STREAMS + BURST])
+                    burst = node_rate(payers, target, signed(BURST))
                     time.sleep(3)  # the backlog drains into blocks
-                    rate = node_rate(payers, target, requests[STREAMS + BURST :])
+                    requests = signed(args.requests)
+                    before = privacy[0].status()
+                    rate = node_rate(payers, target, requests)
+                    after = privacy[0].status()
                 finally:
                     for payer in payers:
                         payer.close()
@@ -189,6 +195,17 @@ def main() -> None:
     print(f"  library reencrypt (this process): {base:.0f}/s")
     print(f"  one node, paid requests from {STREAMS} clients at once: burst {burst:.0f}/s, ")
     print(f"    sustained {rate:.0f}/s (bounded by the accesses its Records put in a block)")
+    txs = after["record_txs"] - before["record_txs"]
+    recorded = after["recorded"] - before["recorded"]
+    print(
+        f"    its records in that window: {recorded} in {txs} consent/Record txs, "
+        f"{after['record_txs_resent'] - before['record_txs_resent']} resent, "
+        f"{after['record_resyncs'] - before['record_resyncs']} resyncs, "
+        f"{after['records_dropped']} dropped in all; queued at the end "
+        f"{after['records_queued']}, in flight {after['record_txs_in_flight']}"
+    )
+    if after["last_error"]:
+        print(f"    its last error: {after['last_error'][:300]}")
     print(f"  proven grant read p50: {statistics.median(checks):.1f} ms")
     print(f"  buyer end to end per object p50: {statistics.median(e2e):.1f} ms ({len(e2e)} runs)")
     print("    " + ", ".join(f"{k} {v:.1f} ms" for k, v in steps.items()))

@@ -10,16 +10,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from voxpop.chain.modules.consent.state import ConsentParams, Grant, decode_grant
+from voxpop.chain.errors import ERRORS
+from voxpop.chain.modules.consent.state import ConsentParams, Grant, decode_access, decode_grant
 from voxpop.chain.modules.consent.state import decode_params as decode_consent_params
 from voxpop.chain.modules.services.state import Offer, decode_offer
-from voxpop.client import AsyncVoxClient, NotFoundError, VoxClientError
+from voxpop.client import AsyncVoxClient, NotFoundError, TxRejectedError, VoxClientError
 from voxpop.client.directory import decode_key_record
 from voxpop.crypto.keys import PrivateKey
-from voxpop.storage.chain import GRANT_QUERY, ChainLink, ChainUnavailableError
+from voxpop.storage.chain import GRANT_QUERY, ChainLink, ChainUnavailableError, TxFailedError
 
 KEYS_QUERY = "/directory/keys"
 CONSENT_PARAMS_QUERY = "/consent/params"
+ACCESS_QUERY = "/consent/access"
 OFFER_QUERY = "/services/offer"
 
 
@@ -33,7 +35,8 @@ class ProvenGrant:
 
 class PrivacyLink(ChainLink):
     """Reads go through a client of their own: a request waiting for a grant read must not
-    queue behind the node's txs."""
+    queue behind the node's txs. The access records' txs are signed and sequenced by the
+    recorder (several in flight), which broadcasts and follows them through the calls below."""
 
     def __init__(self, url: str, account: PrivateKey, chain_id: str | None = None) -> None:
         super().__init__(url, account, chain_id)
@@ -79,3 +82,55 @@ class PrivacyLink(ChainLink):
     async def offer(self, kind: str) -> Offer | None:
         raw, _ = await self._read(OFFER_QUERY, self.address + kind.encode())
         return decode_offer(raw) if raw else None
+
+    # --- the recorder's txs ----------------------------------------------------------------------
+
+    async def broadcast(self, tx: bytes) -> None:
+        """Broadcast signed tx bytes; returns once check_tx accepted them. Raises TxFailedError
+        (refused at check: `code`), ChainUnavailableError."""
+        try:
+            await self.client.broadcast(tx, "sync")
+        except TxRejectedError as exc:
+            raise TxFailedError(exc.code, exc.message) from None
+        except VoxClientError as exc:
+            raise ChainUnavailableError(f"tx not sent: {exc}") from None
+
+    async def landed(self, tx_hash: bytes) -> tuple[int, str] | None:
+        """(height, error name, "" if it succeeded) of a committed tx; None if not (yet) in a
+        block. Raises ChainUnavailableError."""
+        try:
+            record = await self.client.tx(tx_hash)
+        except NotFoundError:
+            return None
+        except VoxClientError as exc:
+            raise ChainUnavailableError(f"tx lookup: {exc}") from None
+        self.last_height = max(self.last_height, record.height)
+        code = record.result.code
+        if code == 0:
+            return record.height, ""
+        error = ERRORS.get(code)
+        return record.height, error.name if error else str(code)
+
+    async def sequence(self) -> int:
+        """The sequence this account's next tx needs, by the last committed block (not proven:
+        a wrong one only makes a tx refused). Raises ChainUnavailableError."""
+        try:
+            return (await self.client.account(self.address)).sequence
+        except NotFoundError:
+            return 0
+        except VoxClientError as exc:
+            raise ChainUnavailableError(f"account read: {exc}") from None
+
+    async def tx_params(self) -> tuple[str, int, int]:
+        """(chain id, min gas price numerator, denominator). Raises ChainUnavailableError."""
+        try:
+            chain_id = (await self.client.status()).chain_id
+            params = await self.client.auth_params()
+        except VoxClientError as exc:
+            raise ChainUnavailableError(f"tx params: {exc}") from None
+        return chain_id, params.min_gas_price_num, params.min_gas_price_den
+
+    async def recorded(self, grant_id: bytes, request_id: bytes) -> bool:
+        """Whether the chain holds this node's answer to the request (proven)."""
+        raw, _ = await self._read(ACCESS_QUERY, grant_id + request_id)
+        return bool(raw) and self.address in decode_access(raw).nodes

@@ -5,7 +5,7 @@ a grantee pays per re-encryption through its payment channel exactly as for any 
 access request against the grant as last read: held here, asked by its grantee, for an object it
 covers, fresh in time. `run` (paid) reads the grant again if its record is over a block old, then
 refuses an ended grant or one without accesses left, re-encrypts the kit's capsule with this
-node's fragment, signs the attestation and queues it for the batched consent/Record.
+node's fragment, signs the attestation and queues it (journaled) for the consent/Record txs.
 
 Answer (CBOR): `{"cfrag", "attestation", "kit", "salt"}`; docs/protocol/consent.md.
 """
@@ -128,11 +128,14 @@ class ReencryptEngine:
         cached = held.answers.get(request.request_id)
         if cached is not None:
             return cached  # the same request again: the same answer, no second access
+        # Answered before a restart (its record journaled, its answer not kept): answered
+        # again, and not a second access
+        repeat = request.request_id in held.unrecorded
         # Verify the answer can be recorded in time (every access served is on the record)
-        if self.recorder.full:
+        if not repeat and self.recorder.full:
             raise RefusedError(503, "busy", "too many answers wait for their record; retry")
         # Verify accesses are left, counting those answered here and not yet on chain
-        if grant.accesses + len(held.unrecorded) >= grant.max_accesses:
+        if not repeat and grant.accesses + len(held.unrecorded) >= grant.max_accesses:
             raise RefusedError(403, "no_accesses_left", "the grant's accesses are used up")
         cfrag = consent.reencrypt_capsule(held.capsules[request.object], held.kfrag)
         attestation = consent.sign_answer(
@@ -145,9 +148,18 @@ class ReencryptEngine:
             "salt": held.salts.get(request.object, b""),
         }
         body = cbor2.dumps(answer, canonical=True)
-        held.unrecorded[request.request_id] = 0
+        if not repeat:
+            # Journaled before it is sent: a node killed now still records it after a restart
+            try:
+                self.recorder.add(
+                    attestation, ask.blob, request.grant, request.request_id, held.height
+                )
+            except OSError as exc:
+                raise RefusedError(
+                    503, "storage_unavailable", f"cannot journal the answer: {exc}"
+                ) from None
+            held.unrecorded[request.request_id] = 0
         held.remember(request.request_id, body)
-        self.recorder.add(attestation, ask.blob, request.grant, request.request_id)
         self.served += 1
         return body
 

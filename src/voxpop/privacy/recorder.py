@@ -1,29 +1,57 @@
-"""The batched access records: a node's answers go to the chain in one consent/Record tx per
-poll (at most `max_per_tx` records, the consent module's `max_records_per_tx`, and at most
-TX_BUDGET bytes of them: about 40), committed before the next is sent (one account, one
-sequence at a time).
+"""The access records: a node's answers go to the chain in consent/Record txs, several in flight
+at once (pipelined: each signed with the next sequence number this node manages, without waiting
+for the one before to land), so a node records several txs' worth of accesses per block.
 
-A refused batch is sent again record by record, so one record the chain refuses (a grant that
-ended between the answer and the block) does not lose the others; a record refused alone is
-dropped and counted. The queue is bounded (`backlog_limit`, 12 batches): past it the engine
-refuses new accesses (503 busy) rather than serve one it could not record in time (an answer's
-height must be within the consent module's record window, 20 blocks, when its Record lands). So
-a node records, and in the long run serves, at most `max_per_tx` new accesses a block; bursts up
-to the backlog are served at once.
+A tx carries at most `max_per_tx` records (the consent module's `max_records_per_tx`) and at
+most TX_BUDGET bytes of them; at most `max_in_flight` txs are sent and not yet landed. Every tick
+the recorder:
+
+1. looks up the oldest txs in flight, in sequence order (a later one cannot land before it):
+   landed with code 0, its records are recorded; failed in the block (its sequence used), its
+   records are sent again one per tx, so only the refused one is lost;
+2. if the oldest has not landed for STALL_SECONDS (evicted from the mempool when a record in it
+   or before it stopped passing the check), broadcasts the same signed bytes again, in order: a
+   tx can land once only, so this never records twice. A tx now refused for good gives its
+   records back one per tx, and the txs after it (their sequence now has a gap) are dropped
+   from flight and their records queued again, **uncertain**;
+3. sends new txs from the queue while fewer than `max_in_flight` are out (a part-filled batch
+   waits up to LINGER for more records while others are in flight).
+
+On `wrong_sequence`, and at start, the recorder **resyncs**: it waits RESYNC_WAIT (a block: the
+mempool drops the txs a gap left behind), reads its account's committed sequence, then asks the
+chain (a proven `/consent/access`) whether each uncertain record already holds this node's
+answer, marking those recorded, and sends the rest from that sequence. A record is uncertain
+until a tx sent at a freshly read sequence passes the check (then no earlier tx of this node
+is pending). The chain refuses a node's second record of one request
+(`consent_already_recorded`); a record refused alone for that reason is counted as recorded.
+So every answer is recorded once: never lost while the node runs, and after a crash from the
+journal (`journal.py`, answers written before they are sent).
+
+The queue is bounded (`backlog_limit`, 12 txs' worth): past it the engine refuses new accesses
+(503 busy) rather than serve one it could not record in time (an answer's height must be within
+the consent module's record window, 20 blocks, when its Record lands).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from voxpop.chain.modules.consent.messages import MsgRecord
-from voxpop.storage.chain import ChainLink, ChainUnavailableError, TxFailedError
+from voxpop.chain.tx import tx_hash
+from voxpop.client.tx import build_tx, compute_min_fee, sign_tx
+from voxpop.crypto import consent
+from voxpop.crypto.keys import PrivateKey
+from voxpop.privacy.journal import RecordJournal
+from voxpop.storage.chain import TxFailedError
 
 log = logging.getLogger("voxpop.privacy")
-MAX_PER_TX = 64  # the consent module's default max_records_per_tx
-BACKLOG_BATCHES = 12  # blocks of records waiting at most: within the 20-block record window
+MAX_PER_TX = 32  # the consent module's default max_records_per_tx (read from the chain at start)
+MAX_IN_FLIGHT = 8  # Record txs sent and not yet landed
+BACKLOG_BATCHES = 12  # txs' worth of records waiting at most: within the 20-block record window
 # A tx is at most the auth module's max_tx_bytes (32 KiB by default): a record (an answer and a
 # request, about 600 bytes) goes in a tx of at most this many record bytes, the rest of the tx
 # (signature, framing) fits in the margin. So about 40 records a tx.
@@ -31,14 +59,56 @@ TX_BUDGET = 24 * 1024
 RECORD_OVERHEAD = 8  # CBOR framing of one record pair
 RECORD_GAS_BASE = 150_000
 RECORD_GAS_EACH = 40_000
+LINGER = 0.05  # seconds a part-filled batch waits for more records while txs are in flight
+STALL_SECONDS = 1.5  # the oldest tx in flight not landed after this: broadcast it again
+RESYNC_WAIT = 0.5  # seconds before a resync reads the sequence (a block: gapped txs evicted)
+# Refusals at check that say "not now" rather than "never": the batch waits and goes again
+RETRY_LATER = frozenset({"mempool_full", "tx_in_mempool", "insufficient_fee", "fee_below_base"})
+ALREADY_RECORDED = "consent_already_recorded"
+RECORD_WINDOW = 20  # the consent module's default record_window_blocks (read at start)
 
 
-@dataclass(frozen=True, slots=True)
+def answer_height(attestation: bytes) -> int:
+    """The height an attestation names (0 if it does not open: the chain refuses it)."""
+    try:
+        return consent.open_answer(attestation).height
+    except consent.ConsentCryptoError:
+        return 0
+
+
+class RecordChain(Protocol):
+    """What the recorder needs of the chain (PrivacyLink): its account, and the calls to send
+    and follow its txs."""
+
+    address: bytes
+    account: PrivateKey
+    last_height: int
+
+    async def broadcast(self, tx: bytes) -> None: ...
+    async def landed(self, tx_hash: bytes) -> tuple[int, str] | None: ...
+    async def sequence(self) -> int: ...
+    async def tx_params(self) -> tuple[str, int, int]: ...
+    async def recorded(self, grant_id: bytes, request_id: bytes) -> bool: ...
+
+
+@dataclass(slots=True)
 class Pending:
     attestation: bytes
     request: bytes
     grant_id: bytes
     request_id: bytes
+    height: int  # the answer's (the grant read it was decided on)
+    queued_at: float = 0.0
+    group: int = 0  # sent only with its group (a half of a refused batch); 0: any batch
+    uncertain: bool = False  # may already be on chain: asked before it is sent
+
+
+@dataclass(slots=True)
+class InFlight:
+    sequence: int
+    tx: bytes
+    tx_hash: bytes
+    batch: list[Pending]
 
 
 class Recorder:
@@ -47,79 +117,271 @@ class Recorder:
 
     def __init__(
         self,
-        link: ChainLink,
+        link: RecordChain,
         on_recorded: Callable[[Pending, int], None],
+        journal: RecordJournal | None = None,
         max_per_tx: int = MAX_PER_TX,
+        max_in_flight: int = MAX_IN_FLIGHT,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.link = link
         self.on_recorded = on_recorded
+        self.journal = journal
         self.max_per_tx = max_per_tx
+        self.max_in_flight = max_in_flight
+        self.window = RECORD_WINDOW
+        self._groups = 0
         self.backlog_limit = max_per_tx * BACKLOG_BATCHES
+        self.clock = clock
         self.queue: list[Pending] = []
+        self.in_flight: list[InFlight] = []
+        self.next_sequence: int | None = None  # None: resync before the next send
+        self._fresh_sequence = True  # the next accepted send clears the uncertain marks
+        self._resync_at = 0.0
+        self._progress_at = 0.0  # last landing (or first send): the stall clock
+        self._tx_params: tuple[str, int, int] | None = None  # chain id, gas price num, den
         self.recorded = 0
         self.record_txs = 0
         self.dropped = 0
+        self.resent = 0
+        self.resyncs = 0
         self.last_error = ""
 
-    def set_max_per_tx(self, max_per_tx: int) -> None:
+    def set_params(self, max_per_tx: int, window: int) -> None:
+        """The consent module's max_records_per_tx and record_window_blocks."""
         self.max_per_tx = max_per_tx
         self.backlog_limit = max_per_tx * BACKLOG_BATCHES
+        self.window = window
 
     @property
     def full(self) -> bool:
         return len(self.queue) >= self.backlog_limit
 
-    def add(self, attestation: bytes, request: bytes, grant_id: bytes, request_id: bytes) -> None:
-        self.queue.append(Pending(attestation, request, grant_id, request_id))
+    @property
+    def idle(self) -> bool:
+        return not self.queue and not self.in_flight
 
-    async def flush(self) -> None:
-        """Send one batch of what is queued. Raises ChainUnavailableError (the batch stays
-        queued)."""
-        if not self.queue:
-            return
-        batch = self._next_batch()
-        del self.queue[: len(batch)]
-        try:
-            await self._send(batch)
-        except ChainUnavailableError:
-            self.queue[:0] = batch
-            raise
-        except TxFailedError as exc:
-            self.last_error = f"a batch of {len(batch)}: {exc.code}: {exc}"
-            log.warning("access records refused together: %s", self.last_error)
-            if len(batch) == 1:
-                self._drop(batch[0], f"{exc.code}: {exc}")
+    def restore(self) -> list[Pending]:
+        """The journal's open answers, queued (uncertain: a tx of the last run may hold them).
+        Raises OSError."""
+        if self.journal is None:
+            return []
+        now = self.clock()
+        restored = [
+            Pending(a, r, g, rid, answer_height(a), now, uncertain=True)
+            for a, r, g, rid in self.journal.load()
+        ]
+        self.queue[:0] = restored
+        return restored
+
+    def add(
+        self, attestation: bytes, request: bytes, grant_id: bytes, request_id: bytes, height: int
+    ) -> None:
+        """Queue the record of an answer given at `height`, journaled first. Raises OSError
+        (nothing queued)."""
+        if self.journal is not None:
+            self.journal.answered(attestation, request, grant_id, request_id)
+        self.queue.append(Pending(attestation, request, grant_id, request_id, height, self.clock()))
+
+    async def pump(self) -> None:
+        """One tick: settle what landed, resend what stalled, send what is queued. Raises
+        ChainUnavailableError (nothing is lost: the records stay queued or in flight)."""
+        await self._confirm()
+        await self._unstall()
+        await self._send()
+
+    # --- landing ---------------------------------------------------------------------------------
+
+    async def _confirm(self) -> None:
+        while self.in_flight:
+            first = self.in_flight[0]
+            landed = await self.link.landed(first.tx_hash)
+            if landed is None:
                 return
-            for pending in batch:  # one by one: only the refused ones are lost
-                try:
-                    await self._send([pending])
-                except TxFailedError as single:
-                    self._drop(pending, f"{single.code}: {single}")
+            height, code = landed
+            self.in_flight.pop(0)
+            self.record_txs += 1
+            self._progress_at = self.clock()
+            if code == "":
+                self._landed(first.batch, height)
+            else:  # failed in the block (its fee paid, its sequence used, nothing recorded)
+                self._refused(first.batch, code, f"failed in block {height}")
+
+    async def _unstall(self) -> None:
+        if not self.in_flight or self.clock() - self._progress_at < STALL_SECONDS:
+            return
+        self._progress_at = self.clock()
+        for entry in list(self.in_flight):
+            self.resent += 1
+            try:
+                await self.link.broadcast(entry.tx)  # the same bytes: it lands once at most
+            except TxFailedError as exc:
+                if exc.code in RETRY_LATER:
+                    continue
+                if await self.link.landed(entry.tx_hash) is not None:
+                    return  # it landed meanwhile: the next tick settles it
+                at = self.in_flight.index(entry)
+                if exc.code == "wrong_sequence":
+                    self._resync(f"tx {entry.sequence} resent: {exc.code}: {exc}")
+                    return
+                # Refused for good: its records alone, the later txs (now gapped) again
+                refused = self.in_flight[at].batch
+                del self.in_flight[at]
+                self._resync(f"tx {entry.sequence} resent: {exc.code}: {exc}")
+                self._refused(refused, exc.code, str(exc))
+                return
+
+    def _resync(self, why: str) -> None:
+        """Give up the txs in flight (their records queued again, uncertain) and read the
+        sequence afresh after RESYNC_WAIT."""
+        self.resyncs += 1
+        self.last_error = why
+        log.warning("access records resync: %s", why)
+        back = [p for entry in self.in_flight for p in entry.batch]
+        for pending in back:
+            pending.uncertain = True
+        self.queue[:0] = back
+        self.in_flight.clear()
+        self.next_sequence = None
+        self._resync_at = self.clock() + RESYNC_WAIT
+
+    # --- sending ---------------------------------------------------------------------------------
+
+    async def _send(self) -> None:
+        if self.next_sequence is None:
+            if self.clock() < self._resync_at:
+                return
+            self._tx_params = None
+            sequence = await self.link.sequence()
+            await self._settle_uncertain()  # after the sequence read: see the module doc
+            self.next_sequence, self._fresh_sequence = sequence, True
+        self._drop_stale()
+        while self.queue and len(self.in_flight) < self.max_in_flight:
+            batch = self._next_batch()
+            if not batch:
+                return
+            part = len(batch) < self.max_per_tx and len(batch) == len(self.queue)
+            if part and self.in_flight and self.clock() - batch[0].queued_at < LINGER:
+                return
+            del self.queue[: len(batch)]
+            sequence = self.next_sequence
+            assert sequence is not None
+            try:
+                tx, tx_hash = await self._sign(batch, sequence)
+                await self.link.broadcast(tx)
+            except TxFailedError as exc:
+                if exc.code in RETRY_LATER or exc.code == "wrong_sequence":
+                    self.queue[:0] = batch
+                    if exc.code in ("insufficient_fee", "fee_below_base"):
+                        self._tx_params = None  # the gas price changed: read it again
+                    if exc.code == "wrong_sequence":
+                        self._resync(f"tx {sequence}: {exc.code}: {exc}")
+                    return
+                self._refused(batch, exc.code, str(exc))  # at check: the sequence unused
+                continue
+            except BaseException:
+                self.queue[:0] = batch
+                raise
+            if self._fresh_sequence:  # no earlier tx of this node is pending: all certain now
+                self._fresh_sequence = False
+                for pending in self.queue:
+                    pending.uncertain = False
+            if not self.in_flight:
+                self._progress_at = self.clock()
+            self.in_flight.append(InFlight(sequence, tx, tx_hash, batch))
+            self.next_sequence = sequence + 1
 
     def _next_batch(self) -> list[Pending]:
-        """The oldest records that fit one tx: at most `max_per_tx`, within TX_BUDGET bytes."""
+        """The oldest records that fit one tx: at most `max_per_tx`, within TX_BUDGET bytes, of
+        one group (the half of a refused batch goes with its half only)."""
         batch: list[Pending] = []
         size = 0
         for pending in self.queue[: self.max_per_tx]:
             size += len(pending.attestation) + len(pending.request) + RECORD_OVERHEAD
-            if batch and size > TX_BUDGET:
+            if batch and (pending.group != batch[0].group or size > TX_BUDGET):
                 break
             batch.append(pending)
         return batch
 
-    def _drop(self, pending: Pending, why: str) -> None:
-        self.dropped += 1
-        self.last_error = why
-        log.warning("access record refused: %s", why)
-        self.on_recorded(pending, 0)
+    def _drop_stale(self) -> None:
+        """Drop the records the chain would refuse as too old (their answer's height outside
+        the record window by the next block): a backlog that fell that far behind."""
+        floor = self.link.last_height + 2 - self.window
+        if not self.queue or self.queue[0].height >= floor:
+            return
+        stale = [p for p in self.queue if p.height < floor]
+        self.queue = [p for p in self.queue if p.height >= floor]
+        for pending in stale:
+            self._drop(pending, "answer_too_old", f"height {pending.height} < {floor}")
 
-    async def _send(self, batch: list[Pending]) -> None:
+    async def _sign(self, batch: list[Pending], sequence: int) -> tuple[bytes, bytes]:
+        if self._tx_params is None:
+            self._tx_params = await self.link.tx_params()
+        chain_id, num, den = self._tx_params
         msg = MsgRecord(
             node=self.link.address,
             records=tuple((p.attestation, p.request) for p in batch),
         )
-        outcome = await self.link.send([msg], gas=RECORD_GAS_BASE + RECORD_GAS_EACH * len(batch))
-        self.record_txs += 1
+        gas = RECORD_GAS_BASE + RECORD_GAS_EACH * len(batch)
+        body = build_tx(
+            chain_id=chain_id,
+            pub_key=self.link.account.public_key.raw,
+            sequence=sequence,
+            msgs=[msg.raw()],
+            fee=compute_min_fee(gas, num, den),
+            gas_limit=gas,
+        )
+        tx = sign_tx(body, self.link.account)
+        return tx, tx_hash(tx)
+
+    async def _settle_uncertain(self) -> None:
+        """Mark recorded the uncertain records whose answer by this node the chain holds."""
+        kept: list[Pending] = []
+        for pending in self.queue:
+            if pending.uncertain and await self.link.recorded(pending.grant_id, pending.request_id):
+                self._landed([pending], self.link.last_height)
+            else:
+                kept.append(pending)
+        self.queue = kept
+
+    # --- outcomes --------------------------------------------------------------------------------
+
+    def _landed(self, batch: list[Pending], height: int) -> None:
         self.recorded += len(batch)
         for pending in batch:
-            self.on_recorded(pending, outcome.height)
+            self.on_recorded(pending, height)
+        self._settle(batch)
+
+    def _refused(self, batch: list[Pending], code: str, why: str) -> None:
+        """A tx refused (at check or in its block): its records again in two halves (so the
+        one the chain refuses is found in a few txs, and the others recorded), or, alone
+        already, dropped (or recorded, if the chain holds it already)."""
+        self.last_error = f"a batch of {len(batch)}: {code}: {why}"
+        log.warning("access records refused together: %s", self.last_error)
+        if len(batch) > 1:
+            half = len(batch) // 2
+            for part in (batch[:half], batch[half:]):
+                self._groups += 1
+                for pending in part:
+                    pending.group = self._groups
+            self.queue[:0] = batch
+            return
+        pending = batch[0]
+        if code == ALREADY_RECORDED:
+            self._landed([pending], self.link.last_height)
+            return
+        self._drop(pending, code, why)
+
+    def _drop(self, pending: Pending, code: str, why: str) -> None:
+        self.dropped += 1
+        self.last_error = f"a record: {code}: {why}"
+        log.warning("access record dropped: %s", self.last_error)
+        self.on_recorded(pending, 0)
+        self._settle([pending])
+
+    def _settle(self, batch: list[Pending]) -> None:
+        if self.journal is not None:
+            try:
+                self.journal.settled(p.request_id for p in batch)
+            except OSError as exc:  # a restart sends them again; the chain refuses repeats
+                self.last_error = f"journal: {exc}"

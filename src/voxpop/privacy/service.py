@@ -25,6 +25,7 @@ from voxpop.privacy.chain import OFFER_QUERY, PrivacyLink
 from voxpop.privacy.config import KIND, PrivacyConfig
 from voxpop.privacy.engine import ReencryptEngine
 from voxpop.privacy.grants import GrantFiles
+from voxpop.privacy.journal import JOURNAL_FILE, RecordJournal
 from voxpop.privacy.recorder import Pending, Recorder
 from voxpop.provider.keys import response_public_key
 from voxpop.provider.service import Provider, ProviderConfig
@@ -34,6 +35,7 @@ log = logging.getLogger("voxpop.privacy")
 REGISTER_GAS = 200_000
 START_ATTEMPTS = 30  # seconds the node waits for its chain node at start
 SHUTDOWN_RECORD_SECONDS = 5.0  # a stop is SIGKILLed after 10 s by the usual supervisors
+RECORD_TICK = 0.05  # seconds between the recorder's looks (several a block: txs in flight)
 
 
 class PrivacyNodeError(Exception):
@@ -116,7 +118,8 @@ class PrivacyNode:
         self.book = GrantBook(
             self.link, GrantFiles(config.grants_dir), self._x25519_secrets, account
         )
-        self.recorder = Recorder(self.link, self._recorded)
+        self.journal = RecordJournal(config.home / JOURNAL_FILE)
+        self.recorder = Recorder(self.link, self._recorded, self.journal)
         self.engine = ReencryptEngine(self.book, self.recorder, account)
         provider_config = ProviderConfig(
             home=config.home,
@@ -162,10 +165,20 @@ class PrivacyNode:
             held.unrecorded[pending.request_id] = height
 
     async def _startup(self) -> None:
-        # A Record carries at most the chain's max_records_per_tx (governable: read at start)
+        # A Record carries at most the chain's max_records_per_tx, answers within its record
+        # window (governable: read at start)
         params = await self.link.consent_params()
-        self.recorder.set_max_per_tx(params.max_records_per_tx)
+        self.recorder.set_params(params.max_records_per_tx, params.record_window_blocks)
+        # Answers of the last run not yet on chain (killed before their Record): sent again,
+        # and counted against their grants until a read shows them
+        restored = self.recorder.restore()
         await self.book.load()
+        for pending in restored:
+            held = self.book.held.get(pending.grant_id)
+            if held is not None:
+                held.unrecorded.setdefault(pending.request_id, 0)
+        if restored:
+            log.info("%d answers of the last run to record", len(restored))
         loop = asyncio.get_running_loop()
         self._tasks = [
             loop.create_task(self._record()),
@@ -182,22 +195,25 @@ class PrivacyNode:
         # What was answered is recorded if the chain is there, within the stop's grace time
         deadline = time.monotonic() + SHUTDOWN_RECORD_SECONDS
         with contextlib.suppress(ChainUnavailableError):
-            while self.recorder.queue and time.monotonic() < deadline:
-                await self.recorder.flush()
+            while not self.recorder.idle and time.monotonic() < deadline:
+                await self.recorder.pump()
+                await asyncio.sleep(RECORD_TICK)
+        self.journal.close()  # what is still open is sent again at the next start
         await self.link.close()
 
     async def _record(self) -> None:
-        """About once a block: send the answers given to the chain."""
+        """Several times a block: follow the Record txs in flight, send the answers given."""
+        tick = min(RECORD_TICK, self.config.poll_interval)
         while True:
             try:
-                await self.recorder.flush()
+                await self.recorder.pump()
             except ChainUnavailableError as exc:
                 self.node_reachable = False
                 self.last_error = str(exc)
             except Exception as exc:  # a bug must not stop the records of the next blocks
                 log.exception("privacy records failed")
                 self.last_error = repr(exc)
-            await asyncio.sleep(self.config.poll_interval)
+            await asyncio.sleep(tick)
 
     async def _refresh(self) -> None:
         """About once a block: read the grants in use again (revocations seen at once)."""
@@ -236,9 +252,12 @@ class PrivacyNode:
             "reencrypted": engine.served,
             "refused": dict(sorted(engine.refused.items())),
             "records_queued": len(recorder.queue),
+            "record_txs_in_flight": len(recorder.in_flight),
             "recorded": recorder.recorded,
             "record_txs": recorder.record_txs,
             "records_dropped": recorder.dropped,
+            "record_txs_resent": recorder.resent,
+            "record_resyncs": recorder.resyncs,
             "height": self.height,
             "chain_reachable": self.node_reachable,
             "last_error": self.last_error or recorder.last_error,
