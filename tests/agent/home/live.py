@@ -78,7 +78,11 @@ def start_live_home(root: Path, passphrase: str) -> Iterator[LiveHome]:
             keyring_backend="test",
         )
         home_settings = HomeSettings(owner_home=owner_home)
-        write_config(config.with_changes(sync_interval=0.5, home_settings=home_settings))
+        write_config(
+            config.with_changes(
+                sync_interval=0.5, cache_fresh_seconds=1.0, home_settings=home_settings
+            )
+        )
         agent_key = load_agent_key(load_config(agent_home))
         with VoxClient(node.url) as client:
             provision_agent(client, LIVE_OWNER, agent_key)
