@@ -18,6 +18,7 @@ from voxpop.cli.commands import (
     distribution,
     feegrant,
     gov,
+    htlc,
     inbox,
     market,
     services,
@@ -51,6 +52,7 @@ MODULES = {
     "market": "Market: data offers escrowed by buyers, sales settled per accessed object.",
     "consent": "Consent: access grants to stored objects, their access records, misuse.",
     "beacon": "Beacon: the random seed the validators' vote extensions move each block.",
+    "htlc": "Hash-time locks and swap offers: the VOX leg of cross-chain swaps.",
 }
 
 COMMANDS: tuple[TxCommand | QueryCommand, ...] = (
@@ -73,6 +75,7 @@ COMMANDS: tuple[TxCommand | QueryCommand, ...] = (
     *market.COMMANDS,
     *consent.COMMANDS,
     *beacon.COMMANDS,
+    *htlc.COMMANDS,
     *auth.COMMANDS,
     *chain.COMMANDS,
 )
