@@ -24,6 +24,7 @@ from voxpop.cli.settings_cmd import settings_app
 from voxpop.cli.sim import sim_app
 from voxpop.cli.skill import skill_app
 from voxpop.cli.storage import storage_app
+from voxpop.cli.swap import swap_app
 from voxpop.cli.testnet import testnet_app
 from voxpop.cli.tx import tx_app
 
@@ -53,6 +54,7 @@ for name, group in (
     ("contract", contract_app),
     ("data", data_app),
     ("market", market_app),
+    ("swap", swap_app),
 ):
     app.add_typer(group, name=name, rich_help_panel=top_level_panel(name))
 
