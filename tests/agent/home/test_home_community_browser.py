@@ -30,13 +30,13 @@ def unlock(page: Page, live: LiveHome, then: str) -> None:
     page.wait_for_url(f"**{then}")
 
 
-def submit_proposal(live: LiveHome) -> int:
+def submit_proposal(live: LiveHome, title: str = TITLE) -> int:
     """A text proposal with the whole minimum deposit, so it is in its voting period at once."""
     with live.client() as client:
         params = decode_state(client.query("/gov/params").value)
         msg = MsgSubmitProposal(
             proposer=live.owner,
-            title=TITLE,
+            title=title,
             summary="Collect 500 recordings and train a wake word for Welsh speakers.",
             actions=(),
             deposit=params["min_deposit"],
@@ -78,9 +78,12 @@ def test_delegate_then_a_locked_session_gets_the_command(live_home: LiveHome, pa
 
     # locked: nothing is signed here; the page shows the command that signs it where the key is
     page.click("header button:has-text('Lock')")
-    pid = submit_proposal(live_home)
+    title = "<script>document.title='owned'</script><b>bold</b>"  # anyone may propose
+    pid = submit_proposal(live_home, title)
     page.goto(f"{live_home.url}/community")
     card = page.locator(f"#proposal-{pid}")
+    assert title in card.inner_text()  # shown as text, never run or rendered
+    assert card.locator("script, b").count() == 0 and page.title() != "owned"
     card.locator("input[value=no]").check()
     card.locator("button:has-text('Vote')").click()
     page.wait_for_selector("#result .tx-command")

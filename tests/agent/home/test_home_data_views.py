@@ -117,6 +117,7 @@ def test_policy_form_round_trips_and_refuses_bad_input_in_words() -> None:
     assert policy_from_form(SharingPolicy(), form) == policy
     form.pop("auto")  # an unticked checkbox is not sent
     assert policy_from_form(policy, form).auto is False
+    assert policy_from_form(policy, {"auto": "on", "min_price": "30"}).kinds == policy.kinds
     with pytest.raises(InputError) as err:
         policy_from_form(policy, {**form, "min_price": "cheap"})
     assert err.value.code == "invalid_policy"

@@ -255,13 +255,14 @@ def build_policy_form(policy: SharingPolicy) -> tuple[PolicyField, ...]:
 
 
 def policy_from_form(policy: SharingPolicy, form: Mapping[str, str]) -> SharingPolicy:
-    """The policy the form describes (an unticked checkbox is absent). Raises InputError."""
+    """`policy` changed as the form says (an unticked checkbox is absent: off; a text field
+    that is absent keeps its value). Raises InputError."""
     changes = {}
     for name, _label, kind, _help in POLICY_FORM:
         if kind == "checkbox":
             changes[name] = "true" if form.get(name) else "false"
-        else:
-            changes[name] = str(form.get(name, "")).strip()
+        elif name in form:
+            changes[name] = str(form[name]).strip()
     try:
         return set_fields(policy, changes)
     except PolicyError as exc:
