@@ -1,0 +1,173 @@
+"""VOX <-> BTC swaps end to end: a real solo node, a real btcd in regtest mining a block a second
+(`block_seconds = 1`, so the tools' seconds are blocks), two swap tools. Both directions, and a
+taker that never locks (the offerer's BTC comes back after its CSV timeout)."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from bitcoin.wallet import CKey
+
+from tests.support.nodeproc import NodeProcess
+from tests.swap.btc_node import BtcNode, btcd_binary
+from voxpop.client import VoxClient
+from voxpop.crypto.keys import PrivateKey
+from voxpop.swap.btc import BtcLeg
+from voxpop.swap.engine import OfferTerms, SwapEngine
+from voxpop.swap.store import SwapRecord, SwapStore
+from voxpop.swap.vox import VoxLeg
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        btcd_binary() is None, reason="btcd not installed (scripts/install_btcd.sh)"
+    ),
+]
+
+VOX_FUNDS = 10**12
+SAT_FUNDS = 10_000_000
+VOX = 5_000_000  # 5 VOX
+SAT = 1_000_000  # 0.01 BTC
+# Seconds, and blocks on the 1-second regtest chain (docs/swaps.md: the margins on Bitcoin)
+QUICK = {"offerer_seconds": 40, "taker_seconds": 20, "margin_seconds": 6}
+SHORT = {"offerer_seconds": 8, "taker_seconds": 4, "margin_seconds": 2}
+
+
+@dataclass
+class World:
+    node: NodeProcess
+    btcd: BtcNode
+    keys: list[PrivateKey]  # funded VOX accounts, two per test
+    used: int = 0
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    root = tmp_path_factory.mktemp("btcswap")
+    keys = [PrivateKey(secrets.token_bytes(32)) for _ in range(6)]
+    node = NodeProcess.create(root / "vox", [(k, VOX_FUNDS) for k in keys])
+    btcd = BtcNode.start(root / "btcd")
+    try:
+        btcd.mine(101)
+        node.start()
+        yield World(node, btcd, keys)
+    finally:
+        node.stop()
+        btcd.stop()
+
+
+@dataclass
+class Party:
+    name: str
+    vox_key: PrivateKey
+    btc_key: bytes
+    root: Path
+    client: VoxClient
+    btcd: BtcNode
+
+    def engine(self) -> SwapEngine:
+        """A tool over this party's state dir, with fresh legs (as after a restart)."""
+        btc = BtcLeg(
+            self.btcd.rpc(),
+            self.btc_key,
+            fee_rate=2,
+            block_seconds=1,
+            confirmations_needed=1,
+            steady_blocks=True,  # the background miner's blocks come on a timer
+        )
+        return SwapEngine(SwapStore(self.root), VoxLeg(self.client, self.vox_key), {"BTC": btc})
+
+    def vox_balance(self) -> int:
+        return self.client.balance(self.vox_key.public_key.address)
+
+    def sat_balance(self) -> int:
+        with self.btcd.rpc() as rpc:
+            return BtcLeg(rpc, self.btc_key, fee_rate=2).wallet.balance()
+
+
+@pytest.fixture
+def parties(world: World, tmp_path: Path) -> Iterator[tuple[Party, Party]]:
+    made = []
+    for name in ("alice", "bob"):
+        btc_key = secrets.token_bytes(32)
+        world.btcd.fund(bytes(CKey(btc_key).pub), SAT_FUNDS)
+        vox_key = world.keys[world.used]
+        world.used += 1
+        made.append(
+            Party(name, vox_key, btc_key, tmp_path / name, VoxClient(world.node.url), world.btcd)
+        )
+    yield made[0], made[1]
+    for party in made:
+        party.client.close()
+
+
+def drive(
+    steps: list[tuple[Party, SwapRecord]], timeout: float = 60.0, *, restart: bool = False
+) -> list[SwapRecord]:
+    """Step each party's tool in turn until every swap is done. With `restart`, every step runs
+    on a tool rebuilt from its disk (a kill -9 and restart between any two steps)."""
+    engines = [party.engine() for party, _ in steps]
+    records = [record for _, record in steps]
+    deadline = time.monotonic() + timeout
+    while not all(r.done for r in records):
+        assert time.monotonic() < deadline, [(r.role, r.phase, r.notes[-3:]) for r in records]
+        moved = False
+        for i, (party, _) in enumerate(steps):
+            if records[i].done:
+                continue
+            if restart:
+                engines[i] = party.engine()
+                records[i] = engines[i].store.load(records[i].hashlock)
+            moved = engines[i].step(records[i]) or moved
+        if not moved:
+            time.sleep(0.2)
+    return records
+
+
+@pytest.mark.parametrize("side", ["sell", "buy"])
+def test_swap_vox_and_btc(world: World, parties: tuple[Party, Party], side: str) -> None:
+    """sell: Alice locks VOX first, Bob locks BTC for her, her BTC claim reveals the secret on
+    Bitcoin. buy: Alice locks BTC first (CSV), Bob locks VOX, Bob reads the secret from VOX.
+    Both tools restart from disk before every step."""
+    alice, bob = parties
+    a_vox, b_vox, a_sat, b_sat = (
+        alice.vox_balance(),
+        bob.vox_balance(),
+        alice.sat_balance(),
+        bob.sat_balance(),
+    )
+    with world.btcd.mining(1.0):
+        offer = alice.engine().offer(OfferTerms(side, VOX, "BTC", SAT, **QUICK))
+        taken = bob.engine().take(bytes.fromhex(offer.offer_id), margin_seconds=6)
+        done = drive([(alice, offer), (bob, taken)], restart=True)
+    assert [r.outcome for r in done] == ["swapped", "swapped"], [r.notes for r in done]
+    assert done[1].secret == done[0].secret
+    world.btcd.mine(1)  # the last claim
+    vox_fees, sat_fees = 100_000, 2_000
+    giver, getter = (alice, bob) if side == "sell" else (bob, alice)
+    g_vox, r_vox = (a_vox, b_vox) if side == "sell" else (b_vox, a_vox)
+    assert g_vox - VOX - vox_fees < giver.vox_balance() < g_vox - VOX
+    assert r_vox + VOX - vox_fees < getter.vox_balance() < r_vox + VOX
+    # BTC goes the other way: the VOX giver receives SAT less its claim fee
+    s_get, s_give = (a_sat, b_sat) if side == "sell" else (b_sat, a_sat)
+    assert s_get + SAT - sat_fees < giver.sat_balance() < s_get + SAT
+    assert s_give - SAT - sat_fees < getter.sat_balance() < s_give - SAT
+
+
+def test_taker_never_locks_btc_comes_back(world: World, parties: tuple[Party, Party]) -> None:
+    alice, bob = parties
+    a_sat = alice.sat_balance()
+    with world.btcd.mining(0.5):
+        offer = alice.engine().offer(OfferTerms("buy", VOX, "BTC", SAT, **SHORT))
+        taken = bob.engine().take(bytes.fromhex(offer.offer_id), margin_seconds=2)
+        bob.engine().step(taken)  # Bob takes the offer on chain, then never locks
+        (done,) = drive([(alice, offer)])
+    assert done.outcome == "refunded", done.notes
+    assert done.my_lock.count(":") == 2  # a Bitcoin lock was made and came back
+    world.btcd.mine(1)
+    assert a_sat - 2_000 < alice.sat_balance() < a_sat
