@@ -17,9 +17,11 @@ from playwright.sync_api import expect
 from tests.agent.home.live import LiveHome
 from tests.support.browser import screenshot
 from voxpop.agent.payer import LEDGER_FILE
+from voxpop.client.agent_grants import read_agent_grants
 from voxpop.client.payments.ledger import ChannelRecord, Ledger
 from voxpop.crypto import encode_address
 from voxpop.crypto.keys import PrivateKey
+from voxpop.crypto.vouchers import Receipt
 from voxpop.explorer.testing import LocalExplorer
 
 if TYPE_CHECKING:
@@ -77,6 +79,9 @@ def seed_spending(live: LiveHome) -> None:
                 issued += cost
                 day = (today - datetime.timedelta(days=back)).isoformat()
                 ledger.reserve(channel, kind, issued, cost, day)
+                at = time.time() - back * 86_400
+                receipt = Receipt(channel, b"q" * 32, b"r" * 32, issued, b"s" * 64)
+                ledger.record_receipt(PROVIDER, kind, cost, receipt, at)
     finally:
         ledger.close()
 
@@ -91,6 +96,7 @@ def test_send_shows_progress_until_committed_and_both_balances(
     assert qr is not None and qr.startswith("data:image/svg+xml")
     assert page.locator("svg.hb-chart rect").count() == 6  # one segment per service and day
     assert "Speech to text" in page.inner_text("table.hb-legend")
+    assert page.locator("#receipts-title + table tbody tr").count() == 6
     screenshot(page, "wallet")
     before = balance_uvox(page)
 
@@ -143,3 +149,15 @@ def test_errors_are_shown_in_plain_words(live_home: LiveHome, page: Page) -> Non
     page.fill("#send-amount", "99999999")
     page.click("button:has-text('Send')")
     page.wait_for_selector("#result >> text=There is not enough VOX in the account for this.")
+
+
+def test_change_the_agents_daily_limit(live_home: LiveHome, page: Page) -> None:
+    unlock(page, live_home, "/wallet")
+    page.fill("#cap", "7.5")
+    page.click("button:has-text('Change the limit')")
+    page.wait_for_selector("#result .tx-committed")
+    with live_home.client() as client:
+        held = read_agent_grants(client, live_home.owner, live_home.agent_key.public_key.address)
+    assert held.grants["channels/Open"].limits.period_limit == 7_500_000
+    assert held.allowance is not None and held.allowance.limits.period_limit == 1_000_000
+    expect(page.locator("#allow-title + p + table")).to_contain_text("7.5 VOX")
