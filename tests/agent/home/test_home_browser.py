@@ -108,7 +108,7 @@ def test_pair_then_change_settings_in_forms(
     )
     device = spawn_ovos(tmp_path / "device", live_home.url, prelude + DEVICE)
     try:
-        unlock(page, live_home, "/devices")
+        page.goto(live_home.url + "/devices")
         code = wait_file(code_file, device)
 
         # A code no device spoke: said in plain words, and nothing paired
@@ -119,13 +119,24 @@ def test_pair_then_change_settings_in_forms(
         assert "No device is waiting with that code" in page.inner_text("#result")
         assert "No devices yet" in page.inner_text("#device-list")
 
-        # Pair it by typing its code (lower case and spaced, as a person may type it)
+        # Locked: the page shows the one command that signs the claim where the key lives
+        page.fill("#code", code)
+        page.click("button:has-text('Pair')")
+        page.wait_for_selector("#result .tx-command")
+        command = page.inner_text("#result pre")
+        assert command.startswith(f"voxpop device claim {code} --node {live_home.node.url}")
+        screenshot(page, "home-command")
+
+        # Unlocked with the passphrase: signed here. The code typed as a person may type it
+        unlock(page, live_home, "/devices")
         page.fill("#code", f"{code[:3]} {code[3:]}".lower())
         page.fill("#pair-name", "Kitchen")
         page.click("button:has-text('Pair')")
         page.wait_for_selector("#result .tx-committed")
         assert "Pair the device: done" in page.inner_text("#result")
         page.wait_for_selector("#device-list >> text=Kitchen")
+        # Live updates: the node's new block reached the page over the home's event stream
+        page.wait_for_selector("footer .live >> text=block")
         wait_file(ready_file, device)
         page.reload()
         page.wait_for_selector("#device-list >> text=picroft")

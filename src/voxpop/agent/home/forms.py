@@ -3,7 +3,9 @@ HTML form controls and read back into typed JSON values.
 
 A field is `{"name", "type", "label", "value", "options", "placeholder"}` with type text, email,
 password, number, checkbox, select (options "Label A|a;Label B|b", Selene's form) or label (text
-only). The device settings page uses the same shape (DEVICE_FIELDS), so one template renders both.
+only). A stored password is never put back into a page: its input is empty, and an empty one
+leaves the password as it is. The device settings page uses the same shape (DEVICE_FIELDS), so
+one template renders both.
 
     sections = form_sections(meta, values)      # what the template shows
     changes = read_form(meta, form)             # typed values; raises FormError
@@ -177,6 +179,8 @@ def read_form(meta: Mapping[str, Any], form: Mapping[str, Any]) -> dict[str, Any
             if raw is None:
                 continue  # not on the form: left as it is
             text = str(raw).strip()
+            if kind == "password" and not text:
+                continue  # a page never shows a stored password: empty means unchanged
             values[name] = _typed(name, kind, text, field)
     return values
 

@@ -60,11 +60,6 @@ class PlaceSearch:
 
         return all(importlib.util.find_spec(m) for m in ("reverse_geocode", "timezonefinder"))
 
-    def warm(self) -> None:
-        """Start loading in the background (the settings page does, so a search is quick)."""
-        if self._places is None and not self._failed and self.available:
-            threading.Thread(target=self._load, name="home-places", daemon=True).start()
-
     def _load(self) -> bool:
         with self._lock:
             if self._places is None and not self._failed:

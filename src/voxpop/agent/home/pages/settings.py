@@ -109,9 +109,8 @@ def _page(
     query: str = "",
 ) -> HTMLResponse:
     view = _view(request, device_ref)
+    # The first search loads the place database (about 60 MB, 1 s): only when the owner searches
     matches = _places.search(query) if query else []
-    if not query:
-        _places.warm()
     return page(
         request,
         TEMPLATE,
