@@ -126,7 +126,7 @@ def start_devnet_agent(
     `voxpop agent start`. Logs to HOME/agent/agent.log.
 
     Raises AgentError, VoxClientError, KeyringError, OSError."""
-    from voxpop.agent.config import load_config, write_config
+    from voxpop.agent.config import HomeSettings, load_config, write_config
     from voxpop.agent.keys import load_agent_key
     from voxpop.agent.provision import provision_agent
     from voxpop.client import VoxClient
@@ -146,8 +146,10 @@ def start_devnet_agent(
             keyring_backend="test",
         )
     config = load_config(agent_home)
-    # The node's URL and the agent's port follow this run's options
-    config = config.with_changes(nodes=(node_url,), port=port)
+    # The node's URL and the agent's port follow this run's options; its home page (at /) signs
+    # the dev account's owner actions with the dev key of the devnet's test keyring
+    home_page = HomeSettings(owner_home=home.root, owner_key=DEV_KEY, owner_keyring_backend="test")
+    config = config.with_changes(nodes=(node_url,), port=port, home_settings=home_page)
     write_config(config)
     agent_key = load_agent_key(config)
     with VoxClient(node_url) as client:
