@@ -28,6 +28,7 @@ log = logging.getLogger("voxpop.explorer")
 
 DEFAULT_BATCH_BLOCKS = 200  # blocks per transaction while backfilling
 DEFAULT_REFRESH_BLOCKS = 5  # re-read validators, proposals, offers, providers this often
+DEFAULT_POLL_SECONDS = 2.0  # catch up at least this often, should the stream miss a block
 RETRY_SECONDS = 1.0
 
 
@@ -47,11 +48,13 @@ class Indexer:
         *,
         batch_blocks: int = DEFAULT_BATCH_BLOCKS,
         refresh_blocks: int = DEFAULT_REFRESH_BLOCKS,
+        poll_seconds: float = DEFAULT_POLL_SECONDS,
     ) -> None:
         self.engine = engine
         self.node_url = node_url
         self.batch_blocks = batch_blocks
         self.refresh_blocks = refresh_blocks
+        self.poll_seconds = poll_seconds
         self.stopping = threading.Event()
         self.refreshed_at: int | None = None  # the height of the last refresh
         self.last_error = ""
@@ -105,21 +108,39 @@ class Indexer:
         self.refreshed_at = height
 
     def run(self) -> None:
-        """Catch up, then follow the stream until stop(); reconnects after errors."""
+        """Catch up, then again at each block the node's stream announces (and at least every
+        `poll_seconds`, should the stream drop); reconnects after errors, until stop()."""
+        announced = threading.Event()
+        follower = threading.Thread(
+            target=self._follow_stream, args=(announced,), name="block-stream", daemon=True
+        )
+        follower.start()
         while not self.stopping.is_set():
             try:
                 with VoxClient(self.node_url, timeout=30.0) as client:
-                    self.catch_up(client)
-                    for _event in client.stream(("block",)):
-                        if self.stopping.is_set():
-                            return
+                    while not self.stopping.is_set():
+                        announced.clear()
                         self.catch_up(client)
                         self.last_error = ""
+                        announced.wait(self.poll_seconds)
             except IndexerError:
                 raise
             except (VoxClientError, SQLAlchemyError, OSError) as exc:
                 self.last_error = str(exc)
                 log.warning("indexer: %s; retrying", exc)
+            self.stopping.wait(RETRY_SECONDS)
+
+    def _follow_stream(self, announced: threading.Event) -> None:
+        """Sets `announced` at each new block on the node's stream (reconnecting as needed)."""
+        while not self.stopping.is_set():
+            try:
+                with VoxClient(self.node_url, timeout=30.0) as client:
+                    for _event in client.stream(("block",)):
+                        announced.set()
+                        if self.stopping.is_set():
+                            return
+            except VoxClientError as exc:
+                log.debug("block stream: %s", exc)
             self.stopping.wait(RETRY_SECONDS)
 
     def stop(self) -> None:

@@ -179,9 +179,11 @@ TABLES_V1 = (
     storage_providers,
 )
 
-# Added by migration 2: an account's newest txs first, and a block's txs by hash prefix search
-account_newest = sa.Index("account_txs_newest", account_txs.c.address, account_txs.c.height.desc())
-txs_sender = sa.Index("txs_sender", txs.c.sender, txs.c.height)
+# Added by migration 2 (plain DDL, the same on both databases, so version 1 stays as it was)
+V2_INDEXES = (
+    "CREATE INDEX IF NOT EXISTS account_txs_newest ON account_txs (address, height DESC)",
+    "CREATE INDEX IF NOT EXISTS txs_sender ON txs (sender, height)",
+)
 
 
 class SchemaError(Exception):
@@ -202,8 +204,8 @@ def _create_v1(conn: Connection) -> None:
 
 
 def _create_account_indexes(conn: Connection) -> None:
-    account_newest.create(conn, checkfirst=True)
-    txs_sender.create(conn, checkfirst=True)
+    for ddl in V2_INDEXES:
+        conn.execute(sa.text(ddl))
 
 
 MIGRATIONS: tuple[Migration, ...] = (
