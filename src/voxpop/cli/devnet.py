@@ -18,6 +18,8 @@ from voxpop.client.funding import top_up
 from voxpop.client.testing import LocalProcessError
 from voxpop.crypto import KeyringError
 from voxpop.crypto.keys import PrivateKey
+from voxpop.explorer.devnet import DEVNET_EXPLORER_PORT, start_devnet_explorer
+from voxpop.explorer.testing import LocalExplorer
 from voxpop.node.config import ConfigError
 from voxpop.node.devnet import (
     DEV_KEY,
@@ -96,6 +98,12 @@ def up(
     ),
     privacy_port: int = typer.Option(
         DEVNET_PRIVACY_PORT, "--privacy-port", help="the first privacy node's port; the rest follow"
+    ),
+    explorer: bool = typer.Option(
+        True, "--explorer/--no-explorer", help="also run the block explorer (SQLite index)"
+    ),
+    explorer_port: int = typer.Option(
+        DEVNET_EXPLORER_PORT, "--explorer-port", help="the explorer's port"
     ),
     agent: bool = typer.Option(
         True, "--agent/--no-agent", help="also run a user agent for the dev account's devices"
@@ -191,6 +199,19 @@ def up(
             thread.join(timeout=90)
 
     privacy_nodes: list[LocalPrivacyNode] = []
+    explorers: list[LocalExplorer] = []
+
+    def start_explorer(url: str) -> None:
+        try:
+            started = start_devnet_explorer(h.root, url, explorer_port)
+        except (LocalProcessError, OSError) as exc:
+            console.print(f"[yellow]explorer not started[/]: {exc}")
+            return
+        if stopping.is_set():
+            started.stop()
+            return
+        explorers.append(started)
+        console.print(f"  explorer {started.url} (log {started.log_path})")
 
     def start_privacy(url: str) -> None:
         # As the storage nodes: funded by the dev account, then started at once
@@ -289,6 +310,10 @@ def up(
             starter = threading.Thread(target=start_privacy, args=(url,), daemon=True)
             starters.append(starter)
             starter.start()
+        if explorer:
+            starter = threading.Thread(target=start_explorer, args=(url,), daemon=True)
+            starters.append(starter)
+            starter.start()
         if agent:
             starter = threading.Thread(target=start_agent, args=(url,), daemon=True)
             starters.append(starter)
@@ -319,6 +344,8 @@ def up(
             stored.stop()
         for holding in privacy_nodes:
             holding.stop()
+        for browsing in explorers:
+            browsing.stop()
         for upstream in upstreams:
             upstream.stop()
         for serving in agents:
