@@ -5,7 +5,10 @@ locks (refund); one that vanishes after locking (both refund); one that locks th
 
 from __future__ import annotations
 
+import json
 import secrets
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -22,6 +25,7 @@ from voxpop.crypto.keys import PrivateKey
 from voxpop.swap.engine import OfferTerms, SwapError
 from voxpop.swap.eth import deploy_htlc
 from voxpop.swap.legs import LockState, LockTerms
+from voxpop.swap.store import SwapStore
 
 pytestmark = pytest.mark.slow
 
@@ -194,3 +198,68 @@ def test_bad_input_refused(parties: tuple[Party, Party]) -> None:
     with pytest.raises(WrongPreimageError):
         bob.vox().claim(ref, bytes(32))
     assert bob.vox().status(ref).state is LockState.LOCKED
+
+
+def _write_config(party: Party) -> None:
+    party.root.mkdir(parents=True, exist_ok=True)
+    (party.root / "vox.key").write_text(party.vox_key.seed.hex())
+    (party.root / "eth.key").write_text(party.eth_key.hex())
+    config = {
+        "vox": {"node": party.node.url, "key_file": "vox.key"},
+        "eth": {"rpc_url": party.geth.url, "contract": party.contract, "key_file": "eth.key"},
+    }
+    (party.root / "config.json").write_text(json.dumps(config))
+
+
+def _wait_phase(store: SwapStore, phases: tuple[str, ...], proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 120
+    while True:
+        records = store.all()
+        if records and records[0].phase in phases:
+            return
+        assert proc.poll() is None, f"the tool exited {proc.returncode}"
+        assert time.monotonic() < deadline, records and records[0].notes
+        time.sleep(0.2)
+
+
+def test_cli_killed_after_its_lock_resumes(parties: tuple[Party, Party]) -> None:
+    """The offerer's `voxpop swap offer` is killed (SIGKILL) right after it locks; the taker
+    locks meanwhile; `voxpop swap run` resumes from the file and claims; the taker claims."""
+    alice, bob = parties
+    _write_config(alice)
+    cli = [sys.executable, "-m", "voxpop.cli.main", "swap"]
+    # Long enough for two tool starts on a loaded machine (each ~10 s at load 27, 2 cores)
+    args = ["--dir", str(alice.root), "--poll", "0.3", "--offerer-seconds", "160"]
+    args += ["--taker-seconds", "80", "--margin-seconds", "20"]
+    log = open(alice.root / "tool.log", "wb")  # noqa: SIM115
+    offering = subprocess.Popen(
+        [*cli, "offer", "sell", "5vox", "ETH", str(WEI), *args], stdout=log, stderr=log
+    )
+    try:
+        store = SwapStore(alice.root)
+        _wait_phase(store, ("offered",), offering)
+        taken = bob.engine().take(bytes.fromhex(store.all()[0].offer_id), margin_seconds=20)
+        bob_engine = bob.engine()
+        bob_engine.tick(taken)  # the Take
+        _wait_phase(store, ("locked",), offering)
+        offering.kill()  # kill -9 right after the lock
+        offering.wait()
+        deadline = time.monotonic() + 60
+        while taken.phase != "locked":  # Bob locks against Alice's lock while she is down
+            assert time.monotonic() < deadline, taken.notes
+            if not bob_engine.tick(taken):
+                time.sleep(0.3)
+        resumed = subprocess.run(
+            [*cli, "run", "--dir", str(alice.root), "--poll", "0.3", "-o", "json"],
+            capture_output=True,
+            timeout=180,
+        )
+        assert resumed.returncode == 0, resumed.stderr.decode()[-2000:]
+        assert json.loads(resumed.stdout)["swaps"][0]["outcome"] == "swapped"
+        (done,) = drive([(bob, taken)], timeout=60)
+        assert done.outcome == "swapped", done.notes
+    finally:
+        if offering.poll() is None:
+            offering.kill()
+            offering.wait()
+        log.close()

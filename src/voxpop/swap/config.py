@@ -2,7 +2,7 @@
 
     {
       "vox": {"node": "http://127.0.0.1:1317", "home": "~/.voxpop/devnet", "key": "dev",
-              "keyring_backend": "test", "passphrase_file": ""},
+              "keyring_backend": "test", "passphrase_file": ""},   (or "key_file": a hex seed)
       "eth": {"rpc_url": "http://127.0.0.1:8545", "contract": "0x...", "key_file": "eth.key",
               "confirmations": "1"},
       "btc": {... the keys voxpop.swap.btc.open_btc_leg reads ...}
@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 from voxpop.client import VoxClient
 from voxpop.crypto.keyring import Keyring
+from voxpop.crypto.keys import PrivateKey
 from voxpop.node.home import NodeHome
 from voxpop.swap.legs import Leg, SwapLegError
 from voxpop.swap.vox import VoxLeg
@@ -63,6 +64,9 @@ def key_file(root: Path, name: str) -> bytes:
 
 
 def open_vox_leg(root: Path, section: Mapping[str, Any]) -> VoxLeg:
+    client = VoxClient(str(section.get("node", "http://127.0.0.1:1317")))
+    if section.get("key_file"):  # a bare 32-byte seed in hex (a key for swaps only)
+        return VoxLeg(client, PrivateKey(key_file(root, str(section["key_file"]))))
     home = Path(str(section.get("home", "~/.voxpop"))).expanduser()
     backend: Literal["file", "test"] = (
         "test" if section.get("keyring_backend") == "test" else "file"
@@ -77,7 +81,6 @@ def open_vox_leg(root: Path, section: Mapping[str, Any]) -> VoxLeg:
             passphrase = os.environ.get(PASSPHRASE_ENV)
     keyring = Keyring(NodeHome(home).keyring_dir, backend)
     key = keyring.load_private_key(str(section.get("key", "default")), passphrase)
-    client = VoxClient(str(section.get("node", "http://127.0.0.1:1317")))
     return VoxLeg(client, key)
 
 

@@ -1,4 +1,4 @@
-"""The swap tool's state on disk: one JSON file per swap, named by its hashlock, written
+"""The swap tool's state on disk: one JSON file per swap (`<dir>/swaps/<hashlock>.json`), written
 atomically (temp file, fsync, rename, fsync of the directory), so a `kill -9` at any point
 leaves either the old record or the new one, and the tool resumes from it.
 
@@ -66,11 +66,12 @@ class SwapRecord:
 
 
 class SwapStore:
-    """The directory holding one file per swap."""
+    """`<root>/swaps/`, one file per swap (the tool's config.json sits in root)."""
 
     def __init__(self, root: Path) -> None:
-        self.root = root
         root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.root = root / "swaps"
+        self.root.mkdir(exist_ok=True, mode=0o700)
 
     def path(self, hashlock: str) -> Path:
         return self.root / f"{hashlock}.json"
