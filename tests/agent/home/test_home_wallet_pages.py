@@ -4,8 +4,6 @@ be reached is said in words, and the earning page needs no node at all."""
 
 from __future__ import annotations
 
-import pytest
-
 from tests.agent.home.conftest import PASSPHRASE, HomeApp
 from voxpop.crypto import encode_address
 
@@ -13,45 +11,39 @@ HTMX = {"hx-request": "true"}
 OTHER = encode_address(bytes([9]) * 20)
 
 
-@pytest.mark.parametrize(
-    ("path", "data"),
-    [
-        ("/wallet/send", {"to": OTHER, "amount": "1"}),
-        ("/wallet/cap", {"cap": "5"}),
-        ("/community/vote", {"proposal": "1", "option": "yes"}),
-        ("/community/delegate", {"validator": OTHER, "amount": "1"}),
-        ("/data/revoke/" + "00" * 32, {}),
-        ("/data/policy", {"min_price": "1"}),
-    ],
-)
-async def test_every_change_needs_the_csrf_token(
-    home_app: HomeApp, path: str, data: dict[str, str]
-) -> None:
+CHANGES: list[tuple[str, dict[str, str]]] = [
+    ("/wallet/send", {"to": OTHER, "amount": "1"}),
+    ("/wallet/cap", {"cap": "5"}),
+    ("/community/vote", {"proposal": "1", "option": "yes"}),
+    ("/community/delegate", {"validator": OTHER, "amount": "1"}),
+    ("/data/revoke/" + "00" * 32, {}),
+    ("/data/policy", {"min_price": "1"}),
+]
+BAD_INPUT: list[tuple[str, dict[str, str], str]] = [
+    ("/wallet/send", {"to": "vox1nope", "amount": "1"}, "That is not a voxpop address"),
+    ("/wallet/send", {"to": OTHER, "amount": "-2"}, "That amount cannot be used"),
+    ("/wallet/cap", {"cap": "a lot"}, "That limit cannot be used"),
+    ("/community/vote", {"proposal": "x", "option": "yes"}, "Choose one of the proposals"),
+    ("/community/vote", {"proposal": "1", "option": "maybe"}, "Choose yes, no, abstain"),
+    ("/community/delegate", {"validator": "bob", "amount": "1"}, "Choose a validator"),
+    ("/data/revoke/zz", {}, "That grant is not one of yours"),
+]
+
+
+async def test_every_change_needs_the_csrf_token(home_app: HomeApp) -> None:
     await home_app.csrf()
-    answer = await home_app.http.post(path, data={**data, "csrf": "forged"})
-    assert answer.status_code == 403 and "csrf_failed" in answer.text
+    for path, data in CHANGES:
+        answer = await home_app.http.post(path, data={**data, "csrf": "forged"})
+        assert answer.status_code == 403 and "csrf_failed" in answer.text, path
 
 
-@pytest.mark.parametrize(
-    ("path", "data", "words"),
-    [
-        ("/wallet/send", {"to": "vox1nope", "amount": "1"}, "That is not a voxpop address"),
-        ("/wallet/send", {"to": OTHER, "amount": "-2"}, "That amount cannot be used"),
-        ("/wallet/cap", {"cap": "a lot"}, "That limit cannot be used"),
-        ("/community/vote", {"proposal": "x", "option": "yes"}, "Choose one of the proposals"),
-        ("/community/vote", {"proposal": "1", "option": "maybe"}, "Choose yes, no, abstain"),
-        ("/community/delegate", {"validator": "bob", "amount": "1"}, "Choose a validator"),
-        ("/data/revoke/zz", {}, "That grant is not one of yours"),
-    ],
-)
-async def test_bad_input_is_refused_in_words_before_any_tx(
-    home_app: HomeApp, path: str, data: dict[str, str], words: str
-) -> None:
+async def test_bad_input_is_refused_in_words_before_any_tx(home_app: HomeApp) -> None:
     csrf = await home_app.csrf()
-    answer = await home_app.http.post(path, data={**data, "csrf": csrf}, headers=HTMX)
-    assert answer.status_code == 200 and "tx-error" in answer.text
-    assert words in answer.text and "Nothing" in answer.text
-    assert "<html" not in answer.text  # the fragment htmx swaps in
+    for path, data, words in BAD_INPUT:
+        answer = await home_app.http.post(path, data={**data, "csrf": csrf}, headers=HTMX)
+        assert answer.status_code == 200 and "tx-error" in answer.text, path
+        assert words in answer.text and "Nothing" in answer.text, path
+        assert "<html" not in answer.text  # the fragment htmx swaps in
 
 
 async def test_a_page_says_in_words_when_no_node_answers(home_app: HomeApp) -> None:
