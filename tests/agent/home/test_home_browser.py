@@ -159,6 +159,15 @@ def test_pair_then_change_settings_in_forms(
         page.wait_for_selector("#result .tx-committed >> text=skill")
         got = result_of(device, timeout=180)
 
+        # A value that does not fit is refused in words (an error answer, swapped in by htmx)
+        page.click("summary:has-text('Type the location in yourself')")
+        page.fill("#loc-city", "Nowhere")
+        page.fill("#loc-latitude", "91")
+        page.fill("#loc-longitude", "0")
+        page.click("button:has-text('Save location')")
+        page.wait_for_selector("#result .tx-error >> text=latitude")
+        assert "One of the values is not valid" in page.inner_text("#result")
+
         # The location: search a place in the offline place database, use it
         page.fill("#place-query", "Lisbon")
         page.click("button:has-text('Search')")
