@@ -190,3 +190,32 @@ def test_invalid_query_data(chain: Chain, path: str) -> None:
     from voxpop.chain.abci import RequestQuery
 
     assert chain.app.query(RequestQuery(path, b"\x00" * 3, 0)).code != 0
+
+
+def test_genesis_round_trip(chain: Chain, tmp_path: Any) -> None:
+    """A chain started from an export holds the same locks (open and claimed), offers, nonces
+    and module balance; genesis refuses a lock whose id or funding does not match."""
+    run(chain, ALICE, lock_msg(chain))
+    other = hashlib.sha256(b"\x01" * 32).digest()
+    run(chain, ALICE, lock_msg(chain, hashlock=other))
+    claim = ("htlc/Claim", {"claimer": B, "lock_id": LOCK_ID, "preimage": SECRET})
+    assert run(chain, BOB, claim).code == 0
+    offer_id = offer_id_of(run(chain, ALICE, offer_msg(chain)))
+    exported = chain.app.export_genesis()
+    data = exported["htlc"]
+    assert len(data["locks"]) == 2 and len(data["offers"]) == 1
+    again = Chain.start(tmp_path / "again", app_state=exported)
+    try:
+        assert again.query("/htlc/lock", LOCK_ID) == chain.query("/htlc/lock", LOCK_ID)
+        assert again.query("/htlc/offer", offer_id) == chain.query("/htlc/offer", offer_id)
+        assert again.balance(state.MODULE_ADDRESS) == 1_000
+    finally:
+        again.app.store.close()
+    bad_id = {**data, "locks": [{**data["locks"][0], "id": "00" * 32}, data["locks"][1]]}
+    with pytest.raises(errors.InvalidGenesisError, match="id"):
+        Chain.start(tmp_path / "bad", app_state={**exported, "htlc": bad_id})
+    opened = [{**lock, "status": "open", "preimage": ""} for lock in data["locks"]]
+    with pytest.raises(errors.InvalidGenesisError, match="module account"):
+        Chain.start(
+            tmp_path / "unfunded", app_state={**exported, "htlc": {**data, "locks": opened}}
+        )
