@@ -55,4 +55,4 @@ def test_nothing_running_then_a_storage_node(
         assert "Running: holding 0 pieces of other people's data." in text
         screenshot(page, "earning")
     finally:
-        node.stop()
+        node.kill()  # a throwaway node: no graceful shutdown to wait for
