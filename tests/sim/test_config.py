@@ -39,6 +39,7 @@ from voxpop.sim.report import quantile, ratio
         ({"claim_days": 40, "channel_days": 30}, "channel_days"),
         ({"onboarding_days": 400}, "onboarding_days"),
         ({"stt_providers": 0}, "providers"),
+        ({"households": 3_000, "knowledge_providers": 2}, "payee_channels"),
     ],
 )
 def test_invalid_config_refused(values: dict[str, Any], rule: str) -> None:

@@ -21,6 +21,7 @@ VOX = 1_000_000
 DAY = 86_400
 BPS = 10_000
 MAX_SHARD_BYTES = 1 << 30  # the storage module's default max_shard_size
+PAYEE_CHANNELS = 1_024  # the channels module's limit of channels per payee
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,8 +53,8 @@ class SimParams:
     call_jitter_bps: int = 3_000  # a household-day's calls vary by up to +-30 %
     stt_price: int = 2_000  # uvox per call (per started 10 s of audio)
     knowledge_price: int = 1_000
-    stt_providers: int = 3  # dedicated providers
-    knowledge_providers: int = 2
+    stt_providers: int = 10  # dedicated providers (each takes at most 1,024 channels)
+    knowledge_providers: int = 10
     provider_stt_cost: int = 1_200  # a dedicated provider's stated cost per call
     provider_knowledge_cost: int = 600
     provider_stake: int = 1_000 * VOX
@@ -190,6 +191,14 @@ def check_params(p: SimParams) -> None:
         p.stt_providers >= 1 and p.knowledge_providers >= 1,
         "providers",
         "at least one dedicated STT and one knowledge provider must serve the households",
+    )
+    # Verify the dedicated providers can take every household's channel: the chain lists at most
+    # 1,024 channels per payee (a household's server may take some, but need not exist)
+    _require(
+        min(p.stt_providers, p.knowledge_providers) * PAYEE_CHANNELS >= p.households,
+        "payee_channels",
+        f"{p.households} households need at least {-(-p.households // PAYEE_CHANNELS)} dedicated "
+        "providers of each kind (a payee has at most 1024 channels)",
     )
     _require(p.skill_creators >= 1, "skill_creators", "at least one skill creator is needed")
     _require(

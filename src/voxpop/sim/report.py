@@ -45,6 +45,9 @@ class MonthRow:
     supply: int
     issued: int
     burned: int
+    inflation_bps: int  # the month's issuance over supply, a year
+    fees: int
+    base_price_per_mgas: int  # the fee market's base price at the month's end, uvox per 10^6 gas
     staking_ratio: str
     community_pool: int
     gov_spent: int
@@ -80,6 +83,7 @@ def month_row(world: World, month: int, day: int) -> MonthRow:
     supply = chain.supply()
     issued = chain.issued() - world.month_start["issued"]
     burned = chain.burned - world.month_start["burned"]
+    days = day - (world.rows[-1].day if world.rows else 0)
     active = [h for h in world.households if h.state == "active"]
     earnings: dict[bytes, int] = {}
     stt_income = stt_cost = stt_servers = 0
@@ -133,6 +137,9 @@ def month_row(world: World, month: int, day: int) -> MonthRow:
         supply=supply,
         issued=issued,
         burned=burned,
+        inflation_bps=issued * 365 * 10_000 // max(1, (supply - issued) * days),
+        fees=chain.fees - world.month_start["fees"],
+        base_price_per_mgas=chain.fee_for(1_000_000),
         staking_ratio=ratio(bonded, supply),
         community_pool=chain.balance(module_address(COMMUNITY_POOL)),
         gov_spent=gov_spent,

@@ -53,6 +53,7 @@ GAS_USE = 300_000
 GAS_VOUCHER = 12_000  # per voucher of a channels/Claim, over GAS_SMALL
 GAS_PROVE = 300_000
 MAX_VOUCHERS = 64
+MAX_PAYEE_CHANNELS = 1_024  # the channels module lists at most this many channels per payee
 GIB = 1 << 30
 
 
@@ -425,7 +426,9 @@ class World:
         options = [
             x
             for x in self.payees[kind]
-            if x.address != h.address and (x.capacity == 0 or x.load + calls <= x.capacity)
+            if x.address != h.address
+            and (x.capacity == 0 or x.load + calls <= x.capacity)
+            and len(x.channels) < MAX_PAYEE_CHANNELS
         ]
         best = min(options, key=lambda x: (x.price, x.load, x.index))
         best.load += calls
@@ -660,6 +663,7 @@ class World:
         self.month_start = {
             "issued": self.chain.issued(),
             "burned": self.chain.burned,
+            "fees": self.chain.fees,
         }
 
     def _close_month(self, day: int) -> None:
