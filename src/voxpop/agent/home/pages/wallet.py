@@ -98,10 +98,10 @@ def send(
         msgs = send_msgs(home.agent.owner, to, amount)
     except InputError as exc:
         return _refused(request, what, exc)
-    sent = getattr(msgs[0], "amount", 0)
+    sent = msgs[0].amount
 
     def build(_flows: OwnerDevices) -> list[Msg]:
-        return msgs
+        return list(msgs)
 
     command = ["tx", "bank", "send", home.owner_key_name, to.strip(), f"{sent}uvox"]
     result = owner_action(

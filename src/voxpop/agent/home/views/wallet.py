@@ -23,7 +23,6 @@ from voxpop.agent.home.views.labels import (
     service_color,
     service_label,
 )
-from voxpop.chain.module import Msg
 from voxpop.chain.modules.authz.state import Grant
 from voxpop.chain.modules.bank.messages import MsgSend
 from voxpop.chain.modules.channels.state import Channel, decode_channel
@@ -326,7 +325,7 @@ def qr_data_uri(address: str) -> str:
     return str(segno.make(address, error="m").svg_data_uri(scale=4, border=2))
 
 
-def send_msgs(owner: bytes, to_text: str, amount_text: str) -> list[Msg]:
+def send_msgs(owner: bytes, to_text: str, amount_text: str) -> list[MsgSend]:
     """The owner's bank/Send from the send form. Raises InputError in plain words."""
     to_raw = to_text.strip()
     try:
