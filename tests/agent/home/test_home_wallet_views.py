@@ -7,6 +7,8 @@ import datetime
 import urllib.parse
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from voxpop.agent.home.views.amounts import Amount, percent, short_hex
 from voxpop.agent.home.views.errors import InputError
@@ -28,6 +30,7 @@ from voxpop.chain.modules.bank.messages import MsgSend
 from voxpop.chain.modules.channels.state import Channel
 from voxpop.chain.modules.feegrant.state import Allowance
 from voxpop.chain.modules.limits import SpendLimits
+from voxpop.client.amount import parse_amount
 from voxpop.client.payments.ledger import ChannelRecord, StoredReceipt
 from voxpop.crypto.address import encode_address
 from voxpop.crypto.vouchers import Receipt
@@ -195,3 +198,39 @@ def test_invalid_send_is_refused_in_words(to: str, amount: str, code: str) -> No
     with pytest.raises(InputError) as err:
         send_msgs(OWNER, to, amount)
     assert err.value.code == code and err.value.message[0].isupper()
+
+
+KINDS = st.sampled_from(["stt", "weather", "knowledge", "odd", "other_kind"])
+DAYS = st.lists(
+    st.dictionaries(KINDS, st.integers(min_value=0, max_value=10**15), max_size=5),
+    min_size=1,
+    max_size=31,
+)
+
+
+@settings(max_examples=50, deadline=None)
+@given(DAYS)
+def test_spending_chart_invariants(days: list[dict[str, int]]) -> None:
+    chart = build_spending_chart([(f"2026-01-{i + 1:02d}", d) for i, d in enumerate(days)])
+    # the totals are the inputs' sums, by service and in all; shares never pass 100 %
+    assert chart.total.uvox == sum(sum(d.values()) for d in days)
+    assert sum(s.amount.uvox for s in chart.services) == chart.total.uvox
+    assert sum(s.share for s in chart.services) <= 100
+    plot = chart.baseline - 12
+    for bar, spent in zip(chart.days, days, strict=True):
+        assert bar.total.uvox == sum(spent.values())
+        # every segment inside the drawing, stacked without gaps, never above the plot
+        bottom = chart.baseline
+        for s in bar.segments:
+            assert s.height >= 1 and s.y + s.height == bottom
+            assert s.x >= 0 and s.x + s.width <= chart.width
+            bottom = s.y
+        assert chart.baseline - bottom <= plot + len(bar.segments)  # 1 px minimum per segment
+
+
+@settings(deadline=None)
+@given(st.integers(min_value=0, max_value=(1 << 64) - 1))
+def test_amount_text_reads_back_as_the_same_uvox(uvox: int) -> None:
+    text = Amount(uvox).text
+    assert text.endswith(" VOX")
+    assert parse_amount(text.removesuffix(" VOX").replace(",", "") + "vox", allow_zero=True) == uvox
