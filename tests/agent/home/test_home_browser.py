@@ -125,6 +125,7 @@ def test_pair_then_change_settings_in_forms(
         page.wait_for_selector("#result .tx-command")
         command = page.inner_text("#result pre")
         assert command.startswith(f"voxpop device claim {code} --node {live_home.node.url}")
+        assert "No devices yet" in page.inner_text("#device-list")  # nothing was signed
         screenshot(page, "home-command")
 
         # Unlocked with the passphrase: signed here. The code typed as a person may type it
