@@ -358,13 +358,26 @@ class SwapEngine:
         status = get.status(ref)
         if status.state is not LockState.LOCKED or status.confirmations < get.confirmations_needed:
             return False
-        # Verify we still have our whole lock time plus the margin to claim theirs after the reveal
-        if status.seconds_left is None or status.seconds_left < r.taker_seconds + r.margin_seconds:
+        # Verify their lock outlasts ours by the margin: the offerer may reveal until ours ends
+        if status.seconds_left is None or status.seconds_left < self.taker_needs(r):
             return self.finish(r, "refused", "the offerer's lock ends too soon to lock against it")
         r.their_lock = ref
         r.phase = "locking"
         self.note(r, f"the offerer locked {ref}")
         return True
+
+    def taker_needs(self, r: SwapRecord) -> int:
+        """The least time the offerer's lock must have left when the taker locks: the taker's
+        lock time plus the margin. A relative (BTC CSV) lock may last longer than its blocks'
+        nominal time (blocks come as a Poisson process) and starts at its confirmation: a leg
+        that can bound that (`longest_seconds`, e.g. BtcLeg's one-in-a-thousand slow bound)
+        is asked for the whole lock, confirmation block included."""
+        give = self.give_leg(r)
+        longest = getattr(give, "longest_seconds", None)
+        if give.timeout_kind is TimeoutKind.RELATIVE_BLOCKS and callable(longest):
+            blocks = give.timeout_after(r.taker_seconds)
+            return int(longest(blocks + 1)) + r.margin_seconds
+        return r.taker_seconds + r.margin_seconds
 
     def _taker_locking(self, r: SwapRecord) -> bool:
         return self._lock_mine(r)
