@@ -2,8 +2,8 @@
 the new last indexed height. A crash (even kill -9) leaves either the whole batch and its height
 or neither, so the indexer resumes at the next height with no gap and no duplicate.
 
-Rows go in with executemany (one statement per table per batch; psycopg 3 pipelines it), which
-is what makes a backfill fast.
+Rows go in with one executemany per table per batch on SQLite, and with COPY FROM STDIN on
+PostgreSQL (psycopg 3), which is what makes a backfill fast.
 """
 
 from __future__ import annotations
@@ -97,8 +97,27 @@ def write_batch(
 
 
 def _insert(conn: Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
-    if rows:
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        _copy(conn, table, rows)
+    else:
         conn.execute(table.insert(), rows)
+
+
+def _copy(conn: Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    """PostgreSQL's COPY FROM STDIN (psycopg 3), on the transaction's own connection: several
+    times an executemany's rate."""
+    columns = [c.name for c in table.columns]
+    driver: Any = conn.connection.driver_connection
+    statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
+    dbapi_error = conn.dialect.loaded_dbapi.Error
+    try:
+        with driver.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row([row[c] for c in columns])
+    except dbapi_error as exc:  # as SQLAlchemy reports it (IntegrityError, ...), like inserts
+        raise sa.exc.DBAPIError.instance(statement, None, exc, dbapi_error) from exc
 
 
 def replace_rows(engine: Engine, table: sa.Table, rows: list[dict[str, Any]]) -> None:
