@@ -6,6 +6,7 @@ the same node; errors in plain words."""
 from __future__ import annotations
 
 import datetime
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,7 +30,8 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.slow
 
-RECIPIENT = PrivateKey(bytes([221]) * 32).public_key.address
+RECIPIENT_KEY = PrivateKey(bytes([221]) * 32)
+RECIPIENT = RECIPIENT_KEY.public_key.address
 PROVIDER = PrivateKey(bytes([222]) * 32).public_key.address
 
 
@@ -107,6 +109,9 @@ def test_send_shows_progress_until_committed_and_both_balances(
     page.wait_for_selector("#result .tx-submitted, #result .tx-committed")
     page.wait_for_selector("#result .tx-committed")
     assert "confirmed in block" in page.inner_text("#result")
+    found = re.search(r"Transaction ([0-9a-f]{16})", page.inner_text("#result"))
+    assert found is not None
+    tx_prefix = found.group(1)
 
     with live_home.client() as client:
         assert client.balance(RECIPIENT) == 2_500_000
@@ -115,15 +120,21 @@ def test_send_shows_progress_until_committed_and_both_balances(
     # the balance on the page follows without a reload (the box reloads when the tx is done)
     expect(page.locator("#balance .hb-amount")).to_have_attribute("title", f"{owner_now:,} uvox")
 
+    # a payment to the owner from elsewhere shows up live (the node's stream, relayed by the home)
+    with live_home.client() as client:
+        assert client.send(RECIPIENT_KEY, live_home.owner, 1_000_000).code == 0
+        owner_paid = client.balance(live_home.owner)
+    expect(page.locator("#balance .hb-amount")).to_have_attribute("title", f"{owner_paid:,} uvox")
+
     # the explorer shows that tx, decoded: from the recipient's account to the tx's page
     recipient = encode_address(RECIPIENT)
     deadline = time.monotonic() + 60
     while True:
         page.goto(f"{explorer}/accounts/{recipient}")
-        if page.locator("a[href^='/txs/']").count() or time.monotonic() > deadline:
+        if page.locator(f"a[href^='/txs/{tx_prefix}']").count() or time.monotonic() > deadline:
             break
         time.sleep(0.5)
-    page.locator("a[href^='/txs/']").first.click()
+    page.locator(f"a[href^='/txs/{tx_prefix}']").first.click()
     page.wait_for_selector(".msg .mtype")
     assert page.inner_text(".msg .mtype") == "bank/Send"
     decoded = page.inner_text(".msg")
