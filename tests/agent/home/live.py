@@ -30,7 +30,7 @@ from voxpop.crypto.keys import PrivateKey
 
 LIVE_OWNER = PrivateKey(bytes([213]) * 32)
 FUNDS = 10**13
-START_TIMEOUT = 60.0
+START_TIMEOUT = 180.0  # a shared, loaded machine: the agent imports for a while
 
 
 @dataclass
