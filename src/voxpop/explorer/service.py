@@ -32,6 +32,11 @@ class Explorer:
             self.engine = open_index(config.index_url)
         except SchemaError as exc:
             raise ExplorerError(exc.code, str(exc)) from None
+        except ImportError:
+            raise ExplorerError(
+                "index_driver_missing",
+                "a PostgreSQL index needs psycopg 3: pip install 'voxpop[postgresql]'",
+            ) from None
         except SQLAlchemyError as exc:
             # The URL may hold a password: name only the kind of database
             raise ExplorerError(
