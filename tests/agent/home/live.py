@@ -64,7 +64,7 @@ def start_live_home(root: Path, passphrase: str) -> Iterator[LiveHome]:
     keyring = Keyring(owner_home / "keyring", "file", kdf=MINIMAL_KDF)
     keyring.import_seed("owner", LIVE_OWNER.seed, passphrase)
     funds = {encode_address(LIVE_OWNER.public_key.address): FUNDS}
-    node = LocalNode.start(root / "node", funds=funds, block_interval_ms=200)
+    node = LocalNode.start(root / "node", funds=funds, block_interval_ms=200, timeout=START_TIMEOUT)
     process: subprocess.Popen[bytes] | None = None
     log: IO[bytes] | None = None
     try:
