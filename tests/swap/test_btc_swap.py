@@ -1,10 +1,15 @@
 """VOX <-> BTC swaps end to end: a real solo node, a real btcd in regtest mining a block a second
-(`block_seconds = 1`, so the tools' seconds are blocks), two swap tools. Both directions, and a
-taker that never locks (the offerer's BTC comes back after its CSV timeout)."""
+(`block_seconds = 1`, so the tools' seconds are blocks), two swap tools. Both directions through
+`voxpop swap offer` and `voxpop swap take` (two processes); a swap whose tools restart from disk
+before every step; a taker that never locks (the offerer's BTC comes back after its CSV
+timeout)."""
 
 from __future__ import annotations
 
+import json
 import secrets
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -49,12 +54,12 @@ class World:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     root = tmp_path_factory.mktemp("btcswap")
-    keys = [PrivateKey(secrets.token_bytes(32)) for _ in range(6)]
+    keys = [PrivateKey(secrets.token_bytes(32)) for _ in range(8)]
     node = NodeProcess.create(root / "vox", [(k, VOX_FUNDS) for k in keys])
     btcd = BtcNode.start(root / "btcd")
     try:
         btcd.mine(101)
-        node.start()
+        node.start(timeout=90)  # a loaded 2-core machine takes 20 s and more
         yield World(node, btcd, keys)
     finally:
         node.stop()
@@ -123,17 +128,96 @@ def drive(
             if restart:
                 engines[i] = party.engine()
                 records[i] = engines[i].store.load(records[i].hashlock)
-            moved = engines[i].step(records[i]) or moved
+            moved = engines[i].tick(records[i]) or moved
         if not moved:
             time.sleep(0.2)
     return records
 
 
+def write_config(party: Party, world: World) -> None:
+    party.root.mkdir(parents=True, exist_ok=True)
+    (party.root / "vox.key").write_text(party.vox_key.seed.hex())
+    (party.root / "btc.key").write_text(party.btc_key.hex())
+    btcd = world.btcd
+    config = {
+        "vox": {"node": world.node.url, "key_file": "vox.key"},
+        "btc": {
+            "rpc_url": btcd.url,
+            "rpc_user": btcd.user,
+            "rpc_password": btcd.password,
+            "key_file": "btc.key",
+            "fee_rate": "2",
+            "block_seconds": "1",
+            "confirmations": "1",
+            "steady_blocks": "true",
+        },
+    }
+    (party.root / "config.json").write_text(json.dumps(config))
+
+
+def swap_cli(party: Party, *args: str) -> subprocess.Popen[bytes]:
+    argv = [sys.executable, "-m", "voxpop.cli.main", "swap", *args]
+    argv += ["--dir", str(party.root), "--poll", "0.3", "-o", "json"]
+    with (party.root / "tool.err").open("ab") as log:  # the child keeps its own descriptor
+        return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=log)
+
+
+def finished(proc: subprocess.Popen[bytes], party: Party) -> dict[str, object]:
+    try:
+        out, _ = proc.communicate(timeout=150)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, _ = proc.communicate()
+    err = (party.root / "tool.err").read_text(errors="replace")[-2000:]
+    assert proc.returncode == 0, err
+    shown: dict[str, object] = json.loads(out)
+    return shown
+
+
 @pytest.mark.parametrize("side", ["sell", "buy"])
+def test_swap_through_the_cli(world: World, parties: tuple[Party, Party], side: str) -> None:
+    """`voxpop swap offer` (Alice) and `voxpop swap take` (Bob), each a process watching both
+    chains until done. sell: Alice locks VOX first, Bob locks BTC, Alice's BTC claim reveals
+    the secret on Bitcoin. buy: Alice locks BTC first (CSV), Bob locks VOX and reads the secret
+    there."""
+    alice, bob = parties
+    a_vox, a_sat, b_sat = alice.vox_balance(), alice.sat_balance(), bob.sat_balance()
+    for party in parties:
+        write_config(party, world)
+    # Long enough for two tool starts on a loaded machine (~10 s each at load 27 on 2 cores)
+    times = ["--offerer-seconds", "160", "--taker-seconds", "80", "--margin-seconds", "20"]
+    with world.btcd.mining(1.0):
+        offering = swap_cli(alice, "offer", side, "5vox", "BTC", str(SAT), *times)
+        try:
+            deadline = time.monotonic() + 90
+            while not (records := SwapStore(alice.root).all()) or not records[0].offer_id:
+                assert offering.poll() is None and time.monotonic() < deadline, "no offer"
+                time.sleep(0.2)
+            expect = ["--expect-vox", "5vox", "--expect-amount", str(SAT)]
+            taking = swap_cli(bob, "take", records[0].offer_id, *expect, "--margin-seconds", "20")
+            shown = [finished(offering, alice), finished(taking, bob)]
+        finally:
+            for proc in (offering, locals().get("taking")):
+                if isinstance(proc, subprocess.Popen) and proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+    assert [s["outcome"] for s in shown] == ["swapped", "swapped"], shown
+    assert all("secret" not in s for s in shown)  # never printed
+    world.btcd.mine(1)  # the last claim
+    if side == "sell":
+        assert a_vox - VOX - 100_000 < alice.vox_balance() < a_vox - VOX
+        assert a_sat + SAT - 2_000 < alice.sat_balance() < a_sat + SAT
+        assert b_sat - SAT - 2_000 < bob.sat_balance() < b_sat - SAT
+    else:
+        assert a_vox + VOX - 100_000 < alice.vox_balance() <= a_vox + VOX
+        assert a_sat - SAT - 2_000 < alice.sat_balance() < a_sat - SAT
+        assert b_sat + SAT - 2_000 < bob.sat_balance() < b_sat + SAT
+
+
+@pytest.mark.parametrize("side", ["buy"])
 def test_swap_vox_and_btc(world: World, parties: tuple[Party, Party], side: str) -> None:
-    """sell: Alice locks VOX first, Bob locks BTC for her, her BTC claim reveals the secret on
-    Bitcoin. buy: Alice locks BTC first (CSV), Bob locks VOX, Bob reads the secret from VOX.
-    Both tools restart from disk before every step."""
+    """Alice locks BTC first (CSV), Bob locks VOX, Bob reads the secret from VOX; both tools
+    restart from disk before every step (a kill -9 between any two steps)."""
     alice, bob = parties
     a_vox, b_vox, a_sat, b_sat = (
         alice.vox_balance(),
