@@ -2,7 +2,8 @@
 device (ovos-backend-client in its own venv): the owner unlocks the key with the passphrase,
 pairs the device by typing the code it speaks, and changes a device setting and a skill setting
 in forms generated from the skill's settingsMeta; the device's own answers change. Then renames
-and removes it. Each page is screenshot into docs/screenshots/."""
+it with JavaScript off (plain forms, a self-refreshing tx page) and removes it. Each page is
+screenshot into docs/screenshots/."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from tests.agent.ovos_env import result_of, spawn_ovos
 from tests.support.browser import screenshot
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Page
+    from playwright.sync_api import Browser, Page
 
 pytestmark = pytest.mark.slow
 
@@ -99,7 +100,7 @@ def unlock(page: Page, live: LiveHome, next_page: str) -> None:
 
 
 def test_pair_then_change_settings_in_forms(
-    live_home: LiveHome, page: Page, tmp_path: Path
+    live_home: LiveHome, browser: Browser, page: Page, tmp_path: Path
 ) -> None:
     code_file, ready_file = tmp_path / "code.txt", tmp_path / "ready.txt"
     prelude = (
@@ -185,11 +186,26 @@ def test_pair_then_change_settings_in_forms(
     assert got["after"]["systemUnit"] == "imperial"
     assert got["skill"]["units"] == "imperial" and got["skill"]["days"] == 3
 
-    # Rename and remove, each confirmed on chain
+    # Without JavaScript every form still works: rename by a plain form post, then the tx's own
+    # page refreshes itself until the tx is committed
+    plain = browser.new_context(java_script_enabled=False)
+    try:
+        no_js = plain.new_page()
+        no_js.set_default_timeout(30_000)
+        unlock(no_js, live_home, "/devices")
+        no_js.fill("#device-list input[name=name]", "Living room")
+        no_js.click("#device-list button:has-text('Rename')")
+        no_js.wait_for_selector("#result .tx-submitted, #result .tx-committed")
+        if no_js.locator("#result .tx-submitted").count():
+            no_js.click("#result a:has-text('check now')")
+            no_js.wait_for_selector(".tx-committed")
+        no_js.goto(live_home.url + "/devices")
+        assert "Living room" in no_js.inner_text("#device-list")
+    finally:
+        plain.close()
+
+    # Remove (htmx, after the browser's confirmation), confirmed on chain
     page.goto(live_home.url + "/devices")
-    page.fill("#device-list input[name=name]", "Living room")
-    page.click("#device-list button:has-text('Rename')")
-    page.wait_for_selector("#device-list >> text=Living room")
     page.once("dialog", lambda dialog: dialog.accept())
     page.click("#device-list button:has-text('Remove')")
     page.wait_for_selector("#device-list >> text=No devices yet")
