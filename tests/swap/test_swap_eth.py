@@ -170,9 +170,16 @@ def test_bad_input_refused(parties: tuple[Party, Party]) -> None:
     assert info.value.code == "bad_timeouts"
     taken = bob.engine().take(offer_id, margin_seconds=6)
     bob.engine().step(taken)
-    # A cheating offerer locks less than offered: the taker refuses to lock against it
+    # A cheating offerer locks under another hash: it is not the swap's lock (ids derive from
+    # the hashlock), so the taker sees nothing to lock against
     offer_view = alice.engine().step(offer)
     assert offer_view and offer.phase == "taken"
+    wrong_hash = LockTerms(
+        bytes(32), VOX, taken.taker_vox, offer.offerer_vox, alice.vox().timeout_after(40)
+    )
+    alice.vox().lock(wrong_hash)
+    assert not bob.engine().step(taken) and taken.phase == "took"
+    # Then locks less than offered under the right hash: the taker refuses to lock against it
     short = LockTerms(
         bytes.fromhex(offer.hashlock),
         VOX - 1,
