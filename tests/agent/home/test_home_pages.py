@@ -65,3 +65,9 @@ def test_an_idle_unlocked_session_drops_the_key() -> None:
 def test_every_error_has_words() -> None:
     assert in_words("pairing_not_found").startswith("No device is waiting")
     assert in_words("brand_new_code") == FALLBACK.format(code="brand_new_code")
+
+
+async def test_the_unlock_link_of_an_action_returns_to_its_page(home_app: HomeApp) -> None:
+    csrf = await home_app.csrf()
+    answer = await home_app.http.post("/devices/pair", data={"csrf": csrf, "code": "no!"})
+    assert 'href="/unlock?next=/devices"' in answer.text

@@ -45,10 +45,19 @@ def context(request: Request, **values: Any) -> dict[str, Any]:
         "key_here": home.key_here,
         "needs_passphrase": home.owner_keyring is not None and home.owner_keyring.needs_passphrase,
         "nav": NAV,
-        "here": request.url.path,
+        "here": _page_path(request),
         "owner": encode_address(home.agent.owner),
         **values,
     }
+
+
+def _page_path(request: Request) -> str:
+    """The page the visitor is on: a GET's own path; for an action (POST /devices/pair), its
+    page (/devices), where an unlock link returns to."""
+    path = request.url.path
+    if request.method == "GET":
+        return path
+    return "/" + path.split("/")[1]
 
 
 def page(request: Request, template: str, status: int = 200, **values: Any) -> HTMLResponse:
