@@ -2,7 +2,7 @@
 (`block_seconds = 1`, so the tools' seconds are blocks), two swap tools. Both directions through
 `voxpop swap offer` and `voxpop swap take` (two processes); a swap whose tools restart from disk
 before every step; a taker that never locks (the offerer's BTC comes back after its CSV
-timeout)."""
+timeout); an offerer whose BTC lock differs from the offer (refused)."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from voxpop.client import VoxClient
 from voxpop.crypto.keys import PrivateKey
 from voxpop.swap.btc import BtcLeg
 from voxpop.swap.engine import OfferTerms, SwapEngine
+from voxpop.swap.legs import LockTerms
 from voxpop.swap.store import SwapRecord, SwapStore
 from voxpop.swap.vox import VoxLeg
 
@@ -54,7 +55,7 @@ class World:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     root = tmp_path_factory.mktemp("btcswap")
-    keys = [PrivateKey(secrets.token_bytes(32)) for _ in range(8)]
+    keys = [PrivateKey(secrets.token_bytes(32)) for _ in range(10)]
     node = NodeProcess.create(root / "vox", [(k, VOX_FUNDS) for k in keys])
     btcd = BtcNode.start(root / "btcd")
     try:
@@ -255,3 +256,27 @@ def test_taker_never_locks_btc_comes_back(world: World, parties: tuple[Party, Pa
     assert done.my_lock.count(":") == 2  # a Bitcoin lock was made and came back
     world.btcd.mine(1)
     assert a_sat - 2_000 < alice.sat_balance() < a_sat
+
+
+def test_invalid_offerer_locks_another_amount(world: World, parties: tuple[Party, Party]) -> None:
+    """The offerer locks 1 sat less than offered under the agreed script: the taker's tool finds
+    it, refuses it, and locks nothing."""
+    alice, bob = parties
+    b_vox = bob.vox_balance()
+    with world.btcd.mining(1.0):
+        offer = alice.engine().offer(OfferTerms("buy", VOX, "BTC", SAT, **QUICK))
+        taken = bob.engine().take(bytes.fromhex(offer.offer_id), margin_seconds=6)
+        bob.engine().step(taken)  # the Take
+        btc = alice.engine().other_leg("BTC")
+        short = LockTerms(
+            bytes.fromhex(offer.hashlock),
+            SAT - 1,
+            taken.taker_other,
+            btc.address(),
+            btc.timeout_after(offer.offerer_seconds),
+        )
+        btc.lock(short)
+        (done,) = drive([(bob, taken)], timeout=30)
+    assert done.outcome == "refused" and "differs" in done.notes[-1], done.notes
+    assert done.my_lock == ""  # Bob locked nothing
+    assert b_vox - 100_000 < bob.vox_balance() <= b_vox  # the Take's fee only
