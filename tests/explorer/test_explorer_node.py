@@ -8,6 +8,8 @@ One node and one explorer per module: the tests read what the module's fixtures 
 
 from __future__ import annotations
 
+import json
+import subprocess
 import sys
 import threading
 import time
@@ -25,7 +27,7 @@ from tests.support.browser import screenshot
 from tests.support.postgres import PostgresServer
 from voxpop.chain.modules.staking.messages import MsgCreateValidator
 from voxpop.client import VoxClient
-from voxpop.client.testing import LocalNode
+from voxpop.client.testing import LocalNode, voxpop_command
 from voxpop.crypto import encode_address
 from voxpop.crypto.keys import PrivateKey
 from voxpop.explorer import schema
@@ -142,6 +144,19 @@ CHAIN_TABLES = (
     schema.account_txs,
     schema.supply,
 )
+
+
+def test_cli_status(explorer: LocalExplorer) -> None:
+    done = subprocess.run(
+        voxpop_command("explorer", "status", "--home", str(explorer.home), "-o", "json"),
+        capture_output=True,
+        check=False,
+        timeout=WAIT,
+    )
+    assert done.returncode == 0, done.stderr
+    status = json.loads(done.stdout)
+    assert status["serving"] is True and status["index"] == "sqlite"
+    assert status["chain_id"] == "voxpop-test" and status["last_height"] >= 1
 
 
 def table_rows(engine: Engine, height: int) -> dict[str, list[tuple[Any, ...]]]:

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 
 from tests.support.postgres import PostgresServer
 from voxpop.explorer import ingest, reads, schema
+from voxpop.explorer.config import ExplorerConfig, ExplorerConfigError, load_config, write_config
 from voxpop.explorer.decode import decode_block
 from voxpop.explorer.schema import LATEST_VERSION, SchemaError, migrate, open_index, sqlite_url
 from voxpop.explorer.testing import MINT_PER_BLOCK, SYNTHETIC_CHAIN_ID, synthetic_blocks
@@ -133,3 +134,20 @@ def test_a_failed_batch_rolls_back_with_its_cursor(engine: Engine) -> None:
     assert ingest.last_height(engine) == 2
     assert count(engine, schema.blocks) == 2
     assert ingest.write_batch(engine, SYNTHETIC_CHAIN_ID, rows[2:4]) == 4
+
+
+def test_invalid_config_is_refused_with_a_code(tmp_path: Path) -> None:
+    for bad in (
+        ExplorerConfig(tmp_path, index="mysql://root@localhost/x"),
+        ExplorerConfig(tmp_path, port=70_000),
+        ExplorerConfig(tmp_path, batch_blocks=0),
+    ):
+        with pytest.raises(ExplorerConfigError) as caught:
+            write_config(bad)
+        assert caught.value.code == "invalid_explorer_config"
+    assert not (tmp_path / "explorer.toml").exists()
+    config = ExplorerConfig(tmp_path, index="postgresql://u:secret@127.0.0.1:5/db", port=7901)
+    write_config(config)
+    assert load_config(tmp_path) == config
+    assert config.index_kind == "postgresql"
+    assert ExplorerConfig(tmp_path).index_url == sqlite_url(tmp_path / "index.sqlite")

@@ -146,9 +146,15 @@ def supply(conn: Connection, limit: int = 50) -> list[Row]:
     return _rows(conn.execute(sa.select(s).order_by(s.c.height.desc()).limit(limit)))
 
 
+RECENT_BLOCKS = 10_000  # validators are looked for among the proposers of these last blocks
+
+
 def known_proposers(conn: Connection) -> list[str]:
-    """Consensus addresses (hex) that proposed a block in the index."""
-    return [r[0] for r in conn.execute(sa.select(schema.blocks.c.proposer).distinct())]
+    """Consensus addresses (hex) that proposed one of the last RECENT_BLOCKS indexed blocks."""
+    last = index_status(conn)["last_height"]
+    b = schema.blocks
+    q = sa.select(b.c.proposer).where(b.c.height > last - RECENT_BLOCKS).distinct()
+    return [r[0] for r in conn.execute(q)]
 
 
 def known_operators(conn: Connection) -> list[str]:
