@@ -159,6 +159,11 @@ def test_bad_input_refused(parties: tuple[Party, Party]) -> None:
     alice, bob = parties
     offer = alice.engine().offer(OfferTerms("sell", VOX, "ETH", WEI, **QUICK))
     offer_id = bytes.fromhex(offer.offer_id)
+    # A tool killed after posting, before it saved that it had: its restart finds the offer
+    engine = alice.engine()
+    offer.phase = "new"
+    engine.store.save(offer)
+    assert engine.step(offer) and offer.phase == "offered", offer.notes
     with pytest.raises(SwapError) as info:
         bob.engine().take(offer_id, expect_vox=VOX + 1, margin_seconds=6)
     assert info.value.code == "terms_mismatch"

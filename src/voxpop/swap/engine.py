@@ -160,8 +160,9 @@ class SwapEngine:
             offerer_vox=self.vox.address(),
             offerer_other=other.address(),
             secret=secret.hex(),
+            offer_id=self.vox.next_offer_id().hex(),
         )
-        self.store.save(record)  # the secret is on disk before anyone can see its hash
+        self.store.save(record)  # the secret (and the offer's id) on disk before anything is sent
         msg = MsgOffer(
             offerer=self.vox.raw_address,
             side=terms.side,
@@ -180,7 +181,8 @@ class SwapEngine:
             record.outcome = "refused"
             self.note(record, f"offer refused: {exc.message}")
             raise SwapError("offer_refused", exc.message) from None
-        record.offer_id = offer_id.hex()
+        if offer_id.hex() != record.offer_id:  # another Offer of ours landed in between
+            record.offer_id = offer_id.hex()
         record.phase = "offered"
         self.note(record, f"offer {offer_id.hex()} posted")
         return record
@@ -278,6 +280,18 @@ class SwapEngine:
         return True
 
     # --- offerer ----------------------------------------------------------------------------------
+
+    def _offerer_new(self, r: SwapRecord) -> bool:
+        """Restarted between saving the record and learning the Offer's fate: the offer has the
+        id saved (derived from our nonce), with our hashlock, if it landed."""
+        offer = self.vox.read_offer(bytes.fromhex(r.offer_id))
+        if offer is not None and offer.hashlock.hex() == r.hashlock:
+            r.phase = "offered"
+            self.note(r, f"offer {r.offer_id} found after a restart")
+            return True
+        if self.vox.next_offer_id().hex() == r.offer_id:
+            return self.finish(r, "refused", "the offer never landed: nothing was posted")
+        return self.finish(r, "expired", "the offer is gone (or never ours): nothing was locked")
 
     def _offerer_offered(self, r: SwapRecord) -> bool:
         offer = self.vox.read_offer(bytes.fromhex(r.offer_id))

@@ -171,6 +171,13 @@ class VoxLeg:
                 return bytes.fromhex(attrs["offer_id"])
         raise SwapLegError("the offer's tx carries no htlc_offer event")
 
+    def next_offer_id(self) -> bytes:
+        """The id our next Offer will get (the chain derives it from our offer nonce)."""
+        raw = self.client.query("/htlc/nonce", self.raw_address, prove=True).value
+        nonce = int.from_bytes(raw, "big") if raw else 0
+        chain_id = self.client.status().chain_id
+        return htlc.compute_offer_id(chain_id, self.raw_address, nonce)
+
     def read_offer(self, offer_id: bytes) -> htlc.Offer | None:
         result = self.client.query("/htlc/offer", offer_id, prove=True)
         return htlc.decode_offer(result.value) if result.value else None

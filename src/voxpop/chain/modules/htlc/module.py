@@ -12,7 +12,14 @@ from voxpop.chain.errors import ChainError, InvalidGenesisError, InvalidQueryErr
 from voxpop.chain.fields import MAX_UINT64
 from voxpop.chain.kv import KVReader
 from voxpop.chain.listing import ListRoute
-from voxpop.chain.module import Invariant, Module, MsgRoute, ParamsSpec, msg_from_json
+from voxpop.chain.module import (
+    Invariant,
+    Module,
+    MsgRoute,
+    ParamsSpec,
+    address_query,
+    msg_from_json,
+)
 from voxpop.chain.modules.bank import state as bank
 from voxpop.chain.modules.codec import addr_text, genesis_address
 from voxpop.chain.modules.htlc import handlers, state
@@ -64,6 +71,7 @@ class HtlcModule(Module):
         return {
             "lock": _id_query(state.lock_key, "lock"),
             "offer": _id_query(state.offer_key, "offer"),
+            "nonce": address_query(state.nonce_key, "offerer"),
             "params": lambda _: state.PARAMS_KEY,
         }
 
