@@ -59,7 +59,7 @@ TX_BUDGET = 24 * 1024
 RECORD_OVERHEAD = 8  # CBOR framing of one record pair
 RECORD_GAS_BASE = 150_000
 RECORD_GAS_EACH = 40_000
-LINGER = 0.05  # seconds a part-filled batch waits for more records while txs are in flight
+LINGER = 0.15  # seconds a part-filled batch waits for more records while txs are in flight
 STALL_SECONDS = 1.5  # the oldest tx in flight not landed after this: broadcast it again
 RESYNC_WAIT = 0.5  # seconds before a resync reads the sequence (a block: gapped txs evicted)
 # Refusals at check that say "not now" rather than "never": the batch waits and goes again
@@ -142,6 +142,7 @@ class Recorder:
         self._tx_params: tuple[str, int, int] | None = None  # chain id, gas price num, den
         self.recorded = 0
         self.record_txs = 0
+        self.peak_in_flight = 0
         self.dropped = 0
         self.resent = 0
         self.resyncs = 0
@@ -205,7 +206,7 @@ class Recorder:
             if code == "":
                 self._landed(first.batch, height)
             else:  # failed in the block (its fee paid, its sequence used, nothing recorded)
-                self._refused(first.batch, code, f"failed in block {height}")
+                await self._refused(first.batch, code, f"failed in block {height}")
 
     async def _unstall(self) -> None:
         if not self.in_flight or self.clock() - self._progress_at < STALL_SECONDS:
@@ -228,7 +229,7 @@ class Recorder:
                 refused = self.in_flight[at].batch
                 del self.in_flight[at]
                 self._resync(f"tx {entry.sequence} resent: {exc.code}: {exc}")
-                self._refused(refused, exc.code, str(exc))
+                await self._refused(refused, exc.code, str(exc))
                 return
 
     def _resync(self, why: str) -> None:
@@ -277,7 +278,7 @@ class Recorder:
                     if exc.code == "wrong_sequence":
                         self._resync(f"tx {sequence}: {exc.code}: {exc}")
                     return
-                self._refused(batch, exc.code, str(exc))  # at check: the sequence unused
+                await self._refused(batch, exc.code, str(exc))  # at check: the sequence unused
                 continue
             except BaseException:
                 self.queue[:0] = batch
@@ -289,6 +290,7 @@ class Recorder:
             if not self.in_flight:
                 self._progress_at = self.clock()
             self.in_flight.append(InFlight(sequence, tx, tx_hash, batch))
+            self.peak_in_flight = max(self.peak_in_flight, len(self.in_flight))
             self.next_sequence = sequence + 1
 
     def _next_batch(self) -> list[Pending]:
@@ -352,12 +354,24 @@ class Recorder:
             self.on_recorded(pending, height)
         self._settle(batch)
 
-    def _refused(self, batch: list[Pending], code: str, why: str) -> None:
+    async def _refused(self, batch: list[Pending], code: str, why: str) -> None:
         """A tx refused (at check or in its block): its records again in two halves (so the
         one the chain refuses is found in a few txs, and the others recorded), or, alone
-        already, dropped (or recorded, if the chain holds it already)."""
+        already, dropped (or recorded, if the chain holds it already). Refused because the
+        chain holds one of them already (a request answered again after a restart), each is
+        asked for first (proven), and the others go again together."""
         self.last_error = f"a batch of {len(batch)}: {code}: {why}"
         log.warning("access records refused together: %s", self.last_error)
+        if code == ALREADY_RECORDED and len(batch) > 1:
+            again = []
+            for pending in batch:
+                if await self.link.recorded(pending.grant_id, pending.request_id):
+                    self._landed([pending], self.link.last_height)
+                else:
+                    again.append(pending)
+            if len(again) < len(batch):
+                self.queue[:0] = again
+                return
         if len(batch) > 1:
             half = len(batch) // 2
             for part in (batch[:half], batch[half:]):

@@ -253,6 +253,7 @@ class PrivacyNode:
             "refused": dict(sorted(engine.refused.items())),
             "records_queued": len(recorder.queue),
             "record_txs_in_flight": len(recorder.in_flight),
+            "record_txs_in_flight_peak": recorder.peak_in_flight,
             "recorded": recorder.recorded,
             "record_txs": recorder.record_txs,
             "records_dropped": recorder.dropped,
