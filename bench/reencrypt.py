@@ -22,8 +22,10 @@ owner, grants them to a buyer (kits and fragments to the nodes, consent/Grant), 
 
 Last line: reencrypt_per_s=<n> grant_check_ms_p50=<ms> end_to_end_object_ms_p50=<ms>
 baseline_reencrypt_per_s=<n> burst_reencrypt_per_s=<n>   (reencrypt_per_s: sustained, a node
-answering no faster than its batched consent/Records land: a 503 busy is waited out and retried;
-burst: the first BURST answers, within the node's record backlog)
+answering no faster than its consent/Record txs land (several in flight a block): a 503 busy is
+waited out and retried; burst: the first BURST answers, within the node's record backlog). The
+line before it shows the node's records in the sustained window: records, Record txs, resends,
+resyncs, drops.
 """
 
 from __future__ import annotations
@@ -58,7 +60,7 @@ from voxpop.crypto.consent import new_nonce, sign_access_request
 
 OBJECT_SIZE = 100_000
 STREAMS = 4  # paying clients sending to one node at once
-BURST = 240  # answers a node serves before its record backlog (8 txs of ~40) fills
+BURST = 240  # answers within a node's record backlog (12 txs of 32 queued, 8 more in flight)
 BUSY_PAUSE = 0.02
 CBOR = "application/cbor"
 
@@ -194,7 +196,7 @@ def main() -> None:
     print(f"{args.objects} objects of {OBJECT_SIZE} bytes, grants of 2 of 3 nodes")
     print(f"  library reencrypt (this process): {base:.0f}/s")
     print(f"  one node, paid requests from {STREAMS} clients at once: burst {burst:.0f}/s, ")
-    print(f"    sustained {rate:.0f}/s (bounded by the accesses its Records put in a block)")
+    print(f"    sustained {rate:.0f}/s (no faster than its Record txs, several a block, land)")
     txs = after["record_txs"] - before["record_txs"]
     recorded = after["recorded"] - before["recorded"]
     print(
