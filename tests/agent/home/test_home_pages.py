@@ -71,3 +71,12 @@ async def test_the_unlock_link_of_an_action_returns_to_its_page(home_app: HomeAp
     csrf = await home_app.csrf()
     answer = await home_app.http.post("/devices/pair", data={"csrf": csrf, "code": "no!"})
     assert 'href="/unlock?next=/devices"' in answer.text
+
+
+def test_the_chains_codes_in_words_are_the_chains() -> None:
+    from voxpop.chain import errors
+
+    names = {getattr(v, "name", None) for v in vars(errors).values() if isinstance(v, type)}
+    chain_like = {"insufficient_funds", "wrong_sequence", "no_authorization", "pairing_expired"}
+    assert chain_like <= names
+    assert {"settings_version_conflict", "authorization_exceeded", "allowance_expired"} <= names

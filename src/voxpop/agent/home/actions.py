@@ -142,7 +142,10 @@ def _guarded(what: str, run: Callable[[], ActionResult]) -> ActionResult:
     except ChainUnavailableError:
         return ActionResult("error", what, code="chain_unavailable")
     except ChainRejectedError as exc:
-        return ActionResult("error", what, code=_rejected_code(str(exc)))
+        # The agent's ChainView keeps the node's refusal (with its code) as the context
+        refused = exc.__context__
+        code = getattr(refused, "code", None)
+        return ActionResult("error", what, code=code if isinstance(code, str) else "chain_rejected")
     except ApiError as exc:
         return ActionResult("error", what, code=str(getattr(exc, "code", "") or "chain_error"))
     except VoxClientError as exc:
@@ -151,9 +154,3 @@ def _guarded(what: str, run: Callable[[], ActionResult]) -> ActionResult:
     except AgentError as exc:
         log.warning("home action %r: %s", what, exc.code)
         return ActionResult("error", what, code=exc.code)
-
-
-def _rejected_code(message: str) -> str:
-    # ChainRejectedError carries the node's message, which starts with the error's name
-    head = message.split(":", 1)[0].strip()
-    return head if head.replace("_", "").isalpha() and head.islower() else "chain_rejected"

@@ -51,11 +51,14 @@ WORDS: dict[str, str] = {
     "unauthorized": "This account is not allowed to make that change.",
     "authorization_exceeded": "Your agent reached today's spending limit you set.",
     "authorization_expired": "Your agent's permission has expired: authorize it again.",
-    "authorization_not_found": "Your agent has no permission for this: authorize it again.",
+    "no_authorization": "Your agent has no permission for this: authorize it again.",
     "allowance_exceeded": "Your agent's fee allowance for today is used up.",
     "allowance_expired": "Your agent's fee allowance has expired: authorize it again.",
-    "settings_version_mismatch": "These settings changed meanwhile (another device or page). "
+    "settings_version_conflict": "These settings changed meanwhile (another device or page). "
     "Reload and try again.",
+    "settings_stale_epoch": "Your settings key changed meanwhile. Reload and try again.",
+    "settings_record_too_large": "These settings are too large to store.",
+    "chain_rejected": "The network refused this change; nothing was changed.",
     "commit_timeout": "The network took too long to confirm. It may still go through: check "
     "again in a minute before repeating it.",
 }
