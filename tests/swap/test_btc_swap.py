@@ -1,8 +1,8 @@
 """VOX <-> BTC swaps end to end: a real solo node, a real btcd in regtest mining a block a second
-(`block_seconds = 1`, so the tools' seconds are blocks), two swap tools. Both directions through
-`voxpop swap offer` and `voxpop swap take` (two processes); a swap whose tools restart from disk
-before every step; a taker that never locks (the offerer's BTC comes back after its CSV
-timeout); an offerer whose BTC lock differs from the offer (refused)."""
+(`block_seconds = 1`, so the tools' seconds are blocks), swap tools on both sides. Both
+directions through `voxpop swap offer` and `voxpop swap take` (four processes at once); a swap
+whose tools restart from disk before every step; a taker that never locks (the offerer's BTC
+comes back after its CSV timeout); an offerer whose BTC lock differs from the offer (refused)."""
 
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ class World:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     root = tmp_path_factory.mktemp("btcswap")
-    keys = [PrivateKey(secrets.token_bytes(32)) for _ in range(10)]
+    keys = [PrivateKey(secrets.token_bytes(32)) for _ in range(12)]
     node = NodeProcess.create(root / "vox", [(k, VOX_FUNDS) for k in keys])
     btcd = BtcNode.start(root / "btcd")
     try:
@@ -96,17 +96,22 @@ class Party:
             return BtcLeg(rpc, self.btc_key, fee_rate=2).wallet.balance()
 
 
-@pytest.fixture
-def parties(world: World, tmp_path: Path) -> Iterator[tuple[Party, Party]]:
+def make_parties(world: World, root: Path, names: tuple[str, ...]) -> list[Party]:
     made = []
-    for name in ("alice", "bob"):
+    for name in names:
         btc_key = secrets.token_bytes(32)
         world.btcd.fund(bytes(CKey(btc_key).pub), SAT_FUNDS)
         vox_key = world.keys[world.used]
         world.used += 1
         made.append(
-            Party(name, vox_key, btc_key, tmp_path / name, VoxClient(world.node.url), world.btcd)
+            Party(name, vox_key, btc_key, root / name, VoxClient(world.node.url), world.btcd)
         )
+    return made
+
+
+@pytest.fixture
+def parties(world: World, tmp_path: Path) -> Iterator[tuple[Party, Party]]:
+    made = make_parties(world, tmp_path, ("alice", "bob"))
     yield made[0], made[1]
     for party in made:
         party.client.close()
@@ -175,44 +180,57 @@ def finished(proc: subprocess.Popen[bytes], party: Party) -> dict[str, object]:
     return shown
 
 
-@pytest.mark.parametrize("side", ["sell", "buy"])
-def test_swap_through_the_cli(world: World, parties: tuple[Party, Party], side: str) -> None:
-    """`voxpop swap offer` (Alice) and `voxpop swap take` (Bob), each a process watching both
-    chains until done. sell: Alice locks VOX first, Bob locks BTC, Alice's BTC claim reveals
-    the secret on Bitcoin. buy: Alice locks BTC first (CSV), Bob locks VOX and reads the secret
-    there."""
-    alice, bob = parties
-    a_vox, a_sat, b_sat = alice.vox_balance(), alice.sat_balance(), bob.sat_balance()
-    for party in parties:
+def test_swap_through_the_cli_both_directions(
+    world: World, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Four `voxpop swap` processes at once, each watching both chains until done. sell: Alice
+    offers VOX (`offer`), locks it first; Bob (`take`) locks BTC; Alice's BTC claim reveals the
+    secret on Bitcoin. buy: Carol offers BTC, locks it first (CSV); Dave locks VOX and reads the
+    secret there."""
+    alice, bob, carol, dave = everyone = make_parties(
+        world, tmp_path, ("alice", "bob", "carol", "dave")
+    )
+    for party in everyone:
+        request.addfinalizer(party.client.close)
+    before = {p.name: (p.vox_balance(), p.sat_balance()) for p in everyone}
+    for party in everyone:
         write_config(party, world)
-    # Long enough for two tool starts on a loaded machine (~10 s each at load 27 on 2 cores)
+    # Long enough for tool starts on a loaded machine (~10 s each at load 27 on 2 cores)
     times = ["--offerer-seconds", "160", "--taker-seconds", "80", "--margin-seconds", "20"]
-    with world.btcd.mining(1.0):
-        offering = swap_cli(alice, "offer", side, "5vox", "BTC", str(SAT), *times)
-        try:
-            deadline = time.monotonic() + 90
-            while not (records := SwapStore(alice.root).all()) or not records[0].offer_id:
-                assert offering.poll() is None and time.monotonic() < deadline, "no offer"
-                time.sleep(0.2)
-            expect = ["--expect-vox", "5vox", "--expect-amount", str(SAT)]
-            taking = swap_cli(bob, "take", records[0].offer_id, *expect, "--margin-seconds", "20")
-            shown = [finished(offering, alice), finished(taking, bob)]
-        finally:
-            for proc in (offering, locals().get("taking")):
-                if isinstance(proc, subprocess.Popen) and proc.poll() is None:
-                    proc.kill()
-                    proc.wait()
-    assert [s["outcome"] for s in shown] == ["swapped", "swapped"], shown
-    assert all("secret" not in s for s in shown)  # never printed
-    world.btcd.mine(1)  # the last claim
-    if side == "sell":
-        assert a_vox - VOX - 100_000 < alice.vox_balance() < a_vox - VOX
-        assert a_sat + SAT - 2_000 < alice.sat_balance() < a_sat + SAT
-        assert b_sat - SAT - 2_000 < bob.sat_balance() < b_sat - SAT
-    else:
-        assert a_vox + VOX - 100_000 < alice.vox_balance() <= a_vox + VOX
-        assert a_sat - SAT - 2_000 < alice.sat_balance() < a_sat - SAT
-        assert b_sat + SAT - 2_000 < bob.sat_balance() < b_sat + SAT
+    expect = ["--expect-vox", "5vox", "--expect-amount", str(SAT), "--margin-seconds", "20"]
+    procs: list[tuple[subprocess.Popen[bytes], Party]] = []
+    try:
+        with world.btcd.mining(1.0):
+            for offerer, side in ((alice, "sell"), (carol, "buy")):
+                procs.append(
+                    (swap_cli(offerer, "offer", side, "5vox", "BTC", str(SAT), *times), offerer)
+                )
+            deadline = time.monotonic() + 120
+            for (offering, offerer), taker in zip(list(procs), (bob, dave), strict=True):
+                while not (records := SwapStore(offerer.root).all()) or not records[0].offer_id:
+                    assert offering.poll() is None, f"{offerer.name}'s tool exited"
+                    assert time.monotonic() < deadline, f"no offer from {offerer.name}"
+                    time.sleep(0.2)
+                procs.append((swap_cli(taker, "take", records[0].offer_id, *expect), taker))
+            shown = {party.name: finished(proc, party) for proc, party in procs}
+    finally:
+        for proc, _ in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    assert {name: s["outcome"] for name, s in shown.items()} == dict.fromkeys(
+        ("alice", "carol", "bob", "dave"), "swapped"
+    ), shown
+    assert all("secret" not in s for s in shown.values())  # never printed
+    world.btcd.mine(1)  # the last claims
+    # VOX one way, BTC the other: the VOX giver receives SAT less its claim fee
+    for vox_giver, btc_giver in ((alice, bob), (dave, carol)):
+        g_vox, g_sat = before[vox_giver.name]
+        b_vox, b_sat = before[btc_giver.name]
+        assert g_vox - VOX - 100_000 < vox_giver.vox_balance() < g_vox - VOX
+        assert g_sat + SAT - 2_000 < vox_giver.sat_balance() < g_sat + SAT
+        assert b_vox + VOX - 100_000 < btc_giver.vox_balance() <= b_vox + VOX
+        assert b_sat - SAT - 2_000 < btc_giver.sat_balance() < b_sat - SAT
 
 
 @pytest.mark.parametrize("side", ["buy"])
