@@ -44,7 +44,7 @@ from voxpop.swap.btc_script import (
 )
 from voxpop.swap.btc_timing import least_seconds, most_seconds
 from voxpop.swap.btc_tx import build_htlc_spend
-from voxpop.swap.btc_wallet import BtcWallet, decode_tx, outputs_and_spends
+from voxpop.swap.btc_wallet import BtcWallet, Outputs, Spends, decode_tx, outputs_and_spends
 from voxpop.swap.legs import (
     LegStatus,
     LockRef,
@@ -251,11 +251,9 @@ class BtcLeg:
             return False
         return self.rpc.block_count() + 1 >= status.deadline
 
-    def _outputs(
-        self, htlc: HtlcScript
-    ) -> tuple[
-        dict[tuple[str, int], tuple[int, dict[str, object]]], dict[tuple[str, int], CTransaction]
-    ]:
+    def _outputs(self, htlc: HtlcScript) -> tuple[Outputs, Spends]:
+        """The outputs paying `htlc`'s address and the txs spending them (confirmed and in the
+        mempool)."""
         entries = self.rpc.address_transactions(htlc.address(self.network))
         return outputs_and_spends(entries, bytes(htlc.script_pubkey))
 
