@@ -13,6 +13,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import sqlalchemy as sa
@@ -30,6 +31,7 @@ DEFAULT_BATCH_BLOCKS = 200  # blocks per transaction while backfilling
 DEFAULT_REFRESH_BLOCKS = 5  # re-read validators, proposals, offers, providers this often
 DEFAULT_POLL_SECONDS = 2.0  # catch up at least this often, should the stream miss a block
 RETRY_SECONDS = 1.0
+FETCH_THREADS = 4  # block requests in flight while catching up
 
 
 class IndexerError(Exception):
@@ -56,6 +58,7 @@ class Indexer:
         self.refresh_blocks = refresh_blocks
         self.poll_seconds = poll_seconds
         self.stopping = threading.Event()
+        self.fetcher = ThreadPoolExecutor(FETCH_THREADS, thread_name_prefix="block-fetch")
         self.refreshed_at: int | None = None  # the height of the last refresh
         self.last_error = ""
 
@@ -74,7 +77,9 @@ class Indexer:
         last = 0 if cursor is None else cursor[1]
         while last < status.latest_height and not self.stopping.is_set():
             top = min(last + self.batch_blocks, status.latest_height)
-            batch = [decode_block(client.block(h)) for h in range(last + 1, top + 1)]
+            # A few requests in flight: a backfill waits on the node's answers, not on decoding
+            records = self.fetcher.map(client.block, range(last + 1, top + 1))
+            batch = [decode_block(record) for record in records]
             self._pin_supply(client, batch)
             last = ingest.write_batch(self.engine, status.chain_id, batch)
             log.info("indexed blocks to %d", last)
@@ -146,16 +151,24 @@ class Indexer:
     def stop(self) -> None:
         self.stopping.set()
 
+    def close(self) -> None:
+        """Stop, and end the block-fetching threads (after run() has returned)."""
+        self.stopping.set()
+        self.fetcher.shutdown(wait=False, cancel_futures=True)
+
 
 def index_until(engine: Engine, node_url: str, height: int, timeout: float = 60.0) -> int:
     """Catch the index up to at least `height` (tests and tools). Raises TimeoutError."""
     indexer = Indexer(engine, node_url)
     deadline = time.monotonic() + timeout
-    with VoxClient(node_url, timeout=30.0) as client:
-        while True:
-            last = indexer.catch_up(client)
-            if last >= height:
-                return last
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"indexed to {last}, not {height}, within {timeout} s")
-            time.sleep(0.2)
+    try:
+        with VoxClient(node_url, timeout=30.0) as client:
+            while True:
+                last = indexer.catch_up(client)
+                if last >= height:
+                    return last
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"indexed to {last}, not {height}, within {timeout} s")
+                time.sleep(0.2)
+    finally:
+        indexer.close()

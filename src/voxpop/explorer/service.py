@@ -59,6 +59,8 @@ class Explorer:
         except IndexerError as exc:
             self.status.update(indexer="stopped", error=exc.code)
             log.error("indexer stopped: %s", exc)
+        finally:
+            self.indexer.close()
 
     def run(self) -> None:
         """Index and serve until SIGINT/SIGTERM. Raises ExplorerError if it cannot serve."""
