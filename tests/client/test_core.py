@@ -236,6 +236,13 @@ def test_send_flow_builds_a_signed_tx() -> None:
     params = AuthParams(min_gas_price_num=3, min_gas_price_den=1000).to_value()
     query = {"key": b"auth/params".hex(), "value": encode(params).hex(), "proof": "", "height": 4}
     req = flow.send(ok(query))
+    # The fee market's params and base price (empty: the floor, so the fee is auth's minimum)
+    assert req.path == "/v1/query" and req.params["path"] == "/feemarket/params"
+    req = flow.send(ok({"key": b"feemarket/params".hex(), "value": "", "proof": "", "height": 4}))
+    assert req.path == "/v1/query" and req.params["path"] == "/feemarket/base_price"
+    req = flow.send(
+        ok({"key": b"feemarket/base_price".hex(), "value": "", "proof": "", "height": 4})
+    )
     assert req.path == "/v1/txs" and req.json["mode"] == "commit"
     raw = base64.b64decode(req.json["tx"])
     tx = decode_tx(raw)
@@ -268,6 +275,8 @@ def test_send_flow_before_the_first_block_uses_sequence_zero_and_default_params(
     assert first(flow).path.startswith("/v1/accounts/")
     req = flow.send(error(404, "height_not_available", 102, "voxpop"))
     assert req.params["path"] == "/auth/params"
+    req = flow.send(error(404, "height_not_available", 102, "voxpop"))
+    assert req.params["path"] == "/feemarket/params"
     req = flow.send(error(404, "height_not_available", 102, "voxpop"))
     tx = decode_tx(base64.b64decode(req.json["tx"]))
     assert (tx.body.sequence, tx.body.fee) == (0, 2)

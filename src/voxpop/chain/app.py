@@ -66,6 +66,8 @@ from voxpop.chain.modules.auth.state import AuthParams, read_params
 from voxpop.chain.modules.beacon import entry as beacon_entry
 from voxpop.chain.modules.beacon import state as beacon
 from voxpop.chain.modules.codec import addr_text
+from voxpop.chain.modules.feemarket import state as feemarket
+from voxpop.chain.modules.feemarket.ordering import TipOrder
 from voxpop.chain.modules.grant.messages import MsgClaimGrant
 from voxpop.chain.registry import computed_query, default_modules, list_route, query_key
 from voxpop.chain.tx import Tx, decode_tx, tx_hash
@@ -314,7 +316,8 @@ class VoxApp:
     # --- Block production -----------------------------------------------------------------------
 
     def prepare_proposal(self, req: RequestPrepareProposal) -> ResponsePrepareProposal:
-        """Take mempool txs in order while they fit the block's byte and gas limits.
+        """Take mempool txs by tip (feemarket.ordering) while they fit the block's byte and gas
+        limits.
 
         Once a signer's tx is left out, so are its later ones: they would fail `wrong_sequence`.
         """
@@ -332,21 +335,20 @@ class VoxApp:
         if entry is not None:
             chosen.append(entry)
             max_bytes -= len(entry)
-        left_out: set[bytes] = set()  # public keys of signers with a tx left out
         size = gas = 0
+        decoded = []
         for raw in req.txs:
             try:
-                tx, _ = self._decode(raw, params.max_tx_bytes)
+                decoded.append((raw, self._decode(raw, params.max_tx_bytes)[0]))
             except ChainError:
                 continue
-            signer = tx.body.pub_key
-            if (
-                signer in left_out
-                or size + len(raw) > max_bytes
-                or gas + tx.body.gas_limit > params.max_block_gas
-            ):
-                left_out.add(signer)
+        # Highest tip first, each signer's txs in order; a signer with a tx left out is done
+        order = TipOrder(decoded, feemarket.read_base_price(self._state()))
+        while (item := order.next()) is not None:
+            raw, tx = item
+            if size + len(raw) > max_bytes or gas + tx.body.gas_limit > params.max_block_gas:
                 continue
+            order.taken()
             chosen.append(raw)
             size += len(raw)
             gas += tx.body.gas_limit

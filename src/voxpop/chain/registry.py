@@ -21,6 +21,7 @@ from voxpop.chain.modules.devices.module import DevicesModule
 from voxpop.chain.modules.directory.module import DirectoryModule
 from voxpop.chain.modules.distribution.module import DistributionModule
 from voxpop.chain.modules.feegrant.module import FeegrantModule
+from voxpop.chain.modules.feemarket.module import FeemarketModule
 from voxpop.chain.modules.gov.module import GovModule
 from voxpop.chain.modules.grant.module import GrantModule
 from voxpop.chain.modules.htlc.module import HtlcModule
@@ -42,7 +43,8 @@ def default_modules() -> list[Module]:
     """Every module, in the order their genesis and block hooks run.
 
     Begin-block: distribution pays for the previous block (before slashing changes stakes), then
-    slashing judges it. End-block: staking matures entries and updates the validator set.
+    slashing judges it. End-block: staking matures entries and updates the validator set; the
+    fee market settles the block's fees and moves the base price.
     """
     return [
         AuthModule(),
@@ -67,6 +69,7 @@ def default_modules() -> list[Module]:
         ConsentModule(),
         MarketModule(),
         HtlcModule(),
+        FeemarketModule(),  # last: its end-block sees every param change of the block
     ]
 
 

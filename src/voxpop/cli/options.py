@@ -52,7 +52,14 @@ FROM_KEY = Shared(
     "from_key", str, typer.Argument(..., metavar="FROM", help="name of the signing key")
 )
 FEE = Shared(
-    "fee", str | None, typer.Option(None, "--fee", help="fee (default: the minimum for --gas)")
+    "fee",
+    str | None,
+    typer.Option(
+        "auto",
+        "--fee",
+        help="fee (e.g. 250uvox), or auto: estimated from the chain's base gas price for --gas "
+        "(the minimum while the chain is not congested)",
+    ),
 )
 GAS = Shared("gas", int, typer.Option(DEFAULT_SEND_GAS, "--gas", min=1, help="gas limit"))
 MEMO = Shared("memo", str, typer.Option("", "--memo", help="a note stored with the tx"))

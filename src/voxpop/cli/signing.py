@@ -40,8 +40,15 @@ def parse_amount_text(text: str, what: str, fmt: OutputFormat, *, allow_zero: bo
         fail(exc.code, f"{what}: {exc.message}", fmt)
 
 
+FEE_AUTO = "auto"
+
+
 def parse_fee(fee: str | None, fmt: OutputFormat) -> int | None:
-    return parse_amount_text(fee, "--fee", fmt, allow_zero=True) if fee else None
+    """--fee as uvox, or None for `auto` (the default): the client estimates it from the chain's
+    base gas price (voxpop.client.tx.estimate_fee)."""
+    if not fee or fee.strip().lower() == FEE_AUTO:
+        return None
+    return parse_amount_text(fee, "--fee", fmt, allow_zero=True)
 
 
 def build_msg(cls: type[Msg], fields: Mapping[str, Any], fmt: OutputFormat) -> Msg:

@@ -3,7 +3,8 @@ through a node's HTTP API. Every command is declared in cli/commands/ and takes 
 options (cli/options.py).
 
 Amounts: `1.5vox`, `1500000uvox`, or a bare integer of uvox (1 vox = 1,000,000 uvox).
-The fee defaults to the minimum for the gas limit at the chain's minimum gas price.
+The fee defaults to auto: estimated from the chain's base gas price for the gas limit (the
+minimum while the chain is not congested; docs/protocol/fees.md).
 """
 
 from __future__ import annotations

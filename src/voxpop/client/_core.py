@@ -23,6 +23,7 @@ from voxpop.chain.encoding import decode_canonical, decode_uint
 from voxpop.chain.errors import CODESPACE, ChainError, HeightNotAvailableError
 from voxpop.chain.module import Msg
 from voxpop.chain.modules.auth.state import AuthParams, decode_account
+from voxpop.chain.modules.feemarket.state import FeemarketParams
 from voxpop.chain.tx import tx_hash
 from voxpop.client.effects import Effect as Effect
 from voxpop.client.effects import Flow as Flow
@@ -46,6 +47,7 @@ from voxpop.client.tx import (
     Message,
     build_tx,
     compute_min_fee,
+    estimate_fee,
     msg_send,
     sign_tx,
 )
@@ -501,6 +503,39 @@ def auth_params_flow(trust: Trust) -> Flow[AuthParams]:
         raise ProtocolError(f"malformed auth params: {exc.message}") from None
 
 
+def base_price_flow(trust: Trust) -> Flow[tuple[int, int]]:
+    """(the fee market's base gas price the next block charges, its floor), in uvox per gas x
+    10^12. Before the first block: the default floor, twice."""
+    try:
+        params_result = yield from query_flow(trust, "/feemarket/params", b"", None, False)
+        base_result = yield from query_flow(trust, "/feemarket/base_price", b"", None, False)
+    except NotFoundError as exc:
+        if exc.numeric_code == HeightNotAvailableError.code and exc.codespace == CODESPACE:
+            floor = FeemarketParams().min_base_price
+            return floor, floor
+        raise
+    try:
+        params = (
+            FeemarketParams.from_value(decode_canonical(params_result.value))
+            if params_result.value
+            else FeemarketParams()
+        )
+    except ChainError as exc:
+        raise ProtocolError(f"malformed feemarket params: {exc.message}") from None
+    # The floor is stored as no key; a stored price is kept within the params' bounds
+    stored = decode_uint(base_result.value) if base_result.value else params.min_base_price
+    return min(max(stored, params.min_base_price), params.max_base_price), params.min_base_price
+
+
+def estimate_fee_flow(trust: Trust, gas_limit: int, tip_price: int | None = None) -> Flow[int]:
+    """The default fee for `gas_limit` (client.tx.estimate_fee): the chain's minimum fee while
+    the base price is at its floor; above it, the base price with a margin plus a tip."""
+    params = yield from auth_params_flow(trust)
+    base, floor = yield from base_price_flow(trust)
+    min_fee = compute_min_fee(gas_limit, params.min_gas_price_num, params.min_gas_price_den)
+    return estimate_fee(gas_limit, base, floor, min_fee, tip_price=tip_price)
+
+
 def sequence_flow(trust: Trust, address: str) -> Flow[int]:
     """The sequence the account's next tx needs (0 before the chain's first block)."""
     try:
@@ -526,9 +561,9 @@ def execute_flow(
 ) -> Flow[BroadcastResult]:
     """Sign `msgs` with `key` in one tx and broadcast it: the path every tx of the client takes.
 
-    Fetches what is not given: the chain id, the sequence, and the fee (the minimum for
-    `gas_limit` at the chain's gas price). With `fee_granter`, that account's fee allowance
-    pays the fee. Raises TxRejectedError, ValueError.
+    Fetches what is not given: the chain id, the sequence, and the fee (estimated from the
+    chain's base gas price: `estimate_fee_flow`). With `fee_granter`, that account's fee
+    allowance pays the fee. Raises TxRejectedError, ValueError.
     """
     # Verify there is something to sign before touching the network
     if not msgs:
@@ -540,8 +575,7 @@ def execute_flow(
     if sequence is None:
         sequence = yield from sequence_flow(trust, encode_address(key.public_key.address))
     if fee is None:
-        params = yield from auth_params_flow(trust)
-        fee = compute_min_fee(gas, params.min_gas_price_num, params.min_gas_price_den)
+        fee = yield from estimate_fee_flow(trust, gas)
     body = build_tx(
         chain_id=trust.chain_id,
         pub_key=key.public_key.raw,

@@ -198,6 +198,16 @@ class AsyncVoxClient:
     async def auth_params(self) -> AuthParams:
         return await self._run(core.auth_params_flow(self.trust))
 
+    async def base_price(self) -> int | None:
+        """The fee market's base gas price the next block charges (uvox per gas x 10^12), or
+        None while it is at its floor."""
+        return (await self._run(core.base_price_flow(self.trust)))[0]
+
+    async def estimate_fee(self, gas_limit: int, tip_price: int | None = None) -> int:
+        """The fee a tx of `gas_limit` gets by default (docs/protocol/fees.md): the minimum at
+        the floor; above it the base price with a margin plus a tip (`tip_price` per gas)."""
+        return await self._run(core.estimate_fee_flow(self.trust, gas_limit, tip_price))
+
     async def execute(
         self,
         key: PrivateKey,
@@ -211,7 +221,7 @@ class AsyncVoxClient:
         fee_granter: bytes = b"",
     ) -> BroadcastResult:
         """Sign `msgs` (chain Msg objects or (type, fields) pairs) with `key` in one tx and
-        broadcast it. The fee defaults to the minimum for `gas_limit` at the chain's gas price;
+        broadcast it. The fee defaults to `estimate_fee(gas_limit)` (the base price's);
         with `fee_granter` (a 20-byte address) that account's fee allowance pays it.
 
         Raises TxRejectedError, ValueError.

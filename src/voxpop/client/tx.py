@@ -136,3 +136,45 @@ def compute_min_fee(gas_limit: int, price_num: int, price_den: int) -> int:
     if price_den <= 0:
         raise ValueError("the gas price denominator must be positive")
     return -(-gas_limit * price_num // price_den)
+
+
+# Fee estimation from the fee market's base price (docs/protocol/fees.md). A price is uvox per gas
+# times PRICE_SCALE (10^12), as the chain keeps it.
+PRICE_SCALE = 10**12
+# Above the floor the base price may rise while a tx waits: cover two full blocks at the default
+# step (1/8 each): (9/8)^2
+FEE_MARGIN = (81, 64)
+# Above the floor blocks are full and precedence goes by tip: offer a tenth of the base price
+DEFAULT_TIP_SHARE = (1, 10)
+
+
+def estimate_fee(
+    gas_limit: int,
+    base_price: int,
+    floor_price: int,
+    min_fee: int,
+    *,
+    margin: tuple[int, int] = FEE_MARGIN,
+    tip_price: int | None = None,
+) -> int:
+    """A fee that gets `gas_limit` into a block without the user thinking about it (prices in
+    uvox per gas x PRICE_SCALE; `min_fee`: auth's minimum fee for `gas_limit`).
+
+    At the floor the chain is not congested: the base price stays there and a tip buys nothing,
+    so the fee is the base charge (at least `min_fee`), plus a tip only if `tip_price` asks.
+    Above the floor: the base price times `margin` (two blocks of the largest rise) plus a tip of
+    `tip_price` per gas (default a tenth of the base price). Pass a fee to override all of it.
+    """
+    # Verify sane inputs (the chain refuses a fee beyond 64 bits anyway)
+    if min(gas_limit, base_price, floor_price, min_fee) < 0 or not 0 < margin[1] <= margin[0]:
+        raise ValueError("gas, prices and min_fee must be non-negative, margin at least 1")
+    if base_price <= floor_price:
+        return max(min_fee, _charge(gas_limit, base_price)) + _charge(gas_limit, tip_price or 0)
+    if tip_price is None:
+        tip_price = base_price * DEFAULT_TIP_SHARE[0] // DEFAULT_TIP_SHARE[1]
+    covered = -(-base_price * margin[0] // margin[1])
+    return max(min_fee, _charge(gas_limit, covered)) + _charge(gas_limit, tip_price)
+
+
+def _charge(gas_limit: int, price: int) -> int:
+    return -(-gas_limit * price // PRICE_SCALE)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from voxpop.chain.context import Context
 from voxpop.chain.errors import (
+    FeeBelowBaseError,
     GasLimitTooHighError,
     InsufficientFeeError,
     InvalidSignatureError,
@@ -21,6 +22,7 @@ from voxpop.chain.module_accounts import FEE_COLLECTOR, module_address
 from voxpop.chain.modules.auth.state import Account, AuthParams, get_account, set_account
 from voxpop.chain.modules.bank.state import send
 from voxpop.chain.modules.feegrant.state import use_allowance
+from voxpop.chain.modules.feemarket import state as feemarket
 from voxpop.chain.tx import Tx
 from voxpop.crypto.keys import address_from_pubkey, verify_signature
 
@@ -37,9 +39,12 @@ def process_ante(
 
     The fee is paid by the signer, or by the body's `fee_granter` out of the fee allowance it gave
     the signer. Raises WrongChainIdError, TxTimeoutError, TooManyMessagesError, MemoTooLargeError,
-    GasLimitTooHighError, InsufficientFeeError, OutOfGasError, InvalidSignatureError,
-    WrongSequenceError, NoAllowanceError, AllowanceExpiredError, MessageNotAllowedError,
-    AllowanceExceededError, InsufficientFundsError.
+    GasLimitTooHighError, InsufficientFeeError, FeeBelowBaseError, OutOfGasError,
+    InvalidSignatureError, WrongSequenceError, NoAllowanceError, AllowanceExpiredError,
+    MessageNotAllowedError, AllowanceExceededError, InsufficientFundsError.
+
+    The fee splits at the block's end (feemarket): the base charge at the floor price to the fee
+    collector, above it burned, the rest (the tip) to the proposer.
     """
     body = tx.body
     # Verify the tx was made for this chain
@@ -66,6 +71,14 @@ def process_ante(
         raise InsufficientFeeError(
             f"fee {body.fee} uvox < {params.min_fee(body.gas_limit)} uvox for {body.gas_limit} gas"
         )
+    # Verify the fee pays the gas limit at the current base price (read unmetered: the protocol's
+    # own price, so a tx's gas does not depend on it)
+    quote = feemarket.quote(ctx.store, body.gas_limit)
+    if not fee_exempt and body.fee < quote.base_charge:
+        raise FeeBelowBaseError(
+            f"fee {body.fee} uvox < {quote.base_charge} uvox for {body.gas_limit} gas at the base "
+            f"price {quote.base_price}/{feemarket.PRICE_SCALE} uvox per gas"
+        )
     schedule = params.gas
     ctx.gas.consume(schedule.tx_base + schedule.tx_byte * len(tx.raw), "tx size")
     ctx.gas.consume(schedule.sig_verify, "signature")
@@ -84,5 +97,15 @@ def process_ante(
         payer = body.fee_granter
     if body.fee:
         send(ctx, payer, FEE_COLLECTOR_ADDRESS, body.fee)
+    if not ctx.is_check:
+        # The block's tally: gas toward the next base price, the base charge above the floor to
+        # burn and the tip to pay the proposer at the block's end (a fee-exempt tx pays neither)
+        paid = not fee_exempt
+        feemarket.record_tx(
+            ctx.store,
+            body.gas_limit,
+            quote.burn() if paid else 0,
+            quote.tip(body.fee) if paid else 0,
+        )
     set_account(ctx, signer, Account(account.sequence + 1, body.pub_key))
     return signer

@@ -11,6 +11,7 @@ from voxpop.chain.errors import InvalidGenesisError
 from voxpop.chain.kv import KVReader
 from voxpop.chain.module import Invariant, Module, ParamsSpec, address_query
 from voxpop.chain.modules.auth import state
+from voxpop.chain.modules.feemarket import state as feemarket
 
 
 class AuthModule(Module):
@@ -18,7 +19,9 @@ class AuthModule(Module):
     prefix = state.PREFIX
 
     def params_spec(self) -> ParamsSpec:
-        return ParamsSpec(state.PARAMS_KEY, state.AuthParams.from_value, state.AuthParams)
+        return ParamsSpec(
+            state.PARAMS_KEY, state.AuthParams.from_value, state.AuthParams, _fits_fee_market
+        )
 
     def query_routes(self) -> Mapping[str, Callable[[bytes], bytes]]:
         return {"account": address_query(state.account_key), "params": lambda _: state.PARAMS_KEY}
@@ -36,6 +39,12 @@ class AuthModule(Module):
 
     def invariants(self) -> list[Invariant]:
         return [Invariant("auth/accounts-well-formed", _accounts_well_formed)]
+
+
+def _fits_fee_market(ctx: Context, params: state.AuthParams) -> None:
+    """Verify new tx and block limits keep the fee market's params valid (its target below the
+    block's gas, its step bounded, its largest charge within 64 bits)."""
+    feemarket.read_params(ctx.store).check_with(params)
 
 
 def _accounts_well_formed(reader: KVReader) -> str | None:

@@ -28,7 +28,8 @@ class DistributionModule(Module):
             state.PARAMS_KEY,
             state.DistributionParams.from_value,
             state.DistributionParams,
-            lambda ctx, p: state.check_issuance_headroom(get_supply(ctx), p.annual_inflation_bps),
+            # Verify the supply has room for a century at the highest rate the rule may reach
+            lambda ctx, p: state.check_issuance_headroom(get_supply(ctx), p.max_inflation_bps),
         )
 
     def msg_routes(self) -> Mapping[str, MsgRoute]:
@@ -43,6 +44,7 @@ class DistributionModule(Module):
         return {
             "params": lambda _: state.PARAMS_KEY,
             "issued": lambda _: state.ISSUED_KEY,
+            "inflation": lambda _: state.INFLATION_KEY,
             "distributed": lambda _: state.DISTRIBUTED_KEY,
             "commission": address_query(lambda a: state.COMMISSION_PREFIX + a, "operator address"),
             "outstanding": address_query(
@@ -59,7 +61,8 @@ class DistributionModule(Module):
             raise InvalidGenesisError("distribution genesis needs exactly params")
         params = state.DistributionParams.from_value(dict(data["params"]))
         # Verify issuance cannot overflow the supply within the horizon (bank's genesis ran first)
-        state.check_issuance_headroom(get_supply(ctx), params.annual_inflation_bps)
+        # (at the highest rate the rule may reach)
+        state.check_issuance_headroom(get_supply(ctx), params.max_inflation_bps)
         state.set_params(ctx, params)
         # Issuance starts at genesis time if genesis bonds stake
         state.process_mint(ctx, state.get_params(ctx))

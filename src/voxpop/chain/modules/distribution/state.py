@@ -3,6 +3,8 @@
 distribution/params                        -> CBOR map of DistributionParams
 distribution/mint_time                     -> uint128: block time up to which issuance is paid
 distribution/mint_carry                    -> uint128: issuance numerator left over (< one uvox)
+distribution/inflation                     -> uint128: the inflation the next block pays, a year,
+                                              times INFLATION_SCALE (absent: the genesis start)
 distribution/issued                        -> uint128: every uvox issued by the mint step
 distribution/distributed                   -> uint128: every uvox paid out of the fee collector
 distribution/acc/<operator 20>             -> uint256: rewards per share of the validator, times
@@ -26,7 +28,7 @@ from typing import Any
 from voxpop.chain.abci import BlockIDFlag
 from voxpop.chain.context import Context
 from voxpop.chain.encoding import decode_state, decode_uint, encode
-from voxpop.chain.errors import InvalidGenesisError
+from voxpop.chain.errors import InvalidGenesisError, IssuanceParamsError
 from voxpop.chain.kv import KVReader
 from voxpop.chain.module_accounts import (
     BONDED_POOL,
@@ -45,6 +47,7 @@ PREFIX = b"distribution/"
 PARAMS_KEY = b"distribution/params"
 MINT_TIME_KEY = b"distribution/mint_time"
 MINT_CARRY_KEY = b"distribution/mint_carry"
+INFLATION_KEY = b"distribution/inflation"
 ISSUED_KEY = b"distribution/issued"
 DISTRIBUTED_KEY = b"distribution/distributed"
 ACC_PREFIX = b"distribution/acc/"
@@ -55,6 +58,10 @@ COMMISSION_PREFIX = b"distribution/comm/"
 BPS = 10_000
 REWARD_SCALE = 10**18  # fixed-point scale of the rewards-per-share accumulator
 SECONDS_PER_YEAR = 31_557_600  # 365.25 days
+# Inflation as a fixed-point fraction a year: INFLATION_SCALE is 100 %; fine enough that a
+# 5-second block moves it (5 % a year of change is ~8 * 10^9 units a block)
+INFLATION_SCALE = 10**18
+INFLATION_PER_BPS = INFLATION_SCALE // BPS
 DISTRIBUTION_ADDRESS = module_address(DISTRIBUTION)
 COMMUNITY_POOL_ADDRESS = module_address(COMMUNITY_POOL)
 FEE_COLLECTOR_ADDRESS = module_address(FEE_COLLECTOR)
@@ -64,23 +71,48 @@ BONDED_POOL_ADDRESS = module_address(BONDED_POOL)
 
 @dataclass(frozen=True, slots=True)
 class DistributionParams:
-    annual_inflation_bps: int = 700  # 7 % of supply per year, paid per block by time elapsed
-    min_inflation_bps: int = 700
-    max_inflation_bps: int = 2_000
+    """Issuance steered by stake (Cosmos x/mint's rule) and the community tax.
+
+    Inflation starts at `annual_inflation_bps` (genesis) and moves each block toward the bonded
+    ratio `goal_bonded_bps`: by (1 - bonded ratio / goal) x `inflation_rate_change_bps` a year,
+    pro rata to the block time elapsed, always within [min, max]. The defaults keep the band at
+    or below 7 %, so the 64-bit headroom genesis supplies were checked against still holds.
+    """
+
+    annual_inflation_bps: int = 700  # where inflation starts at genesis: 7 % of supply a year
+    min_inflation_bps: int = 200
+    max_inflation_bps: int = 700
     community_tax_bps: int = 200  # 2 %
+    goal_bonded_bps: int = 6_700  # 67 % of the supply bonded, as Cosmos
+    inflation_rate_change_bps: int = 500  # at most 5 % a year when nothing is bonded
 
     @classmethod
     def from_value(cls, value: dict[str, Any]) -> DistributionParams:
+        """Parse and check the params; raise IssuanceParamsError (an InvalidGenesisError)."""
         names = {f.name for f in fields(cls)}
         if set(value) != names:
-            raise InvalidGenesisError(f"distribution params need exactly {sorted(names)}")
+            raise IssuanceParamsError(f"distribution params need exactly {sorted(names)}")
         for name, n in value.items():
             if type(n) is not int or not 0 <= n <= BPS:
-                raise InvalidGenesisError(f"distribution param {name} must be 0..{BPS} bps")
+                raise IssuanceParamsError(f"distribution param {name} must be 0..{BPS} bps")
         params = cls(**value)
+        # Verify the bounds are ordered and the start lies within them
         if not params.min_inflation_bps <= params.annual_inflation_bps <= params.max_inflation_bps:
-            raise InvalidGenesisError("annual_inflation_bps must lie within min and max")
+            raise IssuanceParamsError(
+                "annual_inflation_bps must lie within min and max "
+                f"({params.min_inflation_bps} <= {params.annual_inflation_bps} <= "
+                f"{params.max_inflation_bps})"
+            )
+        # Verify a goal the bonded ratio can be measured against (the rule divides by it)
+        if params.goal_bonded_bps < 1:
+            raise IssuanceParamsError("distribution goal_bonded_bps must be 1..10000 bps")
         return params
+
+    def min_inflation(self) -> int:
+        return self.min_inflation_bps * INFLATION_PER_BPS
+
+    def max_inflation(self) -> int:
+        return self.max_inflation_bps * INFLATION_PER_BPS
 
 
 def _int(raw: bytes | None) -> int:
@@ -147,8 +179,39 @@ def compute_issuance(supply: int, inflation_bps: int, seconds: int, carry: int) 
     return divmod(numerator, BPS * SECONDS_PER_YEAR)
 
 
+def issue(supply: int, inflation: int, seconds: int, carry: int) -> tuple[int, int]:
+    """(uvox to issue, new carry) for `seconds` at `inflation` (fixed point) a year on `supply`."""
+    return divmod(supply * inflation * seconds + carry, INFLATION_SCALE * SECONDS_PER_YEAR)
+
+
+def next_inflation(
+    inflation: int, bonded: int, supply: int, seconds: int, params: DistributionParams
+) -> int:
+    """Cosmos x/mint's rule over `seconds` of block time, in integers.
+
+    change = (1 - bonded ratio / goal) * inflation_rate_change * seconds / year (rounded toward
+    zero): up while less than the goal is bonded, down while more is; clamped to [min, max].
+    """
+    goal = params.goal_bonded_bps
+    # (1 - (bonded / supply) / (goal / BPS)) = (goal * supply - bonded * BPS) / (goal * supply)
+    gap = goal * supply - bonded * BPS
+    numerator = params.inflation_rate_change_bps * INFLATION_PER_BPS * abs(gap) * seconds
+    step = numerator // (goal * max(supply, 1) * SECONDS_PER_YEAR)
+    moved = inflation + step if gap > 0 else inflation - step
+    return min(max(moved, params.min_inflation()), params.max_inflation())
+
+
+def current_inflation(reader: KVReader, params: DistributionParams) -> int:
+    """The inflation the next block pays: the stored one (else the genesis start), within the
+    params' bounds (governance may have moved them since it was stored)."""
+    raw = reader.get(INFLATION_KEY)
+    stored = _int(raw) if raw else params.annual_inflation_bps * INFLATION_PER_BPS
+    return min(max(stored, params.min_inflation()), params.max_inflation())
+
+
 def process_mint(ctx: Context, params: DistributionParams) -> int:
-    """Issue the inflation for the block time elapsed since the last block into the fee collector.
+    """Issue the inflation for the block time elapsed since the last block into the fee collector,
+    then move the inflation toward the bonded-ratio goal for the next block.
 
     Nothing is issued while no stake is bonded: issuance pays for security, and there is none.
     The clock (`mint_time`) runs only while stake is bonded, so a chain without validators (a test
@@ -156,7 +219,8 @@ def process_mint(ctx: Context, params: DistributionParams) -> int:
     """
     now = ctx.block.time_unix
     last = ctx.get(MINT_TIME_KEY)
-    if get_balance(ctx, BONDED_POOL_ADDRESS) == 0:
+    bonded = get_balance(ctx, BONDED_POOL_ADDRESS)
+    if bonded == 0:
         if last is not None:
             ctx.delete(MINT_TIME_KEY)
         return 0
@@ -164,14 +228,25 @@ def process_mint(ctx: Context, params: DistributionParams) -> int:
     elapsed = max(now - _int(last), 0) if last is not None else 0
     if elapsed == 0:
         return 0
-    amount, carry = compute_issuance(
-        get_supply(ctx), params.annual_inflation_bps, elapsed, _int(ctx.get(MINT_CARRY_KEY))
-    )
+    supply = get_supply(ctx)
+    inflation = current_inflation(ctx.store, params)
+    amount, carry = issue(supply, inflation, elapsed, _int(ctx.get(MINT_CARRY_KEY)))
     ctx.set(MINT_CARRY_KEY, _uint(carry))
     if amount:
         mint(ctx, MINT, amount)
         move(ctx, MINT_ADDRESS, FEE_COLLECTOR_ADDRESS, amount)
         _add(ctx, ISSUED_KEY, amount)
+    following = next_inflation(inflation, bonded, supply, elapsed, params)
+    if following != _int(ctx.store.get(INFLATION_KEY)):
+        ctx.set(INFLATION_KEY, _uint(following))
+    ctx.emit(
+        "issuance",
+        amount=str(amount),
+        inflation=str(inflation),
+        next_inflation=str(following),
+        bonded=str(bonded),
+        supply=str(supply),
+    )
     return amount
 
 
