@@ -47,7 +47,8 @@ def _rows(request: Request) -> tuple[list[DeviceRow], int]:
 
 def _row(view: DeviceView, seen: int | None, now: float) -> DeviceRow:
     info = view.info
-    versions = ", ".join(f"{k} {v}" for k, v in sorted(info.versions.items())) if info else ""
+    known = sorted((k, v) for k, v in (info.versions if info else {}).items() if v != "unknown")
+    versions = ", ".join(f"{k} {v}" for k, v in known)
     return DeviceRow(
         device_id=view.device_id.hex(),
         name=view.name,
