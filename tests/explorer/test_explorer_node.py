@@ -134,6 +134,9 @@ def test_pages_escape_chain_strings(chain: Chain, explorer: LocalExplorer) -> No
     assert bad.status_code == 400 and "invalid_address" in bad.text and "<b>" not in bad.text
     twin = httpx.get(f"{explorer.url}/api/txs/{chain.memo_tx}", timeout=10).json()
     assert twin["memo"] == SCRIPT and twin["msgs"][0]["value"]["to"] == chain.bob
+    # The block's first tx is the proposer's beacon entry, shown as what it is
+    block = httpx.get(f"{explorer.url}/api/blocks/{twin['height']}", timeout=10).json()
+    assert block["txs"][0]["msg_types"] == "beacon/Entry"
 
 
 CHAIN_TABLES = (

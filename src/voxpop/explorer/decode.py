@@ -19,6 +19,7 @@ from voxpop.chain.abci import Event, ExecTxResult
 from voxpop.chain.errors import ChainError
 from voxpop.chain.fields import AddressKind
 from voxpop.chain.module import Msg, MsgRoute, msg_fields, parse_msg
+from voxpop.chain.modules.beacon.entry import decode_entry, is_entry
 from voxpop.chain.registry import default_modules
 from voxpop.chain.tx import Tx, decode_tx, tx_hash
 from voxpop.crypto.address import encode_address, is_address
@@ -96,6 +97,16 @@ def decoded_msgs(tx: Tx) -> list[dict[str, Any]] | None:
         return None
 
 
+BEACON_ENTRY = "beacon/Entry"
+
+
+def beacon_msgs(raw: bytes) -> list[dict[str, Any]]:
+    """A block's beacon entry shown as one message: each validator's VRF proof.
+    Raises ChainError (BeaconEntryMalformedError)."""
+    votes = [{"validator": cons.hex(), "proof": proof.hex()} for cons, proof in decode_entry(raw)]
+    return [{"type": BEACON_ENTRY, "value": {"votes": votes}}]
+
+
 def addresses_in(value: Any) -> Iterator[str]:
     """Every bech32 account address in a decoded message value (nested maps and lists)."""
     if isinstance(value, str):
@@ -141,9 +152,12 @@ def decode_tx_rows(
     sender, fee, memo = "", 0, ""
     msgs = None
     try:
-        tx = decode_tx(raw)
-        sender, fee, memo = _sender(tx.body.pub_key), tx.body.fee, tx.body.memo
-        msgs = decoded_msgs(tx)
+        if is_entry(raw):  # the proposer's beacon entry (validators' VRF proofs), not a tx
+            msgs = beacon_msgs(raw)
+        else:
+            tx = decode_tx(raw)
+            sender, fee, memo = _sender(tx.body.pub_key), tx.body.fee, tx.body.memo
+            msgs = decoded_msgs(tx)
     except ChainError:
         pass
     rows.txs.append(
