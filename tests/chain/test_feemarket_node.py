@@ -1,5 +1,6 @@
 """The fee market on a real solo node: CheckTx refuses a fee below the base price, a proposal
-orders txs by tip, and the SDK's and the CLI's default fee (`--fee auto`) follow the base price.
+orders txs by tip, the SDK's and the CLI's default fee (`--fee auto`) follow the base price, and
+`voxpop query feemarket base-price` reads it, proven.
 
 The genesis floor is twice auth's minimum gas price, so the base price (at its floor) is above
 what a fee computed from auth's minimum alone would pay.
@@ -19,6 +20,7 @@ from voxpop.chain.errors import FeeBelowBaseError
 from voxpop.chain.modules.auth.state import AuthParams
 from voxpop.chain.modules.feemarket.state import FeemarketParams, charge
 from voxpop.cli.keys import BACKEND_ENV, PASSPHRASE_ENV
+from voxpop.cli.query import query_app
 from voxpop.cli.tx import tx_app
 from voxpop.client import DEFAULT_SEND_GAS, TxRejectedError, VoxClient
 from voxpop.client.testing import LocalNode
@@ -36,6 +38,7 @@ BLOCK_MS = 1500
 
 app = typer.Typer()
 app.add_typer(tx_app, name="tx")
+app.add_typer(query_app, name="query")
 
 
 @pytest.fixture(scope="module")
@@ -104,6 +107,10 @@ def run(node: LocalNode, *args: str) -> tuple[int, Any]:
 
 
 def test_cli_fee_auto_follows_the_base_price(node: LocalNode) -> None:
+    code, out = run(node, "query", "feemarket", "base-price", "--prove")
+    assert code == 0 and out["verified"], out
+    assert (out["base_price"], out["floor"]) == (FLOOR, FLOOR)
+    assert out["base_charge"] == charge(DEFAULT_SEND_GAS, FLOOR)
     to = encode_address(SENDERS[2].public_key.address)
     code, out = run(node, "tx", "bank", "send", "payer", to, "1uvox")  # --fee auto
     assert code == 0 and out["code"] == 0, out

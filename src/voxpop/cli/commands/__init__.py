@@ -17,6 +17,7 @@ from voxpop.cli.commands import (
     directory,
     distribution,
     feegrant,
+    feemarket,
     gov,
     htlc,
     inbox,
@@ -53,6 +54,7 @@ MODULES = {
     "consent": "Consent: access grants to stored objects, their access records, misuse.",
     "beacon": "Beacon: the random seed the validators' vote extensions move each block.",
     "htlc": "Hash-time locks and swap offers: the VOX leg of cross-chain swaps.",
+    "feemarket": "Fee market: the base gas price and its floor.",
 }
 
 COMMANDS: tuple[TxCommand | QueryCommand, ...] = (
@@ -63,6 +65,7 @@ COMMANDS: tuple[TxCommand | QueryCommand, ...] = (
     *directory.COMMANDS,
     *authz.COMMANDS,
     *feegrant.COMMANDS,
+    *feemarket.COMMANDS,
     *services.COMMANDS,
     *channels.COMMANDS,
     *gov.COMMANDS,
