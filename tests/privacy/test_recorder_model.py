@@ -75,8 +75,14 @@ class ModelChain:
     async def sequence(self) -> int:
         return self.committed_sequence
 
-    async def tx_params(self) -> tuple[str, int, int]:
-        return "model", 1, 1_000
+    async def chain_id_once(self) -> str:
+        return "model"
+
+    async def fee(self, gas_limit: int) -> int:
+        return gas_limit // 1_000
+
+    def forget_fees(self) -> None:
+        return None
 
     async def recorded(self, grant_id: bytes, request_id: bytes) -> bool:
         return request_id in self.on_chain

@@ -8,6 +8,7 @@ and be slashed for it.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from voxpop.chain.errors import ERRORS
@@ -23,6 +24,7 @@ KEYS_QUERY = "/directory/keys"
 CONSENT_PARAMS_QUERY = "/consent/params"
 ACCESS_QUERY = "/consent/access"
 OFFER_QUERY = "/services/offer"
+FEE_TTL = 2.0  # seconds a fee estimate is used (the base price moves by at most 1/8 a block)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +43,9 @@ class PrivacyLink(ChainLink):
     def __init__(self, url: str, account: PrivateKey, chain_id: str | None = None) -> None:
         super().__init__(url, account, chain_id)
         self.reader = AsyncVoxClient(url, chain_id=chain_id, timeout=15.0)
+        self._chain_id = chain_id or ""
+        self._fees: dict[int, int] = {}  # gas limit -> fee, for FEE_TTL seconds
+        self._fees_at = 0.0
 
     async def close(self) -> None:
         await self.reader.aclose()
@@ -121,14 +126,30 @@ class PrivacyLink(ChainLink):
         except VoxClientError as exc:
             raise ChainUnavailableError(f"account read: {exc}") from None
 
-    async def tx_params(self) -> tuple[str, int, int]:
-        """(chain id, min gas price numerator, denominator). Raises ChainUnavailableError."""
-        try:
-            chain_id = (await self.client.status()).chain_id
-            params = await self.client.auth_params()
-        except VoxClientError as exc:
-            raise ChainUnavailableError(f"tx params: {exc}") from None
-        return chain_id, params.min_gas_price_num, params.min_gas_price_den
+    async def chain_id_once(self) -> str:
+        """The chain id (read once). Raises ChainUnavailableError."""
+        if not self._chain_id:
+            self._chain_id = await self.chain_id()
+        return self._chain_id
+
+    async def fee(self, gas_limit: int) -> int:
+        """The fee a tx of `gas_limit` needs now (the fee market's estimate from the base price:
+        `AsyncVoxClient.estimate_fee`), read again after FEE_TTL seconds or `forget_fees()`.
+        Raises ChainUnavailableError."""
+        now = time.monotonic()
+        if now - self._fees_at > FEE_TTL:
+            self._fees, self._fees_at = {}, now
+        fee = self._fees.get(gas_limit)
+        if fee is None:
+            try:
+                fee = await self.client.estimate_fee(gas_limit)
+            except VoxClientError as exc:
+                raise ChainUnavailableError(f"fee estimate: {exc}") from None
+            self._fees[gas_limit] = fee
+        return fee
+
+    def forget_fees(self) -> None:
+        self._fees = {}
 
     async def recorded(self, grant_id: bytes, request_id: bytes) -> bool:
         """Whether the chain holds this node's answer to the request (proven)."""

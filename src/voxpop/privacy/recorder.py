@@ -42,7 +42,7 @@ from typing import Protocol
 
 from voxpop.chain.modules.consent.messages import MsgRecord
 from voxpop.chain.tx import tx_hash
-from voxpop.client.tx import build_tx, compute_min_fee, sign_tx
+from voxpop.client.tx import build_tx, sign_tx
 from voxpop.crypto import consent
 from voxpop.crypto.keys import PrivateKey
 from voxpop.privacy.journal import RecordJournal
@@ -87,7 +87,9 @@ class RecordChain(Protocol):
     async def broadcast(self, tx: bytes) -> None: ...
     async def landed(self, tx_hash: bytes) -> tuple[int, str] | None: ...
     async def sequence(self) -> int: ...
-    async def tx_params(self) -> tuple[str, int, int]: ...
+    async def chain_id_once(self) -> str: ...
+    async def fee(self, gas_limit: int) -> int: ...
+    def forget_fees(self) -> None: ...
     async def recorded(self, grant_id: bytes, request_id: bytes) -> bool: ...
 
 
@@ -139,7 +141,6 @@ class Recorder:
         self._fresh_sequence = True  # the next accepted send clears the uncertain marks
         self._resync_at = 0.0
         self._progress_at = 0.0  # last landing (or first send): the stall clock
-        self._tx_params: tuple[str, int, int] | None = None  # chain id, gas price num, den
         self.recorded = 0
         self.record_txs = 0
         self.peak_in_flight = 0
@@ -252,7 +253,6 @@ class Recorder:
         if self.next_sequence is None:
             if self.clock() < self._resync_at:
                 return
-            self._tx_params = None
             sequence = await self.link.sequence()
             await self._settle_uncertain()  # after the sequence read: see the module doc
             self.next_sequence, self._fresh_sequence = sequence, True
@@ -274,7 +274,7 @@ class Recorder:
                 if exc.code in RETRY_LATER or exc.code == "wrong_sequence":
                     self.queue[:0] = batch
                     if exc.code in ("insufficient_fee", "fee_below_base"):
-                        self._tx_params = None  # the gas price changed: read it again
+                        self.link.forget_fees()  # the base price rose: estimate again
                     if exc.code == "wrong_sequence":
                         self._resync(f"tx {sequence}: {exc.code}: {exc}")
                     return
@@ -317,9 +317,7 @@ class Recorder:
             self._drop(pending, "answer_too_old", f"height {pending.height} < {floor}")
 
     async def _sign(self, batch: list[Pending], sequence: int) -> tuple[bytes, bytes]:
-        if self._tx_params is None:
-            self._tx_params = await self.link.tx_params()
-        chain_id, num, den = self._tx_params
+        chain_id = await self.link.chain_id_once()
         msg = MsgRecord(
             node=self.link.address,
             records=tuple((p.attestation, p.request) for p in batch),
@@ -330,7 +328,7 @@ class Recorder:
             pub_key=self.link.account.public_key.raw,
             sequence=sequence,
             msgs=[msg.raw()],
-            fee=compute_min_fee(gas, num, den),
+            fee=await self.link.fee(gas),
             gas_limit=gas,
         )
         tx = sign_tx(body, self.link.account)
