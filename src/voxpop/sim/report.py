@@ -50,7 +50,7 @@ class MonthRow:
     base_price_per_mgas: int  # the fee market's base price at the month's end, uvox per 10^6 gas
     staking_ratio: str
     community_pool: int
-    gov_spent: int
+    gov_spent: int  # cumulative: the developers' account, paid only by community spends
     grant_pool: int
     grants_paid: int
     grant_pool_months_left: str
@@ -126,9 +126,6 @@ def month_row(world: World, month: int, day: int) -> MonthRow:
     pool = chain.balance(module_address(GRANT_POOL))
     grants = world.books.grants_paid
     bonded = chain.balance(module_address(BONDED_POOL))
-    developers = chain.balance(world.developers)
-    gov_spent = developers - world.month_start.get("developers", 0)
-    world.month_start["developers"] = developers
     rewards = stt_income + prov_income + st_income + node_income + world.books.skill_paid + issued
     return MonthRow(
         month=month,
@@ -142,7 +139,8 @@ def month_row(world: World, month: int, day: int) -> MonthRow:
         base_price_per_mgas=chain.fee_for(1_000_000),
         staking_ratio=ratio(bonded, supply),
         community_pool=chain.balance(module_address(COMMUNITY_POOL)),
-        gov_spent=gov_spent,
+        # Only community spends pay the developers' account: what governance spent so far
+        gov_spent=chain.balance(world.developers),
         grant_pool=pool,
         grants_paid=grants,
         grant_pool_months_left=str(pool // grants) if grants else "never",
