@@ -27,8 +27,9 @@ is pending). The chain refuses a node's second record of one request
 So every answer is recorded once: never lost while the node runs, and after a crash from the
 journal (`journal.py`, answers written before they are sent).
 
-The queue is bounded (`backlog_limit`, 12 txs' worth): past it the engine refuses new accesses
-(503 busy) rather than serve one it could not record in time (an answer's height must be within
+The queue is bounded (`backlog_limit`, 12 txs' worth, and its oldest record at most the record
+window less WINDOW_MARGIN blocks old): past it the engine refuses new accesses (503 busy) rather
+than serve one it could not record in time (an answer's height must be within
 the consent module's record window, 20 blocks, when its Record lands).
 """
 
@@ -66,6 +67,7 @@ RESYNC_WAIT = 0.5  # seconds before a resync reads the sequence (a block: gapped
 RETRY_LATER = frozenset({"mempool_full", "tx_in_mempool", "insufficient_fee", "fee_below_base"})
 ALREADY_RECORDED = "consent_already_recorded"
 RECORD_WINDOW = 20  # the consent module's default record_window_blocks (read at start)
+WINDOW_MARGIN = 6  # blocks: answers wait (503 busy) while the oldest queued is this near its end
 
 
 def answer_height(attestation: bytes) -> int:
@@ -157,7 +159,14 @@ class Recorder:
 
     @property
     def full(self) -> bool:
-        return len(self.queue) >= self.backlog_limit
+        """Answer no more for now: the queue holds its backlog, or its oldest record nears the
+        end of the record window (the txs are landing slower than a block each: a starved
+        machine), so what is queued is recorded before it ages out."""
+        if len(self.queue) >= self.backlog_limit:
+            return True
+        return bool(self.queue) and (
+            self.link.last_height - self.queue[0].height > self.window - WINDOW_MARGIN
+        )
 
     @property
     def idle(self) -> bool:
