@@ -73,8 +73,7 @@ def main() -> None:
     )
     print(
         f"year_extrapolated_s: wall={per_block_wall * year_blocks:.0f} "
-        f"cpu={per_block_cpu * year_blocks:.0f} (from this run's per-block cost; the first "
-        "month, with every household's sign-up, is the busiest)",
+        f"cpu={per_block_cpu * year_blocks:.0f} (this run's cost per block, over a year)",
         file=err,
     )
     print(
