@@ -27,19 +27,21 @@ from voxpop.chain.abci import (
 )
 from voxpop.chain.app import VoxApp
 from voxpop.chain.modules.auth.state import read_params
-from voxpop.chain.modules.bank.state import iter_balances, read_balance, read_supply
+from voxpop.chain.modules.bank.state import (
+    BURNED_KEY,
+    iter_balances,
+    read_balance,
+    read_supply,
+    read_uint,
+)
 from voxpop.chain.modules.distribution.state import ISSUED_KEY
+from voxpop.chain.modules.feemarket import state as feemarket
 from voxpop.chain.modules.staking.state import consensus_address
 from voxpop.chain.tx import encode_tx, make_body
 from voxpop.crypto.keys import PrivateKey
 from voxpop.node.blockstore import AUX_DBS
 from voxpop.sim.errors import SimInvariantError, SimTxError
 from voxpop.store import MerkleStore
-
-try:  # the fee market (issue 19, item 1) where the chain has it
-    from voxpop.chain.modules.feemarket import state as feemarket
-except ImportError:  # pragma: no cover - a chain from before the fee market
-    feemarket = None  # type: ignore[assignment]
 
 CHAIN_ID = "voxpop-sim"
 GENESIS_TIME = 1_799_971_200  # a day boundary (UTC midnight): grant epochs are days
@@ -205,6 +207,12 @@ class SimChain:
                 f"height {self.height}: supply {supply} != genesis {self.genesis_supply} + "
                 f"issued {self.issued()} - burned {self.burned} = {expected}"
             )
+        # Verify the burns the model saw (burn events) are the bank's own count
+        counted = read_uint(self.app.committed, BURNED_KEY)
+        if counted != self.burned:
+            raise SimInvariantError(
+                f"height {self.height}: burn events add up to {self.burned}, bank/burned {counted}"
+            )
         if full:
             total = sum(n for _, n in iter_balances(self.app.committed))
             if total != expected:
@@ -214,9 +222,7 @@ class SimChain:
 
 
 def base_charge(state: Any, gas_limit: int) -> int:
-    """The fee market's least fee for `gas_limit` (0 on a chain without the fee market)."""
-    if feemarket is None:
-        return 0
+    """The fee market's least fee for `gas_limit` at the base price the next block charges."""
     return feemarket.quote(state, gas_limit).base_charge
 
 
