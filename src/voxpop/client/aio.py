@@ -221,7 +221,7 @@ class AsyncVoxClient:
         fee_granter: bytes = b"",
     ) -> BroadcastResult:
         """Sign `msgs` (chain Msg objects or (type, fields) pairs) with `key` in one tx and
-        broadcast it. The fee defaults to `estimate_fee(gas_limit)` (the base price's);
+        broadcast it. The fee defaults to `estimate_fee(gas_limit)`, from the base gas price;
         with `fee_granter` (a 20-byte address) that account's fee allowance pays it.
 
         Raises TxRejectedError, ValueError.
