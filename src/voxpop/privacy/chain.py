@@ -25,6 +25,7 @@ CONSENT_PARAMS_QUERY = "/consent/params"
 ACCESS_QUERY = "/consent/access"
 OFFER_QUERY = "/services/offer"
 FEE_TTL = 2.0  # seconds a fee estimate is used (the base price moves by at most 1/8 a block)
+FEE_REF_GAS = 10_000_000  # the gas the estimate is read for; a Record's fee is scaled from it
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +45,7 @@ class PrivacyLink(ChainLink):
         super().__init__(url, account, chain_id)
         self.reader = AsyncVoxClient(url, chain_id=chain_id, timeout=15.0)
         self._chain_id = chain_id or ""
-        self._fees: dict[int, int] = {}  # gas limit -> fee, for FEE_TTL seconds
+        self._fee_ref: int | None = None  # the fee for FEE_REF_GAS, for FEE_TTL seconds
         self._fees_at = 0.0
 
     async def close(self) -> None:
@@ -133,23 +134,21 @@ class PrivacyLink(ChainLink):
         return self._chain_id
 
     async def fee(self, gas_limit: int) -> int:
-        """The fee a tx of `gas_limit` needs now (the fee market's estimate from the base price:
-        `AsyncVoxClient.estimate_fee`), read again after FEE_TTL seconds or `forget_fees()`.
-        Raises ChainUnavailableError."""
+        """The fee a tx of `gas_limit` needs now: the fee market's estimate for FEE_REF_GAS
+        (`AsyncVoxClient.estimate_fee`, read again after FEE_TTL seconds or `forget_fees()`),
+        scaled down and rounded up, which covers both the minimum fee and the base charge of
+        the smaller limit. Raises ChainUnavailableError."""
         now = time.monotonic()
-        if now - self._fees_at > FEE_TTL:
-            self._fees, self._fees_at = {}, now
-        fee = self._fees.get(gas_limit)
-        if fee is None:
+        if self._fee_ref is None or now - self._fees_at > FEE_TTL:
             try:
-                fee = await self.client.estimate_fee(gas_limit)
+                self._fee_ref = await self.client.estimate_fee(FEE_REF_GAS)
             except VoxClientError as exc:
                 raise ChainUnavailableError(f"fee estimate: {exc}") from None
-            self._fees[gas_limit] = fee
-        return fee
+            self._fees_at = now
+        return -(-self._fee_ref * gas_limit // FEE_REF_GAS)
 
     def forget_fees(self) -> None:
-        self._fees = {}
+        self._fee_ref = None
 
     async def recorded(self, grant_id: bytes, request_id: bytes) -> bool:
         """Whether the chain holds this node's answer to the request (proven)."""
