@@ -134,9 +134,21 @@ class ReencryptEngine:
         # Verify the answer can be recorded in time (every access served is on the record)
         if not repeat and self.recorder.full:
             raise RefusedError(503, "busy", "too many answers wait for their record; retry")
-        # Verify accesses are left, counting those answered here and not yet on chain
+        # Verify accesses are left, counting those answered here and not yet on chain (records
+        # that landed after the last read are read again first: they count once, not twice)
         if not repeat and grant.accesses + len(held.unrecorded) >= grant.max_accesses:
-            raise RefusedError(403, "no_accesses_left", "the grant's accesses are used up")
+            if any(landed > 0 for landed in held.unrecorded.values()):
+                try:
+                    await self.book.refresh(held.grant_id)
+                except ChainUnavailableError as exc:
+                    raise RefusedError(
+                        503, "node_unreachable", f"cannot read the grant: {exc}"
+                    ) from None
+                if request.grant not in self.book.held:
+                    raise RefusedError(410, "grant_expired", "the grant no longer serves")
+                grant = held.grant
+            if grant.accesses + len(held.unrecorded) >= grant.max_accesses:
+                raise RefusedError(403, "no_accesses_left", "the grant's accesses are used up")
         cfrag = consent.reencrypt_capsule(held.capsules[request.object], held.kfrag)
         attestation = consent.sign_answer(
             self.account, request.grant, request.object, request.request_id, cfrag, held.height

@@ -60,6 +60,8 @@ TX_BUDGET = 24 * 1024
 RECORD_OVERHEAD = 8  # CBOR framing of one record pair
 RECORD_GAS_BASE = 150_000
 RECORD_GAS_EACH = 40_000
+RECORD_GAS_EACH_MAX = 200_000  # 32 records of it stay within auth's max_gas_per_tx (10 M)
+OUT_OF_GAS = "out_of_gas"
 LINGER = 0.15  # seconds a part-filled batch waits for more records while txs are in flight
 STALL_SECONDS = 1.5  # the oldest tx in flight not landed after this: broadcast it again
 RESYNC_WAIT = 0.5  # seconds before a resync reads the sequence (a block: gapped txs evicted)
@@ -146,6 +148,9 @@ class Recorder:
         self.recorded = 0
         self.record_txs = 0
         self.peak_in_flight = 0
+        # Gas asked per record: a record costs more as its grant's access list grows (the list's
+        # commitment), so a Record that ran out of gas is sent again with twice as much
+        self.gas_each = RECORD_GAS_EACH
         self.dropped = 0
         self.resent = 0
         self.resyncs = 0
@@ -331,7 +336,7 @@ class Recorder:
             node=self.link.address,
             records=tuple((p.attestation, p.request) for p in batch),
         )
-        gas = RECORD_GAS_BASE + RECORD_GAS_EACH * len(batch)
+        gas = RECORD_GAS_BASE + self.gas_each * len(batch)
         body = build_tx(
             chain_id=chain_id,
             pub_key=self.link.account.public_key.raw,
@@ -369,6 +374,10 @@ class Recorder:
         asked for first (proven), and the others go again together."""
         self.last_error = f"a batch of {len(batch)}: {code}: {why}"
         log.warning("access records refused together: %s", self.last_error)
+        if code == OUT_OF_GAS and self.gas_each < RECORD_GAS_EACH_MAX:
+            self.gas_each = min(2 * self.gas_each, RECORD_GAS_EACH_MAX)
+            self.queue[:0] = batch  # the same batch again, with more gas
+            return
         if code == ALREADY_RECORDED and len(batch) > 1:
             again = []
             for pending in batch:
