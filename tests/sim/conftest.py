@@ -20,6 +20,7 @@ SMALL: dict[str, Any] = {
     "onboarding_days": 2,
     "serve_stt_bps": 3_000,
     "serve_storage_bps": 3_000,
+    "sell_data_bps": 5_000,
     "store_bps": 5_000,
     "services_min_stake": 5_000_000,
     "storage_epoch_days": 1,

@@ -26,6 +26,9 @@ from voxpop.sim.report import quantile, ratio
         ({"serve_stt_bps": 10_001}, "bps_range"),
         ({"stt_price": -1}, "non_negative"),
         ({"block_seconds": 7_000}, "block_seconds"),
+        ({"block_seconds": 86_400}, "block_seconds"),
+        ({"privacy_threshold": 4}, "privacy_nodes"),
+        ({"month_days": 1}, "month_days"),
         (
             {"households": 10_000, "registrar_quota": 10, "onboarding_days": 30},
             "registrar_capacity",

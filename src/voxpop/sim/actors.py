@@ -48,6 +48,8 @@ class Household:
     deal_end_epoch: int = 0
     spend_month: int = 0  # uvox of calls and royalties this month
     bought_month: int = 0  # uvox bought this month
+    sold_offer: bytes = b""  # the last data offer it answered
+    data_month: int = 0  # uvox of data sales paid to it this month
 
 
 @dataclass(slots=True)

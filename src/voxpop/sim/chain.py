@@ -175,7 +175,9 @@ class SimChain:
         for pending, result in zip(txs, results, strict=True):
             # Verify every tx the model sent was accepted (or was allowed to fail)
             if result.code != 0 and not pending.may_fail:
-                raise SimTxError(f"block {height}: tx refused: [{result.code}] {result.log}")
+                raise SimTxError(
+                    f"block {height}: {pending.kind} refused: [{result.code}] {result.log}"
+                )
             if result.code == 0 or result.gas_used:
                 self.fees += pending.fee
                 self.gas_used[pending.kind] = max(

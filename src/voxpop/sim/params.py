@@ -30,7 +30,8 @@ class SimParams:
     households: int = 1_000
     days: int = 365
     seed: int = 1
-    block_seconds: int = 3_600  # chain time per simulated block
+    # Chain time per simulated block: four hours (docs/economics.md, "Four hours a block")
+    block_seconds: int = 14_400
     month_days: int = 30  # a report row per this many days
     # --- genesis -------------------------------------------------------------------------------
     validators: int = 4
@@ -89,6 +90,13 @@ class SimParams:
     skill_uses_per_day: int = 5
     skill_fee: int = 100
     gov_spend_bps: int = 5_000  # of the community pool, proposed each month for developers
+    # --- data sales (market and consent) -------------------------------------------------------
+    sell_data_bps: int = 1_000  # of the households that keep a backup, those that sell from it
+    data_buyers: int = 2  # each posts an offer a month for its sellers' objects
+    data_price: int = 500_000  # uvox a buyer pays per object (a month's voice samples)
+    data_buyer_balance: int = 1_000_000 * VOX
+    privacy_nodes: int = 3  # reencrypt offers a grant names
+    privacy_threshold: int = 2  # answers an access needs (m of the nodes)
     # --- what a household does when it runs short -------------------------------------------------
     buy_days: int = 30  # a household that must buy, buys this many days of calls
 
@@ -153,11 +161,15 @@ def check_params(p: SimParams) -> None:
     _require(1 <= p.days <= 3_650, "days_range", "days must be 1..3650")
     # Verify whole days of blocks: the model acts per day and per block
     _require(
-        60 <= p.block_seconds <= DAY and DAY % p.block_seconds == 0,
+        60 <= p.block_seconds <= DAY // 2 and DAY % p.block_seconds == 0,
         "block_seconds",
-        "block_seconds must divide a day (86400) and be at least 60",
+        "block_seconds must divide a day (86400), be at least 60 and at most half a day (a "
+        "month's proposal and its votes go in a day's first two blocks)",
     )
-    _require(p.month_days >= 1, "month_days", "month_days must be at least 1")
+    # Verify a month's data offer expires after its first day and within the market's 90 days
+    _require(
+        2 <= p.month_days <= 90, "month_days", "month_days must be 2..90 (a data offer's term)"
+    )
     _require(p.validators >= 1, "validators", "at least one validator is needed to make blocks")
     _require(
         p.validator_self_bond >= VOX,
@@ -213,6 +225,12 @@ def check_params(p: SimParams) -> None:
         "channel_days must be 1..365 and claim_days 1..channel_days",
     )
     _require(1 <= p.buy_days <= 365, "buy_days", "buy_days must be 1..365")
+    _require(
+        1 <= p.privacy_threshold <= p.privacy_nodes <= 16,
+        "privacy_nodes",
+        "an access needs 1 <= privacy_threshold <= privacy_nodes <= 16 (consent's max_nodes)",
+    )
+    _require(p.data_price >= 1, "price_positive", "data_price must be at least 1 uvox")
     _check_storage(p)
 
 

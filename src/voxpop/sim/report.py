@@ -71,6 +71,9 @@ class MonthRow:
     provider_cost: int
     storage_node_income: int
     storage_node_cost: int
+    data_sellers: int  # households that opted in to sell data
+    data_sales: int  # objects whose price was paid out this month
+    data_earned: int  # uvox paid to selling households this month
     skill_royalties: int
     rewards_paid: int
     idle_rewards: int
@@ -116,6 +119,9 @@ def month_row(world: World, month: int, day: int) -> MonthRow:
         record = storage_state.get_provider(chain.app.committed, node.address)
         if node.income_month and (record is None or record.proven == 0):
             idle += node.income_month
+    for h in world.market.by_text.values():
+        if h.data_month:
+            earnings[h.address] = earnings.get(h.address, 0) + h.data_month
     wallets = sorted(
         chain.balance(h.address) + sum(c.deposit - c.spent for c in h.channels.values())
         for h in active
@@ -161,6 +167,9 @@ def month_row(world: World, month: int, day: int) -> MonthRow:
         provider_cost=prov_cost,
         storage_node_income=node_income,
         storage_node_cost=node_cost,
+        data_sellers=len(world.market.sellers),
+        data_sales=world.market.sales_month,
+        data_earned=world.market.paid_month,
         skill_royalties=world.books.skill_paid,
         rewards_paid=rewards,
         idle_rewards=idle,

@@ -14,6 +14,7 @@ import hashlib
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +41,7 @@ from voxpop.sim.actors import (
     uniform_tree,
 )
 from voxpop.sim.chain import CHAIN_ID, BlockResult, PendingTx, SimChain
+from voxpop.sim.data import DataMarket
 from voxpop.sim.errors import SimConfigError, SimTxError
 from voxpop.sim.params import BPS, DAY, VOX, SimParams, distribution_params, shard_bytes
 from voxpop.sim.report import MonthRow, month_row
@@ -52,6 +54,7 @@ GAS_SETUP = 600_000
 GAS_USE = 300_000
 GAS_VOUCHER = 12_000  # per voucher of a channels/Claim, over GAS_SMALL
 GAS_PROVE = 300_000
+GAS_PLACEMENT = 12_000  # per placement of a storage/Confirm, over GAS_SMALL (measured: ~10,000)
 MAX_VOUCHERS = 64
 MAX_PAYEE_CHANNELS = 1_024  # the channels module lists at most this many channels per payee
 GIB = 1 << 30
@@ -84,6 +87,7 @@ class World:
     developers: bytes
     skill_creators: list[PrivateKey]
     rng: random.Random
+    market: DataMarket
     books: Books = field(default_factory=Books)
     deals: dict[bytes, Deal] = field(default_factory=dict)
     proposals: int = 0
@@ -152,6 +156,7 @@ class World:
         for kind_payees in payees.values():
             balances += [(x.address, p.provider_stake + 100 * VOX) for x in kind_payees]
         balances += [(n.address, p.storage_node_collateral + 100 * VOX) for n in nodes]
+        balances += DataMarket.genesis_accounts(p)
         app_state = default_app_state(
             balances,
             grant_pool=p.grant_pool,
@@ -180,6 +185,7 @@ class World:
             developers=developers,
             skill_creators=creators,
             rng=rng,
+            market=DataMarket.create(p, chain, households),
             by_address={h.address: h for h in households},
         )
 
@@ -203,10 +209,17 @@ class World:
             if prove_epoch is not None:
                 txs += self._prove(prove_epoch)
                 prove_epoch = None
+            for h, fee in self.market.settle_fees():
+                self._afford(h, fee)
+            txs += self.market.block_txs(day, hour)
             for h in self._acting(day, hour):
                 tx = self._household_step(h, day)
                 if tx is not None:
                     txs.append(tx)
+                if h.state == "active":
+                    grant = self.market.grant(h, h.deal in self.deals, partial(self._afford, h))
+                    if grant is not None:
+                        txs.append(grant)
             for offset, kind_payees in enumerate(self.payees.values()):
                 for payee in kind_payees:
                     # Payees claim in their own hour; kinds half a day apart
@@ -214,7 +227,9 @@ class World:
                     if turn == hour and day % p.claim_days == 0 and day > 0:
                         txs += self._claim(payee)
             # Storage nodes confirm their new placements in the block the deals open in
-            txs += [self._confirm(n) for n in self.storage_nodes if n.to_confirm]
+            for node in self.storage_nodes:
+                if node.to_confirm:
+                    txs += self._confirm(node)
             if self.buys:
                 txs.insert(0, self._buy_tx(self.buys))
             # Block b is at genesis + b x block_seconds: a simulated day is a grant epoch
@@ -242,6 +257,7 @@ class World:
                 txs.append(self._register_offer(payee, p.provider_stake))
         for node in self.storage_nodes:
             txs.append(self._register_storage(node, p.storage_node_collateral))
+        txs += self.market.register_nodes()
         for i, creator in enumerate(self.skill_creators):
             msg = (
                 "skills/Register",
@@ -541,14 +557,20 @@ class World:
         }
         return ("storage/OpenDeal", msg), escrow * p.deal_n
 
-    def _confirm(self, node: StorageNode) -> PendingTx:
+    def _confirm(self, node: StorageNode) -> list[PendingTx]:
+        """The node's new placements confirmed, at most MAX_VOUCHERS a tx (a Confirm's gas grows
+        with its placements: a busy block's batch would not fit one tx's limit)."""
         placements = [[o, i] for o, i in node.to_confirm]
         node.placements += len(placements)
         node.to_confirm = []
-        msg = ("storage/Confirm", {"provider": node.address, "placements": placements})
-        gas = GAS_SMALL + 2_000 * len(placements)
-        self._afford_fee(node.address, gas)
-        return self.chain.tx(node.key, [msg], gas)
+        txs = []
+        for start in range(0, len(placements), MAX_VOUCHERS):
+            batch = placements[start : start + MAX_VOUCHERS]
+            msg = ("storage/Confirm", {"provider": node.address, "placements": batch})
+            gas = GAS_SMALL + GAS_PLACEMENT * len(batch)
+            self._afford_fee(node.address, gas)
+            txs.append(self.chain.tx(node.key, [msg], gas))
+        return txs
 
     def _prove(self, epoch: int) -> list[PendingTx]:
         p = self.params
@@ -572,6 +594,7 @@ class World:
         self.payees["stt"] += self.new_payees
         self.storage_nodes += self.new_nodes
         self.new_payees, self.new_nodes = [], []
+        self.market.after_block(result.events)
         for event in result.events:
             if event.type == "storage_deal_end":
                 self._end_deal(event_attrs(event))
@@ -678,6 +701,7 @@ class World:
                 payee.income_month = 0
         for node in self.storage_nodes:
             node.income_month = 0
+        self.market.close_month()
         self._open_month()
 
 
