@@ -51,6 +51,7 @@ def write_plots(rows: list[MonthRow], out: Path, prefix: str = "") -> list[Path]
                 ],
                 "storage nodes: income": [r.storage_node_income for r in rows],
                 "storage nodes: cost": [r.storage_node_cost for r in rows],
+                "selling households: data sales": [r.data_earned for r in rows],
             },
         ),
         "households": (
