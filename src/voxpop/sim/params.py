@@ -61,7 +61,9 @@ class SimParams:
     provider_stake: int = 1_000 * VOX
     services_min_stake: int = 1_000 * VOX  # the chain's services param
     channel_days: int = 30  # a channel deposit covers this many days of calls
-    claim_days: int = 7  # payees claim their vouchers this often
+    # Payees claim their vouchers this often, each on its own day of the period: a voucher is
+    # cumulative, so one claim a month pays the same as four (docs/economics.md, "Four hours")
+    claim_days: int = 30
     # --- households serving (opt in) -----------------------------------------------------------
     serve_stt_bps: int = 1_000  # households that opt in to serve STT
     household_stt_price: int = 1_500  # below the dedicated price: agents route to it first

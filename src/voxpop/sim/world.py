@@ -222,9 +222,11 @@ class World:
                         txs.append(grant)
             for offset, kind_payees in enumerate(self.payees.values()):
                 for payee in kind_payees:
-                    # Payees claim in their own hour; kinds half a day apart
+                    # Payees claim in their own block of their own day of the claim period;
+                    # kinds half a day apart
                     turn = (payee.index + offset * per_day // 2) % per_day
-                    if turn == hour and day % p.claim_days == 0 and day > 0:
+                    due = (day + payee.index) % p.claim_days == 0
+                    if turn == hour and due and day > 0:
                         txs += self._claim(payee)
             # Storage nodes confirm their new placements in the block the deals open in
             for node in self.storage_nodes:
