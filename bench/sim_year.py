@@ -72,7 +72,19 @@ def main() -> None:
         | ({"onboarding_days": args.days} if args.days < 30 else {})
     )
     cpu = time.process_time()
-    result = simulate(params)
+    month_blocks = params.month_days * params.blocks_per_day
+
+    def progress(world: World) -> None:
+        # A line a simulated month on stderr: a run cut short still leaves its measured part
+        if world.chain.height % month_blocks == 0:
+            print(
+                f"progress: day={world.chain.height // params.blocks_per_day} "
+                f"blocks={world.chain.height} cpu_s={time.process_time() - cpu:.1f}",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    result = simulate(params, on_block=progress)
     cpu = time.process_time() - cpu
     base_wall, base_cpu = empty_blocks(args.households, args.block_seconds)
     blocks = result.blocks
