@@ -7,8 +7,11 @@ install`: nothing downloads a browser at run time).
         page.goto(url)
         screenshot(page, "devices")          # docs/screenshots/devices.png
 
-One browser per test session (`browser`); each test gets a fresh context and page (`page`):
-its own cookies, so sessions never leak between tests.
+One browser per test module (`browser`); each test gets a fresh context and page (`page`):
+its own cookies, so sessions never leak between tests. Not one per session: Playwright's sync API
+keeps an event loop running in the main thread while it is started, and pytest-asyncio cannot run
+the async tests of later modules under it ("Runner.run() cannot be called from a running event
+loop"); stopping it at the end of each module gives the thread back.
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ def chromium_path() -> str | None:
     return CHROMIUM if Path(CHROMIUM).exists() else shutil.which("chromium")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     from playwright.sync_api import sync_playwright
 
