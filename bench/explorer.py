@@ -7,7 +7,8 @@ The chain is synthetic but made with the real encoders and no node: `synthetic_b
 /v1/blocks reports them (BlockRecord). Generating is not timed. Then, per database:
 
     index_tx_per_s        txs per second through the indexer's ingest path: decode each block
-                          (decode_tx, each message parsed by its declaration, accounts touched,
+                          (each tx's CBOR: decode_tx, or for a tx the chain ran with code 0 a
+                          plain load; each message parsed by its declaration, accounts touched,
                           events, issuance) and write batches of 200 blocks, each batch in one
                           transaction with the index cursor (ingest.write_batch)
     page_p95_ms           p95 of the tx page and the account page (random txs and accounts,
