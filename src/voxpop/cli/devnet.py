@@ -154,6 +154,7 @@ def up(
         agents.append(started)
         console.print(
             f"  agent   {started.url}/v1 ({started.address}, log {started.log_path})\n"
+            f"  home    {started.url}/ (the owner's web app: devices, settings, wallet, data)\n"
             "  point a device at it: ~/.config/mycroft/mycroft.conf\n"
             f"{mycroft_conf_snippet(started.url)}\n"
             "  pair it: the device speaks a code; then "
