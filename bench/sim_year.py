@@ -68,6 +68,9 @@ def main() -> None:
             "days": args.days,
             "seed": args.seed,
             "block_seconds": args.block_seconds,
+            # A data buyer receives at most 1,024 grants (consent's list per grantee): a
+            # network of this size has a buyer per 500 households
+            "data_buyers": max(2, -(-args.households // 500)),
         }
         | ({"onboarding_days": args.days} if args.days < 30 else {})
     )

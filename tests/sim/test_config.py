@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from voxpop.cli.main import app
-from voxpop.sim import SimConfigError, load_params, make_params
+from voxpop.sim import SimConfigError, load_params, make_params, simulate
 from voxpop.sim.report import quantile, ratio
 
 
@@ -83,3 +83,19 @@ def test_quantile_is_a_member(values: list[int]) -> None:
     ordered = sorted(values)
     assert quantile(ordered, 1, 10) <= quantile(ordered, 1, 2) <= ordered[-1]
     assert quantile(ordered, 1, 2) in values
+
+
+def test_too_few_data_buyers_refused() -> None:
+    # Every household sells to one buyer for ten years: more grants than a grantee can hold
+    params = make_params(
+        {
+            "households": 200,
+            "days": 3_000,
+            "store_bps": 10_000,
+            "sell_data_bps": 10_000,
+            "data_buyers": 1,
+        }
+    )
+    with pytest.raises(SimConfigError) as info:
+        simulate(params)
+    assert info.value.rule == "data_buyers"

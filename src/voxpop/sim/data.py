@@ -44,6 +44,7 @@ GAS_RECORD = 150_000
 GAS_PER_RECORD = 40_000  # a record's two signature checks and writes, over GAS_RECORD
 GAS_SETTLE = 300_000
 MAX_RECORDS = 32  # consent's max_records_per_tx default
+GRANTEE_GRANTS = 1_024  # consent lists at most this many grants per grantee (chain.listing)
 PURPOSE = "asr-training"
 # A valid compressed secp256k1 point (the generator) for the grant's Umbral keys: the chain
 # stores them, the re-encryption that would use them is off chain
@@ -111,12 +112,18 @@ class DataMarket:
                 buyer.sellers += 1
                 sellers[h.address] = buyer
         limit = market_state.MarketParams().max_objects_per_offer
-        # Verify each buyer's monthly offer can pay every seller assigned to it
-        if any(b.sellers > limit for b in buyers):
+        # Verify each buyer's monthly offer can pay every seller assigned to it, and the buyer
+        # can receive every grant of the run: consent lists at most 1,024 grants per grantee,
+        # and grants are kept
+        offers = -(-p.days // p.month_days)
+        most = max((b.sellers for b in buyers), default=0)
+        if most > limit or most * offers > GRANTEE_GRANTS:
+            need = max(-(-len(sellers) // limit), -(-len(sellers) * offers // GRANTEE_GRANTS))
             raise SimConfigError(
                 "data_buyers",
-                f"{len(sellers)} selling households need at least {-(-len(sellers) // limit)} "
-                f"data buyers (an offer pays for at most {limit} objects)",
+                f"{len(sellers)} selling households over {offers} monthly offers need at least "
+                f"{need} data buyers (an offer pays for at most {limit} objects; a buyer "
+                f"receives at most {GRANTEE_GRANTS} grants)",
             )
         by_text = {addr_text(h.address): h for h in households if h.address in sellers}
         return cls(p, chain, buyers, nodes, sellers, by_text)
