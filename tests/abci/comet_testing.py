@@ -98,11 +98,16 @@ class Rpc:
         self.client.close()
 
 
-def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+def wait_until(
+    predicate: Callable[[], bool], timeout: float, what: str | Callable[[], str]
+) -> None:
+    """Poll `predicate` until true; after `timeout` s raise TimeoutError naming `what` (a callable
+    is asked then, so the message shows the state at the timeout, not at the start)."""
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout:g}s waiting for {what}")
+            said = what() if callable(what) else what
+            raise TimeoutError(f"timed out after {timeout:g}s waiting for {said}")
         time.sleep(0.1)
 
 

@@ -30,6 +30,7 @@ from voxpop.crypto.address import encode_address
 from voxpop.crypto.keys import PrivateKey
 from voxpop.node.init import OPERATOR_KEY, OPERATOR_SPARE, operator_address
 from voxpop.node.testnet import (
+    NODE_LOG,
     NODE_PID,
     LocalNet,
     _started,  # the Popen of each node this process started, to reap one we kill
@@ -196,8 +197,22 @@ class Network:
         wait_until(
             lambda: all(self.height(i) >= height for i in nodes),
             timeout,
-            f"nodes {list(nodes)} at height {height} (now {[self.height(i) for i in nodes]})",
+            lambda: (
+                f"nodes {list(nodes)} at height {height} (now {[self.height(i) for i in nodes]})"
+                f"{self.log_tails()}"
+            ),
         )
+
+    def log_tails(self, lines: int = 25) -> str:
+        """The last lines of every node's log, for a failure message: a stalled network says
+        why in them (a refused proposal, a failed ABCI call, a peer it cannot reach)."""
+        out = []
+        for i, node in enumerate(self.net.nodes):
+            path = Path(node.home) / NODE_LOG
+            text = path.read_text(errors="replace") if path.exists() else "(no log)"
+            tail = "\n".join(text.splitlines()[-lines:])
+            out.append(f"\n--- node{i} {path} ---\n{tail}")
+        return "".join(out)
 
     def headers(self, i: int, lo: int, hi: int) -> dict[int, tuple[str, str]]:
         """{height: (block hash, header app hash)} of node i for heights lo..hi, from CometBFT's

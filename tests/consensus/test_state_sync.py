@@ -146,8 +146,12 @@ def wait_snapshot(network: Network) -> int:
     """The first snapshot height, once every validator has written it."""
     wait_until(
         lambda: all(INTERVAL in snapshot_dir(network, i).heights() for i in range(4)),
-        120,
-        f"snapshots at {INTERVAL} (heights {[network.height(i) for i in range(4)]})",
+        180,
+        lambda: (
+            f"snapshots at {INTERVAL} (heights {[network.height(i) for i in range(4)]}, "
+            f"snapshots {[snapshot_dir(network, i).heights() for i in range(4)]})"
+            f"{network.log_tails()}"
+        ),
     )
     return INTERVAL
 

@@ -164,3 +164,25 @@ def test_journal_settles_every_answer(ops: list[tuple[str, int]]) -> None:
             run(ops, journal)
         finally:
             journal.close()
+
+
+def test_a_burst_goes_out_in_several_txs_before_a_block() -> None:
+    """A backlog of three txs' worth is sent at once, three sequences in flight, and one block
+    lands them all: the pipelining the real node shows only when answers outrun its blocks."""
+    chain = ModelChain()
+    landed: list[int] = []
+    recorder = Recorder(chain, lambda _, height: landed.append(height), max_per_tx=16)
+
+    async def scenario() -> None:
+        for i in range(48):
+            request = i.to_bytes(8, "big")
+            recorder.add(b"answer" + request, request, GRANT, request, 1_000)
+        await recorder.pump()
+        assert [entry.sequence for entry in recorder.in_flight] == [0, 1, 2]
+        assert len(chain.mempool) == 3 and not recorder.queue
+        chain.block()
+        await recorder.pump()
+
+    asyncio.run(scenario())
+    assert recorder.peak_in_flight == 3 and recorder.idle
+    assert landed == [1] * 48 and recorder.record_txs == 3

@@ -26,6 +26,7 @@ from voxpop.chain.errors import (
     UnknownQueryError,
     error_name,
 )
+from voxpop.node.service import NodeUnavailableError
 
 log = logging.getLogger("voxpop.api")
 
@@ -175,6 +176,11 @@ async def _handle_http_exception(_: Request, exc: Exception) -> JSONResponse:
     return response
 
 
+async def _handle_node_unavailable(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, NodeUnavailableError)
+    return ApiError(503, exc.code, str(exc)).response()
+
+
 async def _handle_unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("internal error serving %s %s", request.method, request.url.path, exc_info=exc)
     return ApiError(500, INTERNAL, "internal error").response()
@@ -184,4 +190,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _handle_api_error)
     app.add_exception_handler(RequestValidationError, _handle_validation_error)
     app.add_exception_handler(StarletteHTTPException, _handle_http_exception)
+    app.add_exception_handler(NodeUnavailableError, _handle_node_unavailable)
     app.add_exception_handler(Exception, _handle_unexpected)

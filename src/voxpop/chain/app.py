@@ -68,6 +68,8 @@ from voxpop.chain.modules.beacon import state as beacon
 from voxpop.chain.modules.codec import addr_text
 from voxpop.chain.modules.feemarket import state as feemarket
 from voxpop.chain.modules.feemarket.ordering import TipOrder
+from voxpop.chain.modules.gov import state as gov_state
+from voxpop.chain.modules.gov.upgrades import Migration
 from voxpop.chain.modules.grant.messages import MsgClaimGrant
 from voxpop.chain.registry import computed_query, default_modules, list_route, query_key
 from voxpop.chain.tx import Tx, decode_tx, tx_hash
@@ -123,6 +125,8 @@ class VoxApp:
         # extensions: handed in by the node (voxpop.node.app_factory), so the state machine
         # reads no key. None on a node that is not a validator.
         self.beacon_prover: Callable[[bytes], bytes] | None = None
+        # A migration the next block runs first (a solo chain's own upgrade: see schedule_upgrade)
+        self._scheduled_upgrade: tuple[str, Migration] | None = None
 
     # --- facts about the committed chain --------------------------------------------------------
 
@@ -398,6 +402,8 @@ class VoxApp:
         hooks = Context(block, block_branch, InfiniteGasMeter(), schedule)
         txs = req.txs
         first: tuple[ExecTxResult, ...] = ()
+        if self._scheduled_upgrade is not None:
+            self._run_scheduled_upgrade(hooks)
         if txs and beacon_entry.is_entry(txs[0]):
             first, txs = (self._fold_beacon(hooks, txs[0]),), txs[1:]
         for module in self.modules:
@@ -419,6 +425,21 @@ class VoxApp:
             validator_updates=tuple(updates),
             app_hash=app_hash,
         )
+
+    def schedule_upgrade(self, name: str, migration: Migration) -> None:
+        """Run `migration` first in the next block, recorded as upgrade `name` like a planned one.
+
+        Only for a chain whose one validator is this node (solo mode): a network agrees on an
+        upgrade through a governance plan instead, or its nodes' state roots would part."""
+        self._scheduled_upgrade = (name, migration)
+
+    def _run_scheduled_upgrade(self, hooks: Context) -> None:
+        assert self._scheduled_upgrade is not None
+        name, migration = self._scheduled_upgrade
+        self._scheduled_upgrade = None  # once: a block that fails stops the node anyway
+        migration(hooks)
+        gov_state.mark_done(hooks, name, hooks.block.height)
+        hooks.emit("upgrade_applied", name=name, height=str(hooks.block.height))
 
     def _fold_beacon(self, hooks: Context, raw: bytes) -> ExecTxResult:
         """Move the seed with a block's entry, before any begin-block hook reads it. The entry's

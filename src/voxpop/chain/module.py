@@ -199,6 +199,9 @@ class ParamsSpec:
     default: Callable[[], Any]  # the params when none are stored
     # Checks against the rest of state (e.g. issuance headroom); raises ChainError
     check: Callable[[Context, Any], None] | None = None
+    # A chain made by an earlier version: (params as stored, filled with this version's
+    # defaults) -> the params to adopt (gov/adopt.py). None: the filled ones.
+    adopt: Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ import logging
 import os
 
 from voxpop.chain.app import VoxApp
+from voxpop.chain.modules.gov.adopt import ADOPT_UPGRADE, missing_defaults
 from voxpop.chain.modules.gov.upgrades import KNOWN_UPGRADES
 from voxpop.node.blockstore import AUX_DBS
 from voxpop.node.config import ConfigError, load_config
@@ -70,4 +71,13 @@ def open_app(home: NodeHome) -> VoxApp:
         # The vote extensions of a validator: VRF proofs with its consensus key (solo mode signs
         # its own the same way)
         app.beacon_prover = beacon_prover(load_validator_key(home.priv_validator_key))
+    changes = missing_defaults(app.committed, app.modules) if app.last_height else []
+    if changes:
+        log.warning(
+            "this state was made by an earlier voxpop and lacks this version's params (%s): a "
+            "solo node adopts their defaults in its next block; a network adopts them through "
+            "the upgrade proposal %r (docs/operations/node.md, Software upgrades)",
+            "; ".join(changes),
+            ADOPT_UPGRADE,
+        )
     return app

@@ -14,6 +14,13 @@ from typing import Any, Protocol, runtime_checkable
 from voxpop.chain.abci import Event, ExecTxResult, RequestQuery, ResponseQuery
 
 
+class NodeUnavailableError(Exception):
+    """The node cannot serve the request now (not started, or block production stopped): the
+    API answers 503 with `code`."""
+
+    code = "node_unavailable"
+
+
 class BroadcastMode(StrEnum):
     SYNC = "sync"  # return after check_tx
     COMMIT = "commit"  # return after the block holding the tx is committed (or a timeout)

@@ -34,10 +34,12 @@ from voxpop.chain.abci import (
     VoteInfo,
 )
 from voxpop.chain.app import VoxApp
+from voxpop.chain.context import Context
 from voxpop.chain.errors import CODESPACE, ChainError, CommitTimeoutError
 from voxpop.chain.genesis import load_genesis
 from voxpop.chain.modules.auth.state import read_params
 from voxpop.chain.modules.beacon.entry import is_entry
+from voxpop.chain.modules.gov.adopt import ADOPT_UPGRADE, adopt_defaults, missing_defaults
 from voxpop.chain.tx import tx_hash
 from voxpop.node.app_factory import open_app
 from voxpop.node.blockstore import block_rows, load_block, load_tx
@@ -52,6 +54,7 @@ from voxpop.node.service import (
     BroadcastResult,
     NodeEvent,
     NodeStatus,
+    NodeUnavailableError,
     TxRecord,
 )
 from voxpop.node.validator_key import beacon_prover, cometbft_address, load_validator_key
@@ -64,7 +67,7 @@ SUBSCRIBER_QUEUE = 20_000
 PREVERIFY_CHUNK = 100
 
 
-class SoloNodeError(Exception):
+class SoloNodeError(NodeUnavailableError):
     code = "node_error"
 
 
@@ -139,9 +142,32 @@ class SoloNode:
             raise SoloNodeError(
                 f"state is for chain {self.app.chain_id!r}, genesis says {self.genesis.chain_id!r}"
             )
+        else:
+            self._adopt_new_params()
         self._latest = await self._call(load_block, self.app.store, self.app.last_height)
         log.info("solo node at height %d, chain %s", self.app.last_height, self.chain_id)
         self._task = asyncio.create_task(self._produce_loop(), name="voxpop-block-producer")
+
+    def _adopt_new_params(self) -> None:
+        """A chain made by an earlier version lacks this version's new params: this node is its
+        one validator, so it adopts their defaults in its next block (gov/adopt.py)."""
+        app = self.app
+        changes = missing_defaults(app.committed, app.modules)
+        if not changes:
+            return
+        name = f"{ADOPT_UPGRADE}-solo-{app.last_height + 1}"
+        log.warning(
+            "state made by an earlier voxpop: block %d adopts this version's defaults (%s) as "
+            "upgrade %s",
+            app.last_height + 1,
+            "; ".join(changes),
+            name,
+        )
+
+        def migrate(ctx: Context) -> None:
+            adopt_defaults(ctx, app.modules)
+
+        app.schedule_upgrade(name, migrate)
 
     @property
     def failure(self) -> BlockProductionError | None:
@@ -279,6 +305,11 @@ class SoloNode:
                 "the node stopped (nothing was committed at that height)"
             )
             self._failed.set()
+            # Whoever waits for a commit hears it now, not when the host's shutdown cancels them
+            for waiters in self._waiters.values():
+                for waiter in waiters:
+                    if not waiter.done():
+                        waiter.set_exception(self._failure)
 
     async def _produce_blocks(self) -> None:
         loop = asyncio.get_running_loop()

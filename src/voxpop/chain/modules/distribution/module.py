@@ -30,6 +30,7 @@ class DistributionModule(Module):
             state.DistributionParams,
             # Verify the supply has room for a century at the highest rate the rule may reach
             lambda ctx, p: state.check_issuance_headroom(get_supply(ctx), p.max_inflation_bps),
+            state.adopt_params,
         )
 
     def msg_routes(self) -> Mapping[str, MsgRoute]:

@@ -173,6 +173,22 @@ def check_issuance_headroom(supply: int, inflation_bps: int) -> None:
         )
 
 
+def adopt_params(stored: dict[str, Any], filled: dict[str, Any]) -> dict[str, Any]:
+    """Params for a chain made before issuance was steered (gov/adopt.py): it keeps the fixed
+    rate it ran at (no rate change, min = max = that rate) until governance turns the rule on.
+    Its earlier max was a ceiling for governance, not a rate the rule could reach, so its supply
+    was never checked against it."""
+    if "inflation_rate_change_bps" in stored:
+        return filled
+    rate = filled["annual_inflation_bps"]
+    return {
+        **filled,
+        "inflation_rate_change_bps": 0,
+        "min_inflation_bps": rate,
+        "max_inflation_bps": rate,
+    }
+
+
 def compute_issuance(supply: int, inflation_bps: int, seconds: int, carry: int) -> tuple[int, int]:
     """(uvox to issue, new carry) for `seconds` of `inflation_bps` a year on `supply`."""
     numerator = supply * inflation_bps * seconds + carry

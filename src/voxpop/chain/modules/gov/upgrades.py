@@ -17,11 +17,20 @@ from collections.abc import Callable, Mapping
 
 from voxpop.chain.context import Context
 from voxpop.chain.modules.gov import state
+from voxpop.chain.modules.gov.adopt import ADOPT_UPGRADE, adopt_defaults
 
 Migration = Callable[[Context], None]
 
-# Migrations this version of voxpop knows, by upgrade name
-KNOWN_UPGRADES: dict[str, Migration] = {}
+
+def _adopt_defaults(ctx: Context) -> None:
+    """The built-in ADOPT_UPGRADE: this version's new params at their defaults (gov/adopt.py)."""
+    from voxpop.chain.registry import default_modules  # the registry lists gov itself
+
+    adopt_defaults(ctx, default_modules())
+
+
+# Migrations this version of voxpop knows, by upgrade name: its own, then those registered
+KNOWN_UPGRADES: dict[str, Migration] = {ADOPT_UPGRADE: _adopt_defaults}
 
 
 class UpgradeRequired(RuntimeError):
