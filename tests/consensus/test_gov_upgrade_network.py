@@ -144,7 +144,7 @@ def test_upgrade_halts_every_node_and_the_new_version_migrates_once(
     network.wait_height(upgrade_height + 3, nodes, timeout=90)
     for i in nodes:
         log = (Path(network.net.nodes[i].home) / NODE_LOG).read_text(errors="replace")
-        assert "upgrades this version knows: v2 (from voxpop_v2)" in log
+        assert "upgrades this version knows: adopt-defaults-1, v2 (from voxpop_v2)" in log
         assert counter(network, i, upgrade_height - 1) == 0
         assert counter(network, i, upgrade_height) == 1, f"node{i} did not migrate in block H"
         assert counter(network, i) == 1, f"node{i} ran the migration more than once"
