@@ -396,3 +396,24 @@ def test_evidence_of_any_bytes_is_a_typed_refusal(blob: bytes) -> None:
     for answer, request in ((blob, blob), (blob, b"")):
         with pytest.raises((errors.ConsentBadAnswerError, errors.ConsentBadRequestError)):
             open_evidence(answer, request, "records[0]")
+
+
+def test_a_records_gas_grows_by_one_list_pass_not_one_per_record(world: ConsentWorld) -> None:
+    """A Record lists its records under their grant in one pass over the grant's access list:
+    as the list grows by 32 a Record, a Record of 32 costs one more pass's worth (the old per
+    record pass made the 8th Record of a busy grant cost 7 x 32 x 32 iteration steps more)."""
+    assert world.grant(G1, max_accesses=1_000) == 0
+    chain = world.chain
+    node = NODE_KEYS[0]
+    used = []
+    for _ in range(8):
+        reqs = [world.request(G1, OBJECTS[i % 2]) for i in range(32)]
+        value = {"node": NODES[0], "records": [[world.answer(0, r), r] for r in reqs]}
+        result = chain.deliver(chain.tx(node, [("consent/Record", value)], gas_limit=10_000_000))
+        assert result.code == 0, result.log
+        used.append(result.gas_used)
+    assert len(state.ACCESSES_OF_GRANT.ids(chain.app.committed, G1)) == 8 * 32
+    step = AuthParams().gas.iter_step
+    # The 8th Record iterates 7 x 32 more listed items, once
+    growth = used[-1] - used[0]
+    assert growth <= 2 * 7 * 32 * step, used

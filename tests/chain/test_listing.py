@@ -15,7 +15,7 @@ from voxpop.chain.abci import RequestQuery
 from voxpop.chain.context import BlockInfo, Context
 from voxpop.chain.encoding import decode_canonical, encode
 from voxpop.chain.gas import GasSchedule, InfiniteGasMeter
-from voxpop.chain.kv import Branch
+from voxpop.chain.kv import Branch, CommittedView
 from voxpop.chain.listing import ListIndex, merkle_root
 from voxpop.client.errors import ProofVerificationError
 from voxpop.client.lists import verify_list
@@ -163,3 +163,46 @@ def test_list_full_is_a_typed_error(pos: Chain) -> None:
     index.add(ctx, b"o", b"\x09")
     assert index.ids(ctx, b"o") == [b"\x01", b"\x02", b"\x09"]
     assert index.check(ctx.store) is None
+
+
+# An empty committed state: a branch over it holds only what a test writes
+EMPTY = CommittedView(lambda key: None, lambda prefix: iter(()))
+
+
+@given(
+    st.lists(st.binary(min_size=1, max_size=1), max_size=30),
+    st.lists(st.binary(min_size=1, max_size=1), max_size=30),
+)
+def test_add_many_is_adding_one_by_one(before: list[bytes], batch: list[bytes]) -> None:
+    """The same index and commitment as `add` item by item (duplicates and items already listed
+    included), for one pass over the list instead of one per item."""
+    index = ListIndex(b"t/i/", b"t/c/", owner_len=1, id_len=1, max_items=256)
+    states = []
+    passes = []
+    for batched in (False, True):
+        ctx = Context(BlockInfo("c", 1, 0), Branch(EMPTY), InfiniteGasMeter(), GasSchedule())
+        for item in before:
+            index.add(ctx, b"o", item)
+        start = ctx.gas.consumed
+        if batched:
+            index.add_many(ctx, b"o", batch)
+        else:
+            for item in batch:
+                index.add(ctx, b"o", item)
+        passes.append(ctx.gas.consumed - start)
+        assert index.check(ctx.store) is None
+        states.append(sorted(ctx.store.iterate(b"t/")))
+    assert states[0] == states[1]
+    assert len(states[1]) == len(set(before) | set(batch)) + bool(before or batch)
+    assert passes[1] <= passes[0]
+
+
+def test_add_many_refuses_past_the_limit_and_writes_nothing() -> None:
+    index = ListIndex(b"t/i/", b"t/c/", owner_len=1, id_len=1, max_items=3)
+    ctx = Context(BlockInfo("c", 1, 0), Branch(EMPTY), InfiniteGasMeter(), GasSchedule())
+    index.add_many(ctx, b"o", [b"\x01", b"\x02"])
+    with pytest.raises(errors.ListFullError):
+        index.add_many(ctx, b"o", [b"\x02", b"\x03", b"\x04"])  # two new: one too many
+    assert index.ids(ctx, b"o") == [b"\x01", b"\x02"]
+    index.add_many(ctx, b"o", [b"\x02", b"\x03"])  # one new: fits
+    assert index.ids(ctx, b"o") == [b"\x01", b"\x02", b"\x03"] and index.check(ctx.store) is None

@@ -148,8 +148,8 @@ class Recorder:
         self.recorded = 0
         self.record_txs = 0
         self.peak_in_flight = 0
-        # Gas asked per record: a record costs more as its grant's access list grows (the list's
-        # commitment), so a Record that ran out of gas is sent again with twice as much
+        # Gas asked per record (RECORD_GAS_BASE covers one pass over a full access list); a
+        # Record that ran out of gas anyway is sent again with twice as much
         self.gas_each = RECORD_GAS_EACH
         self.dropped = 0
         self.resent = 0

@@ -124,6 +124,9 @@ def process_record(ctx: Context, msg: MsgRecord) -> None:
             f"{len(msg.records)} records; a Record carries at most {params.max_records_per_tx}"
         )
     height = ctx.block.height
+    # The records' access list entries, per grant, listed once after the loop: one pass over a
+    # grant's list per Record, not one per record (the list is the grant's audit trail)
+    listed: dict[bytes, list[bytes]] = {}
     for i, (answer_blob, request_blob) in enumerate(msg.records):
         where = f"records[{i}]"
         # Gas first: a huge batch runs out of gas instead of verifying signatures for free
@@ -145,7 +148,10 @@ def process_record(ctx: Context, msg: MsgRecord) -> None:
         # Verify the grant had accesses left at that height, unless this request already counted
         if is_new_access_after_exhaustion(ctx, grant, answer):
             raise ConsentGrantNotLiveError(f"{where}: no accesses left at {answer.height}")
-        record_answer(ctx, grant, answer, request, where)
+        record_answer(ctx, grant, answer, request, where, listed=False)
+        listed.setdefault(answer.grant, []).append(answer.request_id)
+    for grant_id, request_ids in listed.items():
+        state.list_accesses(ctx, grant_id, request_ids)
 
 
 def is_new_access_after_exhaustion(ctx: Context, grant: state.Grant, answer: Answer) -> bool:
@@ -209,9 +215,16 @@ def check_answer_for(
 
 
 def record_answer(
-    ctx: Context, grant: state.Grant, answer: Answer, request: AccessRequest, where: str
+    ctx: Context,
+    grant: state.Grant,
+    answer: Answer,
+    request: AccessRequest,
+    where: str,
+    *,
+    listed: bool = True,
 ) -> None:
-    """Add the node to the request's access record; count the access at its m-th node."""
+    """Add the node to the request's access record; count the access at its m-th node
+    (`listed=False`: the caller lists the record under its grant, state.list_accesses)."""
     access = state.get_access(ctx, answer.grant, answer.request_id)
     if access is None:
         access = state.Access(request.object, request.time, (), answer.height)
@@ -223,7 +236,7 @@ def record_answer(
     if counted:
         access = replace(access, counted_at=ctx.block.height)
         grant = state.count_access(ctx, answer.grant, grant, request.object)
-    state.set_access(ctx, answer.grant, answer.request_id, access)
+    state.set_access(ctx, answer.grant, answer.request_id, access, listed=listed)
     ctx.emit(
         "consent_access",
         grant_id=answer.grant.hex(),

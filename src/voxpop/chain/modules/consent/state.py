@@ -17,6 +17,7 @@ height below both was served while the grant was live.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any
@@ -372,10 +373,20 @@ def get_access(reader: KVReader | Context, grant_id: bytes, request_id: bytes) -
     return decode_access(raw) if raw else None
 
 
-def set_access(ctx: Context, grant_id: bytes, request_id: bytes, access: Access) -> None:
-    """Store an access record, listing it under its grant. Raises ListFullError."""
+def set_access(
+    ctx: Context, grant_id: bytes, request_id: bytes, access: Access, *, listed: bool = True
+) -> None:
+    """Store an access record, listing it under its grant (`listed=False`: the caller lists it
+    with `list_accesses`, once for a batch). Raises ListFullError."""
     ctx.set(access_key(grant_id, request_id), encode(access.to_value()))
-    ACCESSES_OF_GRANT.add(ctx, grant_id, request_id)
+    if listed:
+        ACCESSES_OF_GRANT.add(ctx, grant_id, request_id)
+
+
+def list_accesses(ctx: Context, grant_id: bytes, request_ids: Iterable[bytes]) -> None:
+    """List access records under their grant, its commitment recomputed once. Raises
+    ListFullError."""
+    ACCESSES_OF_GRANT.add_many(ctx, grant_id, request_ids)
 
 
 def access_counted(reader: KVReader | Context, grant_id: bytes, request_id: bytes) -> bool:
