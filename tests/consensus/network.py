@@ -208,10 +208,10 @@ class Network:
         why in them (a refused proposal, a failed ABCI call, a peer it cannot reach)."""
         out = []
         for i, node in enumerate(self.net.nodes):
-            path = Path(node.home) / NODE_LOG
-            text = path.read_text(errors="replace") if path.exists() else "(no log)"
-            tail = "\n".join(text.splitlines()[-lines:])
-            out.append(f"\n--- node{i} {path} ---\n{tail}")
+            for path in (Path(node.home) / NODE_LOG, node.node_home.cometbft_dir / "cometbft.log"):
+                text = path.read_text(errors="replace") if path.exists() else "(no log)"
+                tail = "\n".join(text.splitlines()[-lines:])
+                out.append(f"\n--- node{i} {path} ---\n{tail}")
         return "".join(out)
 
     def headers(self, i: int, lo: int, hi: int) -> dict[int, tuple[str, str]]:
