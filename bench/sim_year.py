@@ -97,6 +97,8 @@ def main() -> None:
     last = result.rows[-1]
     err = sys.stderr
     print(f"blocks={blocks} wall_s={result.wall_seconds:.1f} cpu_s={cpu:.1f}", file=err)
+    # What the chain computed: a faster version must end at the same state
+    print(f"height={blocks} app_hash={result.app_hash.hex()}", file=err)
     print(
         f"per_block_ms: wall={per_block_wall * 1000:.2f} cpu={per_block_cpu * 1000:.2f} "
         f"(baseline, empty blocks: wall={base_wall * 1000:.2f} cpu={base_cpu * 1000:.2f})",

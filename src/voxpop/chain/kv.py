@@ -7,7 +7,7 @@ touching the block being built.
 
 from __future__ import annotations
 
-import heapq
+from bisect import bisect_left, insort
 from collections.abc import Callable, Iterator
 from typing import Protocol
 
@@ -79,11 +79,13 @@ class CachedView(CommittedView):
 class Branch:
     """Buffered writes over a parent view."""
 
-    __slots__ = ("parent", "writes")
+    __slots__ = ("_keys", "parent", "writes")
 
     def __init__(self, parent: KVReader) -> None:
         self.parent = parent
         self.writes: dict[bytes, bytes | None] = {}
+        # The keys of `writes`, ascending, as of the last iterate (see _sorted_keys)
+        self._keys: list[bytes] = []
 
     def get(self, key: bytes) -> bytes | None:
         if key in self.writes:
@@ -96,20 +98,62 @@ class Branch:
     def delete(self, key: bytes) -> None:
         self.writes[key] = None
 
+    def _sorted_keys(self) -> list[bytes]:
+        """The keys of `writes`, ascending.
+
+        A block's branch holds thousands of writes and its txs iterate hundreds of times, so the
+        order is kept between iterates instead of sorting every write each time. Keys are never
+        removed from `writes` (a delete writes None) and a dict keeps insertion order, so the keys
+        added since the last call are the last ones: this holds even for writes made straight
+        into the dict (`writes.update`).
+        """
+        keys = self._keys
+        writes = self.writes
+        known = len(keys)
+        if len(writes) != known:
+            added = list(writes)[known:]
+            if len(added) <= 8:
+                for key in added:
+                    insort(keys, key)
+            else:
+                keys.extend(added)
+                keys.sort()
+        return keys
+
     def iterate(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
         """Ascending key order, this branch's writes shadowing the parent's values."""
-        own = sorted((k, v) for k, v in self.writes.items() if k.startswith(prefix))
-        if not own:
+        writes = self.writes
+        keys = self._sorted_keys()
+        start = bisect_left(keys, prefix)
+        end = start
+        count = len(keys)
+        while end < count and keys[end].startswith(prefix):
+            end += 1
+        if start == end:
             yield from self.parent.iterate(prefix)
             return
-        shadowed = {k for k, _ in own}
-        merged = heapq.merge(
-            ((k, 0, v) for k, v in own),
-            ((k, 1, v) for k, v in self.parent.iterate(prefix) if k not in shadowed),
-        )
-        for key, _, value in merged:
-            if value is not None:
-                yield key, value
+        # This branch's writes under `prefix`, as of now (later writes are not seen)
+        own = [(key, writes[key]) for key in keys[start:end]]
+        count = len(own)
+        at = 0
+        for key, value in self.parent.iterate(prefix):
+            # Own writes before the parent's key come first
+            while at < count and own[at][0] < key:
+                own_key, own_value = own[at]
+                at += 1
+                if own_value is not None:
+                    yield own_key, own_value
+            # An own write of the same key shadows the parent's value (None: a delete)
+            if at < count and own[at][0] == key:
+                own_value = own[at][1]
+                at += 1
+                if own_value is not None:
+                    yield key, own_value
+                continue
+            yield key, value
+        for own_key, own_value in own[at:]:
+            if own_value is not None:
+                yield own_key, own_value
 
     def write(self) -> None:
         """Apply this branch's writes to its parent (which must be a Branch)."""
@@ -118,3 +162,4 @@ class Branch:
             raise TypeError("only a branch of a branch can be written through")
         parent.writes.update(self.writes)
         self.writes = {}
+        self._keys = []

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,8 +38,8 @@ from voxpop.chain.modules.bank.state import (
 from voxpop.chain.modules.distribution.state import ISSUED_KEY
 from voxpop.chain.modules.feemarket import state as feemarket
 from voxpop.chain.modules.staking.state import consensus_address
-from voxpop.chain.tx import encode_tx, make_body
-from voxpop.crypto.keys import PrivateKey
+from voxpop.chain.tx import decode_tx, encode_tx, make_body
+from voxpop.crypto.keys import PrivateKey, verify_signature
 from voxpop.node.blockstore import AUX_DBS
 from voxpop.sim.errors import SimInvariantError, SimTxError
 from voxpop.store import MerkleStore
@@ -80,6 +81,15 @@ class SimChain:
     gas_used: dict[str, int] = field(default_factory=dict)  # the most a tx of each kind used
     # CometBFT's validator set by height: updates returned by block H apply from H+2
     _valsets: dict[int, dict[bytes, int]] = field(default_factory=dict)
+    # Signatures are verified as the txs are made, on a second thread (as a solo node's
+    # pre-verifier does: PyNaCl releases the GIL), so the block finds them in the app's tx cache.
+    # Per tx: (raw, public key, signed bytes, signature, whether it verifies).
+    _verifier: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(1, thread_name_prefix="sim-preverify")
+    )
+    _verifying: list[tuple[bytes, bytes, bytes, bytes, Future[bool]]] = field(default_factory=list)
+    _fees_at: int = -1
+    _fee_cache: dict[int, int] = field(default_factory=dict)
 
     @classmethod
     def start(
@@ -103,6 +113,7 @@ class SimChain:
         return chain
 
     def close(self) -> None:
+        self._verifier.shutdown()
         self.app.store.close()
 
     # --- txs -------------------------------------------------------------------------------------
@@ -111,8 +122,17 @@ class SimChain:
         """The fee a tx declaring `gas_limit` must pay in the next block: the minimum gas price's,
         or the fee market's base charge when that is more (no tip: the model's txs are not in a
         hurry)."""
-        state = self.app.committed if self.app.last_height else self.app._state()
-        return max(read_params(state).min_fee(gas_limit), base_charge(state, gas_limit))
+        height = self.app.last_height
+        if self._fees_at != height:
+            # Fees depend on committed state only: computed once per gas limit per block
+            self._fees_at = height
+            self._fee_cache.clear()
+        fee = self._fee_cache.get(gas_limit)
+        if fee is None:
+            state = self.app.committed if height else self.app._state()
+            fee = max(read_params(state).min_fee(gas_limit), base_charge(state, gas_limit))
+            self._fee_cache[gas_limit] = fee
+        return fee
 
     def tx(
         self, signer: PrivateKey, msgs: Sequence[Msg], gas_limit: int, *, free: bool = False
@@ -130,7 +150,12 @@ class SimChain:
             msgs=msgs,
         )
         self.sequences[address] = seq + 1
-        raw = encode_tx(body, signer.sign(body.sign_bytes()))
+        sign_bytes = body.sign_bytes()
+        signature = signer.sign(sign_bytes)
+        raw = encode_tx(body, signature)
+        pub = signer.public_key.raw
+        verifies = self._verifier.submit(verify_signature, pub, sign_bytes, signature)
+        self._verifying.append((raw, pub, sign_bytes, signature, verifies))
         return PendingTx(raw, gas_limit, fee, address, msgs[0][0])
 
     # --- blocks ----------------------------------------------------------------------------------
@@ -146,6 +171,7 @@ class SimChain:
         """
         self.time += advance
         height = self.app.last_height + 1
+        self._cache_verified()
         signers = self._valsets.get(height - 1, {}) if height > 1 else {}
         votes = tuple(
             VoteInfo(Validator(consensus_address(pk), power), BlockIDFlag.COMMIT)
@@ -186,6 +212,23 @@ class SimChain:
             self.burned += _burned(result.events)
         self.burned += _burned(res.events)
         return BlockResult(height, self.time, results, list(res.events), list(txs))
+
+    def _cache_verified(self) -> None:
+        """Put the txs made since the last block whose signatures verified into the app's tx
+        cache, decoded, as VoxApp.preverify does; only the verifying ran on the second thread
+        (decoding needs the GIL: here it replaces the block's own decoding)."""
+        cache = self.app.tx_cache
+        for raw, pub, sign_bytes, signature, verifies in self._verifying:
+            if not verifies.result():
+                continue
+            try:
+                tx = decode_tx(raw)
+            except Exception:  # the block decodes it again and answers with the error
+                continue
+            # Verify the decoded tx is the one verified: its key, signed bytes and signature
+            if (tx.body.pub_key, tx.sign_bytes, tx.signature) == (pub, sign_bytes, signature):
+                cache.put(tx)
+        self._verifying.clear()
 
     # --- the books -------------------------------------------------------------------------------
 

@@ -29,6 +29,8 @@ class RunResult:
     rows: list[MonthRow]
     blocks: int
     wall_seconds: float
+    # The chain's state root after the last block: the same inputs must give the same hash
+    app_hash: bytes = b""
 
 
 def simulate(
@@ -56,9 +58,10 @@ def simulate(
             rows = world.run(check)
             world.chain.check_supply(full=True)
             blocks = world.chain.height
+            app_hash = world.chain.app.last_app_hash
         finally:
             world.chain.close()
-    return RunResult(rows, blocks, time.perf_counter() - started)
+    return RunResult(rows, blocks, time.perf_counter() - started, app_hash)
 
 
 def run_to_dir(params: SimParams, out: Path, *, plots: bool = True) -> RunResult:

@@ -11,6 +11,7 @@ delegations, proposals and votes, and purchases (a transfer from an exchange).
 from __future__ import annotations
 
 import hashlib
+import heapq
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -517,14 +518,17 @@ class World:
     def _open_deal(self, h: Household) -> tuple[tuple[str, dict[str, Any]] | None, int]:
         p = self.params
         size = shard_bytes(p)
-        nodes = sorted(
+        # The deal_n least used nodes, households' first (nsmallest: sorted()[:n], without
+        # sorting every node for each deal)
+        nodes = heapq.nsmallest(
+            p.deal_n,
             (
                 n
                 for n in self.storage_nodes
                 if n.address != h.address and n.used + size <= n.capacity
             ),
             key=lambda n: (not n.household, n.used, n.index),
-        )[: p.deal_n]
+        )
         if len(nodes) < p.deal_n:
             return None, 0
         object_id = hashlib.sha256(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from hashlib import sha256
+from operator import itemgetter
 
 from voxpop.store.errors import StoreError
 from voxpop.store.nodes import encode_leaf
@@ -44,7 +45,7 @@ def prepare_changes(changes: Mapping[bytes, bytes | None]) -> tuple[list[int], l
         leaf_hash = sha256(b"\x00" + key_hash + value_hash).digest()
         record = encode_leaf(key_hash, value_hash, key, value)
         rows.append((int.from_bytes(key_hash, "big"), (leaf_hash, record)))
-    rows.sort(key=lambda row: row[0])
+    rows.sort(key=itemgetter(0))
     return [row[0] for row in rows], [row[1] for row in rows]
 
 

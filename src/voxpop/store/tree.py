@@ -148,42 +148,43 @@ class TreeBatch:
         path down to the leaf or empty subtree where it ends, apply it there, then rewrite the
         nodes passed on the way back up."""
         target = self._paths[at]
-        # Per level passed: (depth, path, entry, went right, old chunk, new chunk, chunk key).
-        trail: list[tuple[int, int, bytes, int, OldChunk, NewChunk, bytes]] = []
+        read_record = self._read_record
+        # Per level passed: (depth, path, index in its chunk, entry, went right, old chunk, new
+        # chunk, chunk key if the node is its chunk's root)
+        trail: list[tuple[int, int, int, bytes, int, OldChunk, NewChunk, bytes]] = []
         node_version = ref[1]
+        record, bitmap = old
+        rel = depth & 3
+        index = (1 << rel) | (path & ((1 << rel) - 1))
         while True:
-            rel = depth & 3
             chunk_key = b""
-            if rel == 0:
+            if not depth & 3:
                 chunk_key = encode_node_key(node_version, depth, path)
-                old = self._read_chunk(chunk_key)
+                chunk = read_record(chunk_key)
+                if chunk is None:
+                    raise StoreError(f"corrupt store: missing record {chunk_key.hex()}")
+                record, bitmap = chunk, check_chunk(chunk)
+                old = (record, bitmap)
                 new = {}
                 index = 1
-            else:
-                index = (1 << rel) | (path & ((1 << rel) - 1))
-            record, bitmap = old
             if not bitmap >> index & 1:
                 raise StoreError(f"corrupt store: chunk lacks node {index}")
             offset = CHUNK_HEADER_SIZE + ENTRY_SIZE * (bitmap & ((1 << index) - 1)).bit_count()
             entry = record[offset : offset + ENTRY_SIZE]
             went_right = target >> (255 - depth) & 1
-            trail.append((depth, path, entry, went_right, old, new, chunk_key))
+            trail.append((depth, path, index, entry, went_right, old, new, chunk_key))
             depth += 1
             path = path << 1 | went_right
-            if went_right:
-                kind = entry[0] >> 2
-                version_bytes = entry[73:81]
-            else:
-                kind = entry[0] & 3
-                version_bytes = entry[65:73]
+            index = index << 1 | went_right
+            kind = entry[0] >> 2 if went_right else entry[0] & 3
             if kind != KIND_INTERNAL:
                 break
-            if depth & 3 == 0:
-                node_version = int.from_bytes(version_bytes, "big")
+            if not depth & 3:
+                node_version = int.from_bytes(entry[73:81] if went_right else entry[65:73], "big")
         if went_right:
-            bottom: Ref = (entry[33:65], int.from_bytes(version_bytes, "big"), kind, b"")
+            bottom: Ref = (entry[33:65], int.from_bytes(entry[73:81], "big"), kind, b"")
         else:
-            bottom = (entry[1:33], int.from_bytes(version_bytes, "big"), kind, b"")
+            bottom = (entry[1:33], int.from_bytes(entry[65:73], "big"), kind, b"")
         if kind == KIND_LEAF:
             result = self._merge_leaf(depth, path, bottom, at, at + 1, old, new)
         else:
@@ -193,9 +194,11 @@ class TreeBatch:
 
         version = self.version
         version_bytes = version.to_bytes(8, "big")
-        for depth, path, entry, went_right, old, new, chunk_key in reversed(trail):
-            if chunk_key:
-                self.stale.append(chunk_key)
+        stale = self.stale
+        write = self._write
+        level = len(trail)
+        while level:
+            depth, path, index, entry, went_right, old, new, chunk_key = trail[level - 1]
             kinds = entry[0]
             kind = result[2]
             old_kind = kinds >> 2 if went_right else kinds & 3
@@ -204,31 +207,36 @@ class TreeBatch:
                 # An updated value: the leaf stays where it was.
                 result = self._place(depth + 1, path << 1 | went_right, result)
                 kind = KIND_LEAF
-            if kind != old_kind or kind == KIND_PENDING:
-                # The shape changed here (insert or delete): the general rules apply.
-                left, right = decode_entry(entry)
-                if went_right:
-                    result = self._join(depth, path, left, result, old, new)
-                else:
-                    result = self._join(depth, path, result, right, old, new)
-                continue
-            # Same shape: only the child's hash and version change in the parent's entry.
+            if kind == old_kind and kind != KIND_PENDING:
+                break  # the same shape from this level up
+            # The shape changed here (insert or delete): the general rules apply.
+            level -= 1
+            if chunk_key:
+                stale.append(chunk_key)
+            left, right = decode_entry(entry)
             if went_right:
-                sibling_hash = entry[1:33]
-                new_entry = b"".join((entry[:33], result[0], entry[65:73], version_bytes))
-                node_hash = sha256(b"\x01" + sibling_hash + result[0]).digest()
+                result = self._join(depth, path, left, result, old, new)
             else:
-                sibling_hash = entry[33:65]
-                new_entry = b"".join(
-                    (entry[:1], result[0], sibling_hash, version_bytes, entry[73:81])
+                result = self._join(depth, path, result, right, old, new)
+        if not level:
+            return result
+        # Same shape from here up: only the child's hash and version change in each entry.
+        child_hash = result[0]
+        while level:
+            level -= 1
+            depth, path, index, entry, went_right, old, new, chunk_key = trail[level]
+            if went_right:
+                new[index] = b"".join((entry[:33], child_hash, entry[65:73], version_bytes))
+                child_hash = sha256(b"\x01" + entry[1:33] + child_hash).digest()
+            else:
+                new[index] = b"".join(
+                    (entry[:1], child_hash, entry[33:65], version_bytes, entry[73:81])
                 )
-                node_hash = sha256(b"\x01" + result[0] + sibling_hash).digest()
-            rel = depth & 3
-            new[(1 << rel) | (path & ((1 << rel) - 1))] = new_entry
-            if rel == 0:
-                self._write(encode_node_key(version, depth, path), merge_chunk(old, new))
-            result = (node_hash, version, KIND_INTERNAL, b"")
-        return result
+                child_hash = sha256(b"\x01" + child_hash + entry[33:65]).digest()
+            if chunk_key:
+                stale.append(chunk_key)
+                write(encode_node_key(version, depth, path), merge_chunk(old, new))
+        return (child_hash, version, KIND_INTERNAL, b"")
 
     def _insert_into_empty(
         self, depth: int, path: int, ref: Ref, lo: int, hi: int, old: OldChunk, new: NewChunk
