@@ -6,11 +6,13 @@ outlives the call."""
 from __future__ import annotations
 
 import os
+import random
 import threading
 
 import pytest
 
-from voxpop.client.storage.stripes import decode_decrypt, encrypt_encode
+from voxpop.client.storage.download import Abandoned, Arrivals
+from voxpop.client.storage.stripes import decode_decrypt, decrypt_arriving, encrypt_encode
 from voxpop.crypto import erasure, vault
 
 STRIPE = erasure.STRIPE
@@ -47,3 +49,56 @@ def test_invalid_altered_shard_or_key() -> None:
     with pytest.raises((vault.VaultError, erasure.ErasureError)):
         decode_decrypt(altered, 4, 6, len(blob), key)
     assert threading.active_count() == before
+
+
+def _arrive(arrivals: Arrivals, shards: list[bytes], k: int, seed: int) -> None:
+    """The k data shards into their buffers in random pieces, interleaved, as downloads would."""
+    rng = random.Random(seed)
+    views = [memoryview(bytearray(len(s))) for s in shards[:k]]
+    filled = [0] * k
+    while any(f < len(s) for f, s in zip(filled, shards, strict=False)):
+        i = rng.choice([j for j in range(k) if filled[j] < len(shards[j])])
+        end = min(len(shards[i]), filled[i] + rng.randrange(1, 300_000))
+        views[i][filled[i] : end] = shards[i][filled[i] : end]
+        filled[i] = end
+        arrivals.arrived(i, views[i], end)
+
+
+@pytest.mark.parametrize("size", [1, STRIPE - 41, STRIPE, 2 * STRIPE + 5])
+def test_decrypt_arriving_data_shards(size: int) -> None:
+    """Decrypted from the data shards as their bytes arrive (in any pieces): the object."""
+    data = os.urandom(size)
+    key = vault.new_data_key()
+    blob_size, shards = encrypt_encode(key, data, 4, 6)
+    arrivals = Arrivals(range(4))
+    feeder = threading.Thread(target=_arrive, args=(arrivals, shards, 4, size))
+    feeder.start()
+    try:
+        assert decrypt_arriving(arrivals, 4, 6, len(shards[0]), blob_size, key) == data
+    finally:
+        feeder.join()
+
+
+def test_invalid_decrypt_arriving_gives_up_or_refuses() -> None:
+    """A data shard that fails stops the reader (Abandoned), as does the read ending first; an
+    altered payload fails to authenticate."""
+    data = os.urandom(STRIPE + 5)
+    key = vault.new_data_key()
+    blob_size, shards = encrypt_encode(key, data, 4, 6)
+    size = len(shards[0])
+    arrivals = Arrivals(range(4))
+    arrivals.arrived(0, memoryview(shards[0]), size)
+    arrivals.failed(2)
+    with pytest.raises(Abandoned):
+        decrypt_arriving(arrivals, 4, 6, size, blob_size, key)
+    arrivals = Arrivals(range(4))
+    arrivals.close()
+    with pytest.raises(Abandoned):
+        decrypt_arriving(arrivals, 4, 6, size, blob_size, key)
+    altered = [bytearray(s) for s in shards]
+    altered[3][size - 7] ^= 1  # a payload byte of the last fragment
+    arrivals = Arrivals(range(4))
+    for i in range(4):
+        arrivals.arrived(i, memoryview(altered[i]), size)
+    with pytest.raises(vault.VaultError):
+        decrypt_arriving(arrivals, 4, 6, size, blob_size, key)

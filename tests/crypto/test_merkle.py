@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from voxpop.crypto.merkle import (
     MerkleError,
     MerkleTree,
+    RootBuilder,
     hash_leaf,
     leaf_count,
     leaves,
@@ -120,6 +121,24 @@ def test_tree_agrees_with_functions() -> None:
     assert tree.root == merkle_root(data, 100) == mth(leaves(data, 100))
     assert tree.path(102) == merkle_path(data, 100, 102)
     assert tree.leaf(102) == data[10200:]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    data=st.binary(min_size=1, max_size=3000),
+    leaf=st.integers(1, 300),
+    cuts=st.lists(st.integers(0, 3000)),
+)
+def test_root_builder_as_bytes_arrive(data: bytes, leaf: int, cuts: list[int]) -> None:
+    """Hashed leaf by leaf as the bytes arrive (in any pieces): merkle_root's root."""
+    buffer = memoryview(bytearray(len(data)))
+    builder = RootBuilder(leaf)
+    filled = 0
+    for cut in [*sorted(c for c in cuts if c <= len(data)), len(data)]:
+        buffer[filled:cut] = data[filled:cut]
+        filled = max(filled, cut)
+        builder.update(buffer, filled)
+    assert builder.root(buffer, len(data)) == merkle_root(data, leaf) == mth(leaves(data, leaf))
 
 
 def test_invalid_empty_shard_and_bad_index() -> None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
+from typing import Any, cast
 
 from pyeclib.ec_iface import ECDriver, ECDriverError
 
@@ -91,6 +92,28 @@ def decode(shards: Mapping[int, bytes], k: int, n: int) -> bytes:
             raise ErasureError("bad_shard", f"stripe {s} decodes to {len(piece)} bytes")
         out.append(piece)
     return b"".join(out)
+
+
+def data_payload(fragment: memoryview, index: int, k: int, n: int) -> tuple[memoryview, int]:
+    """Data fragment `index` (< k)'s payload, and the size its header records for its stripe.
+
+    A stripe is its k data fragments' payloads joined and cut at that size: what pyeclib's
+    decode does itself when handed the data fragments (a copy, no solve), so a reader holding
+    them uses the bytes where they lie. Raises ErasureError(bad_shard): a header that is not
+    whole, fails its checksum, or names another index or more bytes than the fragment holds."""
+    driver = _driver(k, n)
+    # Verify the header is whole and intact (pyeclib checks its checksum) and is fragment `index`'s
+    if not 0 <= index < k or len(fragment) <= FRAGMENT_HEADER:
+        raise ErasureError("bad_shard", f"data fragment {index} of {len(fragment)} bytes")
+    try:
+        # formatted=True: a dict (the stubs say bytes, the unformatted form)
+        meta = cast(dict[str, Any], driver.get_metadata(bytes(fragment[:FRAGMENT_HEADER]), True))
+    except ECDriverError as err:
+        raise ErasureError("bad_shard", f"fragment {index}'s header: {err}") from None
+    size, stripe = int(meta["size"]), int(meta["orig_data_size"])
+    if meta["index"] != index or FRAGMENT_HEADER + size > len(fragment):
+        raise ErasureError("bad_shard", f"fragment {index}'s header is another fragment's")
+    return fragment[FRAGMENT_HEADER : FRAGMENT_HEADER + size], stripe
 
 
 def rebuild(

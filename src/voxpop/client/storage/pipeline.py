@@ -6,8 +6,10 @@ held by storage providers (issue 13; docs/protocol/storage.md).
           storage/OpenDeal -> shards and the object header to the nodes in parallel -> wait for
           their Confirms
     get   proven deal -> header (checked against the deal's header_hash) -> data key from the
-          capsule (the owner's Umbral key) -> the fastest k shards, each checked against its root
-          -> decode -> decrypt (authenticated chunk by chunk)
+          capsule (the owner's Umbral key) -> k shards (the data shards first; a straggler gets a
+          hedge), each hashed into its root as it arrives and checked against it -> decrypt
+          (authenticated chunk by chunk) as the data shards arrive, used once all verify (else
+          decode from the k verified shards, then decrypt)
     repair  when an object's live shards fall below k + margin: fetch k shards, rebuild the lost
           ones byte-exactly, storage/Replace each onto a new provider, upload, wait for Confirms
 
@@ -22,7 +24,7 @@ import hashlib
 import os
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,7 +39,7 @@ from voxpop.client.storage.chainview import (
     fetch_params,
     fetch_providers,
 )
-from voxpop.client.storage.download import DEFAULT_HEDGE, fetch_shards
+from voxpop.client.storage.download import DEFAULT_HEDGE, Abandoned, Arrivals, fetch_shards
 from voxpop.client.storage.errors import (
     DataError,
     ObjectNotFoundError,
@@ -51,7 +53,7 @@ from voxpop.client.storage.repair import (
     repair_objects,
 )
 from voxpop.client.storage.selection import ProviderView, choose_providers
-from voxpop.client.storage.stripes import decode_decrypt, encrypt_encode
+from voxpop.client.storage.stripes import decode_decrypt, decrypt_arriving, encrypt_encode
 from voxpop.client.storage.transport import StorageNodes
 from voxpop.client.sync import VoxClient
 from voxpop.crypto import erasure, vault
@@ -375,18 +377,35 @@ class DataVault:
             done[0] += n
             progress(phases.DOWNLOAD, min(done[0], total), total)
 
-        fetched = fetch_shards(self.nodes, deal, endpoints, hedge=self.hedge, on_bytes=on_bytes)
-        clock.lap("download")
-        progress(phases.DECODE, 0, 1)
-        try:
-            if deal.size > PIPELINE_ABOVE:
-                plaintext = decode_decrypt(fetched.shards, deal.k, deal.n, deal.size, data_key)
-            else:
-                ciphertext = erasure.decode(fetched.shards, deal.k, deal.n)[: deal.size]
-                plaintext = vault.decrypt_object(data_key, ciphertext)
-            clock.lap("decode_decrypt")
-        except (erasure.ErasureError, vault.VaultError) as exc:
-            raise DataError(f"object {object_id.hex()} does not decode: {exc}") from None
+        # The data shards are decrypted as they arrive (stripes.decrypt_arriving); what that
+        # makes is used only if the shards read are those, every one verified against its root
+        arrivals = Arrivals(range(deal.k))
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="voxpop-decrypt") as reader:
+            early = reader.submit(
+                decrypt_arriving, arrivals, deal.k, deal.n, deal.shard_size, deal.size, data_key
+            )
+            try:
+                fetched = fetch_shards(
+                    self.nodes,
+                    deal,
+                    endpoints,
+                    hedge=self.hedge,
+                    on_bytes=on_bytes,
+                    arrivals=arrivals,
+                )
+            finally:
+                arrivals.close()
+            clock.lap("download")
+            progress(phases.DECODE, 0, 1)
+            try:
+                plaintext = None
+                if sorted(fetched.buffers) == list(range(deal.k)):
+                    plaintext = _unless_abandoned(early)
+                if plaintext is None:
+                    plaintext = self._decode_decrypt(deal, fetched.as_bytes(), data_key)
+                clock.lap("decode_decrypt")
+            except (erasure.ErasureError, vault.VaultError) as exc:
+                raise DataError(f"object {object_id.hex()} does not decode: {exc}") from None
         # Verify the size the index recorded (the bytes themselves are authenticated: every
         # chunk by the AEAD, the end by the FINAL tag, the data key by the header the deal
         # commits to, so a digest of the plaintext would add nothing)
@@ -394,6 +413,14 @@ class DataVault:
             raise DataError(f"object {object_id.hex()} decrypted to {len(plaintext)} bytes")
         progress(phases.DECODE, 1, 1)
         return plaintext
+
+    def _decode_decrypt(self, deal: DealView, shards: dict[int, bytes], key: bytes) -> bytes:
+        """The plaintext from k verified shards, parity ones among them. Raises ErasureError,
+        VaultError."""
+        if deal.size > PIPELINE_ABOVE:
+            return decode_decrypt(shards, deal.k, deal.n, deal.size, key)
+        ciphertext = erasure.decode(shards, deal.k, deal.n)[: deal.size]
+        return vault.decrypt_object(key, ciphertext)
 
     def fetch_header(self, deal: DealView, endpoints: dict[bytes, str]) -> bytes:
         """The object header from the first node whose copy matches the deal's header_hash."""
@@ -508,6 +535,14 @@ def compute_roots(shards: Sequence[bytes], leaf_size: int) -> list[bytes]:
     """Each shard's Merkle root; hashlib releases the GIL, so the shards hash in parallel."""
     with ThreadPoolExecutor(max_workers=min(len(shards), os.cpu_count() or 1)) as pool:
         return list(pool.map(lambda s: merkle_root(s, leaf_size), shards))
+
+
+def _unless_abandoned(early: Future[bytes]) -> bytes | None:
+    """The early reader's plaintext; None if it gave up (a data shard it waited on failed)."""
+    try:
+        return early.result()
+    except Abandoned:
+        return None
 
 
 def _addr(raw: bytes) -> str:

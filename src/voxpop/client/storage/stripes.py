@@ -1,6 +1,7 @@
 """Encryption and erasure coding at once, stripe by stripe: while one thread encrypts, the other
 erasure-codes the 8 MiB ciphertext stripes already made (put); and the reverse, decoding stripe
-s+1 while stripe s is decrypted (get).
+s+1 while stripe s is decrypted (get). When the k data shards are read, get decrypts them as they
+arrive instead: the code is systematic, so their fragments' payloads are the ciphertext.
 
 A shard is the concatenation of its fragment of every 8 MiB stripe (docs/protocol/storage.md), so
 encoding stripe by stripe gives the very shards `erasure.encode` gives for the whole ciphertext,
@@ -16,6 +17,7 @@ import queue
 import threading
 from collections.abc import Generator, Iterator, Mapping
 
+from voxpop.client.storage.download import Arrivals
 from voxpop.crypto import erasure, vault
 
 _DONE = object()
@@ -116,3 +118,45 @@ def encrypt_encode(key: bytes, data: bytes, k: int, n: int) -> tuple[int, list[b
     if pending:
         encode(bytes(pending))
     return size, [b"".join(p) for p in parts]
+
+
+def decrypt_arriving(
+    arrivals: Arrivals, k: int, n: int, shard_size: int, size: int, key: bytes
+) -> bytes:
+    """The plaintext of the object whose data shards 0..k-1 are arriving, decrypted as their
+    bytes come (to be used only once their roots verify). Raises Abandoned (a data shard will
+    not arrive whole), ErasureError, VaultError."""
+    ciphertext = _arriving_ciphertext(arrivals, k, n, shard_size, size)
+    return b"".join(vault.decrypt_stream(key, ciphertext))
+
+
+def _arriving_ciphertext(
+    arrivals: Arrivals, k: int, n: int, shard_size: int, size: int
+) -> Iterator[bytes]:
+    """The object's `size` ciphertext bytes, fragment by fragment of the data shards as each is
+    in: stripe s is the payloads of the s-th fragments of shards 0..k-1, cut at the stripe's
+    size (erasure.data_payload)."""
+    step = erasure.shard_size(erasure.STRIPE, k, n)
+    left = size
+    for at in range(0, shard_size, step):
+        end = min(at + step, shard_size)
+        # Every stripe is whole but the last, whose size its headers record
+        stripe: int | None = erasure.STRIPE if end < shard_size else None
+        unfilled = 0
+        for i in range(k):
+            payload, recorded = erasure.data_payload(arrivals.wait(i, end)[at:end], i, k, n)
+            if stripe is None:
+                stripe = recorded
+            if i == 0:
+                unfilled = stripe
+            # Verify every fragment records this stripe's size
+            if recorded != stripe:
+                raise erasure.ErasureError("bad_shard", f"a stripe of {recorded} bytes at {at}")
+            piece = payload[: min(unfilled, left)]
+            unfilled -= min(unfilled, len(payload))
+            left -= len(piece)
+            if piece:
+                yield bytes(piece)
+        # Verify the payloads held the whole stripe
+        if unfilled:
+            raise erasure.ErasureError("bad_shard", f"the stripe at {at} is {unfilled} bytes short")

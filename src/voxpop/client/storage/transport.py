@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -20,8 +21,9 @@ from voxpop.crypto.storage_auth import sign_request
 
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 120.0  # a 100+ MiB shard to a slow disk; a node that stalls longer is dropped
-READ_CHUNK = 1 << 20
 MAX_HEADER_BYTES = 64 * 1024  # an object header is a few hundred bytes
+# Told (the shard's buffer, the bytes of it received so far) as a download goes
+Watch = Callable[[memoryview, int], None]
 
 
 class Cancelled(Exception):  # a signal between worker threads, not an error
@@ -95,29 +97,56 @@ class StorageNodes:
         """
         return self._get(endpoint, shard_path(object_id, index), max_bytes, cancel)
 
+    def get_shard_watched(
+        self,
+        endpoint: str,
+        object_id: bytes,
+        index: int,
+        max_bytes: int,
+        cancel: threading.Event,
+        watch: Watch,
+    ) -> memoryview:
+        """get_shard, calling `watch(buffer, filled)` after each read from the socket: the
+        shard's buffer (allocated once at its announced length) and how much of it is in. The
+        shard is returned where it was received (not copied). The owner's reads only (a
+        grantee's go through its own get_shard)."""
+        path = shard_path(object_id, index)
+        return self._receive(endpoint, path, max_bytes, cancel, watch).view
+
     def get_header(self, endpoint: str, object_id: bytes) -> bytes:
         return self._get(endpoint, header_path(object_id), MAX_HEADER_BYTES, None)
 
     def _get(
         self, endpoint: str, path: str, max_bytes: int, cancel: threading.Event | None
     ) -> bytes:
+        return self._receive(endpoint, path, max_bytes, cancel, None).view.tobytes()
+
+    def _receive(
+        self,
+        endpoint: str,
+        path: str,
+        max_bytes: int,
+        cancel: threading.Event | None,
+        watch: Watch | None,
+    ) -> _Body:
         url = endpoint.rstrip("/") + path
-        out = bytearray()
         try:
             with self._http.stream("GET", url, headers=self._headers("GET", path, b"")) as resp:
                 if resp.status_code >= 300:
                     resp.read()
                     raise node_error(endpoint, resp.status_code, resp.content)
-                for chunk in resp.iter_bytes(READ_CHUNK):
+                body = _Body(f"{endpoint}{path}", resp.headers.get("content-length"), max_bytes)
+                # The socket's reads as they come (no re-chunking), each copied once, into place
+                for chunk in resp.iter_raw():
                     if cancel is not None and cancel.is_set():
                         raise Cancelled
-                    out += chunk
-                    # Verify the node sends no more than the object's format allows
-                    if len(out) > max_bytes:
-                        raise ShardFetchError(f"{endpoint}{path}: over {max_bytes} bytes")
+                    body.add(chunk)
+                    if watch is not None and body.length >= 0:
+                        watch(body.view, body.filled)
         except httpx.HTTPError as exc:
             raise ShardFetchError(f"{endpoint}: {exc!r}") from None
-        return bytes(out)
+        body.finish()
+        return body
 
     def status(self, endpoint: str, timeout: float = 3.0) -> dict[str, Any] | None:
         """The node's public `/v1/status`, or None when it does not answer."""
@@ -127,6 +156,41 @@ class StorageNodes:
         except (httpx.HTTPError, ValueError):
             return None
         return doc if isinstance(doc, dict) else None
+
+
+class _Body:
+    """A response body received into one buffer, allocated once at its announced length (a
+    growing buffer would copy a 16 MiB shard many times over); a body of no announced length
+    (chunked) is gathered in pieces and watched only once whole."""
+
+    def __init__(self, where: str, announced: str | None, max_bytes: int) -> None:
+        self.where = where
+        self.length = int(announced) if announced is not None and announced.isdigit() else -1
+        # Verify the node does not announce more than the object's format allows
+        if self.length > max_bytes:
+            raise ShardFetchError(f"{where}: {self.length} bytes, over {max_bytes}")
+        self.limit = self.length if self.length >= 0 else max_bytes
+        self.view = memoryview(bytearray(max(self.length, 0)))
+        self.pieces: list[bytes] = []
+        self.filled = 0
+
+    def add(self, chunk: bytes) -> None:
+        end = self.filled + len(chunk)
+        # Verify the node sends no more than it announced, nor than the format allows
+        if end > self.limit:
+            raise ShardFetchError(f"{self.where}: over {self.limit} bytes")
+        if self.length >= 0:
+            self.view[self.filled : end] = chunk
+        else:
+            self.pieces.append(chunk)
+        self.filled = end
+
+    def finish(self) -> None:
+        if self.length < 0:
+            self.view = memoryview(b"".join(self.pieces))
+        # Verify the whole announced body came (httpx also refuses a short one)
+        elif self.filled != self.length:
+            raise ShardFetchError(f"{self.where}: {self.filled} of {self.length} bytes")
 
 
 def node_error(endpoint: str, status: int, body: bytes) -> StorageNodeError:
