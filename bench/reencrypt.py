@@ -9,8 +9,9 @@ owner, grants them to a buyer (kits and fragments to the nodes, consent/Grant), 
     reencrypt_per_s            paid access requests one node process answers per second (POST
                                /v1/reencrypt: the voucher checked, the request checked against
                                the held grant, re-encrypt, sign the attestation and the receipt,
-                               queue it for the batched consent/Record), from 4 paying clients at
-                               once (each signs vouchers and checks receipts on this machine too)
+                               queue it for the batched consent/Record), from --streams paying
+                               clients at once (4 by default; threads of this process, each on
+                               its own channel, signing vouchers and checking receipts here too)
     grant_check_ms_p50         a proven read of the grant (/consent/grant with its proof checked
                                by the light client): what a node does when its record is stale
     end_to_end_object_ms_p50   the buyer's whole fetch of one 100 KB object: sign a request, ask
@@ -18,14 +19,16 @@ owner, grants them to a buyer (kits and fragments to the nodes, consent/Grant), 
                                the kit, fetch 4 shards as grantee, decode, decrypt, check the
                                content hash
 
-    python bench/reencrypt.py [--objects 10] [--rounds 3] [--requests 1500]
+    python bench/reencrypt.py [--objects 10] [--rounds 3] [--requests 1500] [--streams 4]
 
 Last line: reencrypt_per_s=<n> grant_check_ms_p50=<ms> end_to_end_object_ms_p50=<ms>
 baseline_reencrypt_per_s=<n> burst_reencrypt_per_s=<n>   (reencrypt_per_s: sustained, a node
 answering no faster than its consent/Record txs land (several in flight a block): a 503 busy is
 waited out and retried; burst: the first BURST answers, within the node's record backlog). The
-line before it shows the node's records in the sustained window: records, Record txs, resends,
-resyncs, drops.
+lines before it show the node's records in the sustained window (records, Record txs, resends,
+resyncs, drops) and the CPU time per answer in that window of the node process, the chain node
+and this process (the paying clients): on a shared machine the rate moves with the load, the
+CPU per answer much less.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from nucypher_core import MessageKit
 from nucypher_core.umbral import SecretKey, Signer, generate_kfrags, reencrypt
 
+from bench.storage import cpu_seconds
 from tests.support.market import BUYER, PRIVACY_KEYS, set_market_genesis, start_privacy_nodes
 from tests.support.vault import OWNER, STORAGE_KEYS, STORAGE_PARAMS, init_chain, start_storage_nodes
 from voxpop.client import VoxClient
@@ -59,7 +63,7 @@ from voxpop.client.testing import LocalNode
 from voxpop.crypto.consent import new_nonce, sign_access_request
 
 OBJECT_SIZE = 100_000
-STREAMS = 4  # paying clients sending to one node at once
+STREAMS = 4  # paying clients sending to one node at once (--streams)
 BURST = 240  # answers within a node's record backlog (12 txs of 32 queued, 8 more in flight)
 BUSY_PAUSE = 0.02
 CBOR = "application/cbor"
@@ -107,7 +111,11 @@ def main() -> None:
     parser.add_argument("--objects", type=int, default=10, help="100 KB objects granted")
     parser.add_argument("--rounds", type=int, default=3, help="end-to-end fetches of each")
     parser.add_argument("--requests", type=int, default=1_500, help="requests for the rate")
+    parser.add_argument(
+        "--streams", type=int, default=STREAMS, help="paying clients asking one node at once"
+    )
     args = parser.parse_args()
+    load_at_start = os.getloadavg()[0]
     base = baseline_per_s()
     with tempfile.TemporaryDirectory(prefix="bench-reencrypt-") as tmp:
         root = Path(tmp)
@@ -172,18 +180,25 @@ def main() -> None:
 
                 target = PRIVACY_KEYS[0].public_key.address
                 payers = [
-                    PayingClient(vox, BUYER, ledger=root / f"rate{i}.db") for i in range(STREAMS)
+                    PayingClient(vox, BUYER, ledger=root / f"rate{i}.db")
+                    for i in range(args.streams)
                 ]
                 try:
                     # Each client opens its channel first, one at a time (one account's txs)
-                    for payer, body in zip(payers, signed(STREAMS), strict=True):
+                    for payer, body in zip(payers, signed(args.streams), strict=True):
                         node_rate([payer], target, [body])
                     burst = node_rate(payers, target, signed(BURST))
                     time.sleep(3)  # the backlog drains into blocks
                     requests = signed(args.requests)
+                    pids = (privacy[0].process.pid, node.process.pid, os.getpid())
+                    cpu_before = [cpu_seconds(pid) for pid in pids]
                     before = privacy[0].status()
                     rate = node_rate(payers, target, requests)
                     after = privacy[0].status()
+                    cpu_ms = [
+                        (cpu_seconds(pid) - was) * 1000 / len(requests)
+                        for pid, was in zip(pids, cpu_before, strict=True)
+                    ]
                 finally:
                     for payer in payers:
                         payer.close()
@@ -194,8 +209,9 @@ def main() -> None:
                 s.stop()
             node.stop()
     print(f"{args.objects} objects of {OBJECT_SIZE} bytes, grants of 2 of 3 nodes")
+    print(f"  load average (1 min): {load_at_start:.2f} at start, {os.getloadavg()[0]:.2f} at end")
     print(f"  library reencrypt (this process): {base:.0f}/s")
-    print(f"  one node, paid requests from {STREAMS} clients at once: burst {burst:.0f}/s, ")
+    print(f"  one node, paid requests from {args.streams} clients at once: burst {burst:.0f}/s, ")
     print(f"    sustained {rate:.0f}/s (no faster than its Record txs, several a block, land)")
     txs = after["record_txs"] - before["record_txs"]
     recorded = after["recorded"] - before["recorded"]
@@ -205,6 +221,10 @@ def main() -> None:
         f"{after['record_resyncs'] - before['record_resyncs']} resyncs, "
         f"{after['records_dropped']} dropped in all; queued at the end "
         f"{after['records_queued']}, in flight {after['record_txs_in_flight']}"
+    )
+    print(
+        f"    CPU per answer in that window: node {cpu_ms[0]:.2f} ms, chain node "
+        f"{cpu_ms[1]:.2f} ms, the paying clients {cpu_ms[2]:.2f} ms"
     )
     if after["last_error"]:
         print(f"    its last error: {after['last_error'][:300]}")

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-import httpx
 from nacl.signing import SigningKey
 
 from voxpop.chain.modules.channels.messages import MsgOpen, MsgSettle, MsgTopUp
@@ -39,6 +38,12 @@ from voxpop.client.payments.ledger import ChannelRecord, Ledger, StoredReceipt
 from voxpop.client.payments.offers import Candidate, fetch_candidates, fetch_channel
 from voxpop.client.payments.policy import Policy
 from voxpop.client.payments.selection import Selector
+from voxpop.client.payments.transport import (
+    ConnectFailedError,
+    ProviderHttp,
+    TimedOutError,
+    TransportError,
+)
 from voxpop.client.payments.wire import (
     Problem,
     check_receipt,
@@ -102,7 +107,7 @@ class PayingClient:
         voucher_key: PrivateKey | None = None,
         policy: Policy | None = None,
         chain_id: str | None = None,
-        http: httpx.Client | None = None,
+        http: ProviderHttp | None = None,
         offer_ttl: float = 60.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -116,7 +121,7 @@ class PayingClient:
         self.ledger = ledger if isinstance(ledger, Ledger) else Ledger(ledger)
         self._own_ledger = not isinstance(ledger, Ledger)
         self._chain_id = chain_id
-        self._http = http or httpx.Client()
+        self._http = http or ProviderHttp()
         self._own_http = http is None
         self.offer_ttl = offer_ttl
         self.clock = clock
@@ -274,25 +279,19 @@ class PayingClient:
         headers = {"Content-Type": content_type, **payment_headers(voucher)}
         started = time.monotonic()
         try:
-            resp = self._http.post(
-                url,
-                content=body,
-                headers=headers,
-                params=dict(params or {}),
-                timeout=self.policy.timeout,
-            )
-        except httpx.ConnectError as exc:
+            resp = self._http.post(url, body, headers, self.policy.timeout, params)
+        except ConnectFailedError as exc:
             self.ledger.release(spend)  # never connected: the voucher did not leave
             self.selector.record_failure(candidate.provider, "down")
-            raise _Skip(f"down ({exc.__class__.__name__})") from None
-        except httpx.TimeoutException:
+            raise _Skip(f"down ({exc})") from None
+        except TimedOutError:
             self.selector.record_failure(candidate.provider, "slow")
             raise _Skip(f"slow (no answer within {self.policy.timeout} s)") from None
-        except httpx.HTTPError as exc:
+        except TransportError as exc:
             self.selector.record_failure(candidate.provider, "down")
-            raise _Skip(f"down ({exc.__class__.__name__})") from None
+            raise _Skip(f"down ({exc})") from None
         latency = time.monotonic() - started
-        if resp.status_code == 200:
+        if resp.status == 200:
             try:
                 receipt = check_receipt(
                     chain_id=self.chain_id,
@@ -322,7 +321,7 @@ class PayingClient:
             )
         # Refused: the provider did not serve, so this call paid nothing
         self.ledger.release(spend)
-        problem = parse_problem(resp.status_code, resp.content)
+        problem = parse_problem(resp.status, resp.content)
         self._handle_problem(candidate, record, problem)
         raise AssertionError("unreachable")  # _handle_problem always raises
 

@@ -1,5 +1,11 @@
 """The payer's ledger: its channels, the amounts it signed, what providers accepted, its receipts
-and its spending, durable in one SQLite file (fsync on every commit).
+and its spending, durable in one SQLite file (WAL; fsync on every commit but a receipt's).
+
+A receipt's commit is not synced on its own: the next reservation's sync covers it (the WAL is
+one file written in order), so a call costs one disk flush, not two. A power loss before the next
+call may lose the last receipts and `accepted` amounts: the provider's 402 `voucher_stale` gives
+the amount back (capped at `issued`), and a receipt is the payer's evidence, not its money. A
+killed process loses nothing (the write is in the OS's cache).
 
 A voucher's amount is written (reserved) before the voucher leaves the process, so a restart
 never signs a lower cumulative amount than one already sent, and never forgets money it put at
@@ -103,15 +109,22 @@ class Ledger:
         self._db.close()
 
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
+    def _tx(self, *, synced: bool = True) -> Iterator[sqlite3.Connection]:
+        """One transaction; `synced=False` leaves its commit to the next synced one's fsync."""
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
+            if not synced:
+                self._db.execute("PRAGMA synchronous=NORMAL")
             try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._db
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+                self._db.execute("COMMIT")
+            finally:
+                if not synced:
+                    self._db.execute("PRAGMA synchronous=FULL")
 
     # --- channels -------------------------------------------------------------------------------
 
@@ -207,8 +220,9 @@ class Ledger:
     def record_receipt(
         self, provider: bytes, kind: str, cost: int, receipt: Receipt, at: float
     ) -> None:
-        """Keep a verified receipt; the provider accepted `receipt.amount`."""
-        with self._tx() as db:
+        """Keep a verified receipt; the provider accepted `receipt.amount` (synced with the
+        next reservation: see the module doc)."""
+        with self._tx(synced=False) as db:
             db.execute(
                 "UPDATE channels SET accepted = MAX(accepted, ?) WHERE channel_id = ?",
                 (receipt.amount, receipt.channel_id),
