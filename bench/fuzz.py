@@ -29,12 +29,14 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.support.fuzzing import (
+    ROUTES,
     SLOT_HEADER,
     Campaign,
     Finding,
     SharedProgress,
     Stats,
     WorkerConfig,
+    chaos_coverage,
     summary_line,
 )
 from voxpop.chain.tx import FORMAT_MAX_TX_BYTES
@@ -197,6 +199,14 @@ def report(stats: Stats, findings_path: Path | None, elapsed: float, workers: in
         step, outcome, _ = key.split(":", 2)
         outcomes[f"{step}:{outcome}"] = outcomes.get(f"{step}:{outcome}", 0) + n
     print("model verdicts on judged txs: " + _table(outcomes))
+    missing, never_ok = chaos_coverage(stats)
+    in_blocks = len(ROUTES) - len(missing)
+    print(
+        f"chaos message types: {in_blocks} of {len(ROUTES)} routed in blocks, "
+        f"{len(ROUTES) - len(never_ok)} succeeded at least once"
+    )
+    print("chaos types never in a block: " + (" ".join(missing) or "none"))
+    print("chaos types never succeeded: " + (" ".join(never_ok) or "none"))
     for f in sorted(stats.findings.values(), key=lambda f: (f.kind, f.where, f.size)):
         shown = f.data_hex if len(f.data_hex) <= 600 else f.data_hex[:600] + "..."
         print(f"FINDING {f.kind} in {f.where}: {f.detail} ({f.size} bytes) hex={shown}")

@@ -21,7 +21,9 @@ Inputs come in five kinds:
   charges the fee and the sequence, nothing else) or ok (and the transfers); the app must agree,
   and after each block every tracked balance and sequence must equal the model's.
 - `chaos`: a well-formed tx of any module from an untracked account: unjudged, checked only for
-  typed results and invariants.
+  typed results and invariants. Half are written by hand (`chaos_msgs`); half are made from the
+  message declarations (`DeclaredMsgs`), so every message type the app routes is sent, a module
+  added later included.
 
 Every step must return a typed result: an exception other than `ChainError` from decode_tx, or
 any exception from preverify, check_tx, prepare/process_proposal, finalize_block or commit, or a
@@ -41,15 +43,17 @@ import tempfile
 import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from nacl.signing import SigningKey
 
+from voxpop.chain import module_accounts
 from voxpop.chain.abci import (
     BlockIDFlag,
     CommitInfo,
+    Event,
     ExecTxResult,
     ProposalStatus,
     RequestCheckTx,
@@ -64,13 +68,39 @@ from voxpop.chain.abci import (
 from voxpop.chain.app import VoxApp, check_invariants
 from voxpop.chain.encoding import decode_state, decode_uint, encode
 from voxpop.chain.errors import ChainError
+from voxpop.chain.fields import (
+    AddressKind,
+    BytesKind,
+    Kind,
+    ListKind,
+    MsgsKind,
+    MsgTypeKind,
+    Secp256k1KeyKind,
+    TextKind,
+    TupleKind,
+    UintKind,
+    X25519KeyKind,
+)
 from voxpop.chain.genesis import default_app_state
+from voxpop.chain.module import Msg, MsgRoute, msg_fields
 from voxpop.chain.module_accounts import FEE_COLLECTOR, module_address
 from voxpop.chain.modules.auth.state import AuthParams
 from voxpop.chain.modules.bank.state import BLOCKED_RECIPIENTS
+from voxpop.chain.modules.consent.state import DEFAULT_PURPOSES
+from voxpop.chain.modules.gov.actions import ACTIONS, ActionsKind
 from voxpop.chain.modules.grant.state import attestation_sign_bytes
+from voxpop.chain.modules.services.messages import (
+    Ed25519KeyKind,
+    EndpointKind,
+    LanguageKind,
+    ServiceKindKind,
+)
+from voxpop.chain.modules.skills.messages import SkillIdKind
 from voxpop.chain.modules.staking.state import consensus_address
+from voxpop.chain.modules.wasm.messages import ContractMsgKind, OptionalAddressKind
+from voxpop.chain.registry import default_modules
 from voxpop.chain.tx import SIGN_DOMAIN, decode_tx
+from voxpop.crypto.address import AddressError, decode_address
 from voxpop.crypto.encryption_keys import EncryptionKeys, derive_encryption_keys
 from voxpop.crypto.keys import PrivateKey, address_from_pubkey
 from voxpop.crypto.vouchers import derive_channel_id, sign_voucher
@@ -797,6 +827,434 @@ LOW_ORDER_X25519 = [
 ]
 
 
+# --- messages of every routed type, from their declarations ---------------------------------------
+#
+# Each routed message is a frozen dataclass whose fields are declared with Kinds (chain/fields.py).
+# `DeclaredMsgs` makes a message of any routed type field by field from those Kinds: mostly values
+# valid for the kind (addresses of chaos, validator and module accounts, amounts in range and at
+# its edges, bytes of the declared length, texts within and at their limits), sometimes just
+# outside it. Where a field only means something in state (an id), it takes the ids that committed
+# chaos txs announced in their events, by the event attribute named like the field. A module added
+# later is covered by its declaration; a kind of its own that no hint knows gets the candidate
+# values below that its `parse` accepts (test_fuzz_campaign names a type none of them parses).
+
+ROUTES: dict[str, MsgRoute] = {
+    t: r for m in default_modules() for t, r in sorted(m.msg_routes().items())
+}
+MODULE_ADDRS = [
+    module_address(v)
+    for k, v in sorted(vars(module_accounts).items())
+    if k.isupper() and isinstance(v, str)
+]
+DECLARED_SHARE = 0.5  # of chaos inputs, made from the declarations
+ID_POOL = [hashlib.sha256(b"voxpop-fuzz/id/%d" % i).digest() for i in range(4)]
+PREIMAGES = [hashlib.sha256(b"voxpop-fuzz/preimage/%d" % i).digest() for i in range(4)]
+# Text fields whose values are words of a set
+TEXT_HINTS = {
+    "purpose": [*DEFAULT_PURPOSES, "nope"],
+    "side": ["sell", "buy"],
+    "asset": ["BTC", "ETH", "btc"],
+    "asset_amount": ["1", "1000", "0.5"],
+}
+# Fields whose integers are unix times: near the block's time
+TIME_FIELDS = ("expir", "expires", "timeout", "deadline")
+OUTSIDE = 0.03  # the share of fields made just outside their kind
+# Any value a kind of a new module might take (each kind keeps those its parse accepts)
+CANDIDATES: list[Any] = [
+    "a",
+    "en",
+    "stt",
+    "skill-weather.openvoiceos",
+    "http://127.0.0.1:9000",
+    "bank/Send",
+    "yes",
+    "buy",
+    "",
+    0,
+    1,
+    2,
+    1000,
+    U64,
+    b"",
+    b"{}",
+    bytes(20),
+    bytes(32),
+    [],
+    {},
+    True,
+]
+
+
+def _wasm_codes() -> list[bytes]:
+    from tests.chain.wasm_wat import TOKEN, contract, wasm
+
+    return [wasm(TOKEN), wasm(contract())]
+
+
+WASM_CODES = _wasm_codes()
+
+
+class DeclaredMsgs:
+    """Messages of every routed type, made from their declarations (see above)."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        self.types = sorted(ROUTES)
+        # Ids, numbers and addresses that committed txs announced, by event attribute
+        self.seen: dict[str, list[Any]] = {}
+        self.accepted: dict[Kind, list[Any]] = {}
+
+    def harvest(self, events: Sequence[Event]) -> None:
+        """Keep what a committed chaos tx's events name (`offer_id=<hex>`, `proposal_id=7`, ...),
+        but never an account the model tracks (chaos must not pay or touch those)."""
+        for event in events:
+            for attr in event.attributes:
+                value = _attr_value(attr.value)
+                if value is None or value in MODEL_ADDRS:
+                    continue
+                known = self.seen.setdefault(attr.key, [])
+                if value not in known:
+                    known.append(value)
+                    del known[:-32]
+
+    def clear(self) -> None:
+        self.seen.clear()
+
+    def signer_key(self, msg_type: str) -> PrivateKey:
+        """A chaos key to sign `msg_type`: most often one that events named in the signer's role
+        (a storage/AddCollateral's provider is then one that registered)."""
+        cls = ROUTES[msg_type].msg_cls
+        role = next(f.key for f in msg_fields(cls) if f.attr == cls.SIGNER)
+        named = self.seen.get(role, [])
+        known = [k for k in CHAOS_KEYS if k.public_key.address in named]
+        if known and self.rng.random() < 0.7:
+            return self.rng.choice(known)
+        return self.rng.choice(CHAOS_KEYS)
+
+    def msg(self, me: bytes, block_time: int, depth: int = 0) -> dict[str, Any]:
+        msg_type = self.rng.choice(self.types)
+        return self.of_type(msg_type, me, block_time, depth)
+
+    def of_type(self, msg_type: str, me: bytes, block_time: int, depth: int = 0) -> dict[str, Any]:
+        cls = ROUTES[msg_type].msg_cls
+        value = self.fields(cls, me, block_time, depth)
+        hint = MSG_HINTS.get(msg_type)
+        if hint is not None:
+            hint(self, value, me, block_time)
+        return {"type": msg_type, "value": value}
+
+    def fields(self, cls: type[Msg], me: bytes, block_time: int, depth: int) -> dict[str, Any]:
+        value = {}
+        for f in msg_fields(cls):
+            if f.attr == cls.SIGNER and self.rng.random() > OUTSIDE:
+                value[f.key] = me
+            else:
+                value[f.key] = self.value(f.kind, f.key, me, block_time, depth)
+        return value
+
+    def value(self, kind: Kind, key: str, me: bytes, block_time: int, depth: int) -> Any:
+        """A value for a field `key` of `kind`: mostly valid for the kind, sometimes not."""
+        rng = self.rng
+        make = KIND_HINTS.get(type(kind))
+        if make is not None:
+            return make(self, kind, key, me, block_time, depth)
+        outside = rng.random() < OUTSIDE
+        seen = self.seen.get(key, [])
+        if isinstance(kind, AddressKind):
+            if outside:
+                return rng.randbytes(rng.choice([0, 19, 21]))
+            named = [x for x in seen if isinstance(x, bytes) and len(x) == 20]
+            if named and rng.random() < 0.7:
+                return rng.choice(named)
+            return rng.choice([*CHAOS_ADDRS, me, *MODULE_ADDRS[:2], rng.randbytes(20)])
+        if isinstance(kind, UintKind):
+            return self.make_uint(kind, key, seen, block_time, outside)
+        if isinstance(kind, BytesKind):
+            return self.make_bytes(kind, key, seen, outside)
+        if isinstance(kind, TextKind):
+            return self.make_text(kind.max_bytes, key, outside)
+        if isinstance(kind, ListKind):
+            return self.make_list(kind, key, me, block_time, depth, outside)
+        if isinstance(kind, TupleKind):
+            return [
+                self.value(k, name, me, block_time, depth)
+                for k, name in zip(kind.items, kind.names, strict=True)
+            ]
+        if isinstance(kind, MsgTypeKind):
+            return rng.choice([*self.types, "x/Nope", "bad"] if outside else self.types)
+        if isinstance(kind, MsgsKind):
+            # Inner messages of another chaos account, which may have granted `me`
+            granter = rng.choice(CHAOS_ADDRS)
+            n = rng.randrange(1, 3) if depth < 1 else 1
+            return [self.msg(granter, block_time, depth + 1) for _ in range(n)]
+        if isinstance(kind, X25519KeyKind):
+            if outside:
+                return rng.choice(LOW_ORDER_X25519)
+            return _encryption_keys(rng.choice(CHAOS_KEYS).seed, rng.randrange(3)).x25519_public
+        if isinstance(kind, Secp256k1KeyKind):
+            if outside:
+                return rng.randbytes(33)
+            keys = _encryption_keys(rng.choice(CHAOS_KEYS).seed, rng.randrange(3))
+            return keys.secp256k1_public
+        return self.candidate(kind, key)
+
+    def make_uint(
+        self, kind: UintKind, key: str, seen: list[Any], block_time: int, outside: bool
+    ) -> int:
+        rng = self.rng
+        lo, hi = kind.minimum, kind.maximum
+        if outside:  # (a bignum above 2^64-1 would not decode: the tx would end there)
+            return rng.choice([lo - 1, hi + 1] if hi < U64 else [lo - 1])
+        ints = [x for x in seen if type(x) is int and lo <= x <= hi]
+        if ints and rng.random() < 0.8:
+            return rng.choice(ints)
+        if any(t in key for t in TIME_FIELDS) and rng.random() < 0.8:
+            return min(hi, max(lo, block_time + rng.choice([-10, 0, 60, 3600, 86_400 * 30])))
+        small = min(hi, lo + rng.choice([0, 1, 2, 3, 1000, 10**6, 10**9]))
+        return rng.choice([lo, hi, small, small, small, rng.randint(lo, hi)])
+
+    def make_bytes(self, kind: BytesKind, key: str, seen: list[Any], outside: bool) -> bytes:
+        rng = self.rng
+        if kind.length is not None:
+            n = kind.length
+            if outside:
+                return rng.randbytes(n + rng.choice([-1, 1]))
+            if key == "hashlock":
+                return hashlib.sha256(rng.choice(PREIMAGES)).digest()
+            if key == "preimage":
+                return rng.choice(PREIMAGES)
+            ids = [x for x in seen if isinstance(x, bytes) and len(x) == n]
+            if n == 32 and rng.random() < 0.8:
+                return rng.choice([*ids, *ids, *ID_POOL])
+            return self.envelope(rng.randbytes(n))
+        most = kind.max_length or 0
+        if outside:
+            return rng.randbytes(most + 1) if most <= 1 << 16 else b""
+        n = rng.choice(
+            [0, 1, 32, rng.randrange(min(most, 512) + 1), most if most <= 1 << 14 else 64]
+        )
+        return self.envelope(rng.randbytes(min(n, most)))
+
+    def envelope(self, data: bytes) -> bytes:
+        """Random bytes, half the time with the format byte (1) most envelopes begin with."""
+        return b"\x01" + data[1:] if data and self.rng.random() < 0.5 else data
+
+    def make_text(self, max_bytes: int, key: str, outside: bool) -> str:
+        rng = self.rng
+        words = TEXT_HINTS.get(key)
+        if words is not None and rng.random() < 0.8:
+            return rng.choice(words)
+        if outside:
+            return "x" * (max_bytes + 1)
+        n = rng.choice([0, 1, rng.randrange(max_bytes + 1), max_bytes])
+        if rng.random() < 0.2 and n >= 2:
+            return "é" * (n // 2)  # two bytes each
+        return "".join(rng.choice("abcxyz-._/ 09") for _ in range(n))
+
+    def make_list(
+        self, kind: ListKind, key: str, me: bytes, block_time: int, depth: int, outside: bool
+    ) -> list[Any]:
+        rng = self.rng
+        lo, hi = kind.min_items, kind.max_items
+        if outside:
+            n = rng.choice([lo - 1, hi + 1] if lo > 0 else [hi + 1])
+            if n > 512:
+                n = lo  # an item outside instead, below: not a huge list
+        else:
+            n = rng.choice([lo, lo, min(hi, lo + 1), min(hi, lo + rng.randrange(4)), min(hi, 64)])
+        item_key = key[:-1] if key.endswith("s") else key
+        out = [self.value(kind.item, item_key, me, block_time, depth) for _ in range(max(n, 0))]
+        if outside and n == lo and out:
+            out[0] = None
+        return out
+
+    def candidate(self, kind: Kind, key: str) -> Any:
+        """A value of a kind no hint knows: one of the candidates its parse accepts."""
+        accepted = self.accepted.get(kind)
+        if accepted is None:
+            accepted = [c for c in CANDIDATES if _parses(kind, c, key)]
+            self.accepted[kind] = accepted
+        if accepted and self.rng.random() > OUTSIDE:
+            return self.rng.choice(accepted)
+        return self.rng.choice(CANDIDATES)
+
+
+def _parses(kind: Kind, value: Any, key: str) -> bool:
+    try:
+        kind.parse(value, key)
+    except ChainError:
+        return False
+    return True
+
+
+def _attr_value(text: str) -> Any:
+    """An event attribute's value as a field holds it: 32 hex bytes, a number, an address."""
+    if len(text) == 64:
+        try:
+            return bytes.fromhex(text)
+        except ValueError:
+            return None
+    if text.isdigit() and len(text) <= 20:
+        return int(text)
+    if text.startswith("vox1"):
+        try:
+            return decode_address(text)
+        except AddressError:
+            return None
+    return None
+
+
+# --- hints: kinds of one module, and fields that mean something only together ---------------------
+
+KindHint = Callable[[DeclaredMsgs, Any, str, bytes, int, int], Any]
+
+
+def _pick(*values: Any) -> KindHint:
+    return lambda g, kind, key, me, t, depth: g.rng.choice(values)
+
+
+def _actions(g: DeclaredMsgs, kind: Any, key: str, me: bytes, t: int, depth: int) -> list[Any]:
+    """A proposal's actions, each made from its declaration."""
+    out = []
+    for _ in range(g.rng.choice([0, 1, 1, 2])):
+        cls = g.rng.choice(sorted(ACTIONS.values(), key=lambda c: c.TYPE))
+        value = g.fields(cls, me, t, depth)
+        hint = MSG_HINTS.get(cls.TYPE)
+        if hint is not None:
+            hint(g, value, me, t)
+        out.append({"type": cls.TYPE, "value": value})
+    return out
+
+
+KIND_HINTS: dict[type[Kind], KindHint] = {
+    SkillIdKind: _pick(*SKILL_IDS, "skill-timer.openvoiceos"),
+    ServiceKindKind: _pick("stt", "tts", "echo", "nope", ""),
+    EndpointKind: _pick(
+        "http://127.0.0.1:9000",
+        "https://x.example",
+        "https://x.example:8443/v1",
+        "ftp://x",
+        "http:",
+    ),
+    LanguageKind: _pick("en-us", "eu", "de", "EN"),
+    Ed25519KeyKind: lambda g, kind, key, me, t, depth: g.rng.choice(
+        [k.public_key.raw for k in CHAOS_KEYS] + [bytes(32)]
+    ),
+    ContractMsgKind: _pick(b"{}", b'"x"', b"[1,2]", b"{", b"null"),
+    OptionalAddressKind: lambda g, kind, key, me, t, depth: g.rng.choice(
+        [b"", me, *CHAOS_ADDRS[:2]]
+    ),
+    ActionsKind: _actions,
+}
+
+MsgHint = Callable[[DeclaredMsgs, dict[str, Any], bytes, int], None]
+
+
+def _claim_hint(g: DeclaredMsgs, value: dict[str, Any], me: bytes, t: int) -> None:
+    """A registrar's attestation over the claim (the registrar of the fuzz genesis)."""
+    value["registrar"] = REGISTRAR.public_key.raw
+    att = attestation_sign_bytes(CHAIN_ID, me, value["identity_hash"], value["expiry"])
+    if g.rng.random() < 0.8:
+        value["signature"] = REGISTRAR.sign(att)
+
+
+def _param_change_hint(g: DeclaredMsgs, value: dict[str, Any], me: bytes, t: int) -> None:
+    """A change of one parameter of a module that has some, to a value of its type or not."""
+    spec = g.rng.choice(PARAMS)
+    name, current = g.rng.choice(sorted(spec[1].items()))
+    new: Any = current
+    if type(current) is int:
+        new = g.rng.choice([0, 1, current, current + 1, max(current - 1, 0), U64])
+    elif type(current) is bool:
+        new = not current
+    elif g.rng.random() < 0.3:
+        new = 1
+    value["module"], value["changes"] = spec[0], {name: new}
+
+
+def _voucher_hint(g: DeclaredMsgs, value: dict[str, Any], me: bytes, t: int) -> None:
+    """Vouchers signed by a chaos key, on channels chaos accounts opened."""
+    value["vouchers"] = [
+        list(
+            _chaos_voucher(
+                g.rng, g.rng.choice([*g.seen.get("channel_id", []), _chaos_channel(g.rng)])
+            )
+        )
+        for _ in range(len(value["vouchers"]) or 1)
+    ]
+
+
+def _store_code_hint(g: DeclaredMsgs, value: dict[str, Any], me: bytes, t: int) -> None:
+    if g.rng.random() < 0.5:
+        value["wasm_byte_code"] = g.rng.choice(WASM_CODES)
+
+
+def _open_deal_hint(g: DeclaredMsgs, value: dict[str, Any], me: bytes, t: int) -> None:
+    """k of n shards with one root and one provider each."""
+    n = g.rng.choice([2, 3, 4])
+    value["n"], value["k"] = n, g.rng.randrange(1, n)
+    value["roots"] = [g.rng.randbytes(32) for _ in range(n)]
+    providers = [*g.seen.get("provider", []), *CHAOS_ADDRS]
+    value["providers"] = [g.rng.choice(providers) for _ in range(n)]
+    value["size"] = g.rng.choice([1, 1000, 1 << 20])
+    value["shard_size"] = -(-value["size"] // value["k"])
+
+
+def _weighted_vote_hint(g: DeclaredMsgs, value: dict[str, Any], me: bytes, t: int) -> None:
+    """Weights that sum to one (10^6), over distinct options, mostly."""
+    if g.rng.random() < 0.7:
+        split = g.rng.choice([[10**6], [500_000, 500_000], [1, 999_999], [10**6, 0]])
+        options = g.rng.sample([1, 2, 3, 4], len(split))
+        value["options"] = [[o, w] for o, w in zip(options, split, strict=True)]
+
+
+def _consent_grant_hint(g: DeclaredMsgs, value: dict[str, Any], me: bytes, t: int) -> None:
+    """Objects listed or committed by root, and a threshold its nodes can meet."""
+    if value["objects"]:
+        value["objects_root"], value["object_count"] = b"", len(value["objects"])
+    else:
+        value["objects_root"] = g.rng.choice(ID_POOL)
+        value["object_count"] = g.rng.choice([1, 3, 4096])
+    value["threshold"] = g.rng.randint(1, max(len(value["nodes"]), 1))
+    value["offer_id"] = g.rng.choice([b"", *g.seen.get("offer_id", []), *ID_POOL])
+
+
+def _market_post_hint(g: DeclaredMsgs, value: dict[str, Any], me: bytes, t: int) -> None:
+    """Terms of the shapes the chain lists, and a budget that pays every object."""
+    value["kind"], value["language"] = g.rng.choice(["stt", "tts"]), g.rng.choice(["en", "eu"])
+    value["purpose"] = g.rng.choice(["research", "asr-training"])
+    value["min_seconds"] = min(value["min_seconds"], value["max_seconds"])
+    price = value["price"] = g.rng.choice([1, 1000, 10**6])
+    value["max_objects"] = g.rng.choice([1, 10, 4096])
+    value["budget"] = price * value["max_objects"]
+
+
+def _settings_rotate_hint(g: DeclaredMsgs, value: dict[str, Any], me: bytes, t: int) -> None:
+    """The owner among the recipients, once."""
+    if value["wraps"] and isinstance(value["wraps"][0], list):
+        value["wraps"][0][0] = me
+
+
+MSG_HINTS: dict[str, MsgHint] = {
+    "gov/WeightedVote": _weighted_vote_hint,
+    "consent/Grant": _consent_grant_hint,
+    "market/Post": _market_post_hint,
+    "settings/Rotate": _settings_rotate_hint,
+    "grant/Claim": _claim_hint,
+    "gov/ParamChange": _param_change_hint,
+    "channels/Claim": _voucher_hint,
+    "wasm/StoreCode": _store_code_hint,
+    "storage/OpenDeal": _open_deal_hint,
+}
+
+# (module, its parameters at their defaults) for every module that has parameters
+PARAMS: list[tuple[str, dict[str, Any]]] = [
+    (m.name, p)
+    for m in default_modules()
+    if (spec := m.params_spec()) is not None and (p := asdict(spec.default()))
+]
+
+
 # --- the reference model of bank txs ------------------------------------------------------------
 
 # Gas the ante handler spends on state (account read, fee transfer, account write) and one transfer
@@ -989,6 +1447,7 @@ class Input:
     doc: Any = None  # judged: the value that was encoded
     sig_ok: bool = False
     signer: bytes = b""
+    msg_type: str = ""  # chaos: the type of its (first) message
 
 
 class TxFactory:
@@ -1000,6 +1459,7 @@ class TxFactory:
         self.editor = Editor(gen)
         self.committed: list[Input] = []  # judged txs a block accepted, for replays
         self.chaos_sequences: dict[bytes, int] = {}
+        self.declared = DeclaredMsgs(rng)
 
     # -- bank txs the model judges ------------------------------------------------------------
 
@@ -1178,10 +1638,18 @@ class TxFactory:
         self, block_time: int, *, fee_granter: bool = True
     ) -> tuple[PrivateKey, dict[str, Any]]:
         rng = self.rng
-        key = rng.choice(CHAOS_KEYS)
-        msgs = chaos_msgs(rng, key, block_time)
+        # Half from the declarations (every routed type), half written by hand
+        if rng.random() < DECLARED_SHARE:
+            msg_type = rng.choice(self.declared.types)
+            key = self.declared.signer_key(msg_type)
+            msgs = [self.declared.of_type(msg_type, key.public_key.address, block_time)]
+        else:
+            key = rng.choice(CHAOS_KEYS)
+            msgs = chaos_msgs(rng, key, block_time)
         free = msgs[0]["type"] == "grant/Claim" and rng.random() < 0.8
         gas = rng.choice([50_000, 100_000, 200_000]) if not free else rng.choice([50_000, 100_001])
+        if msgs[0]["type"] == "wasm/StoreCode" and rng.random() < 0.5:
+            gas = 3_000_000  # enough to store the token contract
         seq = self.chaos_sequences.get(key.public_key.address, 0)
         body = body_value(key, seq, msgs, gas_limit=gas, fee=0 if free else None)
         # Someone else's fee allowance pays, if there is one. Not in shaped inputs: the body's
@@ -1192,7 +1660,8 @@ class TxFactory:
 
     def chaos(self, block_time: int) -> Input:
         key, body = self.chaos_body(block_time)
-        return Input("chaos", sign_body(key, encode(body)), signer=key.public_key.address)
+        data = sign_body(key, encode(body))
+        return Input("chaos", data, signer=key.public_key.address, msg_type=body["msgs"][0]["type"])
 
     def shaped(self, block_time: int) -> Input:
         rng = self.rng
@@ -1260,6 +1729,8 @@ class Stats:
     accepted_by_kind: dict[str, int] = field(default_factory=dict)
     verdicts: dict[str, int] = field(default_factory=dict)
     codes: dict[str, int] = field(default_factory=dict)  # "<kind>:<check_tx code>"
+    # "<type>:<code>": chaos txs in blocks by message type and result code
+    chaos_types: dict[str, int] = field(default_factory=dict)
     findings: dict[str, Finding] = field(default_factory=dict)
 
     def add_finding(self, f: Finding) -> None:
@@ -1280,6 +1751,7 @@ class Stats:
             (self.accepted_by_kind, other.accepted_by_kind),
             (self.verdicts, other.verdicts),
             (self.codes, other.codes),
+            (self.chaos_types, other.chaos_types),
         ):
             for k, n in theirs.items():
                 mine[k] = mine.get(k, 0) + n
@@ -1465,6 +1937,7 @@ class Campaign:
         self.chain = FuzzChain()
         self.factory.committed.clear()
         self.factory.chaos_sequences.clear()
+        self.factory.declared.clear()
         self.blocks_on_store = 0
 
     # -- the loop ------------------------------------------------------------------------------
@@ -1721,9 +2194,17 @@ class Campaign:
                 self.finding("uncaught", "finalize_block", f"code 1: {res.log[:100]}", raw)
             if inp.must_reject and (res.code == 0 or _charged(res)):
                 self.finding("accepted_invalid", "finalize_block", f"{inp.kind} accepted", raw)
+            if inp.kind == "chaos":
+                self.count(self.stats.chaos_types, f"{inp.msg_type}:{res.code}")
+                if res.code == 0:
+                    self.factory.declared.harvest(res.events)
             if inp.kind != "judged":
                 continue
             v = judge_input(inp, model, height, chain.params)
+            if unjudged:
+                # The model no longer follows this block (a tx it could not judge may have taken
+                # a sequence or funds a later one counts on): not judged either
+                v = Verdict("unjudged", "after an unjudged tx")
             self.count(self.stats.verdicts, f"block:{v.outcome}:{v.reason}")
             if v.outcome == "unjudged":
                 # The model cannot follow: take the app's state after this block as the model's
@@ -1776,6 +2257,7 @@ def _delta(now: Stats, before: Stats) -> Stats:
         (d.accepted_by_kind, now.accepted_by_kind, before.accepted_by_kind),
         (d.verdicts, now.verdicts, before.verdicts),
         (d.codes, now.codes, before.codes),
+        (d.chaos_types, now.chaos_types, before.chaos_types),
     ):
         for k, n in a.items():
             if n - b.get(k, 0):
@@ -1793,6 +2275,13 @@ def run_in_process(inputs: int, seed: int, *, batch: int = 100, deep_bombs: bool
         return campaign.run()
     finally:
         campaign.close()
+
+
+def chaos_coverage(stats: Stats) -> tuple[list[str], list[str]]:
+    """The routed message types no chaos tx in a block had, and those none succeeded with."""
+    sent = {k.rpartition(":")[0] for k in stats.chaos_types}
+    ok = {k.rpartition(":")[0] for k in stats.chaos_types if k.endswith(":0")}
+    return sorted(set(ROUTES) - sent), sorted(set(ROUTES) - ok)
 
 
 def summary_line(stats: Stats) -> str:
