@@ -8,7 +8,9 @@ the recorder:
 
 1. looks up the oldest txs in flight, in sequence order (a later one cannot land before it):
    landed with code 0, its records are recorded; failed in the block (its sequence used), its
-   records are sent again one per tx, so only the refused one is lost;
+   records are sent again one per tx, so only the refused one is lost; after a lookup that
+   found nothing, the next waits CONFIRM_PAUSE (a lookup costs the node and its chain node
+   about a millisecond of CPU each, and ticks come several times a block);
 2. if the oldest has not landed for STALL_SECONDS (evicted from the mempool when a record in it
    or before it stopped passing the check), broadcasts the same signed bytes again, in order: a
    tx can land once only, so this never records twice. A tx now refused for good gives its
@@ -65,6 +67,7 @@ OUT_OF_GAS = "out_of_gas"
 LINGER = 0.15  # seconds a part-filled batch waits for more records while txs are in flight
 STALL_SECONDS = 1.5  # the oldest tx in flight not landed after this: broadcast it again
 RESYNC_WAIT = 0.5  # seconds before a resync reads the sequence (a block: gapped txs evicted)
+CONFIRM_PAUSE = 0.1  # seconds after a lookup found the oldest tx in flight not yet landed
 # Refusals at check that say "not now" rather than "never": the batch waits and goes again
 RETRY_LATER = frozenset({"mempool_full", "tx_in_mempool", "insufficient_fee", "fee_below_base"})
 ALREADY_RECORDED = "consent_already_recorded"
@@ -145,6 +148,7 @@ class Recorder:
         self._fresh_sequence = True  # the next accepted send clears the uncertain marks
         self._resync_at = 0.0
         self._progress_at = 0.0  # last landing (or first send): the stall clock
+        self._confirm_at = 0.0  # no lookup before this (the last one found nothing)
         self.recorded = 0
         self.record_txs = 0
         self.peak_in_flight = 0
@@ -209,10 +213,13 @@ class Recorder:
     # --- landing ---------------------------------------------------------------------------------
 
     async def _confirm(self) -> None:
+        if self.clock() < self._confirm_at:
+            return
         while self.in_flight:
             first = self.in_flight[0]
             landed = await self.link.landed(first.tx_hash)
             if landed is None:
+                self._confirm_at = self.clock() + CONFIRM_PAUSE
                 return
             height, code = landed
             self.in_flight.pop(0)
