@@ -130,15 +130,15 @@ def test_tree_agrees_with_functions() -> None:
     cuts=st.lists(st.integers(0, 3000)),
 )
 def test_root_builder_as_bytes_arrive(data: bytes, leaf: int, cuts: list[int]) -> None:
-    """Hashed leaf by leaf as the bytes arrive (in any pieces): merkle_root's root."""
-    buffer = memoryview(bytearray(len(data)))
+    """Hashed leaf by leaf as the bytes come (in pieces of any sizes): merkle_root's root."""
     builder = RootBuilder(leaf)
-    filled = 0
+    at = 0
     for cut in [*sorted(c for c in cuts if c <= len(data)), len(data)]:
-        buffer[filled:cut] = data[filled:cut]
-        filled = max(filled, cut)
-        builder.update(buffer, filled)
-    assert builder.root(buffer, len(data)) == merkle_root(data, leaf) == mth(leaves(data, leaf))
+        builder.feed(memoryview(data)[at:cut] if cut > at else b"")
+        at = max(at, cut)
+    assert builder.root() == merkle_root(data, leaf) == mth(leaves(data, leaf))
+    with pytest.raises(MerkleError):
+        RootBuilder(leaf).root()
 
 
 def test_invalid_empty_shard_and_bad_index() -> None:

@@ -139,36 +139,44 @@ class MerkleTree:
 
 
 class RootBuilder:
-    """The root of a shard hashed leaf by leaf while its bytes arrive in a buffer, so no pass
-    over the whole shard is left once it is in (`merkle_root` of the same bytes, the same root).
-    """
+    """The root of a shard hashed leaf by leaf as its bytes come, in pieces of any sizes, so no
+    pass over the whole shard is left once it is in (`merkle_root` of the same bytes, the same
+    root)."""
 
-    __slots__ = ("_done", "_hashes", "_leaf_size")
+    __slots__ = ("_hashes", "_leaf_size", "_size", "_tail")
 
     def __init__(self, leaf_size: int) -> None:
         """Raises MerkleError for a leaf size below 1."""
         _check_shape(1, leaf_size)
         self._leaf_size = leaf_size
         self._hashes: list[bytes] = []
-        self._done = 0  # bytes hashed: whole leaves
+        self._tail = bytearray()  # the start of a leaf whose end has not come yet
+        self._size = 0
 
-    def update(self, view: memoryview, filled: int) -> None:
-        """Hash the whole leaves of `view[:filled]` not hashed yet (`view` the same buffer each
-        time, `filled` never going back)."""
-        end = filled - filled % self._leaf_size
-        if end > self._done:
-            self._hashes += _hash_leaves(view, self._done, end, self._leaf_size)
-            self._done = end
+    def feed(self, piece: bytes | bytearray | memoryview) -> None:
+        """The next bytes of the shard."""
+        view = memoryview(piece)
+        self._size += len(view)
+        if self._tail:
+            take = self._leaf_size - len(self._tail)
+            self._tail += view[:take]
+            view = view[take:]
+            if len(self._tail) < self._leaf_size:
+                return
+            self._hashes += _hash_leaves(
+                memoryview(self._tail), 0, self._leaf_size, self._leaf_size
+            )
+            self._tail = bytearray()
+        whole = len(view) - len(view) % self._leaf_size
+        self._hashes += _hash_leaves(view, 0, whole, self._leaf_size)
+        self._tail += view[whole:]
 
-    def root(self, view: memoryview, size: int) -> bytes:
-        """The root once all `size` bytes are in (the last leaf may be short). Raises
-        MerkleError for an empty shard."""
-        _check_shape(size, self._leaf_size)
-        self.update(view, size)
-        if self._done < size:
-            self._hashes += _hash_leaves(view, self._done, size, self._leaf_size)
-            self._done = size
-        return _Levels(list(self._hashes)).root
+    def root(self) -> bytes:
+        """The root of the bytes fed (the last leaf may be short). Raises MerkleError for an
+        empty shard."""
+        _check_shape(self._size, self._leaf_size)
+        last = _hash_leaves(memoryview(self._tail), 0, len(self._tail), self._leaf_size)
+        return _Levels(self._hashes + last).root
 
 
 def _hash_leaves(view: memoryview, start: int, end: int, leaf_size: int) -> list[bytes]:

@@ -20,11 +20,11 @@ import json
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 from voxpop.chain.modules.consent.state import Grant
 from voxpop.client.asgi import Receive, Scope, Send, read_body, respond, respond_error
-from voxpop.crypto.merkle import MerkleError, merkle_root
+from voxpop.crypto.merkle import RootBuilder
 from voxpop.crypto.storage_auth import StorageAuthError, verify_request
 from voxpop.storage import wire
 from voxpop.storage.chain import ChainUnavailableError
@@ -264,14 +264,13 @@ class StorageApp:
     async def _take_shard(
         self, scope: Scope, receive: Receive, deal: wire.Deal, placement: wire.Placement
     ) -> None:
-        # sha256 for the signature as the body streams in (hashlib drops the GIL on each
-        # chunk), so the whole body is hashed only once more, into its Merkle leaves
-        body, digest = await _read_hashed(receive, deal.shard_size)
+        # The body is hashed as it streams in, both for the signature (sha256) and into its
+        # Merkle leaves: no pass over the whole shard is left once it is in
+        body, digest, root = await _read_hashed(receive, deal.shard_size, deal.leaf_size)
         self._authorize(scope, b"", deal, digest)
         if len(body) != deal.shard_size:
             raise _size_error(len(body), deal.shard_size)
-        # Verify the bytes are the ones the chain committed to (hashing off the event loop)
-        root = await asyncio.to_thread(_root_or_none, body, deal.leaf_size)
+        # Verify the bytes are the ones the chain committed to
         if root != placement.root:
             raise ApiError(422, "root_mismatch", "the shard's Merkle root is not the deal's")
         try:
@@ -332,10 +331,16 @@ class StorageApp:
         return data
 
 
-async def _read_hashed(receive: Receive, limit: int) -> tuple[bytearray, bytes]:
-    """The body (at most `limit` bytes: 413 past it) and its sha256, hashed chunk by chunk."""
-    body = bytearray()
+async def _read_hashed(
+    receive: Receive, size: int, leaf_size: int
+) -> tuple[memoryview, bytes, bytes | None]:
+    """The body (`size` bytes at most: 413 past it), its sha256 and its Merkle root (None if
+    empty), each hashed chunk by chunk as it comes. The body goes into one buffer of `size`
+    bytes, allocated once (a growing one would copy a 16 MiB shard over and over)."""
+    body = memoryview(bytearray(size))
+    filled = 0
     hasher = hashlib.sha256()
+    leaves = RootBuilder(leaf_size)
     more = True
     while more:
         message = await receive()
@@ -344,11 +349,14 @@ async def _read_hashed(receive: Receive, limit: int) -> tuple[bytearray, bytes]:
         chunk = message.get("body", b"")
         more = message.get("more_body", False)
         # Verify the body stays within the limit before keeping any more of it
-        if len(body) + len(chunk) > limit:
-            raise ApiError(413, "too_large", f"the body is over {limit} bytes")
+        if filled + len(chunk) > size:
+            raise ApiError(413, "too_large", f"the body is over {size} bytes")
         hasher.update(chunk)
-        body += chunk
-    return body, hasher.digest()
+        leaves.feed(chunk)
+        body[filled : filled + len(chunk)] = chunk
+        filled += len(chunk)
+    root = leaves.root() if filled else None
+    return body[:filled], hasher.digest(), root
 
 
 def _stored(object_id: bytes, index: int, root: bytes, *, new: bool) -> dict[str, Any]:
@@ -363,14 +371,6 @@ def _size_error(size: int, expected: int) -> ApiError:
     if size > expected:
         return ApiError(413, "too_large", f"the deal's shards are {expected} bytes, not {size}")
     return ApiError(422, "size_mismatch", f"the deal's shards are {expected} bytes, not {size}")
-
-
-def _root_or_none(body: bytes | bytearray, leaf_size: int) -> bytes | None:
-    try:
-        # merkle_root only slices memoryviews of it: a bytearray serves as is (no 16 MiB copy)
-        return merkle_root(cast(bytes, body), leaf_size)
-    except MerkleError:
-        return None
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -95,7 +95,7 @@ class ShardStore:
                 out.append(bytes.fromhex(path.name))
         return sorted(out)
 
-    def write_shard(self, root: bytes, data: bytes | bytearray) -> bool:
+    def write_shard(self, root: bytes, data: bytes | bytearray | memoryview) -> bool:
         """Store `data` (already checked to have this root) durably; False if it was held already.
         Call from a worker thread; the caller reserved len(data) bytes and releases them."""
         return self._write(self.shard_path(root), data)
@@ -103,7 +103,7 @@ class ShardStore:
     def write_header(self, header_hash: bytes, data: bytes) -> bool:
         return self._write(self.header_path(header_hash), data)
 
-    def _write(self, target: Path, data: bytes | bytearray) -> bool:
+    def _write(self, target: Path, data: bytes | bytearray | memoryview) -> bool:
         if target.is_file():
             return False
         tmp = self.tmp_dir / secrets.token_hex(8)

@@ -156,12 +156,12 @@ def fetch_shards(
             shard = nodes.get_shard(endpoint, deal.object_id, index, deal.shard_size, cancel)
             return shard, merkle_root(shard, deal.leaf_size) if shard else b""
         hashing = RootBuilder(deal.leaf_size)
-        into = memoryview(b"")
+        hashed = 0
 
         def watch(buffer: memoryview, filled: int) -> None:
-            nonlocal into
-            into = buffer
-            hashing.update(buffer, filled)
+            nonlocal hashed
+            hashing.feed(buffer[hashed:filled])
+            hashed = filled
             arrivals.arrived(index, buffer, filled)
 
         view = nodes.get_shard_watched(
@@ -170,9 +170,9 @@ def fetch_shards(
         if not view:
             return view, b""
         # A body of no announced length was not watched: its root is hashed now
-        if len(into) != len(view):
+        if hashed != len(view):
             return view, merkle_root(view.tobytes(), deal.leaf_size)
-        return view, hashing.root(into, len(view))
+        return view, hashing.root()
 
     with ThreadPoolExecutor(max_workers=max(1, min(len(queue), want + hedge))) as pool:
         running: dict[Future[bytes | memoryview], Placement] = {}

@@ -53,14 +53,13 @@ from voxpop.client.storage.repair import (
     repair_objects,
 )
 from voxpop.client.storage.selection import ProviderView, choose_providers
-from voxpop.client.storage.stripes import decode_decrypt, decrypt_arriving, encrypt_encode
+from voxpop.client.storage.stripes import decode_decrypt, decrypt_arriving, encrypt_encode_roots
 from voxpop.client.storage.transport import StorageNodes
 from voxpop.client.sync import VoxClient
 from voxpop.crypto import erasure, vault
 from voxpop.crypto.address import encode_address
 from voxpop.crypto.encryption_keys import EncryptionKeys, derive_encryption_keys
 from voxpop.crypto.keys import PrivateKey
-from voxpop.crypto.merkle import merkle_root
 
 DEFAULT_K = 4
 DEFAULT_N = 6
@@ -100,9 +99,9 @@ class PutResult:
     height: int
     failed: dict[int, str] = field(default_factory=dict)  # shard index -> why its upload failed
     confirmed: bool = False
-    # seconds per step: keys (the directory read), encrypt_encode, roots, choose (the proven
-    # provider list), commit (the deal tx, a block), upload (every shard and header stored on
-    # its node), confirm (the nodes' Confirm txs in blocks)
+    # seconds per step: keys (the directory read), encrypt_encode (and the roots), choose (the
+    # proven provider list), commit (the deal tx, a block), upload (every shard and header
+    # stored on its node), confirm (the nodes' Confirm txs in blocks)
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -200,8 +199,10 @@ class DataVault:
         clock.lap("keys")
         progress(phases.ENCRYPT, 0, len(data))
         data_key = vault.new_data_key()
-        # Encrypted and erasure-coded at once, stripe by stripe (stripes.py)
-        ciphertext_size, shards = encrypt_encode(data_key, data, policy.k, policy.n)
+        # Encrypted, erasure-coded and hashed into the roots at once, stripe by stripe
+        ciphertext_size, shards, roots = encrypt_encode_roots(
+            data_key, data, policy.k, policy.n, params.leaf_size
+        )
         header = vault.seal_header(
             keys.secp256k1_public, data_key, k=policy.k, n=policy.n, size=ciphertext_size
         )
@@ -212,8 +213,6 @@ class DataVault:
             raise ObjectTooLargeError(
                 f"shards of {shard_size} bytes; the chain takes at most {params.max_shard_size}"
             )
-        roots = compute_roots(shards, params.leaf_size)
-        clock.lap("roots")
         progress(phases.ENCRYPT, len(data), len(data))
         chosen = choose_providers(
             self.providers(), policy.n, shard_size, max_price=policy.max_price
@@ -529,12 +528,6 @@ class Stopwatch:
         now = time.perf_counter()
         self.laps[name] = self.laps.get(name, 0.0) + now - self._last
         self._last = now
-
-
-def compute_roots(shards: Sequence[bytes], leaf_size: int) -> list[bytes]:
-    """Each shard's Merkle root; hashlib releases the GIL, so the shards hash in parallel."""
-    with ThreadPoolExecutor(max_workers=min(len(shards), os.cpu_count() or 1)) as pool:
-        return list(pool.map(lambda s: merkle_root(s, leaf_size), shards))
 
 
 def _unless_abandoned(early: Future[bytes]) -> bytes | None:

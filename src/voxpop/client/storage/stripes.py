@@ -19,9 +19,13 @@ from collections.abc import Generator, Iterator, Mapping
 
 from voxpop.client.storage.download import Arrivals
 from voxpop.crypto import erasure, vault
+from voxpop.crypto.merkle import RootBuilder
 
 _DONE = object()
 _QUEUED_STRIPES = 2  # decoded stripes waiting for the decrypter at most (8 MiB each)
+# Encrypted chunks (1 MiB each) waiting for the encoder at most: two stripes, so the encrypter
+# keeps going while the encoder codes and hashes a stripe
+_QUEUED_CHUNKS = 2 * erasure.STRIPE // vault.CHUNK_SIZE
 
 
 def ciphertext_stripes(shards: Mapping[int, bytes], k: int, n: int, size: int) -> Iterator[bytes]:
@@ -43,9 +47,9 @@ class _Handoff:
     """Pieces from a producer thread to the calling one, at most a few queued; an error in the
     producer is raised in the caller, and a caller that fails stops the producer."""
 
-    def __init__(self, produce: Iterator[bytes], name: str) -> None:
+    def __init__(self, produce: Iterator[bytes], name: str, queued: int) -> None:
         self._produce = produce
-        self._pieces: queue.Queue[object] = queue.Queue(maxsize=_QUEUED_STRIPES)
+        self._pieces: queue.Queue[object] = queue.Queue(maxsize=queued)
         self._stop = threading.Event()
         self._worker = threading.Thread(target=self._run, name=name, daemon=True)
 
@@ -85,7 +89,7 @@ class _Handoff:
 
 def decode_decrypt(shards: Mapping[int, bytes], k: int, n: int, size: int, key: bytes) -> bytes:
     """The plaintext of the object these k shards hold. Raises ErasureError, VaultError."""
-    decoded = _Handoff(ciphertext_stripes(shards, k, n, size), "voxpop-decode")
+    decoded = _Handoff(ciphertext_stripes(shards, k, n, size), "voxpop-decode", _QUEUED_STRIPES)
     pieces = iter(decoded)
     try:
         return b"".join(vault.decrypt_stream(key, pieces))
@@ -97,6 +101,22 @@ def encrypt_encode(key: bytes, data: bytes, k: int, n: int) -> tuple[int, list[b
     """(ciphertext size, the n shards) of `data` encrypted under `key`: the shards
     `erasure.encode(vault.encrypt_object(key, data), k, n)` would give. Raises ErasureError,
     VaultError."""
+    return _encrypt_encode(key, data, k, n, None)
+
+
+def encrypt_encode_roots(
+    key: bytes, data: bytes, k: int, n: int, leaf_size: int
+) -> tuple[int, list[bytes], list[bytes]]:
+    """encrypt_encode, and each shard's Merkle root (`leaf_size` leaves), hashed fragment by
+    fragment while the encrypter makes the next stripe (no pass over the shards afterwards)."""
+    builders = [RootBuilder(leaf_size) for _ in range(n)]
+    size, shards = _encrypt_encode(key, data, k, n, builders)
+    return size, shards, [b.root() for b in builders]
+
+
+def _encrypt_encode(
+    key: bytes, data: bytes, k: int, n: int, builders: list[RootBuilder] | None
+) -> tuple[int, list[bytes]]:
     parts: list[list[bytes]] = [[] for _ in range(n)]
     pending = bytearray()
     size = 0
@@ -104,8 +124,10 @@ def encrypt_encode(key: bytes, data: bytes, k: int, n: int) -> tuple[int, list[b
     def encode(stripe: bytes) -> None:
         for i, fragment in enumerate(erasure.encode(stripe, k, n)):
             parts[i].append(fragment)
+            if builders is not None:
+                builders[i].feed(fragment)
 
-    pieces = iter(_Handoff(vault.encrypt_stream(key, [data]), "voxpop-encrypt"))
+    pieces = iter(_Handoff(vault.encrypt_stream(key, [data]), "voxpop-encrypt", _QUEUED_CHUNKS))
     try:
         for piece in pieces:
             size += len(piece)
