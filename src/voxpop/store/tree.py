@@ -149,9 +149,9 @@ class TreeBatch:
         nodes passed on the way back up."""
         target = self._paths[at]
         read_record = self._read_record
-        # Per level passed: (depth, path, index in its chunk, entry, went right, old chunk, new
-        # chunk, chunk key if the node is its chunk's root)
-        trail: list[tuple[int, int, int, bytes, int, OldChunk, NewChunk, bytes]] = []
+        # Per level passed: (depth, path, index in its chunk, entry and its offset in the chunk
+        # record, went right, old chunk, new chunk, chunk key if the node is its chunk's root)
+        trail: list[tuple[int, int, int, bytes, int, int, OldChunk, NewChunk, bytes]] = []
         node_version = ref[1]
         record, bitmap = old
         rel = depth & 3
@@ -172,7 +172,7 @@ class TreeBatch:
             offset = CHUNK_HEADER_SIZE + ENTRY_SIZE * (bitmap & ((1 << index) - 1)).bit_count()
             entry = record[offset : offset + ENTRY_SIZE]
             went_right = target >> (255 - depth) & 1
-            trail.append((depth, path, index, entry, went_right, old, new, chunk_key))
+            trail.append((depth, path, index, entry, offset, went_right, old, new, chunk_key))
             depth += 1
             path = path << 1 | went_right
             index = index << 1 | went_right
@@ -197,8 +197,10 @@ class TreeBatch:
         stale = self.stale
         write = self._write
         level = len(trail)
+        # Above this depth no level's shape changed: see the same-shape loop below
+        changed_from = MAX_DEPTH + 1
         while level:
-            depth, path, index, entry, went_right, old, new, chunk_key = trail[level - 1]
+            depth, path, index, entry, _, went_right, old, new, chunk_key = trail[level - 1]
             kinds = entry[0]
             kind = result[2]
             old_kind = kinds >> 2 if went_right else kinds & 3
@@ -211,6 +213,7 @@ class TreeBatch:
                 break  # the same shape from this level up
             # The shape changed here (insert or delete): the general rules apply.
             level -= 1
+            changed_from = depth
             if chunk_key:
                 stale.append(chunk_key)
             left, right = decode_entry(entry)
@@ -220,22 +223,36 @@ class TreeBatch:
                 result = self._join(depth, path, result, right, old, new)
         if not level:
             return result
-        # Same shape from here up: only the child's hash and version change in each entry.
+        # Same shape from here up: only the child's hash and version change in each entry. A
+        # chunk whose every level is such is rewritten in place (`patched`, what merge_chunk
+        # gives for it); the first chunk, or one where the shape changed, through `new`.
         child_hash = result[0]
+        first_root = trail[0][0]
+        patched: bytearray | None = None
         while level:
             level -= 1
-            depth, path, index, entry, went_right, old, new, chunk_key = trail[level]
+            depth, path, index, entry, offset, went_right, old, new, chunk_key = trail[level]
             if went_right:
-                new[index] = b"".join((entry[:33], child_hash, entry[65:73], version_bytes))
+                new_entry = b"".join((entry[:33], child_hash, entry[65:73], version_bytes))
                 child_hash = sha256(b"\x01" + entry[1:33] + child_hash).digest()
             else:
-                new[index] = b"".join(
+                new_entry = b"".join(
                     (entry[:1], child_hash, entry[33:65], version_bytes, entry[73:81])
                 )
                 child_hash = sha256(b"\x01" + child_hash + entry[33:65]).digest()
+            if changed_from <= (depth | 3) or depth - (depth & 3) < first_root:
+                new[index] = new_entry
+                if chunk_key:
+                    stale.append(chunk_key)
+                    write(encode_node_key(version, depth, path), merge_chunk(old, new))
+                continue
+            if patched is None:
+                patched = bytearray(old[0])
+            patched[offset : offset + ENTRY_SIZE] = new_entry
             if chunk_key:
                 stale.append(chunk_key)
-                write(encode_node_key(version, depth, path), merge_chunk(old, new))
+                write(encode_node_key(version, depth, path), bytes(patched))
+                patched = None
         return (child_hash, version, KIND_INTERNAL, b"")
 
     def _insert_into_empty(
