@@ -26,9 +26,10 @@ baseline_reencrypt_per_s=<n> burst_reencrypt_per_s=<n>   (reencrypt_per_s: susta
 answering no faster than its consent/Record txs land (several in flight a block): a 503 busy is
 waited out and retried; burst: the first BURST answers, within the node's record backlog). The
 lines before it show the node's records in the sustained window (records, Record txs, resends,
-resyncs, drops) and the CPU time per answer in that window of the node process, the chain node
-and this process (the paying clients): on a shared machine the rate moves with the load, the
-CPU per answer much less.
+resyncs, drops), the rate counted to the last of them landing (the window's answers over the
+time until the node holds none queued or in flight), and the CPU time per answer in that window
+of the node process, the chain node and this process (the paying clients): on a shared machine
+the rate moves with the load, the CPU per answer much less.
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ from voxpop.client.payments.errors import NoProviderError
 from voxpop.client.storage import DataVault, PutPolicy
 from voxpop.client.testing import LocalNode
 from voxpop.crypto.consent import new_nonce, sign_access_request
+from voxpop.privacy.testing import LocalPrivacyNode
 
 OBJECT_SIZE = 100_000
 STREAMS = 4  # paying clients sending to one node at once (--streams)
@@ -104,6 +106,17 @@ def node_rate(payers: list[PayingClient], node: bytes, requests: list[bytes]) ->
     with ThreadPoolExecutor(max_workers=len(payers)) as pool:
         list(pool.map(stream, payers, shares))
     return len(requests) / (time.perf_counter() - start)
+
+
+def drain_seconds(node: LocalPrivacyNode, limit: float = 30.0) -> float:
+    """Seconds until the node holds no record queued or in flight: its answers all on chain."""
+    start = time.perf_counter()
+    while time.perf_counter() - start < limit:
+        status = node.status()
+        if status["records_queued"] == 0 and status["record_txs_in_flight"] == 0:
+            break
+        time.sleep(0.05)
+    return time.perf_counter() - start
 
 
 def main() -> None:
@@ -199,6 +212,8 @@ def main() -> None:
                         (cpu_seconds(pid) - was) * 1000 / len(requests)
                         for pid, was in zip(pids, cpu_before, strict=True)
                     ]
+                    drained = drain_seconds(privacy[0])
+                    to_chain = len(requests) / (len(requests) / rate + drained)
                 finally:
                     for payer in payers:
                         payer.close()
@@ -221,6 +236,10 @@ def main() -> None:
         f"{after['record_resyncs'] - before['record_resyncs']} resyncs, "
         f"{after['records_dropped']} dropped in all; queued at the end "
         f"{after['records_queued']}, in flight {after['record_txs_in_flight']}"
+    )
+    print(
+        f"    to the last record landing: {to_chain:.0f}/s (the last one landed {drained:.2f} s "
+        "after the last answer)"
     )
     print(
         f"    CPU per answer in that window: node {cpu_ms[0]:.2f} ms, chain node "
