@@ -5,11 +5,13 @@ same run.
 Starts a real solo node and six real storage nodes (`voxpop storage start`), then, with the
 owner's DataVault (client/storage, what `voxpop data put|get` runs):
 
-    put   encrypt and erasure-code (overlapped, stripe by stripe) -> Merkle roots -> choose
-          providers (proven list) -> OpenDeal -> upload the 6 shards and headers in parallel;
-          the deal tx's block wait and the nodes' Confirms are timed apart and not counted
-    get   proven deal and providers -> header -> fastest 4 shards, each checked against its
-          root -> decode and decrypt (overlapped, stripe by stripe)
+    put   encrypt, erasure-code and hash the Merkle roots (overlapped, stripe by stripe) ->
+          choose providers (proven list) -> OpenDeal -> upload the 6 shards and headers in
+          parallel; the deal tx's block wait and the nodes' Confirms are timed apart and not
+          counted
+    get   proven deal and providers -> header -> the 4 data shards (a straggler gets a hedge),
+          each hashed into its root as it arrives and checked against it, decrypted as they
+          arrive (decode_decrypt: what is left after the last byte)
     proof_verify_per_s   Merkle audit paths checked per second (what a validator does for each
                          challenge answer in a storage/Prove)
     onchain_bytes_per_gib_month   tx bytes the chain carries per GiB of owner data per month:

@@ -139,17 +139,19 @@ class MerkleTree:
 
 
 class RootBuilder:
-    """The root of a shard hashed leaf by leaf as its bytes come, in pieces of any sizes, so no
-    pass over the whole shard is left once it is in (`merkle_root` of the same bytes, the same
-    root)."""
+    """The root of a shard hashed as its bytes come, in pieces of any sizes: leaves as they
+    fill, and inner nodes as soon as both children are there, so almost nothing is left to hash
+    once the last byte is in (`merkle_root` of the same bytes, the same root)."""
 
-    __slots__ = ("_hashes", "_leaf_size", "_size", "_tail")
+    __slots__ = ("_leaf_size", "_pending", "_size", "_tail")
 
     def __init__(self, leaf_size: int) -> None:
         """Raises MerkleError for a leaf size below 1."""
         _check_shape(1, leaf_size)
         self._leaf_size = leaf_size
-        self._hashes: list[bytes] = []
+        # Per level, bottom-up: the nodes still waiting for a right sibling (at most one once
+        # a piece is absorbed)
+        self._pending: list[list[bytes]] = []
         self._tail = bytearray()  # the start of a leaf whose end has not come yet
         self._size = 0
 
@@ -163,20 +165,42 @@ class RootBuilder:
             view = view[take:]
             if len(self._tail) < self._leaf_size:
                 return
-            self._hashes += _hash_leaves(
-                memoryview(self._tail), 0, self._leaf_size, self._leaf_size
-            )
+            self._absorb(_hash_leaves(memoryview(self._tail), 0, self._leaf_size, self._leaf_size))
             self._tail = bytearray()
         whole = len(view) - len(view) % self._leaf_size
-        self._hashes += _hash_leaves(view, 0, whole, self._leaf_size)
+        self._absorb(_hash_leaves(view, 0, whole, self._leaf_size))
         self._tail += view[whole:]
 
     def root(self) -> bytes:
         """The root of the bytes fed (the last leaf may be short). Raises MerkleError for an
         empty shard."""
         _check_shape(self._size, self._leaf_size)
-        last = _hash_leaves(memoryview(self._tail), 0, len(self._tail), self._leaf_size)
-        return _Levels(self._hashes + last).root
+        self._absorb(_hash_leaves(memoryview(self._tail), 0, len(self._tail), self._leaf_size))
+        self._tail = bytearray()
+        # The nodes left are complete subtrees, larger going up and each left of those below:
+        # RFC 6962 hashes each with everything to its right
+        root: bytes | None = None
+        for waiting in self._pending:
+            if waiting:
+                root = waiting[0] if root is None else hash_node(waiting[0], root)
+        assert root is not None
+        return root
+
+    def _absorb(self, hashes: list[bytes]) -> None:
+        sha = hashlib.sha256
+        level = 0
+        while hashes:
+            if level == len(self._pending):
+                self._pending.append([])
+            waiting = self._pending[level]
+            waiting += hashes
+            pairs = len(waiting) // 2
+            hashes = [
+                sha(NODE_PREFIX + waiting[2 * i] + waiting[2 * i + 1]).digest()
+                for i in range(pairs)
+            ]
+            del waiting[: 2 * pairs]
+            level += 1
 
 
 def _hash_leaves(view: memoryview, start: int, end: int, leaf_size: int) -> list[bytes]:
