@@ -6,9 +6,8 @@ arrives, and a failed or wrong one starts a request to the next node. A download
 when STRAGGLER_FACTOR times the fastest one's time has passed gets up to `hedge` requests to
 further nodes beside it (hedging from the start would move a fifth of the bytes more on every
 read, on a client that is often CPU-bound), and once k shards verify the downloads still running
-are cancelled. A node that
-sends a shard that does not match its root is treated as one that did not answer: the object is
-read as long as k honest nodes answer.
+are cancelled. A node that sends a shard that does not match its root is treated as one that did
+not answer: the object is read as long as k honest nodes answer.
 """
 
 from __future__ import annotations

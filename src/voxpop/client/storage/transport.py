@@ -161,7 +161,7 @@ class StorageNodes:
 class _Body:
     """A response body received into one buffer, allocated once at its announced length (a
     growing buffer would copy a 16 MiB shard many times over); a body of no announced length
-    (chunked) is gathered in pieces and watched only once whole."""
+    (chunked) is gathered in pieces, joined at the end and not watched."""
 
     def __init__(self, where: str, announced: str | None, max_bytes: int) -> None:
         self.where = where
