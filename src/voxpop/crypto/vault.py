@@ -88,7 +88,7 @@ def encrypt_stream(key: bytes, chunks: Iterable[bytes]) -> Iterator[bytes]:
     yield sodium.crypto_secretstream_xchacha20poly1305_push(state, held or b"", None, _TAG_FINAL)
 
 
-def decrypt_stream(key: bytes, chunks: Iterable[bytes]) -> Iterator[bytes]:
+def decrypt_stream(key: bytes, chunks: Iterable[bytes | memoryview]) -> Iterator[bytes]:
     """The plaintext of a ciphertext given in pieces of any sizes, one piece per chunk.
 
     Raises VaultError: bad_key, tampered (a chunk that does not authenticate, in this place,
@@ -262,7 +262,7 @@ def _check_key(key: bytes) -> None:
         raise VaultError("bad_key", f"a data key is {KEY_SIZE} bytes")
 
 
-def _take_head(it: Iterator[bytes], size: int) -> tuple[bytes, memoryview]:
+def _take_head(it: Iterator[bytes | memoryview], size: int) -> tuple[bytes, memoryview]:
     """The first `size` bytes of the pieces (fewer if they end first), and what is left of the
     piece they end in (a view: a whole object given as one piece is not copied)."""
     buf = bytearray()

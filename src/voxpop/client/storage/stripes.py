@@ -154,7 +154,7 @@ def decrypt_arriving(
 
 def _arriving_ciphertext(
     arrivals: Arrivals, k: int, n: int, shard_size: int, size: int
-) -> Iterator[bytes]:
+) -> Iterator[memoryview]:
     """The object's `size` ciphertext bytes, fragment by fragment of the data shards as each is
     in: stripe s is the payloads of the s-th fragments of shards 0..k-1, cut at the stripe's
     size (erasure.data_payload)."""
@@ -178,7 +178,7 @@ def _arriving_ciphertext(
             unfilled -= min(unfilled, len(payload))
             left -= len(piece)
             if piece:
-                yield bytes(piece)
+                yield piece  # a view into the shard's buffer: decrypt_stream copies per chunk
         # Verify the payloads held the whole stripe
         if unfilled:
             raise erasure.ErasureError("bad_shard", f"the stripe at {at} is {unfilled} bytes short")
