@@ -140,7 +140,11 @@ def main() -> None:
             with ThreadPoolExecutor(max_workers=2) as pool:
                 stored = pool.submit(start_storage_nodes, root, node.url, STORAGE_KEYS[:6])
                 holding = pool.submit(start_privacy_nodes, root, node.url, PRIVACY_KEYS, 1)
-                storage, privacy = stored.result(), holding.result()
+                # Each kept as soon as it started: what started is stopped if the other fails
+                try:
+                    storage = stored.result()
+                finally:
+                    privacy = holding.result()
             with VoxClient(node.url) as vox, DataVault(vox, OWNER, root / "owner") as vault:
                 assert vox.publish_keys(BUYER).code == 0
                 ids = []
