@@ -62,7 +62,9 @@ def run(
 
 @sim_app.command("sybil")
 def sybil(
-    quota: int = typer.Option(1_000, "--quota", help="the registrar's claims per day"),
+    quota: int = typer.Option(
+        200, "--quota", help="the registrar's claims per day (the chain's default)"
+    ),
     grant: int = typer.Option(10_000_000, "--grant", help="uvox per sign-up grant"),
     detection_days: int = typer.Option(
         1, "--detection-days", help="days until a removal is proposed"

@@ -39,7 +39,7 @@ REGISTRAR_QUOTA = 85
 class SybilParams:
     seed: int = 1
     grant_amount: int = 10 * VOX
-    registrar_quota: int = 1_000
+    registrar_quota: int = 200  # the chain's default
     grant_pool: int = 1_000_000 * VOX
     detection_days: int = 1  # from the first fake claim to the removal proposal
     voting_days: int = 2

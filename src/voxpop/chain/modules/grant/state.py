@@ -31,7 +31,10 @@ ATTESTATION_DOMAIN = b"voxpop/grant-attestation/v1\n"
 class GrantParams:
     amount: int = 10_000_000  # 10 VOX: enough for thousands of paid calls
     epoch_seconds: int = 86_400
-    registrar_quota: int = 1_000  # claims one registrar may attest per epoch
+    # Claims one registrar may attest per epoch: a real registrar's onboarding (the simulated
+    # 10,000-household network needs about 170 a registrar-day), and what a compromised one takes
+    # before governance removes it (docs/economics.md, "Sybil cost")
+    registrar_quota: int = 200
     max_attestation_ttl: int = 30 * 86_400
 
     @classmethod
