@@ -380,13 +380,26 @@ def test_top_up_when_low(vox: VoxClient, tmp_path: Path) -> None:
         assert on_chain.deposit == channel.deposit == 34
 
 
-def test_provider_ends_the_channel_client_opens_a_new_one(vox: VoxClient, tmp_path: Path) -> None:
+def test_provider_ends_the_channel_client_opens_a_new_one(
+    market: Market, vox: VoxClient, tmp_path: Path
+) -> None:
+    gateway = provider_of(market, WEATHER)
     with payer(vox, "reopen", tmp_path) as client:
         client.call("weather", b"{}")
         [first] = client.ledger.channels()
+        # WEATHER's gateway claims at once with the same key: let its claim land first, or the
+        # two txs would race for one sequence number
+        assert wait_claimed(vox, first.channel_id, 3) == 3
         close = MsgClose(payee=WEATHER.public_key.address, channel_id=first.channel_id)
-        assert vox.execute(WEATHER, [close], gas_limit=GAS).code == 0
-        time.sleep(1.5)  # the provider's view (refreshed every 0.5 s) sees it gone
+        closed = vox.execute(WEATHER, [close], gas_limit=GAS)
+        assert closed.code == 0
+        # The provider's view (refreshed every 0.5 s) sees it gone: it has read the close's block,
+        # then a whole refresh round later it has read this channel again
+        deadline = time.monotonic() + 30
+        while gateway.status()["last_view_height"] < closed.height:
+            assert time.monotonic() < deadline, "the provider's view never reached the close"
+            time.sleep(0.1)
+        time.sleep(1.5)
         answer = client.call("weather", b"{}")
         old, new = client.ledger.channels()
         assert old.channel_id == first.channel_id and old.closed
