@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 import typer
 from rich.panel import Panel
@@ -65,6 +67,52 @@ from voxpop.storage.devnet import (
 from voxpop.storage.testing import LocalStorageNode
 
 devnet_app = typer.Typer(no_args_is_help=True, help="Run everything locally with one command.")
+
+
+class RoleProcess(Protocol):
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def log_path(self) -> Path: ...
+
+    def stop(self) -> None: ...
+
+
+Role = TypeVar("Role", bound=RoleProcess)
+
+
+def start_each(
+    label: str,
+    accounts: Sequence[PrivateKey],
+    start: Callable[[int, PrivateKey], Role],
+    into: list[Role],
+    stopping: threading.Event,
+) -> None:
+    """Start one process of a role per account, all at once (each registers on chain and waits
+    for blocks). A process that fails is reported and left out; one that starts after the devnet
+    began stopping is stopped at once."""
+
+    def start_one(index: int, account: PrivateKey) -> None:
+        try:
+            started = start(index, account)
+        except (LocalProcessError, OSError) as exc:
+            console.print(f"[yellow]{label} node {index} not started[/]: {exc}")
+            return
+        if stopping.is_set():
+            started.stop()
+            return
+        into.append(started)
+        console.print(f"  {label} {started.url} (log {started.log_path})")
+
+    threads = [
+        threading.Thread(target=start_one, args=(i, account), daemon=True)
+        for i, account in enumerate(accounts)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=90)
 
 
 @devnet_app.command("up")
@@ -178,26 +226,13 @@ def up(
             console.print(f"[yellow]storage nodes not started[/]: {exc}")
             return
 
-        def start_one(index: int, account: PrivateKey) -> None:
-            try:
-                node = start_devnet_storage(h.root, url, account, index, storage_port + index)
-            except (LocalProcessError, OSError) as exc:
-                console.print(f"[yellow]storage node {index} not started[/]: {exc}")
-                return
-            if stopping.is_set():  # the devnet stopped while it started: it goes too
-                node.stop()
-                return
-            storage_nodes.append(node)
-            console.print(f"  storage {node.url} (log {node.log_path})")
-
-        threads = [
-            threading.Thread(target=start_one, args=(i, account), daemon=True)
-            for i, account in enumerate(accounts)
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=90)
+        start_each(
+            "storage",
+            accounts,
+            lambda i, account: start_devnet_storage(h.root, url, account, i, storage_port + i),
+            storage_nodes,
+            stopping,
+        )
 
     privacy_nodes: list[LocalPrivacyNode] = []
     explorers: list[LocalExplorer] = []
@@ -225,26 +260,13 @@ def up(
             console.print(f"[yellow]privacy nodes not started[/]: {exc}")
             return
 
-        def start_one(index: int, account: PrivateKey) -> None:
-            try:
-                node = start_devnet_privacy(h.root, url, account, index, privacy_port + index)
-            except (LocalProcessError, OSError) as exc:
-                console.print(f"[yellow]privacy node {index} not started[/]: {exc}")
-                return
-            if stopping.is_set():
-                node.stop()
-                return
-            privacy_nodes.append(node)
-            console.print(f"  privacy {node.url} (log {node.log_path})")
-
-        threads = [
-            threading.Thread(target=start_one, args=(i, account), daemon=True)
-            for i, account in enumerate(accounts)
-        ]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=90)
+        start_each(
+            "privacy",
+            accounts,
+            lambda i, account: start_devnet_privacy(h.root, url, account, i, privacy_port + i),
+            privacy_nodes,
+            stopping,
+        )
 
     def start_providers(url: str) -> None:
         # Funding and registering wait for blocks: off the event loop, in their own threads
