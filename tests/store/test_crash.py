@@ -37,12 +37,17 @@ with MerkleStore(sys.argv[1], keep_versions=3, aux_dbs=["blocks"]) as store:
 
 def run_writer_until_killed(path: Path, seconds: float) -> list[tuple[int, str]]:
     """Start a writer, SIGKILL it after `seconds`; the (version, root) pairs it reported."""
+    started = time.monotonic()
     child = subprocess.Popen(
         [sys.executable, "-c", WRITER, str(path)], stdout=subprocess.PIPE, text=True
     )
-    time.sleep(seconds)
+    # Not before its first commit: on a loaded machine its imports alone can outlast `seconds`
+    assert child.stdout is not None
+    first = child.stdout.readline()
+    time.sleep(max(0.0, started + seconds - time.monotonic()))
     child.send_signal(signal.SIGKILL)
-    output, _ = child.communicate()
+    rest, _ = child.communicate()
+    output = first + rest
     assert child.returncode == -signal.SIGKILL
     return [
         (int(version), root)
