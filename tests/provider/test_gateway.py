@@ -278,7 +278,14 @@ def test_status_command(node: LocalNode, provider_home: Path) -> None:
     code, out = cli("provider", "status", "--home", str(provider_home))
     assert code == 1 and out["error"]["code"] == "no_status"
     with start_provider(node, provider_home) as provider:
-        time.sleep(1.5)
+        # The status file is written every second; it names a view once the first ping landed
+        deadline = time.monotonic() + 60
+        while True:
+            written = provider.status_file()
+            if written is not None and written["last_view_height"] > 0:
+                break
+            assert time.monotonic() < deadline, f"the status file never named a view: {written}"
+            time.sleep(0.2)
         code, out = cli("provider", "status", "--home", str(provider_home))
         assert code == 0, out
         assert out["running"] and out["node_reachable"] and out["last_view_height"] > 0
