@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -154,3 +156,46 @@ def test_disk_keeps_the_newest(chain: Chain, tmp_path: Path) -> None:
     snapshots, meta = take(chain, tmp_path / "snap")
     assert (tmp_path / "snap" / f"{meta.height:020d}" / chunk_file(0)).exists()
     assert snapshots.prune(0) == [meta.height] and snapshots.heights() == []
+
+
+class _HeldSource:
+    """The chain's app as a snapshot source whose records pause after the first (`paused`) until
+    `go`: the writer is then mid-snapshot, its chunks in its temporary directory."""
+
+    def __init__(self, app: VoxApp) -> None:
+        self.app = app
+        self.paused = threading.Event()
+        self.go = threading.Event()
+        self.last_height = app.last_height
+        self.last_app_hash = app.last_app_hash
+        self.last_block_time = app.last_block_time
+
+    def iterate_state(self) -> Iterator[tuple[bytes, bytes]]:
+        records = self.app.iterate_state()
+        yield next(records)
+        self.paused.set()
+        # Verify the test releases us (a hung writer would otherwise hang the test)
+        assert self.go.wait(30)
+        yield from records
+
+
+def test_reader_leaves_a_snapshot_being_written_alone(chain: Chain, tmp_path: Path) -> None:
+    """Another process reading the directory (a test polling a node's snapshots, an import from
+    it) must not delete the snapshot its writer is still writing."""
+    root = tmp_path / "snap"
+    source = _HeldSource(chain.app)
+    taker = Snapshotter(SnapshotDir(root), interval=1, keep=2, chunk_bytes=1024)
+    taker.after_commit(source)
+    assert source.paused.wait(30) and (root / f".tmp-{source.last_height}").is_dir()
+    assert SnapshotDir(root).heights() == []
+    source.go.set()
+    taker.wait()
+    assert SnapshotDir(root).heights() == [source.last_height]
+
+
+def test_writer_removes_what_a_crashed_writer_left(tmp_path: Path) -> None:
+    leftover = tmp_path / "snap" / ".tmp-7"
+    leftover.mkdir(parents=True)
+    (leftover / chunk_file(0)).write_bytes(b"partial")
+    Snapshotter(SnapshotDir(tmp_path / "snap"), interval=1, keep=2, chunk_bytes=1024)
+    assert not leftover.exists()

@@ -1,7 +1,9 @@
 """The snapshots a node keeps, on disk: HOME/data/snapshots/<height>/{metadata.cbor, chunk-<i>}.
 
 A snapshot is written into a temporary directory and renamed into place, so a listed snapshot is
-always whole; a crash leaves only a `.tmp-*` directory, removed at the next open.
+always whole; a crash leaves only a `.tmp-*` directory, which the directory's writer removes when
+it starts (`remove_partial`). Readers never delete: another process (a test, an import) may open
+the directory while the node writes a snapshot into it.
 """
 
 from __future__ import annotations
@@ -28,7 +30,11 @@ class SnapshotDir:
     def __init__(self, root: Path) -> None:
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
-        for leftover in root.glob(_TMP_PREFIX + "*"):
+
+    def remove_partial(self) -> None:
+        """Delete the snapshots a crashed writer left half-written. Only the directory's one
+        writer calls this, before it writes: for anyone else they may be in progress."""
+        for leftover in self.root.glob(_TMP_PREFIX + "*"):
             shutil.rmtree(leftover, ignore_errors=True)
 
     def _path(self, height: int) -> Path:

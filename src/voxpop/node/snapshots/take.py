@@ -84,6 +84,8 @@ class Snapshotter:
         self.chunk_bytes = chunk_bytes
         self._on_done = on_done
         self._worker: threading.Thread | None = None
+        # The directory's writer: what a crashed predecessor left half-written is ours to remove
+        snapshots.remove_partial()
 
     def due(self, height: int) -> bool:
         return self.interval > 0 and height > 0 and height % self.interval == 0
