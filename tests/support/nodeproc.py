@@ -54,7 +54,7 @@ class NodeProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 30) -> None:
+    def start(self, timeout: float = 120) -> None:
         log = self.home.root / f"node-{len(self.logs)}.log"
         self.logs.append(log)
         with open(log, "wb") as out:
@@ -77,7 +77,8 @@ class NodeProcess:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"node exited {self.proc.returncode}:\n{self.log_text()}")
             try:
-                if httpx.get(f"{self.url}/v1/status", timeout=1).status_code == 200:
+                # A wait, not a delay: a loaded machine starts Python and answers slowly
+                if httpx.get(f"{self.url}/v1/status", timeout=10).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass

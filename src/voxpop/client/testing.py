@@ -26,7 +26,7 @@ import httpx
 from voxpop.node.config import NodeConfig, load_config
 
 DEFAULT_CHAIN_ID = "voxpop-test"
-START_TIMEOUT = 30.0
+START_TIMEOUT = 120.0  # a wait, not a delay: a loaded 2-core CI machine starts Python slowly
 STOP_TIMEOUT = 10.0
 
 
@@ -129,7 +129,7 @@ class LocalNode:
 
     def wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
-        with httpx.Client(base_url=self.url, timeout=2.0) as http:
+        with httpx.Client(base_url=self.url, timeout=10.0) as http:
             while time.monotonic() < deadline:
                 if self.process.poll() is not None:
                     raise LocalNodeError(
@@ -217,7 +217,7 @@ class LocalProcess:
 
     def wait_ready(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
-        with httpx.Client(base_url=self.url, timeout=2.0) as http:
+        with httpx.Client(base_url=self.url, timeout=10.0) as http:
             while time.monotonic() < deadline:
                 if self.process.poll() is not None:
                     raise LocalProcessError(f"exited with {self.process.returncode}: {self.log()}")

@@ -19,7 +19,7 @@ from voxpop.client.testing import LocalProcess, LocalProcessError, free_port, vo
 from voxpop.provider.service import provider_dir
 from voxpop.provider.status import STATUS_NAME, read_status
 
-START_TIMEOUT = 30.0
+START_TIMEOUT = 120.0  # a wait, not a delay: a loaded 2-core CI machine starts Python slowly
 
 
 # What a provider that exits or does not answer in time raises
