@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 
@@ -43,10 +43,19 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
 
+class _Server(ThreadingHTTPServer):
+    closed: ClassVar[threading.Event] = threading.Event()  # set once it closed a connection
+
+    def shutdown_request(self, request: Any) -> None:
+        super().shutdown_request(request)
+        self.closed.set()
+
+
 @pytest.fixture
 def server() -> Iterator[str]:
     _Handler.peers = []
-    httpd = ThreadingHTTPServer(("127.0.0.1", free_port()), _Handler)
+    _Server.closed = threading.Event()
+    httpd = _Server(("127.0.0.1", 0), _Handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     try:
@@ -81,7 +90,8 @@ def test_a_connection_the_provider_closed_is_not_reused(server: str) -> None:
     http = ProviderHttp()
     try:
         assert http.post(server + "/close", b"1", {}, 5.0).content == b"/close 1"
-        time.sleep(0.1)  # the server's FIN arrives
+        # The server's FIN is out (a fixed 0.1 s could be too short on a loaded machine)
+        assert _Server.closed.wait(30)
         assert http.post(server + "/v1/echo", b"2", {}, 5.0).content == b"/v1/echo 2"
         assert len(set(_Handler.peers)) == 2
     finally:
