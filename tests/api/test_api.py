@@ -414,11 +414,13 @@ def test_invalid_body_too_large_without_length(http: httpx.Client) -> None:
 async def test_stream_receives_block_and_tx(node: LocalNode) -> None:
     async with httpx.AsyncClient(base_url=node.url, timeout=30) as http:
         seen: dict[str, dict[str, Any]] = {}
+        subscribed = asyncio.Event()
 
         async def listen() -> None:
             async with http.stream("GET", "/v1/stream") as resp:
                 assert resp.status_code == 200
                 assert resp.headers["content-type"].startswith("text/event-stream")
+                subscribed.set()  # the node subscribes the feed before it answers
                 kind = None
                 async for line in resp.aiter_lines():
                     if line.startswith("event:"):
@@ -429,7 +431,8 @@ async def test_stream_receives_block_and_tx(node: LocalNode) -> None:
                         return
 
         listener = asyncio.create_task(listen())
-        await asyncio.sleep(0.5)  # let the subscription start before the tx
+        # The tx only after the feed is subscribed (a fixed 0.5 s could be too short when loaded)
+        await asyncio.wait_for(subscribed.wait(), 30)
         account_resp = await http.get(f"/v1/accounts/{ALICE_ADDR}")
         tx = signed_send(ALICE, BOB, 3, account_resp.json()["sequence"])
         resp = await http.post("/v1/txs", json={"tx": b64(tx), "mode": "commit"})
