@@ -88,7 +88,8 @@ class World:
         return record.x25519
 
 
-def wait_for(what: str, check: Callable[[], Any], timeout: float = 20.0) -> Any:
+def wait_for(what: str, check: Callable[[], Any], timeout: float = 60.0) -> Any:
+    """`check()` once truthy (60 s at most: Record txs and sweeps are slow when loaded)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = check()
