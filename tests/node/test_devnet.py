@@ -46,17 +46,17 @@ def run_devnet(home: Path, port: int, until_height: int) -> tuple[int, str, int]
     url = f"http://127.0.0.1:{port}"
     height = 0
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # a devnet starts its node, providers and agent at once
         while time.monotonic() < deadline:
             try:
-                height = httpx.get(f"{url}/v1/status", timeout=1).json()["latest_height"]
+                height = httpx.get(f"{url}/v1/status", timeout=5).json()["latest_height"]
                 if height >= until_height:
                     break
             except httpx.HTTPError:
                 pass
             time.sleep(0.2)
         proc.send_signal(signal.SIGINT)
-        out, _ = proc.communicate(timeout=20)
+        out, _ = proc.communicate(timeout=60)  # the roles it started stop first
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -92,7 +92,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         env=env,
-        timeout=60,
+        timeout=180,  # a wait, not a delay: one CLI run took over 60 s at load 18
         stdin=subprocess.DEVNULL,
     )
 
