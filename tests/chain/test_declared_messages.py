@@ -29,7 +29,7 @@ from voxpop.chain.fields import (
     X25519KeyKind,
 )
 from voxpop.chain.module import Msg, message_table, msg_fields, msg_from_json
-from voxpop.chain.modules.gov.actions import ACTIONS, ActionsKind, ParamsKind
+from voxpop.chain.modules.gov.actions import ACTIONS, ActionsKind, BoolKind, ParamsKind
 from voxpop.chain.modules.services.messages import (
     Ed25519KeyKind,
     EndpointKind,
@@ -101,6 +101,8 @@ def values_of(kind: Kind) -> st.SearchStrategy[Any]:
         return st.sampled_from([b"{}", b'{"a":1}', b'"x"', b"[1,2]", b'{"to":"vox1","n":"2"}'])
     if isinstance(kind, OptionalAddressKind):
         return st.just(b"") | st.binary(min_size=20, max_size=20)
+    if isinstance(kind, BoolKind):
+        return st.booleans()
     raise AssertionError(f"no strategy for {kind!r}")
 
 

@@ -17,13 +17,15 @@ from tests.support.nodeproc import NodeProcess
 from voxpop.api.app import create_api
 from voxpop.chain.app import VoxApp
 from voxpop.chain.context import Context
-from voxpop.chain.encoding import decode_state, encode
+from voxpop.chain.encoding import decode_state, decode_uint, encode
+from voxpop.chain.kv import KVReader
 from voxpop.chain.modules.auth.state import AuthParams
 from voxpop.chain.modules.distribution import state as distribution
 from voxpop.chain.modules.distribution.module import DistributionModule
 from voxpop.chain.modules.gov import state as gov
 from voxpop.chain.modules.gov.adopt import ADOPT_UPGRADE, missing_defaults
 from voxpop.chain.modules.gov.upgrades import KNOWN_UPGRADES
+from voxpop.chain.modules.grant import state as grant
 from voxpop.chain.modules.storage import state as storage
 from voxpop.chain.registry import default_modules
 from voxpop.chain.tx import encode_tx, make_body
@@ -41,6 +43,13 @@ OLD_DISTRIBUTION = {
     "min_inflation_bps": 700,
     "max_inflation_bps": 2000,
     "community_tax_bps": 200,
+}
+# Grant's params as the version before registrars' bonds stored them
+OLD_GRANT = {
+    "amount": 10_000_000,
+    "epoch_seconds": 86_400,
+    "registrar_quota": 200,
+    "max_attestation_ttl": 30 * 86_400,
 }
 
 
@@ -75,25 +84,41 @@ def create(root: Path, block_interval_ms: int) -> NodeProcess:
 
 def make_old(ctx: Context) -> None:
     """State as the earlier version left it: distribution's params without the steering fields,
-    and no params stored for a module that version did not have."""
+    grant's without the registrar bond, and no params stored for a module that version did not
+    have."""
     ctx.set(distribution.PARAMS_KEY, encode(OLD_DISTRIBUTION))
+    ctx.set(grant.PARAMS_KEY, encode(OLD_GRANT))
     ctx.delete(storage.PARAMS_KEY)
+
+
+def adoptions(state: KVReader) -> list[tuple[str, int]]:
+    """The solo adoptions done (name, height): their names carry the height they ran at."""
+    done = [
+        (key[len(gov.DONE_PREFIX) :].decode(), decode_uint(value))
+        for key, value in state.iterate(gov.DONE_PREFIX)
+    ]
+    return [(name, height) for name, height in done if name.startswith(f"{ADOPT_UPGRADE}-solo-")]
 
 
 def test_a_new_chain_needs_nothing_adopted(tmp_path: Path) -> None:
     made = create(tmp_path / "node", 100)
 
-    async def run() -> list[str]:
+    async def run() -> tuple[list[str], dict[str, Any]]:
         node = solo.SoloNode(made.home)
         await node.start()
         try:
             await wait_height(node, 2)
-            return missing_defaults(node.app.committed, node.app.modules)
+            state = node.app.committed
+            grant_params = decode_state(state.get(grant.PARAMS_KEY) or b"")
+            return missing_defaults(state, node.app.modules), grant_params
         finally:
             await node.stop()
 
     # Every module's params are stored at genesis: nothing to adopt, nothing scheduled
-    assert asyncio.run(run()) == []
+    missing, grant_params = asyncio.run(run())
+    assert missing == []
+    # A new chain's registrars bond the default (its genesis bonds them: voxpop.chain.genesis)
+    assert grant_params["registrar_bond"] == grant.GrantParams().registrar_bond == 8_000_000_000
     assert ADOPT_UPGRADE in KNOWN_UPGRADES  # a network's route: the upgrade proposal
 
 
@@ -113,8 +138,9 @@ def test_a_chain_made_before_new_params_resumes(
                 await wait_height(node, 1)
                 node.app.schedule_upgrade("make-old", make_old)
                 await wait_height(node, node.status().latest_height + 2)
-                old_height = node.status().latest_height
+                old_height = node.status().latest_height  # at least: it makes blocks meanwhile
                 assert missing_defaults(node.app.committed, node.app.modules) == [
+                    "grant params: new ['registrar_bond']",
                     "distribution params: new ['goal_bonded_bps', 'inflation_rate_change_bps']",
                     "storage params: none stored, defaults written",
                 ]
@@ -135,16 +161,23 @@ def test_a_chain_made_before_new_params_resumes(
                 "goal_bonded_bps": 6_700,
                 "inflation_rate_change_bps": 0,
             }
+            # Its registrars never bonded: it needs no bond until governance asks for one
+            assert decode_state(state.get(grant.PARAMS_KEY) or b"") == {
+                **OLD_GRANT,
+                "registrar_bond": 0,
+            }
             assert state.get(storage.PARAMS_KEY) is not None
-            name = f"{ADOPT_UPGRADE}-solo-{old_height + 1}"
-            assert gov.done_height(state, name) == old_height + 1
-            block = node.get_block(old_height + 1)
+            # Adopted in the first block this version made, named by its height
+            [(name, adopted)] = adoptions(state)
+            assert adopted > old_height and name == f"{ADOPT_UPGRADE}-solo-{adopted}"
+            assert gov.done_height(state, name) == adopted
+            block = node.get_block(adopted)
             assert block is not None
             kinds = [e.type for e in block.events]
-            assert "upgrade_applied" in kinds and kinds.count("params_adopted") == 2
+            assert "upgrade_applied" in kinds and kinds.count("params_adopted") == 3
             # And it makes blocks with txs again
             result = await node.broadcast_tx(send(node.chain_id, 0), BroadcastMode.COMMIT)
-            assert result.code == 0 and result.height > old_height + 1
+            assert result.code == 0 and result.height > adopted
         finally:
             await node.stop()
 

@@ -1246,6 +1246,14 @@ def _htlc_offer_hint(g: DeclaredMsgs, value: dict[str, Any], me: bytes, t: int) 
         value["offerer_seconds"], value["taker_seconds"] = longer, shorter
 
 
+def _withdraw_bond_hint(g: DeclaredMsgs, value: dict[str, Any], me: bytes, t: int) -> None:
+    """Mostly the signer's own registrar key (a withdrawal names the key whose address signs)."""
+    own = [k for k in CHAOS_KEYS if k.public_key.address == me]
+    if own and g.rng.random() < 0.8:
+        value["account"] = me
+        value["registrar"] = own[0].public_key.raw
+
+
 MSG_HINTS: dict[str, MsgHint] = {
     "htlc/Offer": _htlc_offer_hint,
     "gov/WeightedVote": _weighted_vote_hint,
@@ -1253,6 +1261,7 @@ MSG_HINTS: dict[str, MsgHint] = {
     "market/Post": _market_post_hint,
     "settings/Rotate": _settings_rotate_hint,
     "grant/Claim": _claim_hint,
+    "grant/WithdrawBond": _withdraw_bond_hint,
     "gov/ParamChange": _param_change_hint,
     "channels/Claim": _voucher_hint,
     "wasm/StoreCode": _store_code_hint,

@@ -276,6 +276,22 @@ class GrantPoolEmptyError(ChainError):
     name = "grant_pool_empty"
 
 
+@_register
+class RegistrarUnbondedError(ChainError):
+    """The registrar's bond is less than grant's `registrar_bond`."""
+
+    code = 87
+    name = "registrar_unbonded"
+
+
+@_register
+class BondExceededError(ChainError):
+    """The withdrawal is more than the registrar's bond lets go."""
+
+    code = 88
+    name = "bond_exceeded"
+
+
 # Queries (100-119)
 
 

@@ -22,7 +22,7 @@ from voxpop.chain.errors import ChainError, InvalidGenesisError
 from voxpop.chain.gas import InfiniteGasMeter
 from voxpop.chain.kv import Branch
 from voxpop.chain.module import Module
-from voxpop.chain.module_accounts import GRANT_POOL, module_address
+from voxpop.chain.module_accounts import GRANT_BONDS, GRANT_POOL, module_address
 from voxpop.chain.modules.auth.state import AuthParams
 from voxpop.chain.modules.bank.state import BankParams
 from voxpop.chain.modules.bounds import MAX_INT64
@@ -143,8 +143,13 @@ def default_app_state(
     staking: StakingParams | None = None,
     distribution: DistributionParams | None = None,
     slashing: SlashingParams | None = None,
+    grant: GrantParams | None = None,
 ) -> dict[str, Any]:
     """App state with the given funded accounts, a funded grant pool and default parameters.
+
+    `registrars` are (Ed25519 public key, name): each is listed and bonded with the grant
+    params' `registrar_bond`, held by the `grant_bonds` account (funded here with their sum,
+    as the grant pool is), so its attestations pay from the first block.
 
     `validators` are (operator address, Ed25519 consensus public key, self_bond uvox): each
     operator bonds `self_bond` out of its genesis balance (so it must be funded in `balances`),
@@ -164,8 +169,12 @@ def default_app_state(
         }
         for i, (operator, pub_key, self_bond) in enumerate(validators or [])
     ]
+    grant_params = grant or GrantParams()
+    bonded = [(pk, name, grant_params.registrar_bond) for pk, name in registrars or []]
     if grant_pool:
         entries.append((module_address(GRANT_POOL), grant_pool))
+    if sum(bond for _, _, bond in bonded):
+        entries.append((module_address(GRANT_BONDS), sum(bond for _, _, bond in bonded)))
     return {
         "auth": {"params": AuthParams().to_value()},
         "bank": {
@@ -176,13 +185,11 @@ def default_app_state(
             "balances": [{"address": encode_address(a), "amount": n} for a, n in sorted(entries)],
         },
         "grant": {
-            "params": {
-                "amount": GrantParams().amount,
-                "epoch_seconds": GrantParams().epoch_seconds,
-                "registrar_quota": GrantParams().registrar_quota,
-                "max_attestation_ttl": GrantParams().max_attestation_ttl,
-            },
-            "registrars": [{"pub_key": pk.hex(), "name": n} for pk, n in (registrars or [])],
+            "params": asdict(grant_params),
+            "registrars": [
+                {"pub_key": pk.hex(), "name": name, "bond": bond} for pk, name, bond in bonded
+            ],
+            "bonds": [],
         },
         "staking": {
             "params": asdict(staking or StakingParams()),

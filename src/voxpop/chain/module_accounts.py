@@ -20,6 +20,7 @@ def module_address(name: str) -> bytes:
 
 FEE_COLLECTOR = "fee_collector"
 GRANT_POOL = "grant_pool"
+GRANT_BONDS = "grant_bonds"  # registrars' bonds: withdrawn by them, or forfeited to the grant pool
 MINT = "mint"
 BONDED_POOL = "bonded_pool"  # tokens of bonded validators
 NOT_BONDED_POOL = "not_bonded_pool"  # tokens of other validators and of maturing undelegations
@@ -36,6 +37,7 @@ HTLC = "htlc"  # hash-time-locked uvox not yet claimed or refunded
 MODULE_ACCOUNTS: dict[str, frozenset[Permission]] = {
     FEE_COLLECTOR: frozenset({Permission.BURNER}),
     GRANT_POOL: frozenset(),
+    GRANT_BONDS: frozenset(),
     MINT: frozenset({Permission.MINTER}),
     BONDED_POOL: frozenset({Permission.BURNER}),
     NOT_BONDED_POOL: frozenset({Permission.BURNER}),

@@ -2,14 +2,13 @@
 
 A registrar turns bad (compromised, or bribed): it attests as many made-up identities as its
 daily quota lets, and the attacker claims a grant on a fresh account for each. Governance notices
-after `detection_days`, a validator proposes `gov/SetRegistrar` with an empty name (removal), the
-validators vote yes, and the removal applies when the voting period ends. From then on the chain
-refuses the registrar's attestations (`unknown_registrar`). Every claim, the proposal and the
-votes are real txs; the run counts what the attacker got and for how long.
-
-What the registrar loses on today's chain is its listing only: registrars post no bond (the grant
-module has none), so the report also gives the bond that would make the attack a loss:
-at least what the attacker takes before removal.
+after `detection_days`, a validator proposes `gov/SetRegistrar` with an empty name (removal) and
+`forfeit_bond`, the validators vote yes, and the removal applies when the voting period ends.
+From then on the chain refuses the registrar's attestations (`unknown_registrar`), and its bond
+(posted at genesis, grant's `registrar_bond`) has moved to the grant pool. Every claim, the
+proposal and the votes are real txs; the run counts what the attacker got and for how long, what
+the registrar lost, and the bond that would have made the attack a loss: at least what the
+attacker takes before removal.
 """
 
 from __future__ import annotations
@@ -19,15 +18,16 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from voxpop.chain.encoding import decode_uint
 from voxpop.chain.genesis import default_app_state
 from voxpop.chain.module_accounts import GRANT_POOL, module_address
 from voxpop.chain.modules.gov.module import GovModule
 from voxpop.chain.modules.gov.state import GovParams
-from voxpop.chain.modules.grant.state import attestation_sign_bytes
+from voxpop.chain.modules.grant.state import GrantParams, attestation_sign_bytes, bond_key
 from voxpop.crypto.keys import PrivateKey
 from voxpop.sim.actors import actor_key
 from voxpop.sim.chain import CHAIN_ID, PendingTx, SimChain
-from voxpop.sim.errors import SimConfigError
+from voxpop.sim.errors import SimConfigError, SimInvariantError
 from voxpop.sim.params import DAY, VOX
 from voxpop.sim.run import scratch_dir
 
@@ -40,6 +40,7 @@ class SybilParams:
     seed: int = 1
     grant_amount: int = 10 * VOX
     registrar_quota: int = 200  # the chain's default
+    registrar_bond: int = GrantParams().registrar_bond  # the chain's default: 8,000 VOX
     grant_pool: int = 1_000_000 * VOX
     detection_days: int = 1  # from the first fake claim to the removal proposal
     voting_days: int = 2
@@ -48,8 +49,10 @@ class SybilParams:
     # registrar (a verified phone number or a device key: ~0.5 VOX at the reference price)
 
     def check(self) -> None:
-        if self.registrar_quota < 1 or self.grant_amount < 1:
-            raise SimConfigError("registrars", "registrar_quota and grant_amount must be >= 1")
+        if self.registrar_quota < 1 or self.grant_amount < 1 or self.registrar_bond < 0:
+            raise SimConfigError(
+                "registrars", "registrar_quota and grant_amount must be >= 1, the bond >= 0"
+            )
         if self.detection_days < 0 or self.voting_days < 1:
             raise SimConfigError("gov_voting_days", "detection >= 0 days, voting >= 1 day")
         if DAY % self.block_seconds or self.block_seconds < 60:
@@ -59,14 +62,15 @@ class SybilParams:
 @dataclass(frozen=True, slots=True)
 class SybilResult:
     claims: int  # grants the attacker got
-    gained: int  # uvox
+    gained: int  # uvox: the attacker's take
     refused_quota: int  # claims refused by the daily quota
     refused_removed: int  # claims refused once the registrar was removed
     days_open: int  # days from the first claim to the removal
-    registrar_stake_lost: int  # what the registrar forfeits on today's chain: nothing
-    bond_to_deter: int  # the bond a registrar would need to post to make this a loss
+    registrar_bond_lost: int  # uvox: the bad registrar's bond, forfeited to the pool
+    pool_net_loss: int  # uvox the pool is down: the take less the forfeited bond (< 0: up)
+    bond_to_deter: int  # the bond a registrar must post to make this a loss
     honest_gain_per_identity: int  # grant - identity cost, through an honest registrar
-    pool_share_bps: int  # of the grant pool taken
+    pool_share_bps: int  # of the grant pool taken by the claims (before the forfeiture)
 
     def lines(self) -> list[str]:
         return [f"{k}={getattr(self, k)}" for k in self.__dataclass_fields__]
@@ -79,14 +83,17 @@ def run_sybil(p: SybilParams) -> SybilResult:
     bad = actor_key(p.seed, "registrar-bad", 0)
     honest = actor_key(p.seed, "registrar", 0)
     bond = 1_000_000 * VOX
+    grant = GrantParams(
+        amount=p.grant_amount, registrar_quota=p.registrar_quota, registrar_bond=p.registrar_bond
+    )
+    # Both registrars bonded at genesis with registrar_bond
     state = default_app_state(
         [(validator.public_key.address, bond + 10_000 * VOX)],
         grant_pool=p.grant_pool,
         registrars=[(honest.public_key.raw, "honest"), (bad.public_key.raw, "compromised")],
         validators=[(validator.public_key.address, consensus.public_key.raw, bond)],
+        grant=grant,
     )
-    state["grant"]["params"]["amount"] = p.grant_amount
-    state["grant"]["params"]["registrar_quota"] = p.registrar_quota
     gov = GovModule().default_genesis()
     gov["params"] = {**gov["params"], "voting_period_seconds": p.voting_days * DAY}
     state["gov"] = gov
@@ -128,17 +135,23 @@ def run_sybil(p: SybilParams) -> SybilResult:
                             )
                 day += 1
             pool_left = chain.balance(module_address(GRANT_POOL))
+            bond_left = chain.app.committed.get(bond_key(bad.public_key.raw))
             chain.check_supply(full=True)
         finally:
             chain.close()
-    gained = p.grant_pool - pool_left
+    gained = claims * p.grant_amount
+    lost = p.registrar_bond - (decode_uint(bond_left) if bond_left else 0)
+    # Verify the pool paid the claims and got the bond: nothing else moved it
+    if p.grant_pool - pool_left != gained - lost:
+        raise SimInvariantError(f"the grant pool moved {p.grant_pool - pool_left} uvox")
     return SybilResult(
         claims=claims,
         gained=gained,
         refused_quota=refused_quota,
         refused_removed=refused_removed,
         days_open=removal_day or 0,
-        registrar_stake_lost=0,
+        registrar_bond_lost=lost,
+        pool_net_loss=gained - lost,
         bond_to_deter=gained,
         honest_gain_per_identity=p.grant_amount - p.identity_cost,
         pool_share_bps=gained * 10_000 // p.grant_pool,
@@ -167,8 +180,13 @@ def _propose_removal(chain: SimChain, proposer: PrivateKey, registrar: bytes) ->
     msg = {
         "proposer": address,
         "title": "remove a compromised registrar",
-        "summary": "it attested made-up identities",
-        "actions": [{"type": "gov/SetRegistrar", "value": {"pub_key": registrar, "name": ""}}],
+        "summary": "it attested made-up identities: remove it and forfeit its bond to the pool",
+        "actions": [
+            {
+                "type": "gov/SetRegistrar",
+                "value": {"pub_key": registrar, "name": "", "forfeit_bond": True},
+            }
+        ],
         "deposit": GovParams().min_deposit,
     }
     return chain.tx(proposer, [("gov/SubmitProposal", msg)], 1_000_000)

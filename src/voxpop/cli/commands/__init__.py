@@ -19,6 +19,7 @@ from voxpop.cli.commands import (
     feegrant,
     feemarket,
     gov,
+    grant,
     htlc,
     inbox,
     market,
@@ -55,6 +56,7 @@ MODULES = {
     "beacon": "Beacon: the random seed the validators' vote extensions move each block.",
     "htlc": "Hash-time locks and swap offers: the VOX leg of cross-chain swaps.",
     "feemarket": "Fee market: the base gas price and its floor.",
+    "grant": "Sign-up grants: registrars' bonds.",
 }
 
 COMMANDS: tuple[TxCommand | QueryCommand, ...] = (
@@ -79,6 +81,7 @@ COMMANDS: tuple[TxCommand | QueryCommand, ...] = (
     *consent.COMMANDS,
     *beacon.COMMANDS,
     *htlc.COMMANDS,
+    *grant.COMMANDS,
     *auth.COMMANDS,
     *chain.COMMANDS,
 )

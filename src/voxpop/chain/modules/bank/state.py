@@ -30,6 +30,7 @@ from voxpop.chain.module_accounts import (
     CHANNELS,
     DISTRIBUTION,
     GOV,
+    GRANT_BONDS,
     MINT,
     NOT_BONDED_POOL,
     SERVICES,
@@ -49,7 +50,17 @@ BURNED_KEY = b"bank/burned"
 # Accounts whose balance other modules account for exactly: only `move` by those modules pays them
 BLOCKED_RECIPIENTS = frozenset(
     module_address(n)
-    for n in (MINT, BONDED_POOL, NOT_BONDED_POOL, DISTRIBUTION, CHANNELS, SERVICES, GOV, STORAGE)
+    for n in (
+        MINT,
+        BONDED_POOL,
+        NOT_BONDED_POOL,
+        DISTRIBUTION,
+        CHANNELS,
+        SERVICES,
+        GOV,
+        STORAGE,
+        GRANT_BONDS,
+    )
 )
 
 

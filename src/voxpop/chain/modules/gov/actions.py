@@ -37,6 +37,7 @@ from voxpop.chain.modules.codec import addr_text
 from voxpop.chain.modules.gov import rewards, state
 from voxpop.chain.modules.gov import rewards_state as rs
 from voxpop.chain.modules.grant import state as grant
+from voxpop.chain.modules.grant.handlers import forfeit_bond
 from voxpop.chain.modules.services import state as services
 from voxpop.chain.modules.wasm import state as wasm
 from voxpop.chain.modules.wasm.messages import CONTRACT_MSG
@@ -94,6 +95,18 @@ class ParamsKind(Kind):
 
     def to_json(self, value: Any) -> Any:
         return dict(value)
+
+
+class BoolKind(Kind):
+    """true or false (CBOR and JSON booleans; 0 and 1 are refused)."""
+
+    doc = "true or false"
+
+    def parse(self, value: Any, name: str) -> bool:
+        # Verify a boolean
+        if type(value) is not bool:
+            raise self.fail(name, "true or false")
+        return value
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,12 +168,22 @@ class CommunitySpend(Action):
 
 @dataclass(frozen=True, slots=True)
 class SetRegistrar(Action):
-    """Add a sign-up-grant registrar (or rename it), or remove it with an empty name. How many
-    claims each registrar may attest per epoch is grant's `registrar_quota` (a ParamChange)."""
+    """Add a sign-up-grant registrar (or rename it), or remove it with an empty name; a removal
+    with `forfeit_bond` (a registrar that attested made-up identities) also moves its whole bond
+    to the grant pool, refilling what its claims drew. How many claims each registrar may attest
+    per epoch is grant's `registrar_quota`, the bond it needs `registrar_bond` (ParamChanges)."""
 
     TYPE = "gov/SetRegistrar"
     pub_key: Annotated[bytes, PUBKEY, Doc("the registrar's Ed25519 key")]
     name: Annotated[str, TextKind(MAX_NAME_BYTES), Doc("empty removes the registrar")]
+    forfeit_bond: Annotated[
+        bool, BoolKind(), Doc("with an empty name: its bond goes to the grant pool")
+    ]
+
+    def validate(self) -> None:
+        # Verify only a removal forfeits a bond
+        if self.forfeit_bond and self.name:
+            raise InvalidProposalActionError("only a removal (empty name) forfeits the bond")
 
     def check(self, ctx: Context, env: ActionEnv) -> None:
         # Verify a removal names a registrar
@@ -173,6 +196,8 @@ class SetRegistrar(Action):
             grant.add_registrar(ctx, self.pub_key, self.name)
         else:
             grant.remove_registrar(ctx, self.pub_key)
+        if self.forfeit_bond:
+            forfeit_bond(ctx, self.pub_key)
         ctx.emit("registrar", pub_key=self.pub_key.hex(), name=self.name)
 
 

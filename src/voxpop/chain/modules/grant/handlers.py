@@ -1,4 +1,5 @@
-"""Sign-up grant transitions: one grant per attested identity and per account, within quotas."""
+"""Sign-up grant transitions: one grant per attested identity and per account, within quotas,
+attested by bonded registrars; registrars' bonds posted and withdrawn."""
 
 from __future__ import annotations
 
@@ -6,21 +7,24 @@ from voxpop.chain.context import Context
 from voxpop.chain.errors import (
     AccountClaimedError,
     AttestationExpiredError,
+    BondExceededError,
     GrantPoolEmptyError,
     IdentityClaimedError,
     InsufficientFundsError,
     InvalidAttestationError,
     RegistrarQuotaError,
+    RegistrarUnbondedError,
     UnknownRegistrarError,
 )
-from voxpop.chain.module_accounts import GRANT_POOL, module_address
-from voxpop.chain.modules.bank.state import send
+from voxpop.chain.module_accounts import GRANT_BONDS, GRANT_POOL, module_address
+from voxpop.chain.modules.bank.state import move, send
 from voxpop.chain.modules.codec import addr_text
 from voxpop.chain.modules.grant import state
-from voxpop.chain.modules.grant.messages import MsgClaimGrant
+from voxpop.chain.modules.grant.messages import MsgClaimGrant, MsgPostBond, MsgWithdrawBond
 from voxpop.crypto.keys import verify_signature
 
 GRANT_POOL_ADDRESS = module_address(GRANT_POOL)
+GRANT_BONDS_ADDRESS = module_address(GRANT_BONDS)
 
 
 def process_claim_grant(ctx: Context, msg: MsgClaimGrant) -> None:
@@ -29,6 +33,13 @@ def process_claim_grant(ctx: Context, msg: MsgClaimGrant) -> None:
     # Verify the registrar is listed
     if not state.is_registrar(ctx, msg.registrar):
         raise UnknownRegistrarError("the attestation's registrar is not listed in this chain")
+    # Verify the registrar's bond covers registrar_bond
+    bond = state.get_bond(ctx, msg.registrar)
+    if bond < params.registrar_bond:
+        raise RegistrarUnbondedError(
+            f"the registrar's bond of {bond} uvox is less than the {params.registrar_bond} "
+            "uvox required"
+        )
     # Verify the attestation is current and not issued for an unreasonably long time
     if msg.expiry < now:
         raise AttestationExpiredError(f"attestation expired at {msg.expiry}, block time {now}")
@@ -67,3 +78,57 @@ def process_claim_grant(ctx: Context, msg: MsgClaimGrant) -> None:
         amount=str(params.amount),
         epoch=str(epoch),
     )
+
+
+def process_post_bond(ctx: Context, msg: MsgPostBond) -> None:
+    """Add the sender's uvox to a registrar's bond, held by the `grant_bonds` account."""
+    bond = state.get_bond(ctx, msg.registrar)
+    # Verify the sender can pay (bank raises InsufficientFundsError)
+    move(ctx, msg.sender, GRANT_BONDS_ADDRESS, msg.amount)
+    state.set_bond(ctx, msg.registrar, bond + msg.amount)
+    ctx.emit(
+        "registrar_bond_posted",
+        sender=addr_text(msg.sender),
+        registrar=msg.registrar.hex(),
+        amount=str(msg.amount),
+        bond=str(bond + msg.amount),
+    )
+
+
+def compute_withdrawable(ctx: Context, registrar: bytes) -> int:
+    """What of a registrar's bond may leave: the excess over `registrar_bond` while it is
+    listed (its attestations must stay covered), all of it once it is not."""
+    bond = state.get_bond(ctx, registrar)
+    if not state.is_registrar(ctx, registrar):
+        return bond
+    return max(0, bond - state.get_params(ctx).registrar_bond)
+
+
+def process_withdraw_bond(ctx: Context, msg: MsgWithdrawBond) -> None:
+    """Pay part or all of a registrar's bond back to the registrar's own account."""
+    bond = state.get_bond(ctx, msg.registrar)
+    free = compute_withdrawable(ctx, msg.registrar)
+    # Verify the withdrawal is within what the bond lets go
+    if msg.amount > free:
+        raise BondExceededError(
+            f"{msg.amount} uvox asked; {free} uvox of the {bond} uvox bond may be withdrawn"
+        )
+    move(ctx, GRANT_BONDS_ADDRESS, msg.account, msg.amount)
+    state.set_bond(ctx, msg.registrar, bond - msg.amount)
+    ctx.emit(
+        "registrar_bond_withdrawn",
+        registrar=msg.registrar.hex(),
+        account=addr_text(msg.account),
+        amount=str(msg.amount),
+        bond=str(bond - msg.amount),
+    )
+
+
+def forfeit_bond(ctx: Context, registrar: bytes) -> int:
+    """Move a registrar's whole bond to the grant pool (governance's removal for misbehaviour:
+    it refills what the registrar's claims drew). Returns the uvox forfeited."""
+    bond = state.get_bond(ctx, registrar)
+    move(ctx, GRANT_BONDS_ADDRESS, GRANT_POOL_ADDRESS, bond)
+    state.set_bond(ctx, registrar, 0)
+    ctx.emit("registrar_bond_forfeited", registrar=registrar.hex(), amount=str(bond))
+    return bond

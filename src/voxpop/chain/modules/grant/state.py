@@ -5,6 +5,8 @@ grant/reg/<registrar pub_key 32>      -> CBOR {"name": text}
 grant/id/<identity_hash 32>           -> address 20 (who claimed with this identity)
 grant/acc/<address 20>                -> identity_hash 32 (this account has claimed)
 grant/quota/<registrar 32><epoch u64> -> uint128 claims attested by the registrar in that epoch
+grant/bond/<registrar pub_key 32>     -> uint128 uvox bonded for the registrar, held by the module
+                                         account `grant_bonds` (absent: none)
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 from voxpop.chain.context import Context
 from voxpop.chain.encoding import decode_state, decode_uint, encode, encode_uint
 from voxpop.chain.errors import InvalidGenesisError
+from voxpop.chain.kv import KVReader
 from voxpop.chain.modules.bounds import MAX_DURATION_SECONDS, MAX_UINT64, param_int
 
 PREFIX = b"grant/"
@@ -24,6 +27,7 @@ REGISTRAR_PREFIX = b"grant/reg/"
 IDENTITY_PREFIX = b"grant/id/"
 ACCOUNT_PREFIX = b"grant/acc/"
 QUOTA_PREFIX = b"grant/quota/"
+BOND_PREFIX = b"grant/bond/"
 ATTESTATION_DOMAIN = b"voxpop/grant-attestation/v1\n"
 
 
@@ -36,6 +40,10 @@ class GrantParams:
     # before governance removes it (docs/economics.md, "Sybil cost")
     registrar_quota: int = 200
     max_attestation_ttl: int = 30 * 86_400
+    # uvox a listed registrar must have bonded for its attestations to pay: at least what its
+    # quota lets it take before governance can remove it (quota 200 x grant 10 VOX x 4 days,
+    # docs/economics.md "Sybil cost"), forfeited to the pool by that removal. 0: no bond needed
+    registrar_bond: int = 8_000_000_000
 
     @classmethod
     def from_value(cls, value: dict[str, Any]) -> GrantParams:
@@ -48,7 +56,16 @@ class GrantParams:
         param_int("grant", "epoch_seconds", value["epoch_seconds"], 1, MAX_DURATION_SECONDS)
         ttl = value["max_attestation_ttl"]
         param_int("grant", "max_attestation_ttl", ttl, 1, MAX_DURATION_SECONDS)
+        param_int("grant", "registrar_bond", value["registrar_bond"], 0, MAX_UINT64)
         return cls(**value)
+
+
+def adopt_params(stored: dict[str, Any], filled: dict[str, Any]) -> dict[str, Any]:
+    """Params for a chain made before registrars bonded (gov/adopt.py): its registrars never
+    posted a bond, so it needs none (registrar_bond 0) until governance asks for one."""
+    if "registrar_bond" in stored:
+        return filled
+    return {**filled, "registrar_bond": 0}
 
 
 def registrar_key(pub_key: bytes) -> bytes:
@@ -96,6 +113,28 @@ def remove_registrar(ctx: Context, pub_key: bytes) -> None:
 def get_quota_used(ctx: Context, registrar: bytes, epoch: int) -> int:
     raw = ctx.get(quota_key(registrar, epoch))
     return decode_uint(raw) if raw else 0
+
+
+def bond_key(pub_key: bytes) -> bytes:
+    return BOND_PREFIX + pub_key
+
+
+def get_bond(ctx: Context, pub_key: bytes) -> int:
+    raw = ctx.get(bond_key(pub_key))
+    return decode_uint(raw) if raw else 0
+
+
+def set_bond(ctx: Context, pub_key: bytes, amount: int) -> None:
+    """Record the registrar's bond (0 deletes the key: no bond is no entry)."""
+    if amount:
+        ctx.set(bond_key(pub_key), encode_uint(amount))
+    else:
+        ctx.delete(bond_key(pub_key))
+
+
+def read_bonds(reader: KVReader) -> list[tuple[bytes, int]]:
+    """Every registrar's bond (pub key, uvox), in key order."""
+    return [(k[len(BOND_PREFIX) :], decode_uint(v)) for k, v in reader.iterate(BOND_PREFIX)]
 
 
 def set_quota_used(ctx: Context, registrar: bytes, epoch: int, used: int) -> None:
