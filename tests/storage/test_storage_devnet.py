@@ -35,7 +35,7 @@ def test_devnet_runs_six_registered_storage_nodes(tmp_path: Path) -> None:
     proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     urls = [f"http://127.0.0.1:{storage_port + i}" for i in range(DEVNET_STORAGE_NODES)]
     try:
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + 180  # the devnet starts all its nodes at once
         serving: list[str] = []
         while time.monotonic() < deadline and len(serving) < len(urls):
             assert proc.poll() is None, (tmp_path / "devnet.log").read_text()
