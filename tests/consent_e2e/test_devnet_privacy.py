@@ -40,7 +40,7 @@ def test_devnet_runs_three_registered_privacy_nodes(tmp_path: Path) -> None:
     proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     urls = [f"http://127.0.0.1:{privacy_port + i}" for i in range(DEVNET_PRIVACY_NODES)]
     try:
-        deadline = time.monotonic() + 90
+        deadline = time.monotonic() + 180  # the devnet starts all its nodes at once
         while time.monotonic() < deadline and len(serving(urls)) < len(urls):
             assert proc.poll() is None, log_path.read_text()
             time.sleep(0.5)
