@@ -95,7 +95,7 @@ def process_post_bond(ctx: Context, msg: MsgPostBond) -> None:
     )
 
 
-def compute_withdrawable(ctx: Context, registrar: bytes) -> int:
+def get_withdrawable(ctx: Context, registrar: bytes) -> int:
     """What of a registrar's bond may leave: the excess over `registrar_bond` while it is
     listed (its attestations must stay covered), all of it once it is not."""
     bond = state.get_bond(ctx, registrar)
@@ -107,7 +107,7 @@ def compute_withdrawable(ctx: Context, registrar: bytes) -> int:
 def process_withdraw_bond(ctx: Context, msg: MsgWithdrawBond) -> None:
     """Pay part or all of a registrar's bond back to the registrar's own account."""
     bond = state.get_bond(ctx, msg.registrar)
-    free = compute_withdrawable(ctx, msg.registrar)
+    free = get_withdrawable(ctx, msg.registrar)
     # Verify the withdrawal is within what the bond lets go
     if msg.amount > free:
         raise BondExceededError(
