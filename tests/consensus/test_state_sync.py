@@ -26,7 +26,7 @@ from voxpop.crypto.address import encode_address
 from voxpop.crypto.keys import PrivateKey
 from voxpop.node.config import load_config
 from voxpop.node.snapshots.disk import SnapshotDir, chunk_file
-from voxpop.node.testnet import init_full_node, node_command
+from voxpop.node.testnet import NODE_LOG, init_full_node, node_command
 
 pytestmark = [pytest.mark.cometbft, pytest.mark.slow]
 
@@ -139,13 +139,25 @@ def joiners(network: Network, tmp_path_factory: pytest.TempPathFactory) -> Itera
 
 
 def snapshot_dir(network: Network, i: int) -> SnapshotDir:
+    """Node i's snapshots, read while it writes them (a reader deletes nothing there)."""
     return SnapshotDir(network.net.nodes[i].node_home.data_dir / "snapshots")
 
 
 def wait_snapshot(network: Network) -> int:
-    """The first snapshot height, once every validator has written it."""
+    """The first snapshot height, once every validator has written it (failing at once, with the
+    logs, if one could not: it never will, and the wait would only time out)."""
+
+    def written() -> bool:
+        for i, node in enumerate(network.net.nodes):
+            log = (Path(node.home) / NODE_LOG).read_text(errors="replace")
+            # Verify no validator failed to write the snapshot
+            assert f"snapshot at height {INTERVAL} failed" not in log, (
+                f"node{i} failed to write the snapshot at {INTERVAL}{network.log_tails(60)}"
+            )
+        return all(INTERVAL in snapshot_dir(network, i).heights() for i in range(4))
+
     wait_until(
-        lambda: all(INTERVAL in snapshot_dir(network, i).heights() for i in range(4)),
+        written,
         180,
         lambda: (
             f"snapshots at {INTERVAL} (heights {[network.height(i) for i in range(4)]}, "
