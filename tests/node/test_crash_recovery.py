@@ -87,6 +87,11 @@ def test_kill_9_under_load_loses_nothing(node: NodeProcess, round_: int) -> None
     loader.start()
     time.sleep(0.3 + random.Random(round_).random())
     with httpx.Client(timeout=10) as c:
+        # At least two blocks before the plug is pulled (a loaded machine makes them slower)
+        deadline = time.monotonic() + 30
+        while c.get(f"{node.url}/v1/status").json()["latest_height"] < 2:
+            assert time.monotonic() < deadline, node.log_text()
+            time.sleep(0.05)
         before = history(c, node.url)
     node.kill()
     stop.set()
