@@ -30,6 +30,7 @@ from voxpop.client.consent.nodes import paid_ask
 from voxpop.client.consent.offers import CLOSE_GAS, OfferRequest, close_offer, post_offer
 from voxpop.client.payments import PayingClient
 from voxpop.crypto.address import encode_address
+from voxpop.privacy.book import MAX_RECORD_AGE
 
 pytestmark = pytest.mark.slow
 
@@ -186,10 +187,12 @@ def test_revoking_mid_way_stops_access_at_once(
         w.cli(w.owner_home, "data", "revoke", grant_id.hex())
         revoked = fetch_grant(w.vox, grant_id)
         assert revoked is not None and revoked.revoked_at > 0
-        # The nodes keep a grant in use at most a poll old (0.2 s here) and re-read it before
-        # answering when its record is older than a block: the next request is refused (a node
-        # that already dropped the revoked grant's fragment says it holds no such grant)
-        time.sleep(0.5)
+        # The nodes keep a grant in use at most a poll old (0.2 s here, later on a loaded
+        # machine) and re-read it before answering once its record is MAX_RECORD_AGE old: past
+        # that the next request is refused whatever their polls do (a node that already dropped
+        # the revoked grant's fragment says it holds no such grant). Not polled: an answer
+        # would be one more access on the audit trail
+        time.sleep(MAX_RECORD_AGE + 0.1)
         with pytest.raises(FetchError, match=r"grant_revoked|unknown_grant"):
             b.fetch_object(grant_id, grant, objects[1].object_id)
     SALE.extra["revoked_grant"] = grant_id
