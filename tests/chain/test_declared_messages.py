@@ -17,6 +17,7 @@ from voxpop.chain import errors
 from voxpop.chain.encoding import decode_canonical, encode
 from voxpop.chain.fields import (
     AddressKind,
+    BoolKind,
     BytesKind,
     Kind,
     ListKind,
@@ -29,7 +30,7 @@ from voxpop.chain.fields import (
     X25519KeyKind,
 )
 from voxpop.chain.module import Msg, message_table, msg_fields, msg_from_json
-from voxpop.chain.modules.gov.actions import ACTIONS, ActionsKind, BoolKind, ParamsKind
+from voxpop.chain.modules.gov.actions import ACTIONS, ActionsKind, ParamsKind
 from voxpop.chain.modules.services.messages import (
     Ed25519KeyKind,
     EndpointKind,

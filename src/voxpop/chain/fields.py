@@ -173,6 +173,18 @@ class TextKind(Kind):
         return value
 
 
+class BoolKind(Kind):
+    """true or false (CBOR and JSON booleans; 0 and 1 are refused)."""
+
+    doc = "true or false"
+
+    def parse(self, value: Any, name: str) -> bool:
+        # Verify a boolean
+        if type(value) is not bool:
+            raise self.fail(name, "true or false")
+        return value
+
+
 class ListKind(Kind):
     """A list of `item`s, `min_items`..`max_items` long; the Python value is a tuple."""
 

@@ -28,7 +28,17 @@ from voxpop.chain.errors import (
     UpgradeHeightPassedError,
     quote,
 )
-from voxpop.chain.fields import ADDRESS, AMOUNT, PUBKEY, Doc, Kind, ListKind, TextKind, UintKind
+from voxpop.chain.fields import (
+    ADDRESS,
+    AMOUNT,
+    PUBKEY,
+    BoolKind,
+    Doc,
+    Kind,
+    ListKind,
+    TextKind,
+    UintKind,
+)
 from voxpop.chain.module import Module, Msg, msg_fields
 from voxpop.chain.module_accounts import COMMUNITY_POOL, module_address
 from voxpop.chain.modules.bank.state import BLOCKED_RECIPIENTS, get_balance, move
@@ -95,18 +105,6 @@ class ParamsKind(Kind):
 
     def to_json(self, value: Any) -> Any:
         return dict(value)
-
-
-class BoolKind(Kind):
-    """true or false (CBOR and JSON booleans; 0 and 1 are refused)."""
-
-    doc = "true or false"
-
-    def parse(self, value: Any, name: str) -> bool:
-        # Verify a boolean
-        if type(value) is not bool:
-            raise self.fail(name, "true or false")
-        return value
 
 
 @dataclass(frozen=True, slots=True)
