@@ -31,7 +31,10 @@ with MerkleStore(sys.argv[1], keep_versions=3, aux_dbs=["blocks"]) as store:
         }
         block = [("blocks", version.to_bytes(8, "big"), b"block %d" % version)]
         root = store.commit(version, changes, aux=block)
-        print(version, root.hex(), flush=True)
+        # One write per line (print writes its pieces one by one when stdout is unbuffered, and
+        # a kill between them would leave half a line)
+        sys.stdout.write("%d %s\\n" % (version, root.hex()))
+        sys.stdout.flush()
 """
 
 
@@ -49,10 +52,9 @@ def run_writer_until_killed(path: Path, seconds: float) -> list[tuple[int, str]]
     rest, _ = child.communicate()
     output = first + rest
     assert child.returncode == -signal.SIGKILL
-    return [
-        (int(version), root)
-        for version, root in (line.split() for line in output.split("\n") if line)
-    ]
+    lines = [line.split() for line in output.split("\n") if line]
+    assert all(len(fields) == 2 for fields in lines), f"not 'version root' lines: {output[-500:]!r}"
+    return [(int(version), root) for version, root in lines]
 
 
 @pytest.mark.slow
