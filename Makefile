@@ -57,7 +57,7 @@ contracts-sdk:
 
 # pytest exits 5 when it collects nothing; that is a broken suite, so it fails too.
 pytest: install proto system-deps swap-tools ovos-venv contracts-sdk
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=30
 
 test: lint typecheck pytest
 
