@@ -7,6 +7,7 @@ import hashlib
 import pytest
 
 from voxpop.crypto.keys import PrivateKey
+from voxpop.crypto.merkle import merkle_root
 from voxpop.crypto.storage_auth import StorageAuthError, sign_request, verify_request
 
 KEY = PrivateKey(bytes(range(32)))
@@ -75,13 +76,26 @@ def test_invalid_malformed() -> None:
         assert err.value.code == "bad_auth", header
 
 
-def test_body_hash_given() -> None:
+def test_digest_given() -> None:
     """A caller that hashed the body as it streamed in passes the digest, not the body."""
     body = b"shard bytes" * 1000
     header = sign_request(KEY, "PUT", PATH, body, NOW)
     digest = hashlib.sha256(body).digest()
-    signer = verify_request(header, "PUT", PATH, b"", NOW, body_hash=digest)
+    signer = verify_request(header, "PUT", PATH, b"", NOW, digest=digest)
     assert signer == KEY.public_key.address
     with pytest.raises(StorageAuthError) as err:
-        verify_request(header, "PUT", PATH, b"", NOW, body_hash=hashlib.sha256(b"x").digest())
+        verify_request(header, "PUT", PATH, b"", NOW, digest=hashlib.sha256(b"x").digest())
     assert err.value.code == "bad_auth"
+
+
+def test_shard_upload_signs_its_root() -> None:
+    """A shard upload's signature covers the shard's Merkle root, checked before the body."""
+    body = b"shard bytes" * 1000
+    root = merkle_root(body, 1024)
+    header = sign_request(KEY, "PUT", PATH, body, NOW, digest=root)
+    assert verify_request(header, "PUT", PATH, b"", NOW, digest=root) == KEY.public_key.address
+    # The same header is no signature of the body's sha256, nor of another root
+    for other in (hashlib.sha256(body).digest(), merkle_root(body + b"x", 1024)):
+        with pytest.raises(StorageAuthError) as err:
+            verify_request(header, "PUT", PATH, b"", NOW, digest=other)
+        assert err.value.code == "bad_auth"

@@ -53,9 +53,15 @@ def test_auth_vectors(v: dict[str, str]) -> None:
     key = PrivateKey(bytes.fromhex(v["seed"]))
     assert key.public_key.raw.hex() == v["public_key"]
     body, ts = v["body"].encode(), int(v["ts"])
-    assert signed_bytes(v["method"], v["path"], ts, body).hex() == v["signed_bytes"]
-    assert sign_request(key, v["method"], v["path"], body, ts) == v["header"]
-    address = verify_request(v["header"], v["method"], v["path"], body, ts)
+    # A shard upload signs the shard's Merkle root; every other request sha256(body)
+    digest = None
+    if "digest" in v:
+        digest = bytes.fromhex(v["digest"])
+        assert MerkleTree(body, int(v["leaf_size"])).root == digest
+    signed = signed_bytes(v["method"], v["path"], ts, body, digest=digest)
+    assert signed.hex() == v["signed_bytes"]
+    assert sign_request(key, v["method"], v["path"], body, ts, digest=digest) == v["header"]
+    address = verify_request(v["header"], v["method"], v["path"], body, ts, digest=digest)
     assert address.hex() == v["address"]
 
 

@@ -113,16 +113,25 @@ def open_deal(world: World, shards: list[bytes], providers: list[PrivateKey], k:
 
 
 def request(
-    node: LocalStorageNode, method: str, path: str, body: bytes = b"", signer: PrivateKey = OWNER
+    node: LocalStorageNode,
+    method: str,
+    path: str,
+    body: bytes = b"",
+    signer: PrivateKey = OWNER,
+    digest: bytes | None = None,
 ) -> httpx.Response:
-    auth = sign_request(signer, method, path, body, int(time.time()))
+    auth = sign_request(signer, method, path, body, int(time.time()), digest=digest)
     return httpx.request(
         method, node.url + path, content=body, headers={"authorization": auth}, timeout=10.0
     )
 
 
-def put_shard(node: LocalStorageNode, object_id: bytes, i: int, body: bytes) -> httpx.Response:
-    return request(node, "PUT", f"/v1/objects/{object_id.hex()}/shards/{i}", body)
+def put_shard(
+    node: LocalStorageNode, object_id: bytes, i: int, body: bytes, root: bytes | None = None
+) -> httpx.Response:
+    """An upload signed over `root` (the body's own root unless given), as owners sign them."""
+    digest = merkle_root(body, LEAF) if root is None else root
+    return request(node, "PUT", f"/v1/objects/{object_id.hex()}/shards/{i}", body, digest=digest)
 
 
 @pytest.fixture(scope="module")
@@ -197,10 +206,18 @@ def test_upload_is_checked_against_the_deal(world: World) -> None:
     object_id = open_deal(world, shards, [A, B])
     a = world.nodes["A"]
     path = f"/v1/objects/{object_id.hex()}/shards/0"
-    # Other bytes of the right size: their root is not the deal's
-    wrong = put_shard(a, object_id, 0, secrets.token_bytes(SHARD))
+    root = merkle_root(shards[0], LEAF)
+    # Other bytes of the right size, signed as the deal's shard: their root is not the deal's
+    wrong = put_shard(a, object_id, 0, secrets.token_bytes(SHARD), root=root)
     assert (wrong.status_code, error_code(wrong)) == (422, "root_mismatch")
-    assert not (a.shards_dir / merkle_root(shards[0], LEAF).hex()).exists()
+    assert not (a.shards_dir / root.hex()).exists()
+    # Signed over the other bytes' own root: refused before the body is read
+    unsigned_root = put_shard(a, object_id, 0, secrets.token_bytes(SHARD))
+    assert (unsigned_root.status_code, error_code(unsigned_root)) == (401, "bad_auth")
+    # Signed over sha256(body), as other requests are: a shard upload signs its root
+    by_sha = request(a, "PUT", path, shards[0])
+    assert (by_sha.status_code, error_code(by_sha)) == (401, "bad_auth")
+    assert not (a.shards_dir / root.hex()).exists()
     short = put_shard(a, object_id, 0, shards[0][:-1])
     assert (short.status_code, error_code(short)) == (422, "size_mismatch")
     # Shard 1 is B's, not A's
@@ -209,7 +226,7 @@ def test_upload_is_checked_against_the_deal(world: World) -> None:
     unknown = put_shard(a, secrets.token_bytes(32), 0, shards[0])
     assert (unknown.status_code, error_code(unknown)) == (404, "unknown_deal")
     # Only the owner may upload or read
-    stranger = request(a, "PUT", path, shards[0], signer=STRANGER)
+    stranger = request(a, "PUT", path, shards[0], signer=STRANGER, digest=root)
     assert (stranger.status_code, error_code(stranger)) == (403, "not_owner")
     unsigned = httpx.put(a.url + path, content=shards[0], timeout=10.0)
     assert (unsigned.status_code, error_code(unsigned)) == (401, "missing_auth")

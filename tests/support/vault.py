@@ -58,10 +58,16 @@ def init_chain(
 
 
 def start_storage_nodes(
-    root: Path, chain_url: str, keys: list[PrivateKey], first: int = 0, capacity: str = "2GiB"
+    root: Path,
+    chain_url: str,
+    keys: list[PrivateKey],
+    first: int = 0,
+    capacity: str = "2GiB",
+    poll_interval: float = 0.2,
+    claim_interval: float = 1.0,
 ) -> list[LocalStorageNode]:
     """One storage node per key (homes storage<first>, ...), started in parallel (each
-    registers on chain)."""
+    registers on chain), looking at the chain at the tests' short intervals unless given."""
 
     def one(i: int) -> LocalStorageNode:
         return LocalStorageNode.start(
@@ -71,6 +77,8 @@ def start_storage_nodes(
             capacity=capacity,
             collateral=COLLATERAL,
             timeout=START_TIMEOUT,
+            poll_interval=poll_interval,
+            claim_interval=claim_interval,
         )
 
     with ThreadPoolExecutor(max_workers=len(keys)) as pool:

@@ -4,12 +4,16 @@ Header: `Authorization: Voxpop-Sig v1 <pubkey hex>:<unix seconds>:<signature hex
 signature is Ed25519 by the account key over
 
     b"voxpop/storage-request/v1\\n" + METHOD + b"\\n" + path_and_query + b"\\n"
-    + decimal seconds + b"\\n" + sha256(body)
+    + decimal seconds + b"\\n" + digest
 
-so a signature covers one method, path, body and time, and is useless for another request. A
-captured header can be replayed within the skew window (5 minutes) for the same request only:
-reads return ciphertext the owner may fetch anyway, and writes are idempotent (content-addressed
-shards checked against the on-chain root), so a nonce store on the node is not needed.
+where digest is sha256(body), except for a shard upload (PUT .../shards/<i>): there it is the
+shard's Merkle root, which the deal on chain records. A node then checks the signature before it
+reads a byte of the shard, and checks the bytes against that root as they come: neither side
+hashes 16 MiB a second time for the signature. Either way a signature covers one method, path,
+body and time, and is useless for another request. A captured header can be replayed within
+the skew window (5 minutes) for the same request only: reads return ciphertext the owner may
+fetch anyway, and writes are idempotent (content-addressed shards checked against the on-chain
+root), so a nonce store on the node is not needed.
 
 Format and test vectors: docs/protocol/storage.md.
 """
@@ -39,12 +43,13 @@ class StorageAuthError(CryptoError):
 
 
 def signed_bytes(
-    method: str, path: str, ts: int, body: bytes, *, body_hash: bytes | None = None
+    method: str, path: str, ts: int, body: bytes, *, digest: bytes | None = None
 ) -> bytes:
-    """The bytes an Authorization header signs (the method is upper-cased). `body_hash`, if
-    given, is sha256(body) computed by the caller (who hashed the body as it arrived); `body`
-    is then not read."""
-    digest = hashlib.sha256(body).digest() if body_hash is None else body_hash
+    """The bytes an Authorization header signs (the method is upper-cased). `digest`, if
+    given, stands for sha256(body): a shard upload's Merkle root, or sha256(body) computed by
+    the caller; `body` is then not read."""
+    if digest is None:
+        digest = hashlib.sha256(body).digest()
     return (
         DOMAIN
         + method.upper().encode("ascii")
@@ -57,11 +62,14 @@ def signed_bytes(
     )
 
 
-def sign_request(key: PrivateKey, method: str, path: str, body: bytes, now: int) -> str:
-    """The Authorization header value for this request, signed at unix time `now`."""
+def sign_request(
+    key: PrivateKey, method: str, path: str, body: bytes, now: int, *, digest: bytes | None = None
+) -> str:
+    """The Authorization header value for this request, signed at unix time `now`. `digest`:
+    for a shard upload, the shard's Merkle root (signed_bytes)."""
     if now < 0:
         raise ValueError("a request time is non-negative unix seconds")
-    sig = key.sign(signed_bytes(method, path, now, body))
+    sig = key.sign(signed_bytes(method, path, now, body, digest=digest))
     return f"{SCHEME} {VERSION} {key.public_key.raw.hex()}:{now}:{sig.hex()}"
 
 
@@ -73,12 +81,12 @@ def verify_request(
     now: int,
     max_skew: int = MAX_SKEW,
     *,
-    body_hash: bytes | None = None,
+    digest: bytes | None = None,
 ) -> bytes:
     """The signer's 20-byte address if `header` authenticates this request at time `now`.
 
-    `body_hash`: sha256(body) if the caller already has it (a storage node hashes a shard as it
-    streams in, and need not hash 16 MiB twice); pass b"" as `body` then.
+    `digest`: what the request's signature covers instead of sha256(body); for a shard upload,
+    the root the deal records (checked before the body is read); pass b"" as `body` then.
 
     Raises StorageAuthError: missing_auth (no header), bad_auth (malformed, wrong scheme or
     version, bad signature), stale_auth (signed more than `max_skew` seconds from `now`).
@@ -113,7 +121,7 @@ def verify_request(
             "stale_auth", f"signed at {ts}, {abs(now - ts)} s from now (at most {max_skew})"
         )
     # Verify the signature over this exact request
-    signed = signed_bytes(method, path, ts, body, body_hash=body_hash)
+    signed = signed_bytes(method, path, ts, body, digest=digest)
     if not verify_signature(pub, signed, sig):
         raise StorageAuthError("bad_auth", "the signature does not match this request")
     return _address_from_pubkey(pub)

@@ -174,23 +174,23 @@ class StorageApp:
             raise ApiError(404, "unknown_deal", "no deal with this object id on chain")
         return deal
 
-    def _signer(self, scope: Scope, body: bytes, body_hash: bytes | None = None) -> bytes:
+    def _signer(self, scope: Scope, body: bytes, digest: bytes | None = None) -> bytes:
         header = _header(scope, b"authorization")
         raw_path = scope.get("raw_path") or scope["path"].encode()
         query = scope.get("query_string", b"")
         path = raw_path.decode("latin-1") + ("?" + query.decode("latin-1") if query else "")
         try:
             return verify_request(
-                header, scope["method"], path, body, int(self.clock()), body_hash=body_hash
+                header, scope["method"], path, body, int(self.clock()), digest=digest
             )
         except StorageAuthError as exc:
             raise ApiError(401, exc.code, str(exc)) from None
 
     def _authorize(
-        self, scope: Scope, body: bytes, deal: wire.Deal, body_hash: bytes | None = None
+        self, scope: Scope, body: bytes, deal: wire.Deal, digest: bytes | None = None
     ) -> None:
         # Verify the signer is the deal's owner (writes are the owner's only)
-        if self._signer(scope, body, body_hash) != deal.owner:
+        if self._signer(scope, body, digest) != deal.owner:
             raise ApiError(403, "not_owner", "only the deal's owner may do this")
 
     async def _authorize_read(self, scope: Scope, deal: wire.Deal, object_id: bytes) -> None:
@@ -242,9 +242,11 @@ class StorageApp:
         # Verify the declared size is the deal's shard size, before reading the body
         if length >= 0 and length != deal.shard_size:
             raise _size_error(length, deal.shard_size)
+        # Verify the owner signed an upload of this very shard (the signature covers the root the
+        # deal records), before reading a byte of it
+        self._authorize(scope, b"", deal, placement.root)
         if self.store.has_shard(placement.root):
-            body = await self._read(receive, deal.shard_size)
-            self._authorize(scope, body, deal)
+            await self._read(receive, deal.shard_size)  # drained: the connection stays usable
             self._queue_confirm(object_id, index, placement)
             return _stored(object_id, index, placement.root, new=False)
         try:
@@ -264,10 +266,9 @@ class StorageApp:
     async def _take_shard(
         self, scope: Scope, receive: Receive, deal: wire.Deal, placement: wire.Placement
     ) -> None:
-        # The body is hashed as it streams in, both for the signature (sha256) and into its
-        # Merkle leaves: no pass over the whole shard is left once it is in
-        body, digest, root = await _read_hashed(receive, deal.shard_size, deal.leaf_size)
-        self._authorize(scope, b"", deal, digest)
+        # The body is hashed into its Merkle leaves as it streams in: no pass over the whole
+        # shard is left once it is in
+        body, root = await _read_rooted(receive, deal.shard_size, deal.leaf_size)
         if len(body) != deal.shard_size:
             raise _size_error(len(body), deal.shard_size)
         # Verify the bytes are the ones the chain committed to
@@ -331,15 +332,14 @@ class StorageApp:
         return data
 
 
-async def _read_hashed(
+async def _read_rooted(
     receive: Receive, size: int, leaf_size: int
-) -> tuple[memoryview, bytes, bytes | None]:
-    """The body (`size` bytes at most: 413 past it), its sha256 and its Merkle root (None if
-    empty), each hashed chunk by chunk as it comes. The body goes into one buffer of `size`
-    bytes, allocated once (a growing one would copy a 16 MiB shard over and over)."""
+) -> tuple[memoryview, bytes | None]:
+    """The body (`size` bytes at most: 413 past it) and its Merkle root (None if empty), hashed
+    chunk by chunk as it comes. The body goes into one buffer of `size` bytes, allocated once (a
+    growing one would copy a 16 MiB shard over and over)."""
     body = memoryview(bytearray(size))
     filled = 0
-    hasher = hashlib.sha256()
     leaves = RootBuilder(leaf_size)
     more = True
     while more:
@@ -351,12 +351,11 @@ async def _read_hashed(
         # Verify the body stays within the limit before keeping any more of it
         if filled + len(chunk) > size:
             raise ApiError(413, "too_large", f"the body is over {size} bytes")
-        hasher.update(chunk)
         leaves.feed(chunk)
         body[filled : filled + len(chunk)] = chunk
         filled += len(chunk)
     root = leaves.root() if filled else None
-    return body[:filled], hasher.digest(), root
+    return body[:filled], root
 
 
 def _stored(object_id: bytes, index: int, root: bytes, *, new: bool) -> dict[str, Any]:

@@ -32,6 +32,9 @@ DEFAULT_NODE = "http://127.0.0.1:1317"
 DEFAULT_PRICE = 1_000  # uvox per GiB per epoch
 DEFAULT_COLLATERAL = 1_000_000_000  # 1,000 VOX
 DEFAULT_KEY = "storage"
+# Seconds between the background loops' looks at the chain (tests and devnets use less)
+DEFAULT_POLL_INTERVAL = 1.0
+DEFAULT_CLAIM_INTERVAL = 30.0
 # The largest shard a node takes in one PUT: owners cut larger objects into more shards
 MAX_SHARD_BYTES = 256 * 1024 * 1024
 MAX_HEADER_BYTES = 64 * 1024
@@ -79,9 +82,8 @@ class StorageConfig:
     collateral: int = DEFAULT_COLLATERAL
     key_name: str = DEFAULT_KEY
     keyring_backend: str = "file"
-    # Seconds between the background loops' looks at the chain (tests and devnets use less)
-    poll_interval: float = 1.0
-    claim_interval: float = 30.0
+    poll_interval: float = DEFAULT_POLL_INTERVAL
+    claim_interval: float = DEFAULT_CLAIM_INTERVAL
 
     @property
     def url(self) -> str:

@@ -257,7 +257,7 @@ class DataVault:
         )
         clock.lap("commit")
         failed = self.upload(
-            object_id, header, {i: shards[i] for i in range(policy.n)}, chosen, progress
+            object_id, header, {i: shards[i] for i in range(policy.n)}, roots, chosen, progress
         )
         clock.lap("upload")
         out = PutResult(
@@ -285,11 +285,13 @@ class DataVault:
         object_id: bytes,
         header: bytes,
         shards: dict[int, bytes],
+        roots: Sequence[bytes],
         providers: Sequence[ProviderView],
         progress: Progress = quiet,
     ) -> dict[int, str]:
-        """Each shard (with the header) to its provider, all at once. Returns the failures by
-        shard index (empty: every node stored its shard)."""
+        """Each shard (with the header) to its provider, all at once; `roots`: every shard's
+        Merkle root by index, as the deal records them. Returns the failures by shard index
+        (empty: every node stored its shard)."""
         total = sum(len(s) for s in shards.values())
         done = [0]
         failed: dict[int, str] = {}
@@ -299,7 +301,9 @@ class DataVault:
             if what == "header":
                 self.nodes.put_header(provider.endpoint, object_id, header)
             else:
-                self.nodes.put_shard(provider.endpoint, object_id, index, shards[index])
+                self.nodes.put_shard(
+                    provider.endpoint, object_id, index, shards[index], roots[index]
+                )
 
         # The header and the shard go to a node at once: each request waits on the node's proven
         # read of the deal, and they need not wait on each other

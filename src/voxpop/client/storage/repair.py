@@ -131,7 +131,8 @@ def repair_one(
     )
     check_committed(result, "storage/Replace")
     progress(phases.COMMIT, 1, 1)
-    failed = vault.upload(object_id, header, {i: shards[i] for i in lost}, chosen, progress)
+    roots = [p.root for p in deal.placements]
+    failed = vault.upload(object_id, header, {i: shards[i] for i in lost}, roots, chosen, progress)
     if failed:
         raise UploadError(f"repair of {object_id.hex()}: uploads failed: {failed}")
     vault.wait_confirmed(object_id, lost, CONFIRM_TIMEOUT, progress)

@@ -57,22 +57,28 @@ class StorageNodes:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _headers(self, method: str, path: str, body: bytes) -> dict[str, str]:
-        return {"Authorization": sign_request(self.account, method, path, body, int(time.time()))}
+    def _headers(
+        self, method: str, path: str, body: bytes, digest: bytes | None = None
+    ) -> dict[str, str]:
+        auth = sign_request(self.account, method, path, body, int(time.time()), digest=digest)
+        return {"Authorization": auth}
 
     # --- writes ---------------------------------------------------------------------------------
 
-    def put_shard(self, endpoint: str, object_id: bytes, index: int, shard: bytes) -> None:
-        """Raises StorageNodeError (the node refused: root_mismatch, not_assigned, ...),
+    def put_shard(
+        self, endpoint: str, object_id: bytes, index: int, shard: bytes, root: bytes
+    ) -> None:
+        """Upload shard `index`, whose Merkle root (the deal's) the request's signature covers.
+        Raises StorageNodeError (the node refused: root_mismatch, not_assigned, ...),
         UploadError (unreachable, timed out)."""
-        self._put(endpoint, shard_path(object_id, index), shard)
+        self._put(endpoint, shard_path(object_id, index), shard, root)
 
     def put_header(self, endpoint: str, object_id: bytes, header: bytes) -> None:
         self._put(endpoint, header_path(object_id), header)
 
-    def _put(self, endpoint: str, path: str, body: bytes) -> None:
+    def _put(self, endpoint: str, path: str, body: bytes, digest: bytes | None = None) -> None:
         url = endpoint.rstrip("/") + path
-        headers = self._headers("PUT", path, body)
+        headers = self._headers("PUT", path, body, digest)
         headers["Content-Type"] = "application/octet-stream"
         try:
             resp = self._http.put(url, content=body, headers=headers)
