@@ -12,10 +12,31 @@ import threading
 import pytest
 
 from voxpop.client.storage.download import Abandoned, Arrivals
-from voxpop.client.storage.stripes import decode_decrypt, decrypt_arriving, encrypt_encode
+from voxpop.client.storage.stripes import (
+    decode_decrypt,
+    decrypt_arriving,
+    encrypt_encode,
+    encrypt_encode_roots,
+)
 from voxpop.crypto import erasure, vault
+from voxpop.crypto.merkle import merkle_root
 
 STRIPE = erasure.STRIPE
+
+
+@pytest.mark.parametrize("size", [1, STRIPE - 41, STRIPE, 3 * STRIPE - 7])
+def test_fragments_and_roots_are_the_shards(size: int) -> None:
+    """put's form: each shard as its fragments (one per stripe) and its root, hashed as made."""
+    data = os.urandom(size)
+    key = vault.new_data_key()
+    blob_size, parts, roots = encrypt_encode_roots(key, data, 4, 6, 1024)
+    stripes = -(-blob_size // STRIPE)
+    assert all(len(p) == stripes for p in parts)
+    shards = [b"".join(p) for p in parts]
+    assert roots == [merkle_root(s, 1024) for s in shards]
+    blob = erasure.decode(dict(enumerate(shards)), 4, 6)
+    assert len(blob) == blob_size and erasure.encode(blob, 4, 6) == shards
+    assert decode_decrypt({i: shards[i] for i in (1, 3, 4, 5)}, 4, 6, blob_size, key) == data
 
 
 @pytest.mark.parametrize("size", [0, 1, STRIPE - 41, STRIPE, 2 * STRIPE + 5])

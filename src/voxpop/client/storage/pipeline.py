@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,7 +54,7 @@ from voxpop.client.storage.repair import (
 )
 from voxpop.client.storage.selection import ProviderView, choose_providers
 from voxpop.client.storage.stripes import decode_decrypt, decrypt_arriving, encrypt_encode_roots
-from voxpop.client.storage.transport import StorageNodes
+from voxpop.client.storage.transport import ShardBytes, StorageNodes, shard_length
 from voxpop.client.sync import VoxClient
 from voxpop.crypto import erasure, vault
 from voxpop.crypto.address import encode_address
@@ -207,7 +207,7 @@ class DataVault:
             keys.secp256k1_public, data_key, k=policy.k, n=policy.n, size=ciphertext_size
         )
         clock.lap("encrypt_encode")
-        shard_size = len(shards[0])
+        shard_size = sum(len(f) for f in shards[0])
         # Verify the shards fit one placement each
         if shard_size > params.max_shard_size:
             raise ObjectTooLargeError(
@@ -284,7 +284,7 @@ class DataVault:
         self,
         object_id: bytes,
         header: bytes,
-        shards: dict[int, bytes],
+        shards: Mapping[int, ShardBytes],
         roots: Sequence[bytes],
         providers: Sequence[ProviderView],
         progress: Progress = quiet,
@@ -292,7 +292,8 @@ class DataVault:
         """Each shard (with the header) to its provider, all at once; `roots`: every shard's
         Merkle root by index, as the deal records them. Returns the failures by shard index
         (empty: every node stored its shard)."""
-        total = sum(len(s) for s in shards.values())
+        sizes = {i: shard_length(s) for i, s in shards.items()}
+        total = sum(sizes.values())
         done = [0]
         failed: dict[int, str] = {}
         progress(phases.UPLOAD, 0, total)
@@ -322,7 +323,7 @@ class DataVault:
                     failed[i] = f"{what}: {exc.message}"
                     continue
                 if what == "shard":
-                    done[0] += len(shards[i])
+                    done[0] += sizes[i]
                 progress(phases.UPLOAD, done[0], total)
         return failed
 

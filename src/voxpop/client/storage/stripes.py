@@ -101,24 +101,28 @@ def encrypt_encode(key: bytes, data: bytes, k: int, n: int) -> tuple[int, list[b
     """(ciphertext size, the n shards) of `data` encrypted under `key`: the shards
     `erasure.encode(vault.encrypt_object(key, data), k, n)` would give. Raises ErasureError,
     VaultError."""
-    return _encrypt_encode(key, data, k, n, None)
+    size, parts = _encrypt_encode(key, data, k, n, None)
+    return size, [b"".join(p) for p in parts]
 
 
 def encrypt_encode_roots(
     key: bytes, data: bytes, k: int, n: int, leaf_size: int
-) -> tuple[int, list[bytes], list[bytes]]:
-    """encrypt_encode, and each shard's Merkle root (`leaf_size` leaves), hashed fragment by
-    fragment while the encrypter makes the next stripe (no pass over the shards afterwards)."""
+) -> tuple[int, list[list[bytes]], list[bytes]]:
+    """encrypt_encode, with each shard as its fragments (one per stripe, in order: the shard is
+    their concatenation, uploaded as it is rather than joined into one more copy), and each
+    shard's Merkle root (`leaf_size` leaves), hashed fragment by fragment while the encrypter
+    makes the next stripe (no pass over the shards afterwards)."""
     builders = [RootBuilder(leaf_size) for _ in range(n)]
-    size, shards = _encrypt_encode(key, data, k, n, builders)
-    return size, shards, [b.root() for b in builders]
+    size, parts = _encrypt_encode(key, data, k, n, builders)
+    return size, parts, [b.root() for b in builders]
 
 
 def _encrypt_encode(
     key: bytes, data: bytes, k: int, n: int, builders: list[RootBuilder] | None
-) -> tuple[int, list[bytes]]:
+) -> tuple[int, list[list[bytes]]]:
     parts: list[list[bytes]] = [[] for _ in range(n)]
-    pending = bytearray()
+    pending: list[memoryview] = []  # encrypted bytes not yet in a stripe
+    waiting = 0  # how many
     size = 0
 
     def encode(stripe: bytes) -> None:
@@ -131,15 +135,21 @@ def _encrypt_encode(
     try:
         for piece in pieces:
             size += len(piece)
-            pending += piece
-            while len(pending) >= erasure.STRIPE:
-                encode(bytes(pending[: erasure.STRIPE]))
-                del pending[: erasure.STRIPE]
+            view = memoryview(piece)
+            while view:
+                take = min(len(view), erasure.STRIPE - waiting)
+                pending.append(view[:take])
+                waiting += take
+                view = view[take:]
+                if waiting == erasure.STRIPE:
+                    # The stripe's one copy: pyeclib codes these very bytes
+                    encode(b"".join(pending))
+                    pending, waiting = [], 0
     finally:
         pieces.close()  # stops the encrypter if encoding failed
     if pending:
-        encode(bytes(pending))
-    return size, [b"".join(p) for p in parts]
+        encode(b"".join(pending))
+    return size, parts
 
 
 def decrypt_arriving(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import httpx
@@ -22,6 +22,16 @@ from voxpop.crypto.storage_auth import sign_request
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 120.0  # a 100+ MiB shard to a slow disk; a node that stalls longer is dropped
 MAX_HEADER_BYTES = 64 * 1024  # an object header is a few hundred bytes
+
+# A shard as one piece, or as the pieces whose concatenation it is (put's fragments, sent as
+# they are rather than joined into one more copy)
+ShardBytes = bytes | Sequence[bytes]
+
+
+def shard_length(shard: ShardBytes) -> int:
+    return len(shard) if isinstance(shard, bytes) else sum(len(p) for p in shard)
+
+
 # Told (the shard's buffer, the bytes of it received so far) as a download goes
 Watch = Callable[[memoryview, int], None]
 
@@ -66,19 +76,29 @@ class StorageNodes:
     # --- writes ---------------------------------------------------------------------------------
 
     def put_shard(
-        self, endpoint: str, object_id: bytes, index: int, shard: bytes, root: bytes
+        self, endpoint: str, object_id: bytes, index: int, shard: ShardBytes, root: bytes
     ) -> None:
         """Upload shard `index`, whose Merkle root (the deal's) the request's signature covers.
         Raises StorageNodeError (the node refused: root_mismatch, not_assigned, ...),
         UploadError (unreachable, timed out)."""
-        self._put(endpoint, shard_path(object_id, index), shard, root)
+        path = shard_path(object_id, index)
+        headers = self._headers("PUT", path, b"", root)
+        if isinstance(shard, bytes):
+            self._put(endpoint, path, shard, headers)
+        else:
+            # Sent piece by piece with its length declared (so not chunked): the node reads the
+            # length before the body
+            headers["Content-Length"] = str(shard_length(shard))
+            self._put(endpoint, path, iter(shard), headers)
 
     def put_header(self, endpoint: str, object_id: bytes, header: bytes) -> None:
-        self._put(endpoint, header_path(object_id), header)
+        path = header_path(object_id)
+        self._put(endpoint, path, header, self._headers("PUT", path, header))
 
-    def _put(self, endpoint: str, path: str, body: bytes, digest: bytes | None = None) -> None:
+    def _put(
+        self, endpoint: str, path: str, body: bytes | Iterator[bytes], headers: dict[str, str]
+    ) -> None:
         url = endpoint.rstrip("/") + path
-        headers = self._headers("PUT", path, body, digest)
         headers["Content-Type"] = "application/octet-stream"
         try:
             resp = self._http.put(url, content=body, headers=headers)
