@@ -33,6 +33,32 @@ def test_shard_is_named_by_its_root_and_counted(tmp_path: Path) -> None:
     assert store.used == 0 and store.read_shard(root) is None
 
 
+def test_a_received_shard_takes_its_name_only_when_committed(tmp_path: Path) -> None:
+    store = ShardStore(tmp_path, capacity=10_000)
+    data = os.urandom(3000)
+    root = merkle_root(data, 1024)
+    # Streamed in pieces: in tmp/ until committed, not counted as held
+    upload = store.begin_shard()
+    for at in range(0, len(data), 700):
+        upload.write(memoryview(data)[at : at + 700])
+    assert upload.size == 3000 and len(list(store.tmp_dir.iterdir())) == 1
+    assert not store.has_shard(root) and store.used == 0
+    assert upload.commit(root) is True
+    upload.abort()  # after a commit: nothing to drop
+    assert store.read_shard(root) == data and store.used == 3000
+    assert list(store.tmp_dir.iterdir()) == []
+    # The same shard again: held already, the second copy is dropped
+    again = store.begin_shard()
+    again.write(data)
+    assert again.commit(root) is False
+    assert store.used == 3000 and list(store.tmp_dir.iterdir()) == []
+    # Refused bytes (their root did not match): dropped, nothing counted
+    refused = store.begin_shard()
+    refused.write(os.urandom(1000))
+    refused.abort()
+    assert store.used == 3000 and list(store.tmp_dir.iterdir()) == []
+
+
 def test_reopen_counts_what_is_held_and_drops_unfinished_writes(tmp_path: Path) -> None:
     store = ShardStore(tmp_path, capacity=10_000)
     data = os.urandom(2048)

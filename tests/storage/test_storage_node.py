@@ -211,6 +211,7 @@ def test_upload_is_checked_against_the_deal(world: World) -> None:
     wrong = put_shard(a, object_id, 0, secrets.token_bytes(SHARD), root=root)
     assert (wrong.status_code, error_code(wrong)) == (422, "root_mismatch")
     assert not (a.shards_dir / root.hex()).exists()
+    assert list((a.shards_dir.parent / "tmp").iterdir()) == []  # the refused bytes are gone
     # Signed over the other bytes' own root: refused before the body is read
     unsigned_root = put_shard(a, object_id, 0, secrets.token_bytes(SHARD))
     assert (unsigned_root.status_code, error_code(unsigned_root)) == (401, "bad_auth")

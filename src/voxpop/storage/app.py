@@ -29,10 +29,10 @@ from voxpop.crypto.storage_auth import StorageAuthError, verify_request
 from voxpop.storage import wire
 from voxpop.storage.chain import ChainUnavailableError
 from voxpop.storage.config import MAX_HEADER_BYTES, MAX_SHARD_BYTES
-from voxpop.storage.shards import OverCapacityError, ShardStore
+from voxpop.storage.shards import OverCapacityError, ShardStore, ShardWrite
 
 OBJECT_ID_SIZE = 32
-MAX_SHARDS_IN_FLIGHT = 4  # uploads read, hashed and written at once; the others wait their turn
+MAX_SHARDS_IN_FLIGHT = 4  # uploads received, hashed and written at once; the others wait
 _OCTETS = [(b"content-type", b"application/octet-stream")]
 _JSON = [(b"content-type", b"application/json")]
 
@@ -254,7 +254,7 @@ class StorageApp:
         except OverCapacityError as exc:
             raise ApiError(507, "over_capacity", str(exc)) from None
         try:
-            # A shard is held whole in memory while it is checked: a few at a time
+            # A few at a time: each is hashed and written as it comes (disk and CPU, not memory)
             async with self._bodies:
                 await self._take_shard(scope, receive, deal, placement)
         finally:
@@ -266,18 +266,26 @@ class StorageApp:
     async def _take_shard(
         self, scope: Scope, receive: Receive, deal: wire.Deal, placement: wire.Placement
     ) -> None:
-        # The body is hashed into its Merkle leaves as it streams in: no pass over the whole
-        # shard is left once it is in
-        body, root = await _read_rooted(receive, deal.shard_size, deal.leaf_size)
-        if len(body) != deal.shard_size:
-            raise _size_error(len(body), deal.shard_size)
-        # Verify the bytes are the ones the chain committed to
-        if root != placement.root:
-            raise ApiError(422, "root_mismatch", "the shard's Merkle root is not the deal's")
+        # The body is hashed into its Merkle leaves and written to a temporary file as it
+        # streams in: no pass over the whole shard is left once it is in, and no copy of it
+        # is held in memory
         try:
-            await asyncio.to_thread(self.store.write_shard, placement.root, body)
+            upload = self.store.begin_shard()
         except OSError as exc:
             raise _unavailable(exc) from None
+        try:
+            root = await _receive_shard(receive, deal.shard_size, deal.leaf_size, upload)
+            if upload.size != deal.shard_size:
+                raise _size_error(upload.size, deal.shard_size)
+            # Verify the bytes are the ones the chain committed to
+            if root != placement.root:
+                raise ApiError(422, "root_mismatch", "the shard's Merkle root is not the deal's")
+            try:
+                await asyncio.to_thread(upload.commit, placement.root)
+            except OSError as exc:
+                raise _unavailable(exc) from None
+        finally:
+            upload.abort()  # a no-op once committed
 
     def _queue_confirm(self, object_id: bytes, index: int, placement: wire.Placement) -> None:
         if placement.status == wire.PENDING:
@@ -332,13 +340,11 @@ class StorageApp:
         return data
 
 
-async def _read_rooted(
-    receive: Receive, size: int, leaf_size: int
-) -> tuple[memoryview, bytes | None]:
-    """The body (`size` bytes at most: 413 past it) and its Merkle root (None if empty), hashed
-    chunk by chunk as it comes. The body goes into one buffer of `size` bytes, allocated once (a
-    growing one would copy a 16 MiB shard over and over)."""
-    body = memoryview(bytearray(size))
+async def _receive_shard(
+    receive: Receive, size: int, leaf_size: int, sink: ShardWrite
+) -> bytes | None:
+    """The body's Merkle root (None if empty), hashed chunk by chunk as it comes, each chunk
+    written to `sink`; `size` bytes at most (413 past it, before anything more is written)."""
     filled = 0
     leaves = RootBuilder(leaf_size)
     more = True
@@ -352,10 +358,12 @@ async def _read_rooted(
         if filled + len(chunk) > size:
             raise ApiError(413, "too_large", f"the body is over {size} bytes")
         leaves.feed(chunk)
-        body[filled : filled + len(chunk)] = chunk
+        try:
+            sink.write(chunk)
+        except OSError as exc:
+            raise _unavailable(exc) from None
         filled += len(chunk)
-    root = leaves.root() if filled else None
-    return body[:filled], root
+    return leaves.root() if filled else None
 
 
 def _stored(object_id: bytes, index: int, root: bytes, *, new: bool) -> dict[str, Any]:

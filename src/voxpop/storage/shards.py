@@ -4,8 +4,9 @@
 A file is written to `data/tmp/`, fsynced, renamed into place and its directory fsynced: after a
 crash (kill -9, power cut) a name either holds the whole checked content or does not exist, so
 what the node confirmed on chain is what it can prove. Leftovers in tmp/ are removed at open.
-The name is the content's commitment, checked before the write, so a file is never overwritten
-with other bytes and two deals that commit to the same shard share one file.
+The name is the content's commitment, checked before the file takes it, so a file is never
+overwritten with other bytes and two deals that commit to the same shard share one file. A shard
+being received streams into its tmp/ file (`ShardWrite`), checked as it comes.
 
 Capacity: the bytes of every stored file plus the bytes of writes in flight (reserved before the
 body is written) never exceed the configured capacity.
@@ -95,6 +96,10 @@ class ShardStore:
                 out.append(bytes.fromhex(path.name))
         return sorted(out)
 
+    def begin_shard(self) -> ShardWrite:
+        """A shard to receive into tmp/ as its bytes come (ShardWrite). Raises OSError."""
+        return ShardWrite(self)
+
     def write_shard(self, root: bytes, data: bytes | bytearray | memoryview) -> bool:
         """Store `data` (already checked to have this root) durably; False if it was held already.
         Call from a worker thread; the caller reserved len(data) bytes and releases them."""
@@ -156,3 +161,49 @@ def _read(path: Path) -> bytes | None:
         return path.read_bytes()
     except FileNotFoundError:
         return None
+
+
+class ShardWrite:
+    """A shard being received: its bytes go to a file in tmp/ as they come (the node never
+    holds a whole shard in memory), and become the shard, fsynced and renamed into place, only
+    once the caller has checked their root. Unless committed, `abort` removes the file."""
+
+    def __init__(self, store: ShardStore) -> None:
+        self._store = store
+        self._tmp = store.tmp_dir / secrets.token_hex(8)
+        self._fd = os.open(self._tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        self.size = 0
+
+    def write(self, data: bytes | memoryview) -> None:
+        """Append `data` (to the page cache: fast enough for the event loop). Raises OSError."""
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self._fd, view) :]
+        self.size += len(data)
+
+    def commit(self, root: bytes) -> bool:
+        """Keep the bytes as the shard of `root` (checked by the caller) durably; False if it
+        was held already. Call from a worker thread. Raises OSError."""
+        target = self._store.shard_path(root)
+        if target.is_file():
+            self.abort()
+            return False
+        try:
+            os.fsync(self._fd)
+            os.close(self._fd)
+            self._fd = -1
+            os.replace(self._tmp, target)
+        except BaseException:
+            self.abort()
+            raise
+        _fsync_dir(target.parent)
+        self._store.used += self.size
+        return True
+
+    def abort(self) -> None:
+        """Drop what was received (a no-op once committed)."""
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+            with contextlib.suppress(OSError):
+                self._tmp.unlink()
