@@ -17,10 +17,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import os
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, BinaryIO
 
 from voxpop.chain.modules.consent.state import Grant
 from voxpop.client.asgi import Receive, Scope, Send, read_body, respond, respond_error
@@ -34,6 +35,7 @@ from voxpop.storage.shards import OverCapacityError, ShardStore, ShardWrite
 OBJECT_ID_SIZE = 32
 MAX_SHARDS_IN_FLIGHT = 4  # uploads received, hashed and written at once; the others wait
 _OCTETS = [(b"content-type", b"application/octet-stream")]
+_SEND_PIECE = 1 << 20  # bytes of a shard read from disk and sent at a time
 _JSON = [(b"content-type", b"application/json")]
 
 
@@ -150,9 +152,12 @@ class StorageApp:
             elif method == "PUT":
                 answer = await self._put_header(scope, receive, object_id)
             elif method == "GET":
-                body = await self._get(scope, object_id, index)
+                held = await self._get(scope, object_id, index)
                 self.stats.shards_served += index is not None
-                await respond(send, 200, body, _OCTETS)
+                if isinstance(held, bytes):
+                    await respond(send, 200, held, _OCTETS)
+                else:
+                    await _respond_file(send, held)
                 return
             else:
                 raise ApiError(405, "method_not_allowed", f"{method} is not offered on {kind}")
@@ -325,16 +330,18 @@ class StorageApp:
 
     # --- GET -----------------------------------------------------------------------------------
 
-    async def _get(self, scope: Scope, object_id: bytes, index: int | None) -> bytes:
+    async def _get(self, scope: Scope, object_id: bytes, index: int | None) -> bytes | BinaryIO:
+        """The header's bytes, or the shard's file opened (streamed out, never read whole)."""
         deal = await self._deal(object_id)
         await self._authorize_read(scope, deal, object_id)
+        data: bytes | BinaryIO | None
         if index is None:
             data = await asyncio.to_thread(self.store.read_header, deal.header_hash)
         else:
             if not 0 <= index < len(deal.placements):
                 raise ApiError(404, "unknown_shard", f"the deal has no shard {index}")
             # Served if held, wherever the chain now places it (a repairer may still need it)
-            data = await asyncio.to_thread(self.store.read_shard, deal.placements[index].root)
+            data = self.store.open_shard(deal.placements[index].root)
         if data is None:
             raise ApiError(404, "not_held", "this node does not hold it")
         return data
@@ -364,6 +371,23 @@ async def _receive_shard(
             raise _unavailable(exc) from None
         filled += len(chunk)
     return leaves.root() if filled else None
+
+
+async def _respond_file(send: Send, held: BinaryIO) -> None:
+    """A held shard, read and sent a piece at a time (a node serving many reads holds a few
+    MiB per read, not whole shards; uvicorn waits for the client to drain before the next)."""
+    with held:
+        size = os.fstat(held.fileno()).st_size
+        headers = [*_OCTETS, (b"content-length", str(size).encode())]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        sent = 0
+        while True:
+            piece = await asyncio.to_thread(held.read, _SEND_PIECE)
+            sent += len(piece)
+            more = bool(piece) and sent < size
+            await send({"type": "http.response.body", "body": piece, "more_body": more})
+            if not more:
+                return
 
 
 def _stored(object_id: bytes, index: int, root: bytes, *, new: bool) -> dict[str, Any]:

@@ -20,6 +20,7 @@ import os
 import secrets
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 
 class OverCapacityError(Exception):
@@ -128,6 +129,13 @@ class ShardStore:
 
     def read_shard(self, root: bytes) -> bytes | None:
         return _read(self.shard_path(root))
+
+    def open_shard(self, root: bytes) -> BinaryIO | None:
+        """The shard's file opened for reading; None if not held. The caller closes it."""
+        try:
+            return self.shard_path(root).open("rb")
+        except FileNotFoundError:
+            return None
 
     def read_header(self, header_hash: bytes) -> bytes | None:
         return _read(self.header_path(header_hash))
