@@ -39,8 +39,9 @@ def test_a_received_shard_takes_its_name_only_when_committed(tmp_path: Path) -> 
     root = merkle_root(data, 1024)
     # Streamed in pieces: in tmp/ until committed, not counted as held
     upload = store.begin_shard()
-    for at in range(0, len(data), 700):
-        upload.write(memoryview(data)[at : at + 700])
+    pieces = [memoryview(data)[at : at + 700] for at in range(0, len(data), 700)]
+    upload.write(pieces[:2])
+    upload.write([b"", *pieces[2:]])
     assert upload.size == 3000 and len(list(store.tmp_dir.iterdir())) == 1
     assert not store.has_shard(root) and store.used == 0
     assert upload.commit(root) is True
@@ -49,14 +50,24 @@ def test_a_received_shard_takes_its_name_only_when_committed(tmp_path: Path) -> 
     assert list(store.tmp_dir.iterdir()) == []
     # The same shard again: held already, the second copy is dropped
     again = store.begin_shard()
-    again.write(data)
+    again.write([data])
     assert again.commit(root) is False
     assert store.used == 3000 and list(store.tmp_dir.iterdir()) == []
     # Refused bytes (their root did not match): dropped, nothing counted
     refused = store.begin_shard()
-    refused.write(os.urandom(1000))
+    refused.write([os.urandom(1000)])
     refused.abort()
     assert store.used == 3000 and list(store.tmp_dir.iterdir()) == []
+
+
+def test_a_write_of_more_pieces_than_one_writev_takes(tmp_path: Path) -> None:
+    store = ShardStore(tmp_path, capacity=1 << 20)
+    data = os.urandom(3 * 1024 * 7 + 5)
+    upload = store.begin_shard()
+    upload.write([data[at : at + 7] for at in range(0, len(data), 7)])  # 3,073 pieces
+    root = merkle_root(data, 1024)
+    assert upload.commit(root) is True
+    assert store.read_shard(root) == data and store.used == len(data)
 
 
 def test_reopen_counts_what_is_held_and_drops_unfinished_writes(tmp_path: Path) -> None:

@@ -36,6 +36,7 @@ OBJECT_ID_SIZE = 32
 MAX_SHARDS_IN_FLIGHT = 4  # uploads received, hashed and written at once; the others wait
 _OCTETS = [(b"content-type", b"application/octet-stream")]
 _SEND_PIECE = 1 << 20  # bytes of a shard read from disk and sent at a time
+_WRITE_BATCH = 1 << 20  # bytes of a shard received before they are written (one writev)
 _JSON = [(b"content-type", b"application/json")]
 
 
@@ -350,10 +351,14 @@ class StorageApp:
 async def _receive_shard(
     receive: Receive, size: int, leaf_size: int, sink: ShardWrite
 ) -> bytes | None:
-    """The body's Merkle root (None if empty), hashed chunk by chunk as it comes, each chunk
-    written to `sink`; `size` bytes at most (413 past it, before anything more is written)."""
+    """The body's Merkle root (None if empty), hashed chunk by chunk as it comes and written
+    to `sink` a MiB at a time, on a worker thread (a slow disk must not stall the event loop,
+    which also answers the chain's challenges); `size` bytes at most (413 past it, before
+    anything more is written)."""
     filled = 0
     leaves = RootBuilder(leaf_size)
+    batch: list[bytes] = []
+    batched = 0
     more = True
     while more:
         message = await receive()
@@ -365,11 +370,15 @@ async def _receive_shard(
         if filled + len(chunk) > size:
             raise ApiError(413, "too_large", f"the body is over {size} bytes")
         leaves.feed(chunk)
-        try:
-            sink.write(chunk)
-        except OSError as exc:
-            raise _unavailable(exc) from None
         filled += len(chunk)
+        batch.append(chunk)
+        batched += len(chunk)
+        if batched >= _WRITE_BATCH or not more:
+            try:
+                await asyncio.to_thread(sink.write, batch)
+            except OSError as exc:
+                raise _unavailable(exc) from None
+            batch, batched = [], 0
     return leaves.root() if filled else None
 
 
