@@ -183,6 +183,7 @@ class ShardWrite:
         self._store = store
         self._tmp = store.tmp_dir / secrets.token_hex(8)
         self._fd = os.open(self._tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        self._committing = False
         self.size = 0
 
     def write(self, pieces: Sequence[bytes | memoryview]) -> None:
@@ -199,10 +200,12 @@ class ShardWrite:
 
     def commit(self, root: bytes) -> bool:
         """Keep the bytes as the shard of `root` (checked by the caller) durably; False if it
-        was held already. Call from a worker thread. Raises OSError."""
+        was held already. Call from a worker thread; from then on this object is the commit's
+        (an `abort` from a caller that stopped waiting does nothing). Raises OSError."""
+        self._committing = True
         target = self._store.shard_path(root)
         if target.is_file():
-            self.abort()
+            self._discard()
             return False
         try:
             os.fsync(self._fd)
@@ -210,16 +213,20 @@ class ShardWrite:
             self._fd = -1
             os.replace(self._tmp, target)
         except BaseException:
-            self.abort()
+            self._discard()
             raise
         _fsync_dir(target.parent)
         self._store.used += self.size
         return True
 
     def abort(self) -> None:
-        """Drop what was received (a no-op once committed)."""
+        """Drop what was received (a no-op once a commit has begun)."""
+        if not self._committing:
+            self._discard()
+
+    def _discard(self) -> None:
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
-            with contextlib.suppress(OSError):
-                self._tmp.unlink()
+        with contextlib.suppress(OSError):
+            self._tmp.unlink()
