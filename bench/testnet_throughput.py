@@ -194,11 +194,20 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / ticks
 
 
-def tune_cometbft(net: LocalNet, mempool_size: int, gossip_peers: int) -> None:
-    """Add the benchmark's CometBFT settings to each node's overrides.toml."""
+def tune_cometbft(
+    net: LocalNet, mempool_size: int, gossip_peers: int, index_events: str | None
+) -> None:
+    """Add the benchmark's CometBFT settings to each node's overrides.toml (and its
+    `[cometbft] index_events` to config.toml, if given)."""
     import tomllib
 
     for node in net.nodes:
+        if index_events is not None:
+            config_path = node.node_home.config_toml
+            config = tomllib.loads(config_path.read_text())
+            names = [n.strip() for n in index_events.split(",") if n.strip()]
+            config.setdefault("cometbft", {})["index_events"] = names
+            config_path.write_text(tomli_w.dumps(config))
         path = node.node_home.cometbft_dir / "overrides.toml"
         overrides = tomllib.loads(path.read_text()) if path.exists() else {}
         overrides.setdefault("mempool", {}).update(
@@ -226,7 +235,7 @@ def run_testnet(args: argparse.Namespace) -> tuple[float, float, float, float]:
         timeout_commit_ms=args.timeout_commit_ms,
         log_level="error",
     )
-    tune_cometbft(net, args.mempool_size, args.gossip_peers)
+    tune_cometbft(net, args.mempool_size, args.gossip_peers, args.index_events)
     print(
         f"signing {per_key * len(keys)} transfers from {len(keys)} accounts "
         f"for {lanes_total} lanes...",
@@ -354,6 +363,11 @@ def main() -> None:
     parser.add_argument("--mempool-size", type=int, default=50_000)
     parser.add_argument(
         "--gossip-peers", type=int, default=0, help="peers each node gossips txs to (0: all)"
+    )
+    parser.add_argument(
+        "--index-events",
+        default=None,
+        help="event attributes CometBFT indexes, comma-separated ('*': all; default: the node's)",
     )
     parser.add_argument("--solo-txs", type=int, default=20_000, help="0: skip the solo run")
     parser.add_argument("--keep", action="store_true", help="keep the testnet dir (logs)")

@@ -101,3 +101,79 @@ def _timed(fn: object) -> float:
     start = time.perf_counter()
     fn()  # type: ignore[operator]
     return time.perf_counter() - start
+
+
+def decode_by_reencoding(data: bytes) -> object:
+    """The definition `decode_canonical` implements without re-encoding: scan, decode, re-encode
+    canonically, and refuse the input unless the two byte strings are equal."""
+    scan_cbor(data)
+    try:
+        value = cbor2.loads(data)
+        again = cbor2.dumps(value, canonical=True)
+    except Exception as exc:
+        raise TxDecodeError(type(exc).__name__) from None
+    if again != data:
+        raise TxDecodeError("not canonical CBOR")
+    return value
+
+
+def outcome(decode: object, data: bytes) -> tuple[str, object]:
+    try:
+        return "ok", decode(data)  # type: ignore[operator]
+    except TxDecodeError:
+        return "refused", None
+
+
+def same_as_reencoding(data: bytes) -> None:
+    assert outcome(decode_canonical, data) == outcome(decode_by_reencoding, data), data.hex()
+
+
+@given(plain)
+def test_any_key_order_is_judged_as_by_reencoding(value: object) -> None:
+    """cbor2 without canonical=True writes maps in insertion order, which Hypothesis varies."""
+    same_as_reencoding(cbor2.dumps(value))
+
+
+@given(plain, st.data())
+def test_mutated_encodings_are_judged_as_by_reencoding(value: object, data: st.DataObject) -> None:
+    raw = bytearray(encode(value))
+    for _ in range(data.draw(st.integers(min_value=1, max_value=3))):
+        at = data.draw(st.integers(min_value=0, max_value=len(raw)))
+        match data.draw(st.sampled_from(["flip", "insert", "delete"])):
+            case "flip" if at < len(raw):
+                raw[at] ^= 1 << data.draw(st.integers(min_value=0, max_value=7))
+            case "insert":
+                raw.insert(at, data.draw(st.integers(min_value=0, max_value=255)))
+            case "delete" if at < len(raw):
+                del raw[at]
+    same_as_reencoding(bytes(raw))
+
+
+@given(st.binary(max_size=60))
+def test_random_bytes_are_judged_as_by_reencoding(data: bytes) -> None:
+    same_as_reencoding(data)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"\xa2\x61a\x01\x61a\x02",  # a key repeated
+        b"\xa2\x61b\x01\x61a\x02",  # same length, bytes out of order
+        b"\xa2\x62aa\x01\x61b\x02",  # a longer key first (length-first order)
+        b"\xa2\x61a\x01\x62aa\x02",  # canonical
+        b"\xa1\x61a\xa2\x61b\x01\x61a\x02",  # out of order in a nested map
+        b"\x82\xa1\x61b\x01\xa1\x61a\x01",  # each map has its own order
+        b"\xa2\x60\x01\x61a\x02",  # the empty key first
+        b"\xa2" + b"\x78\x18" + b"a" * 24 + b"\x01" + b"\x77" + b"b" * 23 + b"\x02",
+        b"\xa2" + b"\x77" + b"b" * 23 + b"\x01" + b"\x78\x18" + b"a" * 24 + b"\x02",
+    ],
+)
+def test_map_key_orders_are_judged_as_by_reencoding(data: bytes) -> None:
+    same_as_reencoding(data)
+
+
+def test_repeated_and_unordered_keys_are_refused() -> None:
+    for data in (b"\xa2\x61a\x01\x61a\x02", b"\xa2\x61b\x01\x61a\x02", b"\xa2\x62aa\x01\x61b\x02"):
+        with pytest.raises(TxDecodeError, match="canonical order"):
+            decode_canonical(data)
+    assert decode_canonical(b"\xa2\x61a\x01\x62aa\x02") == {"a": 1, "aa": 2}

@@ -70,6 +70,15 @@ def test_four_validators_agree_and_transfers_reach_every_node(
             record = network.tx_record(i, again["hash"])
             assert record is not None and record["height"] == again["height"], i
 
+        # CometBFT's tx_search finds a payment by its recipient (indexed by default) and not by
+        # its amount (not indexed: `[cometbft] index_events`)
+        def search(query: str) -> list[str]:
+            found = network.rpcs[1].get("tx_search", query=f'"{query}"')
+            return [tx["hash"].lower() for tx in found["txs"]]
+
+        assert search(f"transfer.recipient='{bob}'") == [again["hash"].lower()]
+        assert search("transfer.amount='2500'") == []
+
         top = network.assert_same_chain(range(4))
         assert top >= again["height"] + 2
         # Our API's app hash after H (from block_results) is CometBFT's header app hash at H+1

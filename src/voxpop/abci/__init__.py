@@ -3,6 +3,7 @@
 - `codec`: varint length-prefixed framing (no protobuf).
 - `proto`: the generated protobuf types (`scripts/gen_proto.sh` builds them into `gen/`).
 - `translate`: protobuf <-> the application's dataclasses.
+- `event_index`: which event attributes the node marks for CometBFT's tx indexer.
 - `server`: the asyncio socket server serving CometBFT's four connections.
 
 `AbciServer`, `AppLock` and `ListenAddress` are re-exported lazily, so `voxpop.abci.codec` stays

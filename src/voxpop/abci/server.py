@@ -39,6 +39,7 @@ from google.protobuf.message import DecodeError
 
 from voxpop.abci import translate
 from voxpop.abci.codec import FrameDecoder, FramingError, encode_frame
+from voxpop.abci.event_index import EventIndex
 from voxpop.abci.proto import abci_pb2
 from voxpop.abci.snapshots import snapshot_handlers
 from voxpop.chain.abci import Application, ResponseCheckTx, ResponseQuery
@@ -133,8 +134,10 @@ class AbciServer:
         lock: AppLock | None = None,
         on_fatal: Callable[[BaseException], None] | None = None,
         snapshots: SnapshotService | None = None,
+        index_events: EventIndex | None = None,
     ) -> None:
         self.app = app
+        self.index_events = index_events  # None: every attribute the app marks
         self.snapshots = snapshots
         self.lock = lock or AppLock()
         self._on_fatal = on_fatal
@@ -423,7 +426,9 @@ class AbciServer:
 
     def _finalize_block(self, pb: Any) -> Any:
         req = translate.finalize_block_request_from_pb(pb)
-        return translate.finalize_block_response_to_pb(self.app.finalize_block(req))
+        return translate.finalize_block_response_to_pb(
+            self.app.finalize_block(req), self.index_events
+        )
 
     def _extend_vote(self, pb: Any) -> Any:
         req = translate.extend_vote_request_from_pb(pb)

@@ -21,6 +21,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+from voxpop.abci.event_index import EventIndex
 from voxpop.abci.proto import abci_pb2, keys_pb2, proof_pb2
 from voxpop.chain.abci import (
     BlockIDFlag,
@@ -123,12 +124,18 @@ def misbehavior_from_pb(pbs: Iterable[Pb]) -> tuple[Misbehavior, ...]:
     )
 
 
-def events_to_pb(events: Iterable[Event]) -> list[Pb]:
+def events_to_pb(events: Iterable[Event], index: EventIndex | None = None) -> list[Pb]:
+    """Events for CometBFT; an attribute is marked for its tx indexer only if the app marks it
+    and the node's `index` (None: every attribute) names it."""
     return [
         abci_pb2.Event(
             type=e.type,
             attributes=[
-                abci_pb2.EventAttribute(key=a.key, value=a.value, index=a.indexed)
+                abci_pb2.EventAttribute(
+                    key=a.key,
+                    value=a.value,
+                    index=a.indexed and (index is None or index.names(e.type, a.key)),
+                )
                 for a in e.attributes
             ],
         )
@@ -274,21 +281,23 @@ def verify_vote_extension_response_to_pb(resp: ResponseVerifyVoteExtension) -> P
     return abci_pb2.ResponseVerifyVoteExtension(status=resp.status.name)
 
 
-def exec_tx_result_to_pb(result: ExecTxResult) -> Pb:
+def exec_tx_result_to_pb(result: ExecTxResult, index: EventIndex | None = None) -> Pb:
     return abci_pb2.ExecTxResult(
         code=result.code,
         log=result.log,
         codespace=result.codespace,
         gas_wanted=result.gas_wanted,
         gas_used=result.gas_used,
-        events=events_to_pb(result.events),
+        events=events_to_pb(result.events, index),
     )
 
 
-def finalize_block_response_to_pb(resp: ResponseFinalizeBlock) -> Pb:
+def finalize_block_response_to_pb(
+    resp: ResponseFinalizeBlock, index: EventIndex | None = None
+) -> Pb:
     return abci_pb2.ResponseFinalizeBlock(
-        events=events_to_pb(resp.events),
-        tx_results=[exec_tx_result_to_pb(r) for r in resp.tx_results],
+        events=events_to_pb(resp.events, index),
+        tx_results=[exec_tx_result_to_pb(r, index) for r in resp.tx_results],
         validator_updates=[validator_update_to_pb(v) for v in resp.validator_updates],
         app_hash=resp.app_hash,
     )

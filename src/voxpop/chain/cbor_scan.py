@@ -30,29 +30,41 @@ _FALSE_TRUE_NULL = (20, 21, 22)
 _ARG_WIDTH = {24: (1, 24), 25: (2, 1 << 8), 26: (4, 1 << 16), 27: (8, 1 << 32)}
 
 
-def scan_cbor(data: bytes, max_depth: int = DEFAULT_MAX_DEPTH) -> None:
-    """Raise TxDecodeError unless `data` is one well-formed data item of the subset above."""
+def scan_cbor(
+    data: bytes, max_depth: int = DEFAULT_MAX_DEPTH, *, canonical_keys: bool = False
+) -> None:
+    """Raise TxDecodeError unless `data` is one well-formed data item of the subset above.
+
+    With `canonical_keys`, also unless each map's keys are in canonical order: their encodings
+    strictly increasing bytewise (for text keys in shortest form this is RFC 7049's length-first
+    order, which cbor2's canonical mode writes), so no key repeats. Within the subset that is
+    the only freedom left to an encoder, so such an item is the canonical encoding of its value.
+    """
     end = len(data)
     pos = 0
     # Items still to read in the open container (a map counts keys and values), whether it is a
-    # map, and the same for each container around it. Written for speed: it runs on every tx.
+    # map, its last key's encoding, and the same for each container around it. Written for
+    # speed: it runs on every tx.
     left = 1
     in_map = False
-    outer: list[tuple[int, bool]] = []
+    last_key = b""
+    outer: list[tuple[int, bool, bytes]] = []
     while True:
         if not left:
             if not outer:
                 break
-            left, in_map = outer.pop()
+            left, in_map, last_key = outer.pop()
             continue
         # Verify there is an initial byte to read
         if pos >= end:
             raise TxDecodeError("CBOR ends in the middle of an item")
+        start = pos
         initial = data[pos]
         pos += 1
         major = initial >> 5
         # Verify map keys are text (a map's item is a key when the count left is even)
-        if in_map and not left & 1 and major != _TEXT:
+        is_key = in_map and not left & 1
+        if is_key and major != _TEXT:
             raise TxDecodeError("CBOR map keys must be text strings")
         left -= 1
         info = initial & 0x1F
@@ -85,6 +97,12 @@ def scan_cbor(data: bytes, max_depth: int = DEFAULT_MAX_DEPTH) -> None:
             if arg > end - pos:
                 raise TxDecodeError("CBOR length exceeds the input")
             pos += arg
+            if is_key and canonical_keys:
+                # Verify the key's encoding sorts after the map's previous key (first: after b"")
+                key = data[start:pos]
+                if key <= last_key:
+                    raise TxDecodeError("CBOR map keys not in canonical order, or repeated")
+                last_key = key
             continue
         # Verify an array or map declares no more items than bytes remain (each takes one)
         count = arg << 1 if major == _MAP else arg
@@ -93,9 +111,10 @@ def scan_cbor(data: bytes, max_depth: int = DEFAULT_MAX_DEPTH) -> None:
         # Verify the nesting depth
         if len(outer) >= max_depth:
             raise TxDecodeError(f"CBOR nested deeper than {max_depth}")
-        outer.append((left, in_map))
+        outer.append((left, in_map, last_key))
         left = count
         in_map = major == _MAP
+        last_key = b""
     # Verify nothing follows the single top-level item
     if pos != end:
         raise TxDecodeError("bytes after the end of the CBOR item")

@@ -10,6 +10,12 @@ from typing import Any
 
 import tomli_w
 
+from voxpop.abci.event_index import (
+    DEFAULT_INDEX_EVENTS,
+    EventIndex,
+    EventIndexError,
+)
+
 
 class ConfigError(Exception):
     pass
@@ -104,6 +110,19 @@ class CometConfig:
     state_sync_trust_height: int = 0
     state_sync_trust_hash: str = ""
     state_sync_discovery_ms: int = 15_000  # CometBFT allows 0 or at least 5 s
+    # Event attributes CometBFT's tx indexer indexes for `tx_search` (`type.key`; "*": all):
+    # each costs a database write per tx (voxpop.abci.event_index)
+    index_events: list[str] = field(default_factory=lambda: list(DEFAULT_INDEX_EVENTS))
+
+    def __post_init__(self) -> None:
+        # Verify each indexed event names an attribute (a typo would silently index nothing)
+        try:
+            self.event_index()
+        except EventIndexError as exc:
+            raise ConfigError(f"cometbft.index_events: {exc}") from None
+
+    def event_index(self) -> EventIndex:
+        return EventIndex.parse(self.index_events)
 
 
 @dataclass(slots=True)

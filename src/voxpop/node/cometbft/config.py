@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from voxpop.abci.event_index import DEFAULT_INDEX_EVENTS
 from voxpop.node.home import NodeHome
 
 OVERRIDES_FILE = "overrides.toml"
@@ -22,7 +23,8 @@ class CometSettings:
 
     From our HOME/config/config.toml (`voxpop.node.config`): `moniker`, `[api] host/port` and
     `[cometbft] p2p_port, rpc_port, abci_port, timeout_commit_ms, create_empty_blocks,
-    persistent_peers, state_sync_*` (CometBFT's [statesync]). P2P listens on all interfaces
+    persistent_peers, state_sync_*` (CometBFT's [statesync]), `index_events` (which event
+    attributes the ABCI server marks for CometBFT's tx indexer). P2P listens on all interfaces
     (peers must reach it), RPC and ABCI on 127.0.0.1 only (the HTTP API is the public face).
 
     Anything else goes in HOME/cometbft/overrides.toml, which is merged verbatim into CometBFT's
@@ -43,6 +45,7 @@ class CometSettings:
     state_sync_discovery_ms: int = 15_000
     api_host: str = "127.0.0.1"
     api_port: int = 1317
+    index_events: tuple[str, ...] = DEFAULT_INDEX_EVENTS  # for the ABCI server (not config.toml)
     overrides: dict[str, Any] = field(default_factory=dict)
 
 
@@ -77,6 +80,7 @@ def load_comet_settings(home: NodeHome) -> CometSettings:
         state_sync_discovery_ms=c.state_sync_discovery_ms,
         api_host=config.api.host,
         api_port=config.api.port,
+        index_events=tuple(c.index_events),
         overrides=overrides,
     )
 

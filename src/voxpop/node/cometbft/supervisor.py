@@ -150,6 +150,7 @@ async def run_cometbft_node_async(
     stop_grace: float = STOP_GRACE_SECONDS,
 ) -> int:
     """The async body of run_cometbft_node; see there."""
+    from voxpop.abci.event_index import EventIndex
     from voxpop.abci.server import AbciServer
 
     binary = binary or find_cometbft()
@@ -190,7 +191,12 @@ async def run_cometbft_node_async(
 
     from voxpop.node.snapshots.service import open_snapshot_service
 
-    server = AbciServer(app, on_fatal=on_fatal, snapshots=open_snapshot_service(home, app))
+    server = AbciServer(
+        app,
+        on_fatal=on_fatal,
+        snapshots=open_snapshot_service(home, app),
+        index_events=EventIndex.parse(settings.index_events),
+    )
     await server.start(prepared.proxy_app)
     handled: list[signal.Signals] = []
     for sig in (signal.SIGINT, signal.SIGTERM):
