@@ -63,6 +63,7 @@ test: lint typecheck pytest
 
 bench: install
 	$(BIN)/python bench/solo_throughput.py
+	$(BIN)/python bench/app_per_tx.py
 	$(BIN)/python bench/state_commit.py
 	$(BIN)/python bench/proofs.py
 	$(BIN)/python bench/light_client.py

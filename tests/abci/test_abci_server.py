@@ -15,7 +15,7 @@ from tests.abci.kvapp import KVApp, compute_app_hash
 from voxpop.abci import translate
 from voxpop.abci.codec import FrameDecoder, encode_frame
 from voxpop.abci.proto import abci_pb2
-from voxpop.abci.server import AbciServer, AppLock, ListenAddress
+from voxpop.abci.server import _INLINE_MAX, AbciServer, AppLock, ListenAddress, _inline_eligible
 from voxpop.chain.abci import (
     BlockIDFlag,
     Event,
@@ -161,6 +161,89 @@ async def test_check_tx_exception_rejects_the_tx_and_keeps_serving(served: Any) 
     assert check.check_tx.codespace == "abci"
     assert echo.echo.message == "still here"
     await client.close()
+
+
+async def test_a_few_check_tx_are_answered_on_the_loop_while_the_app_is_idle(served: Any) -> None:
+    """No thread hand-off for a small burst of CheckTx when the app is free; while a consensus
+    call holds the app, the CheckTx waits for it and is answered on a worker thread."""
+    app, server = served
+    threads: list[str] = []
+    original = app.check_tx
+
+    def spy(req: RequestCheckTx) -> Any:
+        threads.append(threading.current_thread().name)
+        return original(req)
+
+    app.check_tx = spy
+    client = await RawClient.connect(server.address)
+    client.send(check_tx=abci_pb2.RequestCheckTx(tx=b"k=v"))
+    client.send(flush=abci_pb2.RequestFlush())
+    check, _ = await client.receive(2)
+    assert check.check_tx.code == 0
+    assert threads == [threading.current_thread().name]  # the test's loop is the server's
+
+    threads.clear()
+    holding, done = threading.Event(), threading.Event()
+
+    def consensus_call() -> None:
+        with server.lock.hold(urgent=True):
+            holding.set()
+            done.wait(10)
+
+    holder = threading.Thread(target=consensus_call)
+    holder.start()
+    assert holding.wait(10)
+    client.send(check_tx=abci_pb2.RequestCheckTx(tx=b"garbage"))
+    client.send(flush=abci_pb2.RequestFlush())
+    await client.writer.drain()
+    await asyncio.sleep(0.2)
+    assert threads == []  # not answered while the app is held
+    done.set()
+    check, _ = await client.receive(2)
+    holder.join()
+    assert check.check_tx.code == 1
+    assert len(threads) == 1 and threads[0].startswith("abci-app")
+    await client.close()
+
+
+def test_which_bursts_may_be_answered_on_the_loop() -> None:
+    def frame(**request: Any) -> bytes:
+        return bytes(abci_pb2.Request(**request).SerializeToString())
+
+    check = frame(check_tx=abci_pb2.RequestCheckTx(tx=b"k=v"))
+    flush = frame(flush=abci_pb2.RequestFlush())
+    assert _inline_eligible([check, flush])
+    assert _inline_eligible([check] * _INLINE_MAX)
+    assert not _inline_eligible([check] * (_INLINE_MAX + 1))
+    assert not _inline_eligible([check, frame(query=abci_pb2.RequestQuery(path="/key"))])
+    assert not _inline_eligible([frame(commit=abci_pb2.RequestCommit())])
+    assert not _inline_eligible([b"", check])
+
+
+def test_app_lock_try_acquire_never_waits() -> None:
+    lock = AppLock()
+    assert lock.try_acquire()
+    assert not lock.try_acquire()  # held
+    lock.release()
+    waiting, done = threading.Event(), threading.Event()
+    with lock.hold():
+
+        def urgent() -> None:
+            waiting.set()
+            with lock.hold(urgent=True):
+                done.set()
+
+        thread = threading.Thread(target=urgent)
+        thread.start()
+        assert waiting.wait(5)
+        deadline = time.monotonic() + 5
+        while lock._urgent_waiting == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert not lock.try_acquire()  # an urgent holder waits: it goes first
+    thread.join(5)
+    assert done.is_set()
+    assert lock.try_acquire()
+    lock.release()
 
 
 async def test_invalid_consensus_exception_answers_exception_and_closes(tmp_path: Path) -> None:

@@ -2,12 +2,15 @@
 
 CometBFT opens four connections (consensus, mempool, query, snapshot) and pipelines requests on
 each; every connection is answered strictly in order. `Flush` and `Echo` never touch the app.
-Application calls are synchronous CPU work: they run on worker threads, one at a time, under one
-`AppLock` that also guards local reads from other threads (the node's HTTP API). The requests
-that arrive together on a connection are answered by one worker job (one thread hop for a burst
-of pipelined CheckTx), taking the lock per request, and the lock lets consensus calls (InitChain,
+Application calls are synchronous CPU work: they run one at a time, under one `AppLock` that
+also guards local reads from other threads (the node's HTTP API). The requests that arrive
+together on a connection are answered by one worker-thread job (one thread hop for a burst of
+pipelined CheckTx), taking the lock per request, and the lock lets consensus calls (InitChain,
 PrepareProposal, ProcessProposal, FinalizeBlock, Commit) go before waiting mempool and query
-calls, so a burst of CheckTx delays a block by at most one CheckTx.
+calls, so a burst of CheckTx delays a block by at most one CheckTx. A small burst of CheckTx
+(at most `_INLINE_MAX`) that finds the app idle is answered on the event loop's own thread
+instead, signatures included: a thread hop costs more CPU than a CheckTx (see
+docs/benchmarks.md), and such a burst holds the loop for well under a millisecond.
 
 Failures:
 - An exception from CheckTx or Query becomes a non-zero code in codespace `abci` (a CheckTx bug
@@ -83,9 +86,22 @@ class AppLock:
         try:
             yield
         finally:
-            with self._cond:
-                self._held = False
-                self._cond.notify_all()
+            self.release()
+
+    def try_acquire(self) -> bool:
+        """Take the lock (as a non-urgent holder) if that needs no wait; never blocks.
+
+        True if taken: the caller must `release()` it."""
+        with self._cond:
+            if self._held or self._urgent_waiting:
+                return False
+            self._held = True
+            return True
+
+    def release(self) -> None:
+        with self._cond:
+            self._held = False
+            self._cond.notify_all()
 
 
 @dataclass(frozen=True, slots=True)
@@ -269,7 +285,9 @@ class AbciServer:
                     await bursts.put(_Burst([], None, exc))
                     break
                 if frames:
-                    await bursts.put(_Burst(frames, self._start_preverify(frames), None))
+                    # A burst small enough to be answered inline verifies inline too
+                    verifying = None if _inline_eligible(frames) else self._start_preverify(frames)
+                    await bursts.put(_Burst(frames, verifying, None))
             if not answering.done():
                 await bursts.put(None)
             await answering
@@ -298,6 +316,11 @@ class AbciServer:
             # of pipelined CheckTx costs one thread hop, not one per tx.
             if all(_is_cheap(payload) for payload in burst.frames):
                 responses, fatal = self._answer_all(burst.frames)
+            elif _inline_eligible(burst.frames) and self.lock.try_acquire():
+                try:
+                    responses, fatal = self._answer_all(burst.frames, locked=True)
+                finally:
+                    self.lock.release()
             else:
                 responses, fatal = await loop.run_in_executor(
                     self._executor, self._answer_all, burst.frames
@@ -338,8 +361,11 @@ class AbciServer:
         if self._on_fatal is not None:
             self._on_fatal(cause)
 
-    def _answer_all(self, frames: list[bytes]) -> tuple[list[bytes], _FatalRequest | None]:
-        """Answer requests in order (on a worker thread, or inline if none touches the app).
+    def _answer_all(
+        self, frames: list[bytes], *, locked: bool = False
+    ) -> tuple[list[bytes], _FatalRequest | None]:
+        """Answer requests in order (on a worker thread, or inline if none touches the app or
+        the caller holds the app lock: `locked`).
 
         Stops at the first fatal request, returning the answers before it and the error.
         """
@@ -348,13 +374,15 @@ class AbciServer:
             if self._closing:
                 break
             try:
-                responses.append(self._answer(payload).SerializeToString())
+                responses.append(self._answer(payload, locked).SerializeToString())
             except _FatalRequest as exc:
                 return responses, exc
         return responses, None
 
-    def _answer(self, payload: bytes) -> Any:
-        """Decode one request, answer it. Raises _FatalRequest when the connection must end."""
+    def _answer(self, payload: bytes, locked: bool = False) -> Any:
+        """Decode one request, answer it (taking the app lock, unless the caller holds it).
+
+        Raises _FatalRequest when the connection must end."""
         try:
             request = abci_pb2.Request.FromString(payload)
         except DecodeError as exc:
@@ -370,8 +398,11 @@ class AbciServer:
         if handler is None:
             raise _FatalRequest(f"unknown request {method!r}")
         try:
-            with self.lock.hold(urgent=method not in _NOT_URGENT):
+            if locked:
                 result = handler(getattr(request, method))
+            else:
+                with self.lock.hold(urgent=method not in _NOT_URGENT):
+                    result = handler(getattr(request, method))
         except Exception as exc:
             raise _FatalRequest(f"{method} failed: {type(exc).__name__}: {exc}") from exc
         return abci_pb2.Response(**{method: result})
@@ -472,6 +503,18 @@ _CHEAP_TAGS = frozenset({0x0A, 0x12})
 def _is_cheap(payload: bytes) -> bool:
     """True for Echo and Flush, judged from the oneof's tag byte without decoding."""
     return bool(payload) and payload[0] in _CHEAP_TAGS
+
+
+# The most CheckTx a burst may hold to be answered on the event loop's thread. Each costs
+# ~100-150 µs there (signature included), so the loop, and a consensus request arriving on
+# another connection, waits at most ~1 ms.
+_INLINE_MAX = 8
+_INLINE_TAGS = _CHEAP_TAGS | {_CHECK_TX_TAG}
+
+
+def _inline_eligible(frames: list[bytes]) -> bool:
+    """True for a burst of at most `_INLINE_MAX` requests, all CheckTx, Flush or Echo."""
+    return len(frames) <= _INLINE_MAX and all(p and p[0] in _INLINE_TAGS for p in frames)
 
 
 _SNAPSHOT_AND_VOTE_EXTENSION_ANSWERS: dict[str, Callable[[], Any]] = {
